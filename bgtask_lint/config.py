@@ -1,0 +1,261 @@
+"""`[tool.bgtask-lint]` in pyproject.toml, command-line overrides, and which rules
+apply to which file.
+
+Every key is validated: an unknown key or a value of the wrong type is a
+ConfigError (exit code 2) that names the file and the key, never ignored.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+from bgtask_lint.rules import ALL_RULES
+
+SECTION = "bgtask-lint"
+ALL_CODES = tuple(rule.code for rule in ALL_RULES)
+
+DEFAULT_EXCLUDE = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".bgtask_lint_cache",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+)
+
+_LIST_KEYS = (
+    "select",
+    "ignore",
+    "extend-select",
+    "exclude",
+    "extend-exclude",
+    "extra-blocking-calls",
+)
+_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores")
+
+
+class ConfigError(Exception):
+    """A configuration or selection problem: reported in one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration that applies to the files below `root`."""
+
+    root: Path
+    source: Optional[Path] = None  # the pyproject.toml read, if any
+    select: tuple[str, ...] = ("ALL",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    extra_blocking_calls: tuple[str, ...] = ()
+
+    def enabled_codes(self, path: Optional[Path] = None) -> frozenset[str]:
+        codes = resolve_selection(self.select + self.extend_select, self.ignore)
+        if path is not None:
+            relative = self._relative(path)
+            for pattern, ignored in self.per_file_ignores:
+                if _matches(pattern, relative):
+                    codes -= resolve_selection(ignored, ())
+        return codes
+
+    def is_excluded(self, path: Path) -> bool:
+        relative = self._relative(path)
+        return any(_matches(p, relative) for p in (*self.exclude, *self.extend_exclude))
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line options that take precedence over the configuration files."""
+
+    config_file: Optional[Path] = None
+    select: Optional[tuple[str, ...]] = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extra_blocking_calls: tuple[str, ...] = ()
+
+    def apply(self, settings: Settings) -> Settings:
+        return replace(
+            settings,
+            select=self.select if self.select is not None else settings.select,
+            extend_select=settings.extend_select + self.extend_select,
+            ignore=settings.ignore + self.ignore,
+            extra_blocking_calls=settings.extra_blocking_calls + self.extra_blocking_calls,
+        )
+
+    def validate(self) -> None:
+        for selector in (*(self.select or ()), *self.extend_select, *self.ignore):
+            check_selector(selector, "the command line")
+
+
+def _matches(pattern: str, relative_path: str) -> bool:
+    """ruff-style matching: a pattern matches the path relative to the config
+    root, or any of its components (so `migrations` excludes every such dir)."""
+    pattern = pattern.rstrip("/")
+    if fnmatch.fnmatchcase(relative_path, pattern):
+        return True
+    if "/" not in pattern:
+        return any(fnmatch.fnmatchcase(part, pattern) for part in relative_path.split("/"))
+    return fnmatch.fnmatchcase(relative_path, pattern + "/*")
+
+
+def check_selector(selector: str, where: str) -> None:
+    if selector != "ALL" and not any(code.startswith(selector) for code in ALL_CODES):
+        raise ConfigError(
+            f"unknown rule selector `{selector}` in {where} "
+            f"(expected `ALL`, a code such as `BGT001`, or a prefix such as `BGT00`)"
+        )
+
+
+def resolve_selection(selected: Iterable[str], ignored: Iterable[str]) -> frozenset[str]:
+    """Codes enabled by `selected` minus `ignored`. When both name a code, the more
+    specific selector wins (as in ruff): `select=["BGT001"]` beats `ignore=["BGT"]`;
+    on a tie, ignore wins."""
+
+    def specificity(selectors: Iterable[str], code: str) -> int:
+        best = -1
+        for selector in selectors:
+            if selector == "ALL":
+                best = max(best, 0)
+            elif code.startswith(selector):
+                best = max(best, len(selector))
+        return best
+
+    selected, ignored = tuple(selected), tuple(ignored)
+    return frozenset(
+        code for code in ALL_CODES if specificity(selected, code) > specificity(ignored, code)
+    )
+
+
+def load_settings(pyproject: Path, *, required: bool = False) -> Optional[Settings]:
+    """Settings from `pyproject`'s [tool.bgtask-lint] table; None when the file has
+    no such table (unless `required`, as for `--config`)."""
+    try:
+        with open(pyproject, "rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"cannot read {pyproject}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{pyproject} is not valid TOML: {error}") from None
+    table = document.get("tool", {}).get(SECTION)
+    if table is None:
+        if required:
+            return Settings(root=pyproject.resolve().parent, source=pyproject)
+        return None
+    return settings_from_table(table, pyproject)
+
+
+def settings_from_table(table: Any, source: Path) -> Settings:
+    where = f"[tool.{SECTION}] in {source}"
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(_KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown key `{unknown[0]}` in {where}; expected one of: {', '.join(_KNOWN_KEYS)}"
+        )
+    values: dict[str, Any] = {}
+    for key in _LIST_KEYS:
+        if key in table:
+            values[key.replace("-", "_")] = _string_list(table[key], f"`{key}` in {where}")
+    for key in ("select", "extend_select", "ignore"):
+        for selector in values.get(key, ()):
+            check_selector(selector, where)
+    if "per-file-ignores" in table:
+        values["per_file_ignores"] = _per_file_ignores(table["per-file-ignores"], where)
+    return Settings(root=source.resolve().parent, source=source, **values)
+
+
+def _string_list(value: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{what} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _per_file_ignores(value: Any, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"`per-file-ignores` in {where} must be a table of pattern = [codes]")
+    result = []
+    for pattern, codes in value.items():
+        codes = _string_list(codes, f"`per-file-ignores.{pattern}` in {where}")
+        for code in codes:
+            check_selector(code, where)
+        result.append((pattern, codes))
+    return tuple(result)
+
+
+@dataclass
+class SettingsResolver:
+    """Finds the settings for each file: `--config` for all of them, or else the
+    nearest pyproject.toml with a [tool.bgtask-lint] table above the file."""
+
+    overrides: Overrides = field(default_factory=Overrides)
+    cwd: Path = field(default_factory=Path.cwd)
+    _by_directory: dict[Path, Settings] = field(default_factory=dict)
+    _fixed: Optional[Settings] = None
+
+    def __post_init__(self) -> None:
+        self.overrides.validate()
+        if self.overrides.config_file is not None:
+            loaded = load_settings(self.overrides.config_file, required=True)
+            assert loaded is not None
+            self._fixed = self.overrides.apply(loaded)
+
+    def for_path(self, path: Path) -> Settings:
+        if self._fixed is not None:
+            return self._fixed
+        directory = Path(os.path.abspath(path))
+        if not directory.is_dir():
+            directory = directory.parent
+        return self._for_directory(directory)
+
+    def _for_directory(self, directory: Path) -> Settings:
+        cached = self._by_directory.get(directory)
+        if cached is not None:
+            return cached
+        candidate = directory / "pyproject.toml"
+        settings = load_settings(candidate) if candidate.is_file() else None
+        if settings is not None:
+            settings = self.overrides.apply(settings)
+        elif directory.parent != directory:
+            settings = self._for_directory(directory.parent)
+        else:
+            settings = self.overrides.apply(Settings(root=self.cwd))
+        self._by_directory[directory] = settings
+        return settings

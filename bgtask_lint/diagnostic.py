@@ -1,0 +1,55 @@
+"""The values every other module passes around: locations, edits, fixes, findings.
+
+They mirror ruff's JSON schema field by field, so that the JSON writer is a plain
+dump and tools that read ruff's output read ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+SAFE = "safe"
+UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A position in a file: row and column are both 1-based, as in ruff."""
+
+    row: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two locations (end exclusive) with `content`."""
+
+    content: str
+    location: Location
+    end_location: Location
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str  # SAFE or UNSAFE
+    message: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    name: str
+    message: str
+    filename: str
+    location: Location
+    end_location: Location
+    fix: Optional[Fix] = None
+    noqa_row: Optional[int] = None
+    # Source lines around the finding, kept for the `full` output format only.
+    source_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules/{self.code}.md"

@@ -1,0 +1,63 @@
+"""Which files a run checks: walk the given paths, skip excluded directories."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from bgtask_lint.config import SettingsResolver
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file to check, or a path that could not be walked (`error` set)."""
+
+    path: Path
+    error: Optional[str] = None
+
+
+def discover(
+    paths: Sequence[Path], resolver: SettingsResolver, *, force_exclude: bool = False
+) -> Iterator[Found]:
+    """Files under `paths`, in a stable order. A path named on the command line is
+    checked even when it matches `exclude`, unless `force_exclude` (as in ruff,
+    so that pre-commit, which names every file, still honours `exclude`)."""
+    seen: set[Path] = set()
+    for path in paths:
+        if not os.path.lexists(path):
+            yield Found(path, "No such file or directory")
+            continue
+        if force_exclude and resolver.for_path(path).is_excluded(path):
+            continue
+        if path.is_dir():
+            yield from _walk(path, resolver, seen)
+        elif path not in seen:
+            seen.add(path)
+            yield Found(path)
+
+
+def _walk(directory: Path, resolver: SettingsResolver, seen: set[Path]) -> Iterator[Found]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError as error:
+        yield Found(directory, error.strerror or str(error))
+        return
+    settings = resolver.for_path(directory)
+    for entry in entries:
+        path = directory / entry.name
+        if settings.is_excluded(path):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            yield from _walk(path, resolver, seen)
+        elif entry.name.endswith(PYTHON_SUFFIXES) and path not in seen:
+            seen.add(path)
+            yield Found(path)

@@ -1,0 +1,158 @@
+"""Check one file: decode, screen, parse once, build the model, run the selected
+rules, place and filter what they report. Knows nothing about any single rule.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from bgtask_lint.blocking import BLOCKING_CALLS
+from bgtask_lint.diagnostic import Diagnostic, Location
+from bgtask_lint.model import build_model
+from bgtask_lint.noqa import is_suppressed
+from bgtask_lint.positions import node_ranges
+from bgtask_lint.rule import Rule, RuleContext, Violation
+from bgtask_lint.rules import ALL_RULES
+
+SYNTAX_ERROR = ("BGT900", "syntax-error")
+IO_ERROR = ("BGT901", "io-error")
+
+# Every rule needs one of these words in the file: a file without them cannot
+# produce a finding, so it is never parsed (most of any codebase).
+_SCREEN = re.compile(r"BackgroundTask|add_task")
+# libcst counts lines the way the tokenizer does; str.splitlines also splits on
+# form feeds and other characters, which would shift rows.
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+_RULES: dict[str, Rule] = {rule.code: rule() for rule in ALL_RULES}
+
+
+@dataclass(frozen=True)
+class DecodedSource:
+    text: str
+    encoding: str  # as tokenize names it: "utf-8-sig" when the file has a BOM
+
+
+class DecodeError(Exception):
+    pass
+
+
+def decode_source(data: bytes) -> DecodedSource:
+    """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return DecodedSource(data.decode(encoding), encoding)
+    except (SyntaxError, LookupError) as error:
+        raise DecodeError(f"cannot decode file: {error}") from None
+    except UnicodeDecodeError as error:
+        raise DecodeError(
+            f"cannot decode file as {error.encoding}: byte {error.object[error.start]:#04x} "
+            f"at offset {error.start} is invalid"
+        ) from None
+
+
+def check_text(
+    text: str,
+    filename: str,
+    codes: frozenset[str],
+    extra_blocking_calls: Iterable[str] = (),
+) -> list[Diagnostic]:
+    """Diagnostics for one decoded file, sorted by position, noqa applied."""
+    if not codes or not _SCREEN.search(text):
+        return []
+    lines = tuple(_NEWLINE.split(text))
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return [_syntax_error(text, error, filename, lines)]
+    except RecursionError:
+        return [file_error(filename, "file is too deeply nested to parse", SYNTAX_ERROR)]
+    context = RuleContext(
+        model=build_model(module, filename),
+        blocking_calls=BLOCKING_CALLS.union(extra_blocking_calls),
+    )
+    violations: list[tuple[Rule, Violation]] = []
+    for code in sorted(codes):
+        rule = _RULES[code]
+        violations.extend((rule, v) for v in rule.check(context))
+    return place(module, violations, filename, lines)
+
+
+def place(
+    module: cst.Module,
+    violations: Sequence[tuple[Rule, Violation]],
+    filename: str,
+    lines: tuple[str, ...],
+) -> list[Diagnostic]:
+    """Turn violations into located diagnostics, dropping the ones under noqa."""
+    ranges = node_ranges(module, (v.node for _, v in violations))
+    diagnostics = []
+    for rule, violation in violations:
+        code_range = ranges[violation.node]
+        start = Location(code_range.start.line, code_range.start.column + 1)
+        end = Location(code_range.end.line, code_range.end.column + 1)
+        if is_suppressed(lines[start.row - 1], rule.code):
+            continue
+        diagnostics.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                message=violation.message,
+                filename=filename,
+                location=start,
+                end_location=end,
+                noqa_row=start.row,
+                source_lines=lines,
+            )
+        )
+    diagnostics.sort(key=lambda d: (d.location, d.code))
+    return diagnostics
+
+
+def file_error(filename: str, message: str, kind: tuple[str, str] = IO_ERROR) -> Diagnostic:
+    code, name = kind
+    return Diagnostic(
+        code=code,
+        name=name,
+        message=message,
+        filename=filename,
+        location=Location(1, 1),
+        end_location=Location(1, 1),
+    )
+
+
+def _syntax_error(
+    text: str, error: cst.ParserSyntaxError, filename: str, lines: tuple[str, ...]
+) -> Diagnostic:
+    """libcst's own error positions are often a line off; when the stdlib parser
+    also rejects the file, its location and wording are the better ones."""
+    row, column, message = error.raw_line, error.raw_column + 1, error.message
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as stdlib_error:
+        if stdlib_error.lineno:
+            row, column = stdlib_error.lineno, max(stdlib_error.offset or 1, 1)
+            message = stdlib_error.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    row = min(max(row, 1), len(lines))
+    column = min(column, len(lines[row - 1]) + 1)
+    return Diagnostic(
+        code=SYNTAX_ERROR[0],
+        name=SYNTAX_ERROR[1],
+        message=f"SyntaxError: {message}",
+        filename=filename,
+        location=Location(row, column),
+        end_location=Location(row, column),
+        source_lines=lines,
+    )

@@ -1,0 +1,568 @@
+"""The semantic model of one module, built in a single libcst pass and shared by
+every rule: imports, functions, routes, dependencies, and every call with the
+syntactic context it sits in.
+
+Rules ask the model questions ("is this a route?", "is this expression a
+BackgroundTasks?") instead of walking the tree again, so the tree is visited
+once per file whatever the number of rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from bgtask_lint.names import (
+    ANNOTATED,
+    APP_CLASSES,
+    BACKGROUND_TASK,
+    BACKGROUND_TASKS,
+    DEPENDS,
+    LOCAL_PREFIX,
+    MISSPELLED_FASTAPI_TASK,
+    OPTIONAL,
+    PARTIAL,
+    UNION,
+    Binding,
+    ImportTable,
+    dotted_name,
+)
+
+HTTP_ROUTE_METHODS = frozenset(
+    {
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "trace",
+        "api_route",
+        "route",
+    }
+)
+WEBSOCKET_ROUTE_METHODS = frozenset({"websocket"})
+HTTP = "http"
+WEBSOCKET = "websocket"
+
+
+@dataclass(eq=False)
+class CallSite:
+    """A call and the nodes right above it (the model keeps no full parent map)."""
+
+    node: cst.Call
+    parent: cst.CSTNode
+    grandparent: Optional[cst.CSTNode]
+    # The innermost function the call runs in; None at module or class level.
+    function: Optional[FunctionInfo]
+    # The call sits inside a lambda (so it runs only when the lambda does).
+    in_lambda: bool
+    # The statement holding the call, for fixes that insert code before it.
+    statement: Optional[cst.BaseStatement]
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    node: cst.FunctionDef
+    parent: Optional[FunctionInfo]
+    class_name: Optional[str]
+    route_kind: Optional[str] = None  # HTTP, WEBSOCKET or None
+    is_dependency: bool = False
+    calls: list[CallSite] = field(default_factory=list)
+    returns: list[cst.Return] = field(default_factory=list)
+    yields: list[cst.Yield] = field(default_factory=list)
+    # `await`, `async for` or `async with` directly in the body.
+    awaits: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+    @property
+    def is_async(self) -> bool:
+        return self.node.asynchronous is not None
+
+    @property
+    def is_module_level(self) -> bool:
+        return self.parent is None and self.class_name is None
+
+    def parameters(self) -> list[cst.Param]:
+        p = self.node.params
+        return [*p.posonly_params, *p.params, *p.kwonly_params]
+
+
+@dataclass(frozen=True)
+class TaskSubmission:
+    """A callable handed over to run as a background task:
+    `<BackgroundTasks>.add_task(f, ...)` or `BackgroundTask(f, ...)`."""
+
+    site: CallSite
+    # The argument holding the callable (None when the call has no arguments).
+    callable_arg: Optional[cst.Arg]
+    # The BackgroundTasks receiving it, for `add_task`; None for BackgroundTask().
+    receiver: Optional[cst.BaseExpression]
+
+
+@dataclass(frozen=True)
+class AnnotationInfo:
+    """What a parameter annotation says about background tasks."""
+
+    kind: Optional[str]  # "tasks", "task", "tasks-subclass" or None
+    optional: bool = False  # Optional[...], Union[..., None] or `X | None`
+    annotated: bool = False  # wrapped in Annotated[...]
+
+
+class Model:
+    def __init__(self, module: cst.Module, path: str) -> None:
+        self.module = module
+        self.path = path
+        self.imports = ImportTable()
+        self.functions: list[FunctionInfo] = []
+        self.calls: list[CallSite] = []
+        self.classes: dict[str, cst.ClassDef] = {}
+        self.module_functions: dict[str, FunctionInfo] = {}
+        # Names bound at module level to `FastAPI()` / `APIRouter()`.
+        self.app_names: set[str] = set()
+        self.imports_fastapi = False
+        # `from fastapi import BackgroundTask` and friends, for BGT002.
+        self.misspelled_imports: list[cst.ImportAlias] = []
+        self._by_node: dict[cst.FunctionDef, FunctionInfo] = {}
+        self._submissions: Optional[list[TaskSubmission]] = None
+        self._site_by_call: dict[cst.Call, CallSite] = {}
+
+    # -- resolution ------------------------------------------------------
+    def qualified_name(self, expr: Optional[cst.BaseExpression]) -> Optional[str]:
+        return self.imports.qualified_name(expr)
+
+    def is_background_tasks_class(self, expr: Optional[cst.BaseExpression]) -> bool:
+        return self.qualified_name(expr) in BACKGROUND_TASKS
+
+    def is_background_task_class(self, expr: Optional[cst.BaseExpression]) -> bool:
+        return self.qualified_name(expr) in BACKGROUND_TASK
+
+    def is_background_tasks_call(self, node: cst.CSTNode) -> bool:
+        return isinstance(node, cst.Call) and self.is_background_tasks_class(node.func)
+
+    def site_of(self, node: Optional[cst.CSTNode]) -> Optional[CallSite]:
+        """The CallSite of a Call node, e.g. to look above a call's parent."""
+        return self._site_by_call.get(node) if isinstance(node, cst.Call) else None
+
+    def function_for(self, node: cst.FunctionDef) -> FunctionInfo:
+        return self._by_node[node]
+
+    def local_function(self, expr: cst.BaseExpression) -> Optional[FunctionInfo]:
+        """The module-level function a Name refers to, if defined in this module."""
+        qualname = self.qualified_name(expr)
+        if qualname and qualname.startswith(LOCAL_PREFIX):
+            return self.module_functions.get(qualname[len(LOCAL_PREFIX) :])
+        return None
+
+    def subclasses_background_tasks(self, name: str) -> bool:
+        cls = self.classes.get(name)
+        if cls is None:
+            return False
+        return any(self.is_background_tasks_class(base.value) for base in cls.bases)
+
+    def annotation_info(self, annotation: Optional[cst.Annotation]) -> AnnotationInfo:
+        if annotation is None:
+            return AnnotationInfo(None)
+        return self._classify_type(annotation.annotation, optional=False, annotated=False)
+
+    def _classify_type(
+        self, expr: cst.BaseExpression, *, optional: bool, annotated: bool
+    ) -> AnnotationInfo:
+        if isinstance(expr, cst.SimpleString):
+            # FastAPI evaluates string annotations, so "BackgroundTask" counts.
+            inner = _parse_string_annotation(expr)
+            if inner is None:
+                return AnnotationInfo(None)
+            return self._classify_type(inner, optional=optional, annotated=annotated)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+            members = _union_members(expr)
+            return self._classify_union(members, optional=optional, annotated=annotated)
+        if isinstance(expr, cst.Subscript):
+            origin = self.qualified_name(expr.value)
+            args = [el.slice.value for el in expr.slice if isinstance(el.slice, cst.Index)]
+            if origin in ANNOTATED and args:
+                return self._classify_type(args[0], optional=optional, annotated=True)
+            if origin in OPTIONAL and len(args) == 1:
+                return self._classify_type(args[0], optional=True, annotated=annotated)
+            if origin in UNION:
+                return self._classify_union(args, optional=optional, annotated=annotated)
+            return AnnotationInfo(None)
+        if self.is_background_tasks_class(expr):
+            return AnnotationInfo("tasks", optional, annotated)
+        if self.is_background_task_class(expr) or (
+            self.qualified_name(expr) in MISSPELLED_FASTAPI_TASK
+        ):
+            return AnnotationInfo("task", optional, annotated)
+        qualname = self.qualified_name(expr)
+        if (
+            qualname
+            and qualname.startswith(LOCAL_PREFIX)
+            and self.subclasses_background_tasks(qualname[len(LOCAL_PREFIX) :])
+        ):
+            return AnnotationInfo("tasks-subclass", optional, annotated)
+        return AnnotationInfo(None)
+
+    def _classify_union(
+        self, members: list[cst.BaseExpression], *, optional: bool, annotated: bool
+    ) -> AnnotationInfo:
+        non_none = [m for m in members if not _is_none(m)]
+        optional = optional or len(non_none) < len(members)
+        if len(non_none) != 1:
+            return AnnotationInfo(None)
+        return self._classify_type(non_none[0], optional=optional, annotated=annotated)
+
+    def background_tasks_names(self, function: FunctionInfo) -> set[str]:
+        """Names that hold a BackgroundTasks inside `function`: its (and its
+        enclosing functions') parameters annotated so, and locals assigned
+        `BackgroundTasks()`."""
+        names: set[str] = set()
+        scope: Optional[FunctionInfo] = function
+        while scope is not None:
+            for param in scope.parameters():
+                if self.annotation_info(param.annotation).kind == "tasks":
+                    names.add(param.name.value)
+            for site in scope.calls:
+                if self.is_background_tasks_class(site.node.func):
+                    target = assigned_name(site)
+                    if target:
+                        names.add(target)
+            scope = scope.parent
+        return names
+
+    def is_background_tasks_expr(
+        self, expr: cst.BaseExpression, function: Optional[FunctionInfo]
+    ) -> bool:
+        if self.is_background_tasks_call(expr):
+            return True
+        if isinstance(expr, cst.Name) and function is not None:
+            return expr.value in self.background_tasks_names(function)
+        return False
+
+    def task_submissions(self) -> list[TaskSubmission]:
+        """Every place a callable is handed over to run as a background task.
+
+        `add_task` counts only on a known BackgroundTasks (an annotated
+        parameter, a local `BackgroundTasks()`): many libraries have an
+        `add_task` method of their own."""
+        if self._submissions is None:
+            self._submissions = []
+            for site in self.calls:
+                func = site.node.func
+                if (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value == "add_task"
+                    and self.is_background_tasks_expr(func.value, site.function)
+                ):
+                    arg = call_argument(site.node, 0, "func")
+                    self._submissions.append(TaskSubmission(site, arg, func.value))
+                elif self.is_background_task_class(func):
+                    arg = call_argument(site.node, 0, "func")
+                    self._submissions.append(TaskSubmission(site, arg, None))
+        return self._submissions
+
+    def task_function(self, expr: cst.BaseExpression) -> Optional[FunctionInfo]:
+        """The module function a task callable names: `f` or `partial(f, ...)`."""
+        if isinstance(expr, cst.Call) and self.qualified_name(expr.func) in PARTIAL:
+            first = call_argument(expr, 0, "func")
+            return self.task_function(first.value) if first else None
+        return self.local_function(expr)
+
+    def is_app_object(self, expr: cst.BaseExpression) -> bool:
+        """A FastAPI() / APIRouter() instance: bound in this module, or imported
+        from elsewhere in a module that uses FastAPI (a per-file model cannot
+        see the other module; `from .main import app` is the common case)."""
+        if not isinstance(expr, cst.Name):
+            return False
+        if expr.value in self.app_names:
+            return True
+        binding = self.imports.bindings.get(expr.value)
+        return (
+            binding is not None
+            and isinstance(binding.node, cst.ImportAlias)
+            and self.imports_fastapi
+            and not binding.qualname.startswith(("fastapi", "starlette"))
+        )
+
+
+def assigned_name(site: CallSite) -> Optional[str]:
+    """`t` when the call is the whole right-hand side of `t = <call>`."""
+    parent = site.parent
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        return target.value if isinstance(target, cst.Name) else None
+    if isinstance(parent, cst.AnnAssign) and isinstance(parent.target, cst.Name):
+        return parent.target.value
+    return None
+
+
+def call_argument(call: cst.Call, position: int, keyword: str) -> Optional[cst.Arg]:
+    """The argument given at `position` or as `keyword=`, if any."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    return positional[position] if position < len(positional) else None
+
+
+def _parse_string_annotation(node: cst.SimpleString) -> Optional[cst.BaseExpression]:
+    text = node.evaluated_value
+    if not isinstance(text, str):
+        return None
+    try:
+        return cst.parse_expression(text.strip())
+    except cst.ParserSyntaxError:
+        return None
+
+
+def _union_members(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+        return [*_union_members(expr.left), *_union_members(expr.right)]
+    return [expr]
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+class _ModelBuilder(cst.CSTVisitor):
+    """Fills a Model in one walk. Keeps the chain of ancestors so that each call
+    knows its parent and grandparent without a ParentNodeProvider."""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__()
+        self.model = model
+        self.stack: list[cst.CSTNode] = []
+        self.functions: list[FunctionInfo] = []
+        self.classes: list[str] = []
+        self.lambda_depth: list[int] = [0]
+        self.type_checking_depth = 0
+        self.statements: list[cst.BaseStatement] = []
+        # `name = SomeCall()` at module level, resolved once all imports are known.
+        self.pending_apps: list[tuple[str, cst.Call]] = []
+
+    # Dispatch by hand so the ancestor stack is kept for every node.
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.statements.append(node)
+        visit = getattr(self, "visit_" + type(node).__name__, None)
+        if visit is not None:
+            visit(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        leave = getattr(self, "leave_" + type(original_node).__name__, None)
+        if leave is not None:
+            leave(original_node)
+        if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.statements.pop()
+        self.stack.pop()
+
+    @property
+    def at_module_level(self) -> bool:
+        return not self.functions and not self.classes
+
+    # -- bindings --------------------------------------------------------
+    def visit_If(self, node: cst.If) -> None:
+        name = dotted_name(node.test)
+        if name in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self.type_checking_depth += 1
+
+    def leave_If(self, node: cst.If) -> None:
+        name = dotted_name(node.test)
+        if name in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self.type_checking_depth -= 1
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.model.imports.add_import(
+            node,
+            module_level=not self.functions,
+            type_checking=self.type_checking_depth > 0,
+        )
+        for alias in node.names:
+            if (dotted_name(alias.name) or "").split(".")[0] == "fastapi":
+                self.model.imports_fastapi = True
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.model.imports.add_import_from(
+            node,
+            module_level=not self.functions,
+            type_checking=self.type_checking_depth > 0,
+        )
+        module = dotted_name(node.module) if node.module and not node.relative else None
+        if module and module.split(".")[0] == "fastapi":
+            self.model.imports_fastapi = True
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if f"{module}.{dotted_name(alias.name)}" in (
+                        "fastapi.BackgroundTask",
+                        "fastapi.background.BackgroundTask",
+                    ):
+                        self.model.misspelled_imports.append(alias)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.at_module_level:
+            self.model.classes[node.name.value] = node
+            self.model.imports.add_definition(node.name.value, node)
+        self.classes.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not self.at_module_level:
+            return
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                name = target.target.value
+                self.model.imports.add_definition(name, node)
+                if isinstance(node.value, cst.Call):
+                    self.pending_apps.append((name, node.value))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self.at_module_level and isinstance(node.target, cst.Name):
+            self.model.imports.add_definition(node.target.value, node)
+            if isinstance(node.value, cst.Call):
+                self.pending_apps.append((node.target.value, node.value))
+
+    # -- functions -------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        parent = self.functions[-1] if self.functions else None
+        # A method's enclosing class counts only when it is the nearest scope.
+        class_name = self.classes[-1] if self.classes and self._class_is_nearer() else None
+        info = FunctionInfo(node=node, parent=parent, class_name=class_name)
+        if self.at_module_level:
+            self.model.module_functions[node.name.value] = info
+            self.model.imports.add_definition(node.name.value, node)
+        self.model.functions.append(info)
+        self.model._by_node[node] = info
+        self.functions.append(info)
+        self.lambda_depth.append(0)
+
+    def _class_is_nearer(self) -> bool:
+        for ancestor in reversed(self.stack[:-1]):
+            if isinstance(ancestor, cst.ClassDef):
+                return True
+            if isinstance(ancestor, cst.FunctionDef):
+                return False
+        return False
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.pop()
+        self.lambda_depth.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.lambda_depth[-1] += 1
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self.lambda_depth[-1] -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        function = self.functions[-1] if self.functions else None
+        site = CallSite(
+            node=node,
+            parent=self.stack[-2],
+            grandparent=self.stack[-3] if len(self.stack) > 2 else None,
+            function=function,
+            in_lambda=self.lambda_depth[-1] > 0,
+            statement=self.statements[-1] if self.statements else None,
+        )
+        self.model.calls.append(site)
+        self.model._site_by_call[node] = site
+        if function is not None and not site.in_lambda:
+            function.calls.append(site)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if self.functions and not self.lambda_depth[-1]:
+            self.functions[-1].returns.append(node)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if self.functions and not self.lambda_depth[-1]:
+            self.functions[-1].yields.append(node)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if self.functions:
+            self.functions[-1].awaits = True
+
+    def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous is not None and self.functions:
+            self.functions[-1].awaits = True
+
+    def visit_With(self, node: cst.With) -> None:
+        if node.asynchronous is not None and self.functions:
+            self.functions[-1].awaits = True
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if node.asynchronous is not None and self.functions:
+            self.functions[-1].awaits = True
+
+    # -- after the walk --------------------------------------------------
+    def finish(self) -> None:
+        model = self.model
+        for name, call in self.pending_apps:
+            if model.qualified_name(call.func) in APP_CLASSES:
+                model.app_names.add(name)
+        for info in model.functions:
+            info.route_kind = self._route_kind_from_decorators(info)
+        for site in model.calls:
+            self._note_registration(site)
+
+    def _route_kind_from_decorators(self, info: FunctionInfo) -> Optional[str]:
+        for decorator in info.node.decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call):
+                expr = expr.func
+            if not isinstance(expr, cst.Attribute) or not self.model.is_app_object(expr.value):
+                continue
+            if expr.attr.value in HTTP_ROUTE_METHODS:
+                return HTTP
+            if expr.attr.value in WEBSOCKET_ROUTE_METHODS:
+                return WEBSOCKET
+        return None
+
+    def _note_registration(self, site: CallSite) -> None:
+        """`app.add_api_route("/p", endpoint)` and `Depends(dependency)`."""
+        model, call = self.model, site.node
+        func = call.func
+        if isinstance(func, cst.Attribute) and model.is_app_object(func.value):
+            kind = {"add_api_route": HTTP, "add_api_websocket_route": WEBSOCKET}.get(
+                func.attr.value
+            )
+            endpoint = call_argument(call, 1, "endpoint")
+            target = model.local_function(endpoint.value) if endpoint else None
+            if kind and target is not None:
+                target.route_kind = kind
+        elif model.qualified_name(func) in DEPENDS:
+            dependency = call_argument(call, 0, "dependency")
+            target = model.local_function(dependency.value) if dependency else None
+            if target is not None:
+                target.is_dependency = True
+
+
+def build_model(module: cst.Module, path: str) -> Model:
+    model = Model(module, path)
+    builder = _ModelBuilder(model)
+    module.visit(builder)
+    builder.finish()
+    return model
+
+
+__all__ = [
+    "HTTP",
+    "WEBSOCKET",
+    "AnnotationInfo",
+    "Binding",
+    "CallSite",
+    "FunctionInfo",
+    "Model",
+    "TaskSubmission",
+    "assigned_name",
+    "build_model",
+    "call_argument",
+]

@@ -1,0 +1,66 @@
+"""The rule base class and what a rule hands back to the engine.
+
+A rule is one class in one file under `bgtask_lint/rules/`: its code, name and
+summary, its documentation (the class docstring, in ruff's sections), examples
+that must and must not be flagged, and `check`, which reads the shared Model and
+yields Violations. Rules know nothing about positions, noqa, config or output.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Optional
+
+import libcst as cst
+
+from bgtask_lint.model import Model
+
+# How often a rule can offer a fix, shown by `bgtask-lint rules` as ruff does.
+FIX_NEVER = "never"
+FIX_SOMETIMES = "sometimes"
+FIX_ALWAYS = "always"
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """A fix as a rewrite of the module; the engine turns it into text edits."""
+
+    applicability: str  # diagnostic.SAFE or diagnostic.UNSAFE
+    message: str
+    rewrite: Callable[[cst.Module], cst.Module]
+
+
+@dataclass(frozen=True)
+class Violation:
+    node: cst.CSTNode
+    message: str
+    fix: Optional[FixPlan] = None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    model: Model
+    # Qualified names that block the event loop, built-in list plus config.
+    blocking_calls: frozenset[str] = field(default_factory=frozenset)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    fix_availability: ClassVar[str] = FIX_NEVER
+    # Each a small module: MUST_FLAG ones yield at least one violation of this
+    # rule, MUST_NOT_FLAG ones none. The test suite runs them all.
+    MUST_FLAG: ClassVar[tuple[str, ...]] = ()
+    MUST_NOT_FLAG: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, context: RuleContext) -> Iterator[Violation]:
+        raise NotImplementedError
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The rule's page, as `bgtask-lint rule CODE` and docs/rules show it."""
+        body = inspect.cleandoc(cls.__doc__ or "")
+        return f"# {cls.name} ({cls.code})\n\n{body}\n"

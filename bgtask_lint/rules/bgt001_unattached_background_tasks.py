@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from bgtask_lint.model import CallSite, FunctionInfo, Model, assigned_name
+from bgtask_lint.rule import FIX_SOMETIMES, Rule, RuleContext, Violation
+
+# What becomes of a BackgroundTasks object after it is created.
+CHAINED = "chained"  # `BackgroundTasks().add_task(f)`: the object is lost at once
+DROPPED = "dropped"  # only ever `.add_task`-ed, never handed to anything
+RETURNED = "returned"  # handed back to the caller, who decides its fate
+ESCAPES = "escapes"  # attached, passed on, stored, awaited...: not our business
+
+# How many helper levels (`make()` returning `make_inner()`) are followed.
+MAX_FACTORY_DEPTH = 3
+
+
+class UnattachedBackgroundTasks(Rule):
+    """
+    ## What it does
+    Flags a `BackgroundTasks()` object that is created in code and never
+    attached to a response: tasks added to it never run.
+
+    ## Why is this bad?
+    FastAPI runs the background tasks it can find: the ones of the
+    `BackgroundTasks` it injected into the route (a parameter annotated
+    `BackgroundTasks`), or the `background=` of the returned response. An object
+    you build yourself with `BackgroundTasks()` and only call `.add_task` on is
+    garbage after the response: no error, no warning, the task silently never
+    runs.
+
+    The most common form is chained: `BackgroundTasks().add_task(f)` returns
+    `None`, so `background=BackgroundTasks().add_task(f)` attaches nothing.
+
+    A helper that builds and returns a `BackgroundTasks()` is fine when its
+    caller attaches it; the call is flagged when the caller drops it too.
+
+    ## Example
+    ```python
+    @app.post("/signup")
+    async def signup(user: User):
+        tasks = BackgroundTasks()
+        tasks.add_task(send_welcome_email, user.email)
+        return {"ok": True}
+    ```
+
+    ## Use instead
+    ```python
+    @app.post("/signup")
+    async def signup(user: User, background_tasks: BackgroundTasks):
+        background_tasks.add_task(send_welcome_email, user.email)
+        return {"ok": True}
+    ```
+
+    ## Fix safety
+    Detection only in this version; the parameter-injection fix is described in
+    the project's design notes.
+
+    ## References
+    - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
+    - [Starlette: Background Tasks](https://www.starlette.io/background/)
+    """
+
+    code = "BGT001"
+    name = "unattached-background-tasks"
+    summary = "`BackgroundTasks()` created but never attached to a response"
+    fix_availability = FIX_SOMETIMES
+
+    MUST_FLAG = (
+        """
+from fastapi import BackgroundTasks, FastAPI
+app = FastAPI()
+@app.post("/")
+def create():
+    tasks = BackgroundTasks()
+    tasks.add_task(print, "hi")
+    return {}
+""",
+        """
+from fastapi import BackgroundTasks
+from fastapi.responses import JSONResponse
+def view():
+    return JSONResponse({}, background=BackgroundTasks().add_task(print))
+""",
+    )
+    MUST_NOT_FLAG = (
+        """
+from fastapi import BackgroundTasks
+from fastapi.responses import JSONResponse
+def view():
+    tasks = BackgroundTasks()
+    tasks.add_task(print)
+    return JSONResponse({}, background=tasks)
+""",
+        """
+from fastapi import BackgroundTasks
+async def test_view():
+    tasks = BackgroundTasks()
+    await view(tasks)
+    assert tasks.tasks
+""",
+    )
+
+    def check(self, context: RuleContext) -> Iterator[Violation]:
+        model = context.model
+        for site in model.calls:
+            if model.is_background_tasks_class(site.node.func):
+                yield from self._follow(model, site, "BackgroundTasks()", depth=0)
+
+    def _follow(self, model: Model, site: CallSite, what: str, depth: int) -> Iterator[Violation]:
+        fate = fate_of(site)
+        if fate == CHAINED:
+            yield Violation(site.node, _chained_message(model, site, what))
+        elif fate == DROPPED:
+            yield Violation(site.node, _dropped_message(site, what))
+        elif fate == RETURNED and depth < MAX_FACTORY_DEPTH and site.function:
+            # The helper hands the object back: judge each caller in this module.
+            # A helper with no caller here is called from elsewhere; trust it.
+            factory = site.function
+            for caller in model.calls:
+                if (
+                    caller.node.func is not None
+                    and model.local_function(caller.node.func) is factory
+                ):
+                    yield from self._follow(model, caller, f"{factory.name}()", depth + 1)
+
+
+def fate_of(site: CallSite) -> str:
+    """Where the object made by the call at `site` ends up."""
+    parent, grandparent = site.parent, site.grandparent
+    if isinstance(parent, cst.Attribute) and parent.value is site.node:
+        is_add_task = parent.attr.value == "add_task"
+        if is_add_task and isinstance(grandparent, cst.Call) and grandparent.func is parent:
+            return CHAINED
+        return ESCAPES
+    if isinstance(parent, cst.Expr):
+        return DROPPED
+    if isinstance(parent, cst.Return):
+        return RETURNED
+    name = assigned_name(site)
+    if name is not None and site.function is not None and not site.in_lambda:
+        return _fate_of_local(site.function, name)
+    return ESCAPES
+
+
+def _fate_of_local(function: FunctionInfo, name: str) -> str:
+    collector = _UsesOfName(name)
+    function.node.body.visit(collector)
+    if collector.assignments > 1 or collector.escapes:
+        return ESCAPES
+    return RETURNED if collector.returned else DROPPED
+
+
+class _UsesOfName(cst.CSTVisitor):
+    """Classifies every use of one local name inside a function body."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.stack: list[cst.CSTNode] = []
+        self.assignments = 0
+        self.returned = False
+        self.escapes = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        if isinstance(node, cst.Name) and node.value == self.name:
+            self._classify(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+    def _classify(self, node: cst.Name) -> None:
+        parent = self.stack[-2] if len(self.stack) > 1 else None
+        grandparent = self.stack[-3] if len(self.stack) > 2 else None
+        if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and (
+            getattr(parent, "target", None) is node
+        ):
+            self.assignments += 1
+        elif isinstance(parent, cst.Attribute) and parent.value is node:
+            is_call = isinstance(grandparent, cst.Call) and grandparent.func is parent
+            if not (parent.attr.value == "add_task" and is_call):
+                self.escapes = True  # `tasks.tasks`, `await tasks()`, ...
+        elif isinstance(parent, cst.Attribute):
+            pass  # `x.tasks`: a different name that happens to match
+        elif isinstance(parent, cst.Return):
+            self.returned = True
+        elif isinstance(parent, (cst.Param, cst.Arg)) and getattr(parent, "keyword", None) is node:
+            pass  # `f(tasks=...)`: the keyword, not a use of the local
+        else:
+            self.escapes = True
+
+
+def _chained_message(model: Model, site: CallSite, what: str) -> str:
+    add_task = model.site_of(site.grandparent)
+    lost = "the new BackgroundTasks is discarded and its task never runs"
+    if add_task is not None and _is_background_keyword(add_task.parent):
+        lost = "`background=` receives None and the task never runs"
+    return (
+        f"`{what}.add_task(...)` returns None, so {lost}; inject "
+        "`background_tasks: BackgroundTasks` and call `background_tasks.add_task(...)`"
+    )
+
+
+def _is_background_keyword(node: cst.CSTNode) -> bool:
+    return (
+        isinstance(node, cst.Arg)
+        and node.keyword is not None
+        and node.keyword.value == "background"
+    )
+
+
+def _dropped_message(site: CallSite, what: str) -> str:
+    function = site.function
+    if function is not None and function.route_kind is None:
+        place = f"in `{function.name}`"
+    else:
+        place = "here"
+    return (
+        f"`{what}` created {place} is never attached to a response: its tasks never run; "
+        "inject `background_tasks: BackgroundTasks` into the route instead"
+    )
