@@ -67,26 +67,53 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class SelectionLayer:
+    """One source of rule selection (the defaults, a config file, the command
+    line). A layer with `select` starts afresh; one without adjusts what the
+    layers before it chose (ruff's semantics)."""
+
+    select: Optional[tuple[str, ...]] = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def apply(self, enabled: frozenset[str]) -> frozenset[str]:
+        selected = (*(self.select or ()), *self.extend_select)
+        result = set() if self.select is not None else set(enabled)
+        for code in ALL_CODES:
+            chosen, dropped = _specificity(selected, code), _specificity(self.ignore, code)
+            # The more specific selector wins: `select=["BGT001"]` beats
+            # `ignore=["BGT"]`; on a tie, ignore wins.
+            if chosen > dropped:
+                result.add(code)
+            elif dropped >= 0:
+                result.discard(code)
+        return frozenset(result)
+
+
+DEFAULT_SELECTION = SelectionLayer(select=("ALL",))
+
+
+@dataclass(frozen=True)
 class Settings:
     """The configuration that applies to the files below `root`."""
 
     root: Path
     source: Optional[Path] = None  # the pyproject.toml read, if any
-    select: tuple[str, ...] = ("ALL",)
-    extend_select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
+    selection: tuple[SelectionLayer, ...] = (DEFAULT_SELECTION,)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extra_blocking_calls: tuple[str, ...] = ()
 
     def enabled_codes(self, path: Optional[Path] = None) -> frozenset[str]:
-        codes = resolve_selection(self.select + self.extend_select, self.ignore)
+        codes: frozenset[str] = frozenset()
+        for layer in self.selection:
+            codes = layer.apply(codes)
         if path is not None:
             relative = self._relative(path)
             for pattern, ignored in self.per_file_ignores:
                 if _matches(pattern, relative):
-                    codes -= resolve_selection(ignored, ())
+                    codes = SelectionLayer(ignore=ignored).apply(codes)
         return codes
 
     def is_excluded(self, path: Path) -> bool:
@@ -108,16 +135,10 @@ class Overrides:
     select: Optional[tuple[str, ...]] = None
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    extra_blocking_calls: tuple[str, ...] = ()
 
     def apply(self, settings: Settings) -> Settings:
-        return replace(
-            settings,
-            select=self.select if self.select is not None else settings.select,
-            extend_select=settings.extend_select + self.extend_select,
-            ignore=settings.ignore + self.ignore,
-            extra_blocking_calls=settings.extra_blocking_calls + self.extra_blocking_calls,
-        )
+        layer = SelectionLayer(self.select, self.extend_select, self.ignore)
+        return replace(settings, selection=(*settings.selection, layer))
 
     def validate(self) -> None:
         for selector in (*(self.select or ()), *self.extend_select, *self.ignore):
@@ -143,24 +164,15 @@ def check_selector(selector: str, where: str) -> None:
         )
 
 
-def resolve_selection(selected: Iterable[str], ignored: Iterable[str]) -> frozenset[str]:
-    """Codes enabled by `selected` minus `ignored`. When both name a code, the more
-    specific selector wins (as in ruff): `select=["BGT001"]` beats `ignore=["BGT"]`;
-    on a tie, ignore wins."""
-
-    def specificity(selectors: Iterable[str], code: str) -> int:
-        best = -1
-        for selector in selectors:
-            if selector == "ALL":
-                best = max(best, 0)
-            elif code.startswith(selector):
-                best = max(best, len(selector))
-        return best
-
-    selected, ignored = tuple(selected), tuple(ignored)
-    return frozenset(
-        code for code in ALL_CODES if specificity(selected, code) > specificity(ignored, code)
-    )
+def _specificity(selectors: Iterable[str], code: str) -> int:
+    """How closely the best of `selectors` names `code`: -1 not at all, 0 `ALL`."""
+    best = -1
+    for selector in selectors:
+        if selector == "ALL":
+            best = max(best, 0)
+        elif code.startswith(selector):
+            best = max(best, len(selector))
+    return best
 
 
 def load_settings(pyproject: Path, *, required: bool = False) -> Optional[Settings]:
@@ -190,16 +202,25 @@ def settings_from_table(table: Any, source: Path) -> Settings:
         raise ConfigError(
             f"unknown key `{unknown[0]}` in {where}; expected one of: {', '.join(_KNOWN_KEYS)}"
         )
-    values: dict[str, Any] = {}
-    for key in _LIST_KEYS:
-        if key in table:
-            values[key.replace("-", "_")] = _string_list(table[key], f"`{key}` in {where}")
+    lists = {
+        key.replace("-", "_"): _string_list(table[key], f"`{key}` in {where}")
+        for key in _LIST_KEYS
+        if key in table
+    }
     for key in ("select", "extend_select", "ignore"):
-        for selector in values.get(key, ()):
+        for selector in lists.get(key, ()):
             check_selector(selector, where)
+    layer = SelectionLayer(
+        lists.pop("select", None), lists.pop("extend_select", ()), lists.pop("ignore", ())
+    )
     if "per-file-ignores" in table:
-        values["per_file_ignores"] = _per_file_ignores(table["per-file-ignores"], where)
-    return Settings(root=source.resolve().parent, source=source, **values)
+        lists["per_file_ignores"] = _per_file_ignores(table["per-file-ignores"], where)
+    return Settings(
+        root=source.resolve().parent,
+        source=source,
+        selection=(DEFAULT_SELECTION, layer),
+        **lists,
+    )
 
 
 def _string_list(value: Any, what: str) -> tuple[str, ...]:

@@ -49,13 +49,20 @@ def decode_source(data: bytes) -> DecodedSource:
     """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        if "unknown encoding" in str(error):
+            raise DecodeError(f"cannot decode file: {error}") from None
+        # Bad UTF-8 in the first two lines: say where, as for any other line.
+        encoding = "utf-8"
+    try:
         return DecodedSource(data.decode(encoding), encoding)
-    except (SyntaxError, LookupError) as error:
-        raise DecodeError(f"cannot decode file: {error}") from None
-    except UnicodeDecodeError as error:
+    except (UnicodeDecodeError, LookupError) as error:
+        if not isinstance(error, UnicodeDecodeError):
+            raise DecodeError(f"cannot decode file: {error}") from None
+        line = data.count(b"\n", 0, error.start) + 1
         raise DecodeError(
-            f"cannot decode file as {error.encoding}: byte {error.object[error.start]:#04x} "
-            f"at offset {error.start} is invalid"
+            f"cannot decode file as {encoding}: invalid byte "
+            f"{data[error.start]:#04x} on line {line}"
         ) from None
 
 

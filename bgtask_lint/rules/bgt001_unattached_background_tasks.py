@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from bgtask_lint.model import CallSite, FunctionInfo, Model, assigned_name
-from bgtask_lint.rule import FIX_SOMETIMES, Rule, RuleContext, Violation
+from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
 
 # What becomes of a BackgroundTasks object after it is created.
 CHAINED = "chained"  # `BackgroundTasks().add_task(f)`: the object is lost at once
@@ -66,7 +66,7 @@ class UnattachedBackgroundTasks(Rule):
     code = "BGT001"
     name = "unattached-background-tasks"
     summary = "`BackgroundTasks()` created but never attached to a response"
-    fix_availability = FIX_SOMETIMES
+    fix_availability = FIX_NEVER
 
     MUST_FLAG = (
         """

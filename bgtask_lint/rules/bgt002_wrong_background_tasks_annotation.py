@@ -7,7 +7,7 @@ import libcst as cst
 
 from bgtask_lint.model import Model
 from bgtask_lint.names import DEPENDS
-from bgtask_lint.rule import FIX_SOMETIMES, Rule, RuleContext, Violation
+from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
 
 
 class WrongBackgroundTasksAnnotation(Rule):
@@ -74,7 +74,7 @@ class WrongBackgroundTasksAnnotation(Rule):
     summary = (
         "Parameter meant for injected `BackgroundTasks` is declared so FastAPI cannot inject it"
     )
-    fix_availability = FIX_SOMETIMES
+    fix_availability = FIX_NEVER
 
     MUST_FLAG = (
         """

@@ -7,7 +7,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.model import CallSite, FunctionInfo, Model
-from bgtask_lint.rule import FIX_SOMETIMES, Rule, RuleContext, Violation
+from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
 
 # How many calls deep a blocking call is looked for below the task.
 MAX_DEPTH = 4
@@ -78,7 +78,7 @@ class BlockingCallInAsyncTask(Rule):
     code = "BGT003"
     name = "blocking-call-in-async-task"
     summary = "Blocking call in an `async def` background task stalls the event loop"
-    fix_availability = FIX_SOMETIMES
+    fix_availability = FIX_NEVER
 
     MUST_FLAG = (
         """

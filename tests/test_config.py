@@ -1,0 +1,121 @@
+"""[tool.bgtask-lint]: discovery, every key, and clear errors (exit 2) for bad ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+BUG = "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_task(print)\n"
+SLOW = (
+    "from fastapi import BackgroundTasks\n"
+    "from mylib.mail import send_sync\n"
+    "async def task():\n"
+    "    send_sync()\n"
+    "def route(bt: BackgroundTasks):\n"
+    "    bt.add_task(task)\n"
+)
+
+
+def project(tmp_path, config, files):
+    (tmp_path / "pyproject.toml").write_text("[tool.bgtask-lint]\n" + config)
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def codes(cli, cwd, *args):
+    result = cli("check", "--output-format", "json", *args, cwd=cwd)
+    assert result.returncode in (0, 1), result.stderr
+    return sorted(
+        (item["filename"].rsplit("/", 1)[-1], item["code"]) for item in json.loads(result.stdout)
+    )
+
+
+def test_select_and_ignore(cli, tmp_path):
+    project(tmp_path, 'ignore = ["BGT001"]\n', {"a.py": BUG})
+    assert codes(cli, tmp_path) == []
+    assert codes(cli, tmp_path, "--select", "BGT001") == [("a.py", "BGT001")]
+
+
+def test_extend_select_after_narrow_select(cli, tmp_path):
+    project(tmp_path, 'select = ["BGT003"]\nextend-select = ["BGT001"]\n', {"a.py": BUG})
+    assert codes(cli, tmp_path) == [("a.py", "BGT001")]
+
+
+def test_per_file_ignores(cli, tmp_path):
+    project(
+        tmp_path,
+        '[tool.bgtask-lint.per-file-ignores]\n"tests/*" = ["BGT001"]\n',
+        {"tests/test_a.py": BUG, "app/a.py": BUG},
+    )
+    assert codes(cli, tmp_path) == [("a.py", "BGT001")]
+
+
+def test_exclude_and_extend_exclude(cli, tmp_path):
+    project(
+        tmp_path,
+        'extend-exclude = ["migrations", "scripts/*.py"]\n',
+        {"migrations/m.py": BUG, "scripts/s.py": BUG, "app.py": BUG, "build/b.py": BUG},
+    )
+    assert codes(cli, tmp_path) == [("app.py", "BGT001")]
+
+
+def test_explicit_path_is_checked_unless_force_exclude(cli, tmp_path):
+    project(tmp_path, 'extend-exclude = ["legacy.py"]\n', {"legacy.py": BUG})
+    assert codes(cli, tmp_path, "legacy.py") == [("legacy.py", "BGT001")]
+    assert codes(cli, tmp_path, "--force-exclude", "legacy.py") == []
+
+
+def test_extra_blocking_calls(cli, tmp_path):
+    project(tmp_path, "", {"a.py": SLOW})
+    assert codes(cli, tmp_path) == []
+    project(tmp_path, 'extra-blocking-calls = ["mylib.mail.send_sync"]\n', {"a.py": SLOW})
+    assert codes(cli, tmp_path) == [("a.py", "BGT003")]
+
+
+def test_nearest_pyproject_wins(cli, tmp_path):
+    project(tmp_path, 'ignore = ["BGT001"]\n', {"a.py": BUG, "sub/b.py": BUG})
+    (tmp_path / "sub" / "pyproject.toml").write_text('[tool.bgtask-lint]\nselect = ["ALL"]\n')
+    assert codes(cli, tmp_path) == [("b.py", "BGT001")]
+
+
+def test_pyproject_without_our_table_is_skipped(cli, tmp_path):
+    project(tmp_path, 'ignore = ["BGT001"]\n', {"sub/b.py": BUG})
+    (tmp_path / "sub" / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    assert codes(cli, tmp_path) == []
+
+
+def test_config_option(cli, tmp_path):
+    (tmp_path / "a.py").write_text(BUG)
+    (tmp_path / "other.toml").write_text('[tool.bgtask-lint]\nignore = ["BGT001"]\n')
+    assert codes(cli, tmp_path, "--config", "other.toml") == []
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ('selct = ["BGT001"]\n', "unknown key `selct`"),
+        ('select = "BGT001"\n', "`select` in [tool.bgtask-lint]"),
+        ('ignore = ["BGT1234"]\n', "unknown rule selector `BGT1234`"),
+        ("per-file-ignores = 3\n", "`per-file-ignores`"),
+        ('per-file-ignores = { "a.py" = [1] }\n', "per-file-ignores.a.py"),
+        ("extra-blocking-calls = [1]\n", "`extra-blocking-calls`"),
+        ("select = [\n", "is not valid TOML"),
+    ],
+)
+def test_bad_configuration_exits_2_with_a_clear_message(cli, tmp_path, config, message):
+    project(tmp_path, config, {"a.py": BUG})
+    result = cli("check", ".", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_config_file_exits_2(cli, tmp_path):
+    result = cli("check", "--config", str(tmp_path / "nope.toml"), str(tmp_path))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr

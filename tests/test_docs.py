@@ -1,0 +1,55 @@
+"""The docs pages are the rules' own documentation, and every rule has one."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+from bgtask_lint.rule_docs import expected_pages
+from bgtask_lint.rules import ALL_RULES
+
+SECTIONS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## Fix safety",
+    "## References",
+)
+
+
+def test_pages_are_in_sync_with_the_rules():
+    for name, text in expected_pages().items():
+        page = ROOT / "docs" / "rules" / name
+        assert page.exists(), f"{page} is missing: run python -m bgtask_lint.rule_docs"
+        assert page.read_text(encoding="utf-8") == text, (
+            f"{page} is stale: run python -m bgtask_lint.rule_docs docs/rules"
+        )
+
+
+def test_every_rule_page_has_ruffs_sections():
+    for rule in ALL_RULES:
+        doc = rule.documentation()
+        positions = [doc.index(section) for section in SECTIONS]
+        assert positions == sorted(positions), rule.code
+
+
+def test_readme_commands_are_the_ones_ci_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    test_command = re.search(r"```(?:bash|sh)\n(.*pytest.*)\n```", readme).group(1)
+    assert test_command.strip() in ci
+    assert "bgtask-lint check docs/examples" in readme
+
+
+def test_pre_commit_hooks_file():
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    for needle in (
+        "id: bgtask-lint",
+        "language: python",
+        "types_or: [python, pyi]",
+        "require_serial: true",
+        "entry: bgtask-lint check",
+    ):
+        assert needle in text

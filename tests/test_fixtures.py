@@ -1,0 +1,60 @@
+"""Every fixture reports exactly what its `# expect:` comments say, and every
+rule's own MUST_FLAG / MUST_NOT_FLAG examples hold."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES, expectations
+
+from bgtask_lint.api import check_source
+from bgtask_lint.rules import ALL_RULES
+
+FIXTURE_FILES = sorted(FIXTURES.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
+def test_fixture_reports_exactly_its_expectations(path):
+    source = path.read_text(encoding="utf-8")
+    expected = expectations(source)
+    reported = {
+        (d.location.row, d.location.column, d.code) for d in check_source(source, str(path))
+    }
+    assert_matches(expected, reported)
+
+
+def assert_matches(expected, reported):
+    """An expectation without a column (0) matches any column on its row."""
+
+    def matches(wanted, got):
+        return wanted[0] == got[0] and wanted[2] == got[2] and wanted[1] in (0, got[1])
+
+    missing = [w for w in expected if not any(matches(w, g) for g in reported)]
+    unexpected = [g for g in reported if not any(matches(w, g) for w in expected)]
+    assert not missing, f"not reported (row, column, code): {sorted(missing)}"
+    assert not unexpected, f"reported but not expected: {sorted(unexpected)}"
+
+
+def test_every_rule_has_a_fixture():
+    names = {p.name for p in FIXTURE_FILES}
+    for rule in ALL_RULES:
+        assert f"{rule.code}.py" in names
+
+
+@pytest.mark.parametrize(
+    "rule, example",
+    [(rule, example) for rule in ALL_RULES for example in rule.MUST_FLAG],
+    ids=lambda value: getattr(value, "code", ""),
+)
+def test_rule_examples_flag(rule, example):
+    codes = [d.code for d in check_source(example, "example.py")]
+    assert rule.code in codes
+
+
+@pytest.mark.parametrize(
+    "rule, example",
+    [(rule, example) for rule in ALL_RULES for example in rule.MUST_NOT_FLAG],
+    ids=lambda value: getattr(value, "code", ""),
+)
+def test_rule_examples_do_not_flag(rule, example):
+    codes = [d.code for d in check_source(example, "example.py")]
+    assert rule.code not in codes

@@ -1,0 +1,95 @@
+"""`--output-format json` is ruff's schema, checked field by field against the
+JSON ruff itself prints in the same run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import FIXTURES
+
+FIXTURE = FIXTURES / "BGT003.py"
+
+
+def shape(value):
+    """Keys and value types, recursively: what a reader of the JSON relies on."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+@pytest.fixture(scope="module")
+def ruff_items(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ruff") / "sample.py"
+    path.write_text("import os\nimport time\n\n\nasync def f():\n    time.sleep(1)\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-cache",
+            "--select",
+            "F401,ASYNC251",
+            "--output-format",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    items = json.loads(result.stdout)
+    assert {item["code"] for item in items} == {"F401", "ASYNC251"}
+    return items
+
+
+@pytest.fixture(scope="module")
+def our_items():
+    result = subprocess.run(
+        [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json", str(FIXTURE)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    return json.loads(result.stdout)
+
+
+def test_same_fields_and_types_as_ruff(ruff_items, our_items):
+    ruff_without_fix = next(item for item in ruff_items if item["fix"] is None)
+    for item in our_items:
+        assert shape(item) == shape(ruff_without_fix)
+
+
+def test_values(our_items):
+    first = our_items[0]
+    assert first["code"] == "BGT003"
+    assert first["name"] == "blocking-call-in-async-task"
+    assert first["filename"] == str(FIXTURE.resolve())
+    assert first["location"] == {"row": 25, "column": 5}
+    assert first["end_location"] == {"row": 25, "column": 24}
+    assert first["noqa_row"] == 25
+    assert first["fix"] is None
+    assert first["cell"] is None
+    assert first["severity"] == "error"
+    assert first["url"].endswith("/docs/rules/BGT003.md")
+    assert "time.sleep" in first["message"]
+
+
+def test_sorted_by_position(our_items):
+    rows = [(item["location"]["row"], item["location"]["column"]) for item in our_items]
+    assert rows == sorted(rows)
+
+
+def test_empty_run_is_an_empty_list(tmp_path):
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == []
