@@ -112,13 +112,23 @@ class Settings:
         if path is not None:
             relative = self._relative(path)
             for pattern, ignored in self.per_file_ignores:
-                if _matches(pattern, relative):
+                if _matches(pattern, relative) or fnmatch.fnmatchcase(relative, pattern):
                     codes = SelectionLayer(ignore=ignored).apply(codes)
         return codes
 
     def is_excluded(self, path: Path) -> bool:
+        """Whether a file or directory met while walking is excluded (its
+        ancestors were checked on the way down)."""
         relative = self._relative(path)
         return any(_matches(p, relative) for p in (*self.exclude, *self.extend_exclude))
+
+    def is_excluded_with_ancestors(self, path: Path) -> bool:
+        """For `--force-exclude`: a path named on the command line is excluded
+        when it or a directory above it (below the config root) is."""
+        parts = self._relative(path).split("/")
+        return any(
+            self.is_excluded(self.root / "/".join(parts[:n])) for n in range(1, len(parts) + 1)
+        )
 
     def _relative(self, path: Path) -> str:
         try:
@@ -146,14 +156,12 @@ class Overrides:
 
 
 def _matches(pattern: str, relative_path: str) -> bool:
-    """ruff-style matching: a pattern matches the path relative to the config
-    root, or any of its components (so `migrations` excludes every such dir)."""
+    """ruff-style matching: a pattern with a `/` is a glob over the path relative
+    to the config root; one without matches the file or directory name."""
     pattern = pattern.rstrip("/")
-    if fnmatch.fnmatchcase(relative_path, pattern):
-        return True
-    if "/" not in pattern:
-        return any(fnmatch.fnmatchcase(part, pattern) for part in relative_path.split("/"))
-    return fnmatch.fnmatchcase(relative_path, pattern + "/*")
+    if "/" in pattern:
+        return fnmatch.fnmatchcase(relative_path, pattern)
+    return fnmatch.fnmatchcase(relative_path.rsplit("/", 1)[-1], pattern)
 
 
 def check_selector(selector: str, where: str) -> None:

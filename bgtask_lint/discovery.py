@@ -32,7 +32,7 @@ def discover(
         if not os.path.lexists(path):
             yield Found(path, "No such file or directory")
             continue
-        if force_exclude and resolver.for_path(path).is_excluded(path):
+        if force_exclude and resolver.for_path(path).is_excluded_with_ancestors(path):
             continue
         if path.is_dir():
             yield from _walk(path, resolver, seen)

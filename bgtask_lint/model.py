@@ -29,6 +29,7 @@ from bgtask_lint.names import (
     ImportTable,
     dotted_name,
 )
+from bgtask_lint.walk import walk
 
 HTTP_ROUTE_METHODS = frozenset(
     {
@@ -330,12 +331,11 @@ def _is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
-class _ModelBuilder(cst.CSTVisitor):
+class _ModelBuilder:
     """Fills a Model in one walk. Keeps the chain of ancestors so that each call
     knows its parent and grandparent without a ParentNodeProvider."""
 
     def __init__(self, model: Model) -> None:
-        super().__init__()
         self.model = model
         self.stack: list[cst.CSTNode] = []
         self.functions: list[FunctionInfo] = []
@@ -343,26 +343,34 @@ class _ModelBuilder(cst.CSTVisitor):
         self.lambda_depth: list[int] = [0]
         self.type_checking_depth = 0
         self.statements: list[cst.BaseStatement] = []
+        # Function bodies being walked, to open the function's scope on entry.
+        self.bodies: dict[cst.BaseSuite, FunctionInfo] = {}
         # `name = SomeCall()` at module level, resolved once all imports are known.
         self.pending_apps: list[tuple[str, cst.Call]] = []
 
-    # Dispatch by hand so the ancestor stack is kept for every node.
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.stack.append(node)
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            self.statements.append(node)
-        visit = getattr(self, "visit_" + type(node).__name__, None)
-        if visit is not None:
-            visit(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        leave = getattr(self, "leave_" + type(original_node).__name__, None)
-        if leave is not None:
-            leave(original_node)
-        if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            self.statements.pop()
-        self.stack.pop()
+    def run(self, module: cst.Module) -> None:
+        for node, entering in walk(module):
+            if entering:
+                self.stack.append(node)
+                if node in self.bodies:
+                    self.functions.append(self.bodies[node])
+                    self.lambda_depth.append(0)
+                if isinstance(node, _STATEMENTS):
+                    self.statements.append(node)
+                handler = _ENTER.get(type(node))
+                if handler is not None:
+                    handler(self, node)
+            else:
+                handler = _LEAVE.get(type(node))
+                if handler is not None:
+                    handler(self, node)
+                if isinstance(node, _STATEMENTS):
+                    self.statements.pop()
+                if self.bodies.pop(node, None) is not None:
+                    self.functions.pop()
+                    self.lambda_depth.pop()
+                self.stack.pop()
+        self.finish()
 
     @property
     def at_module_level(self) -> bool:
@@ -442,8 +450,9 @@ class _ModelBuilder(cst.CSTVisitor):
             self.model.imports.add_definition(node.name.value, node)
         self.model.functions.append(info)
         self.model._by_node[node] = info
-        self.functions.append(info)
-        self.lambda_depth.append(0)
+        # Decorators and parameter defaults run in the enclosing scope; the
+        # function is the current scope only inside its body.
+        self.bodies[node.body] = info
 
     def _class_is_nearer(self) -> bool:
         for ancestor in reversed(self.stack[:-1]):
@@ -452,10 +461,6 @@ class _ModelBuilder(cst.CSTVisitor):
             if isinstance(ancestor, cst.FunctionDef):
                 return False
         return False
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.pop()
-        self.lambda_depth.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.lambda_depth[-1] += 1
@@ -545,11 +550,23 @@ class _ModelBuilder(cst.CSTVisitor):
                 target.is_dependency = True
 
 
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+# Handlers by exact node type, read off the builder's visit_X / leave_X methods.
+_ENTER = {
+    getattr(cst, name[len("visit_") :]): method
+    for name, method in vars(_ModelBuilder).items()
+    if name.startswith("visit_")
+}
+_LEAVE = {
+    getattr(cst, name[len("leave_") :]): method
+    for name, method in vars(_ModelBuilder).items()
+    if name.startswith("leave_")
+}
+
+
 def build_model(module: cst.Module, path: str) -> Model:
     model = Model(module, path)
-    builder = _ModelBuilder(model)
-    module.visit(builder)
-    builder.finish()
+    _ModelBuilder(model).run(module)
     return model
 
 

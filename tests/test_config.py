@@ -119,3 +119,12 @@ def test_missing_config_file_exits_2(cli, tmp_path):
     result = cli("check", "--config", str(tmp_path / "nope.toml"), str(tmp_path))
     assert result.returncode == 2
     assert "cannot read" in result.stderr
+
+
+def test_excluded_ancestor_of_a_named_directory_does_not_hide_it(cli, tmp_path):
+    # `bgtask-lint check .venv/lib/site-packages` checks what it is asked to,
+    # while `bgtask-lint check .` skips the virtualenv.
+    project(tmp_path, "", {".venv/lib/pkg/a.py": BUG, "app.py": "x = 1\n"})
+    assert codes(cli, tmp_path, ".venv/lib/pkg") == [("a.py", "BGT001")]
+    assert codes(cli, tmp_path, ".") == []
+    assert codes(cli, tmp_path, "--force-exclude", ".venv/lib/pkg/a.py") == []

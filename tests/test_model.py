@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bgtask_lint.model import HTTP, WEBSOCKET, build_model
+from bgtask_lint.names import dotted_name
 
 
 def model_of(source: str):
@@ -120,3 +121,21 @@ def test_type_checking_imports_are_marked():
         "if TYPE_CHECKING:\n    from fastapi import BackgroundTasks\n"
     )
     assert model.imports.bindings["BackgroundTasks"].type_checking_only
+
+
+def test_decorators_and_defaults_run_in_the_enclosing_scope():
+    model = model_of(
+        "from fastapi import Depends, FastAPI\n"
+        "app = FastAPI()\n"
+        "def outer():\n"
+        "    @app.get('/', dependencies=[Depends(dep)])\n"
+        "    def inner(x=Depends(other)):\n"
+        "        work()\n"
+    )
+    outer, inner = model.functions
+    assert [dotted_name(site.node.func) for site in inner.calls] == ["work"]
+    assert sorted(dotted_name(site.node.func) for site in outer.calls) == [
+        "Depends",
+        "Depends",
+        "app.get",
+    ]

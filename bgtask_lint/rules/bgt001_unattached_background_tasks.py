@@ -6,6 +6,7 @@ import libcst as cst
 
 from bgtask_lint.model import CallSite, FunctionInfo, Model, assigned_name
 from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
+from bgtask_lint.walk import nodes_with_parents
 
 # What becomes of a BackgroundTasks object after it is created.
 CHAINED = "chained"  # `BackgroundTasks().add_task(f)`: the object is lost at once
@@ -146,52 +147,28 @@ def fate_of(site: CallSite) -> str:
 
 
 def _fate_of_local(function: FunctionInfo, name: str) -> str:
-    collector = _UsesOfName(name)
-    function.node.body.visit(collector)
-    if collector.assignments > 1 or collector.escapes:
-        return ESCAPES
-    return RETURNED if collector.returned else DROPPED
-
-
-class _UsesOfName(cst.CSTVisitor):
-    """Classifies every use of one local name inside a function body."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.stack: list[cst.CSTNode] = []
-        self.assignments = 0
-        self.returned = False
-        self.escapes = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.stack.append(node)
-        if isinstance(node, cst.Name) and node.value == self.name:
-            self._classify(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-
-    def _classify(self, node: cst.Name) -> None:
-        parent = self.stack[-2] if len(self.stack) > 1 else None
-        grandparent = self.stack[-3] if len(self.stack) > 2 else None
-        if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and (
-            getattr(parent, "target", None) is node
-        ):
-            self.assignments += 1
+    """Classify every use of local `name` in the function body."""
+    assignments, returned = 0, False
+    for node, parent, grandparent in nodes_with_parents(function.node.body):
+        if not isinstance(node, cst.Name) or node.value != name:
+            continue
+        if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and parent.target is node:
+            assignments += 1
         elif isinstance(parent, cst.Attribute) and parent.value is node:
             is_call = isinstance(grandparent, cst.Call) and grandparent.func is parent
             if not (parent.attr.value == "add_task" and is_call):
-                self.escapes = True  # `tasks.tasks`, `await tasks()`, ...
+                return ESCAPES  # `tasks.tasks`, `await tasks()`, ...
         elif isinstance(parent, cst.Attribute):
-            pass  # `x.tasks`: a different name that happens to match
+            continue  # `x.tasks`: an attribute that happens to share the name
+        elif isinstance(parent, cst.Arg) and parent.keyword is node:
+            continue  # `f(tasks=...)`: the keyword, not a use of the local
         elif isinstance(parent, cst.Return):
-            self.returned = True
-        elif isinstance(parent, (cst.Param, cst.Arg)) and getattr(parent, "keyword", None) is node:
-            pass  # `f(tasks=...)`: the keyword, not a use of the local
+            returned = True
         else:
-            self.escapes = True
+            return ESCAPES
+    if assignments > 1:
+        return ESCAPES
+    return RETURNED if returned else DROPPED
 
 
 def _chained_message(model: Model, site: CallSite, what: str) -> str:
