@@ -1,4 +1,4 @@
-"""The public API: check source text, one file, or a set of paths.
+"""The public API: check (and optionally fix) source text, one file, or paths.
 
 The CLI is a thin layer over these functions; tests and editors can call them
 directly.
@@ -6,34 +6,43 @@ directly.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 from bgtask_lint.config import Overrides, Settings, SettingsResolver
 from bgtask_lint.diagnostic import Diagnostic
 from bgtask_lint.discovery import discover
 from bgtask_lint.engine import DecodeError, check_text, decode_source, file_error
+from bgtask_lint.fixer import fix_text, write_atomically
+
+
+@dataclass(frozen=True)
+class FixMode:
+    unsafe: bool = False  # also apply fixes marked unsafe
+    write: bool = True  # False for --diff: compute the fixed text, write nothing
+
+
+@dataclass(frozen=True)
+class Change:
+    """A file whose text a fix changed (written, or shown by --diff)."""
+
+    filename: str
+    before: str
+    after: str
 
 
 @dataclass
 class RunResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files_checked: int = 0
-    # One line per file a bug of ours failed on; the run went on without it.
-    internal_errors: list[str] = field(default_factory=list)
-
-    def add_file(self, path: str, check: Callable[[], list[Diagnostic]]) -> None:
-        self.files_checked += 1
-        try:
-            self.diagnostics.extend(check())
-        except Exception as error:  # a bug in a rule must not end the run
-            self.internal_errors.append(
-                f"internal error while checking {path}: {type(error).__name__}: {error} "
-                "(please report this)"
-            )
+    fixed: Counter = field(default_factory=Counter)
+    changes: list[Change] = field(default_factory=list)
+    # One line per file we failed on (a bug of ours, a write that failed); the
+    # run went on without it, and the exit code is 2.
+    errors: list[str] = field(default_factory=list)
 
 
 def check_source(
@@ -43,22 +52,11 @@ def check_source(
 ) -> list[Diagnostic]:
     """Diagnostics for one module's source. `filename` is only used in reports and
     to match `per-file-ignores`."""
-    settings = settings or Settings(root=Path.cwd())
-    if isinstance(source, bytes):
-        try:
-            source = decode_source(source).text
-        except DecodeError as error:
-            return [file_error(filename, str(error))]
-    codes = settings.enabled_codes(Path(filename))
-    return check_text(source, filename, codes, settings.extra_blocking_calls)
-
-
-def check_file(path: Path, settings: Settings) -> list[Diagnostic]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        return [file_error(str(path), f"cannot read file: {error.strerror or error}")]
-    return check_source(data, str(path), settings)
+    result = RunResult()
+    _check_one(result, source, filename, settings or Settings(root=Path.cwd()), None)
+    if result.errors:
+        raise RuntimeError(result.errors[0])
+    return result.diagnostics
 
 
 def check_paths(
@@ -66,24 +64,81 @@ def check_paths(
     overrides: Optional[Overrides] = None,
     *,
     force_exclude: bool = False,
+    fix: Optional[FixMode] = None,
 ) -> RunResult:
-    """Check every Python file under `paths` with the configuration that applies
-    to it. Raises ConfigError for a bad configuration."""
+    """Check (and with `fix`, fix) every Python file under `paths`, each with the
+    configuration that applies to it. Raises ConfigError for a bad configuration."""
     resolver = SettingsResolver(overrides or Overrides())
     result = RunResult()
     for found in discover([Path(p) for p in paths], resolver, force_exclude=force_exclude):
         if found.error is not None:
             result.diagnostics.append(file_error(str(found.path), found.error))
             continue
-        settings = resolver.for_path(found.path)
-        result.add_file(str(found.path), partial(check_file, found.path, settings))
+        result.files_checked += 1
+        try:
+            data = found.path.read_bytes()
+        except OSError as error:
+            message = f"cannot read file: {error.strerror or error}"
+            result.diagnostics.append(file_error(str(found.path), message))
+            continue
+        _check_one(result, data, str(found.path), resolver.for_path(found.path), fix)
     return result
 
 
-def check_stdin(data: bytes, filename: str, overrides: Optional[Overrides] = None) -> RunResult:
-    """Check source read from standard input, configured as if it were `filename`."""
+def check_stdin(
+    data: bytes,
+    filename: str,
+    overrides: Optional[Overrides] = None,
+    fix: Optional[FixMode] = None,
+) -> RunResult:
+    """Check source read from standard input, configured as if it were `filename`.
+    With `fix`, the fixed text is in `result.changes` (nothing is written)."""
     resolver = SettingsResolver(overrides or Overrides())
     settings = resolver.for_path(Path(filename) if filename != "-" else Path.cwd())
-    result = RunResult()
-    result.add_file(filename, partial(check_source, data, filename, settings))
+    result = RunResult(files_checked=1)
+    fix = FixMode(unsafe=fix.unsafe, write=False) if fix else None
+    _check_one(result, data, filename, settings, fix)
     return result
+
+
+def _check_one(
+    result: RunResult,
+    source: Union[str, bytes],
+    filename: str,
+    settings: Settings,
+    fix: Optional[FixMode],
+) -> None:
+    encoding = "utf-8"
+    if isinstance(source, bytes):
+        try:
+            decoded = decode_source(source)
+        except DecodeError as error:
+            result.diagnostics.append(file_error(filename, str(error)))
+            return
+        source, encoding = decoded.text, decoded.encoding
+    codes = settings.enabled_codes(Path(filename))
+    extra = settings.extra_blocking_calls
+    try:
+        if fix is None:
+            result.diagnostics.extend(check_text(source, filename, codes, extra))
+            return
+        outcome = fix_text(source, filename, codes, extra, unsafe=fix.unsafe)
+    except Exception as error:  # a bug in a rule must not end the run
+        result.errors.append(
+            f"internal error while checking {filename}: {type(error).__name__}: {error} "
+            "(please report this)"
+        )
+        return
+    if outcome.error:
+        result.errors.append(f"{filename}: {outcome.error}")
+    elif outcome.text != source and fix.write:
+        try:
+            write_atomically(Path(filename), outcome.text, encoding)
+        except (OSError, UnicodeError) as error:
+            result.errors.append(f"{filename}: cannot write the fixed file: {error}")
+            result.diagnostics.extend(check_text(source, filename, codes, extra))
+            return
+    result.diagnostics.extend(outcome.remaining)
+    if outcome.text != source:
+        result.fixed.update(outcome.fixed)
+        result.changes.append(Change(filename, source, outcome.text))

@@ -42,6 +42,14 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Apply fixes (safe ones; see --unsafe-fixes).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also offer and apply fixes marked unsafe.")
+@click.option(
+    "--diff", is_flag=True, help="Show the fixes as a diff and write nothing (exit 1 if any)."
+)
+@click.option(
+    "--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when files were fixed, even if clean."
+)
 @click.option(
     "--select",
     multiple=True,
@@ -55,10 +63,7 @@ def main() -> None:
     help="Rule codes or prefixes to enable in addition.",
 )
 @click.option(
-    "--ignore",
-    multiple=True,
-    callback=_split_codes,
-    help="Rule codes or prefixes to disable.",
+    "--ignore", multiple=True, callback=_split_codes, help="Rule codes or prefixes to disable."
 )
 @click.option(
     "--output-format",
@@ -70,8 +75,7 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option(
-    "--stdin-filename",
-    help="The file name to report for source read from standard input (`-`).",
+    "--stdin-filename", help="The file name to report for source read from standard input (`-`)."
 )
 @click.option(
     "--config",
@@ -86,6 +90,10 @@ def main() -> None:
 )
 def check(
     paths: tuple[Path, ...],
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    exit_non_zero_on_fix: bool,
     select: Optional[tuple[str, ...]],
     extend_select: Optional[tuple[str, ...]],
     ignore: Optional[tuple[str, ...]],
@@ -107,36 +115,87 @@ def check(
         extend_select=extend_select or (),
         ignore=ignore or (),
     )
+    fix_mode = api.FixMode(unsafe=unsafe_fixes, write=not diff) if (fix or diff) else None
+    from_stdin = paths == (Path("-"),) or (not paths and stdin_filename is not None)
+    if not from_stdin and Path("-") in paths:
+        _fail("`-` (standard input) cannot be combined with other paths")
     try:
-        if paths == (Path("-"),) or (not paths and stdin_filename):
-            result = api.check_stdin(sys.stdin.buffer.read(), stdin_filename or "-", overrides)
+        if from_stdin:
+            data = sys.stdin.buffer.read()
+            result = api.check_stdin(data, stdin_filename or "-", overrides, fix_mode)
         else:
-            if Path("-") in paths:
-                _fail("`-` (standard input) cannot be combined with other paths")
-            result = api.check_paths(paths or (Path("."),), overrides, force_exclude=force_exclude)
+            targets = paths or (Path("."),)
+            result = api.check_paths(targets, overrides, force_exclude=force_exclude, fix=fix_mode)
     except ConfigError as error:
         _fail(str(error))
         return
 
-    for failure in result.internal_errors:
+    for failure in result.errors:
         click.echo(f"bgtask-lint: error: {failure}", err=True)
     if result.files_checked == 0 and not result.diagnostics and not quiet:
         click.echo("warning: No Python files found under the given path(s)", err=True)
+
+    fixed = sum(result.fixed.values())
+    if diff:
+        for change in result.changes:
+            click.echo(output.unified_diff(change.filename, change.before, change.after), nl=False)
+        if not quiet:
+            sys.stdout.flush()  # the diff first, then the summary on stderr
+            summary = output.format_diff_summary(fixed, result.diagnostics, unsafe_fixes)
+            click.echo(summary, err=True, nl=False)
+        sys.exit(EXIT_ERROR if result.errors else int(bool(result.changes)))
+
+    # With --fix on standard input the fixed source goes to stdout, the report
+    # to stderr (as ruff does), so the command works as an editor filter.
+    report_to_stderr = from_stdin and fix_mode is not None
+    if report_to_stderr:
+        text = result.changes[0].after if result.changes else data.decode("utf-8", "replace")
+        click.echo(text, nl=False)
+    _report(
+        result,
+        output_format,
+        statistics,
+        quiet,
+        unsafe_fixes,
+        fix_mode is not None,
+        report_to_stderr,
+    )
+
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    if exit_zero:
+        sys.exit(EXIT_CLEAN)
+    failed = bool(result.diagnostics) or (exit_non_zero_on_fix and fixed > 0)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+def _report(
+    result,
+    output_format: str,
+    statistics: bool,
+    quiet: bool,
+    unsafe_fixes: bool,
+    fix_mode: bool,
+    to_stderr: bool,
+) -> None:
+    from bgtask_lint import output
 
     diagnostics = result.diagnostics
     if statistics:
         text = output.format_statistics(diagnostics)
     else:
-        text = output.WRITERS[output_format](diagnostics, False)
-    click.echo(text, nl=False)
+        text = output.WRITERS[output_format](diagnostics, unsafe_fixes)
+    click.echo(text, nl=False, err=to_stderr)
     if output_format in ("full", "concise") and not quiet:
         if diagnostics and output_format == "full" and not statistics:
-            click.echo()
-        click.echo(output.format_summary(diagnostics), nl=False)
-
-    if result.internal_errors:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if diagnostics and not exit_zero else EXIT_CLEAN)
+            click.echo(err=to_stderr)
+        summary = output.format_summary(
+            diagnostics,
+            fixed=sum(result.fixed.values()),
+            fix_mode=fix_mode,
+            unsafe_fixes=unsafe_fixes,
+        )
+        click.echo(summary, nl=False, err=to_stderr)
 
 
 @main.command()

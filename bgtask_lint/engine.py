@@ -11,16 +11,19 @@ import tokenize
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Optional
 
 import libcst as cst
 
 from bgtask_lint.blocking import BLOCKING_CALLS
-from bgtask_lint.diagnostic import Diagnostic, Location
+from bgtask_lint.diagnostic import Diagnostic, Fix, Location
 from bgtask_lint.model import build_model
 from bgtask_lint.noqa import is_suppressed
 from bgtask_lint.positions import node_ranges
-from bgtask_lint.rule import Rule, RuleContext, Violation
+from bgtask_lint.rewrite import CannotFix
+from bgtask_lint.rule import FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules import ALL_RULES
+from bgtask_lint.textedits import diff_edits
 
 SYNTAX_ERROR = ("BGT900", "syntax-error")
 IO_ERROR = ("BGT901", "io-error")
@@ -90,7 +93,7 @@ def check_text(
     for code in sorted(codes):
         rule = _RULES[code]
         violations.extend((rule, v) for v in rule.check(context))
-    return place(module, violations, filename, lines)
+    return place(module, violations, filename, lines, text)
 
 
 def place(
@@ -98,6 +101,7 @@ def place(
     violations: Sequence[tuple[Rule, Violation]],
     filename: str,
     lines: tuple[str, ...],
+    text: str,
 ) -> list[Diagnostic]:
     """Turn violations into located diagnostics, dropping the ones under noqa."""
     ranges = node_ranges(module, (v.node for _, v in violations))
@@ -116,12 +120,26 @@ def place(
                 filename=filename,
                 location=start,
                 end_location=end,
+                fix=materialize_fix(module, text, violation.fix),
                 noqa_row=start.row,
                 source_lines=lines,
             )
         )
     diagnostics.sort(key=lambda d: (d.location, d.code))
     return diagnostics
+
+
+def materialize_fix(module: cst.Module, text: str, plan: Optional[FixPlan]) -> Optional[Fix]:
+    """Run a fix's rewrite and reduce it to text edits; None when there is no
+    fix, or when the rewrite finds it cannot be done here."""
+    if plan is None:
+        return None
+    try:
+        rewritten = plan.rewrite(module)
+    except CannotFix:
+        return None
+    edits = diff_edits(text, rewritten.code)
+    return Fix(plan.applicability, plan.message, edits) if edits else None
 
 
 def file_error(filename: str, message: str, kind: tuple[str, str] = IO_ERROR) -> Diagnostic:

@@ -108,6 +108,15 @@ class TaskSubmission:
 
 
 @dataclass(frozen=True)
+class MisspelledImport:
+    """`from fastapi import BackgroundTask`: the alias, its import, its line."""
+
+    alias: cst.ImportAlias
+    statement: cst.ImportFrom
+    line: Optional[cst.BaseStatement]
+
+
+@dataclass(frozen=True)
 class AnnotationInfo:
     """What a parameter annotation says about background tasks."""
 
@@ -128,8 +137,11 @@ class Model:
         # Names bound at module level to `FastAPI()` / `APIRouter()`.
         self.app_names: set[str] = set()
         self.imports_fastapi = False
+        # Top-level import lines that run at import time (not under
+        # TYPE_CHECKING), with their Import / ImportFrom: where fixes add imports.
+        self.runtime_imports: list[tuple[cst.SimpleStatementLine, cst.CSTNode]] = []
         # `from fastapi import BackgroundTask` and friends, for BGT002.
-        self.misspelled_imports: list[cst.ImportAlias] = []
+        self.misspelled_imports: list[MisspelledImport] = []
         self._by_node: dict[cst.FunctionDef, FunctionInfo] = {}
         self._submissions: Optional[list[TaskSubmission]] = None
         self._site_by_call: dict[cst.Call, CallSite] = {}
@@ -387,7 +399,14 @@ class _ModelBuilder:
         if name in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
             self.type_checking_depth -= 1
 
+    def _note_runtime_import(self, node: cst.CSTNode) -> None:
+        if len(self.statements) == 1 and not self.type_checking_depth:
+            line = self.statements[0]
+            if isinstance(line, cst.SimpleStatementLine):
+                self.model.runtime_imports.append((line, node))
+
     def visit_Import(self, node: cst.Import) -> None:
+        self._note_runtime_import(node)
         self.model.imports.add_import(
             node,
             module_level=not self.functions,
@@ -398,6 +417,7 @@ class _ModelBuilder:
                 self.model.imports_fastapi = True
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self._note_runtime_import(node)
         self.model.imports.add_import_from(
             node,
             module_level=not self.functions,
@@ -408,11 +428,9 @@ class _ModelBuilder:
             self.model.imports_fastapi = True
             if not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:
-                    if f"{module}.{dotted_name(alias.name)}" in (
-                        "fastapi.BackgroundTask",
-                        "fastapi.background.BackgroundTask",
-                    ):
-                        self.model.misspelled_imports.append(alias)
+                    if f"{module}.{dotted_name(alias.name)}" in MISSPELLED_FASTAPI_TASK:
+                        line = self.statements[-1] if self.statements else None
+                        self.model.misspelled_imports.append(MisspelledImport(alias, node, line))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.at_module_level:

@@ -60,6 +60,8 @@ class Binding:
     node: cst.CSTNode
     # Imported only under `if TYPE_CHECKING:`: invisible to FastAPI at run time.
     type_checking_only: bool = False
+    # Bound at module level (an import inside a function is not).
+    module_level: bool = True
 
 
 def dotted_name(expr: Union[cst.BaseExpression, cst.ImportFrom, None]) -> Optional[str]:
@@ -101,7 +103,8 @@ class ImportTable:
             else:
                 # `import a.b.c` binds `a`, and `a.b.c.f` resolves through it.
                 local = target = full.split(".", 1)[0]
-            self.bind(local, Binding(target, alias, type_checking), module_level=module_level)
+            binding = Binding(target, alias, type_checking, module_level)
+            self.bind(local, binding, module_level=module_level)
 
     def add_import_from(
         self, node: cst.ImportFrom, *, module_level: bool, type_checking: bool
@@ -117,7 +120,7 @@ class ImportTable:
             local = imported
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            binding = Binding(f"{module}{separator}{imported}", alias, type_checking)
+            binding = Binding(f"{module}{separator}{imported}", alias, type_checking, module_level)
             self.bind(local, binding, module_level=module_level)
 
     def add_definition(self, name: str, node: cst.CSTNode) -> None:

@@ -6,6 +6,7 @@ reads `ruff check --output-format json` reads ours.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections import Counter
@@ -139,8 +140,65 @@ def format_statistics(diagnostics: Sequence[Diagnostic]) -> str:
     )
 
 
-def format_summary(diagnostics: Sequence[Diagnostic]) -> str:
-    if not diagnostics:
+def _plural(count: int, word: str, plural: str = "") -> str:
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def format_summary(
+    diagnostics: Sequence[Diagnostic],
+    *,
+    fixed: int = 0,
+    fix_mode: bool = False,
+    unsafe_fixes: bool = False,
+) -> str:
+    """ruff's closing lines: the count, what was fixed, what more could be."""
+    remaining = len(diagnostics)
+    fixable = sum(1 for d in diagnostics if fixable_mark(d, unsafe_fixes))
+    hidden = sum(
+        1
+        for d in diagnostics
+        if d.fix is not None and d.fix.applicability == "unsafe" and not unsafe_fixes
+    )
+    unsafe_hint = f"{_plural(hidden, 'unsafe fix', 'unsafe fixes')} available with "
+    unsafe_hint += "`--fix --unsafe-fixes`"
+    if remaining == 0 and fixed == 0:
         return "All checks passed!\n"
-    count = len(diagnostics)
-    return f"Found {count} error{'s' if count != 1 else ''}.\n"
+    if fixed:
+        total = fixed + remaining
+        lines = [f"Found {_plural(total, 'error')} ({fixed} fixed, {remaining} remaining)."]
+    else:
+        lines = [f"Found {_plural(remaining, 'error')}."]
+    if not fix_mode and fixable:
+        extra = f" ({unsafe_hint})" if hidden else ""
+        lines.append(f"[*] {fixable} fixable with `--fix`{extra}.")
+    elif hidden:
+        lines.append(f"{unsafe_hint}.")
+    return "\n".join(lines) + "\n"
+
+
+def format_diff_summary(fixed: int, diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
+    hidden = sum(
+        1
+        for d in diagnostics
+        if d.fix is not None and d.fix.applicability == "unsafe" and not unsafe_fixes
+    )
+    extra = (
+        f" ({_plural(hidden, 'additional fix', 'additional fixes')} available with "
+        "`--unsafe-fixes`)"
+        if hidden
+        else ""
+    )
+    if fixed:
+        return f"Would fix {_plural(fixed, 'error')}{extra}.\n"
+    return f"No errors would be fixed{extra}.\n"
+
+
+def unified_diff(filename: str, before: str, after: str) -> str:
+    name = display_path(filename)
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=name,
+        tofile=name,
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -98,3 +98,17 @@ def nodes_with_parents(
         grandparent = ancestors[-2] if len(ancestors) > 1 else None
         ancestors.append(node)
         yield node, parent, grandparent
+
+
+def is_load(name: cst.Name, parent: Optional[cst.CSTNode]) -> bool:
+    """Whether `name` reads a binding (not an import, a definition, a keyword or
+    an attribute that merely shares the spelling)."""
+    if isinstance(parent, (cst.ImportAlias, cst.AsName, cst.FunctionDef, cst.ClassDef)):
+        return False
+    if isinstance(parent, cst.Attribute):
+        return parent.value is name
+    if isinstance(parent, cst.Arg):
+        return parent.keyword is not name
+    if isinstance(parent, cst.Param):
+        return parent.name is not name
+    return True

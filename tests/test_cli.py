@@ -110,7 +110,7 @@ def test_unknown_option_exits_2(cli):
 def test_statistics(cli):
     result = cli("check", "--statistics", str(FIXTURES / "BGT001.py"))
     assert result.returncode == 1
-    assert "7\tBGT001\t[ ] unattached-background-tasks" in result.stdout
+    assert "7\tBGT001\t[*] unattached-background-tasks" in result.stdout
 
 
 def test_quiet_prints_findings_only(cli, tmp_path):
@@ -186,3 +186,99 @@ def test_bundled_example_reports_every_planted_bug(cli):
             expected.add((str(path.resolve()), row, code))
     assert expected, "the example has no planted bugs"
     assert reported == expected
+
+
+UNSAFE_ONLY = textwrap.dedent(
+    """\
+    import requests
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+
+
+    async def notify():
+        requests.post("https://example.com")
+
+
+    @app.post("/")
+    def create(background_tasks: BackgroundTasks):
+        background_tasks.add_task(notify)
+    """
+)
+
+
+def test_check_marks_fixable_and_counts_them(cli, tmp_path):
+    write(tmp_path, "app.py", BUGGY)
+    write(tmp_path, "slow.py", UNSAFE_ONLY)
+    result = cli("check", "--output-format", "concise", str(tmp_path))
+    assert "BGT001 [*] " in result.stdout
+    assert "BGT003 async task" in result.stdout  # unsafe: no [*] by default
+    assert result.stdout.endswith(
+        "Found 2 errors.\n[*] 1 fixable with `--fix` "
+        "(1 unsafe fix available with `--fix --unsafe-fixes`).\n"
+    )
+    shown = cli("check", "--output-format", "concise", "--unsafe-fixes", str(tmp_path))
+    assert "BGT003 [*] async task" in shown.stdout
+
+
+def test_fix_rewrites_reports_remaining_and_exits_1(cli, tmp_path):
+    app = write(tmp_path, "app.py", BUGGY)
+    slow = write(tmp_path, "slow.py", UNSAFE_ONLY)
+    result = cli("check", "--fix", str(tmp_path))
+    assert result.returncode == 1
+    assert "def create(tasks: BackgroundTasks):" in app.read_text()
+    assert slow.read_text() == UNSAFE_ONLY
+    assert result.stdout.endswith(
+        "Found 2 errors (1 fixed, 1 remaining).\n"
+        "1 unsafe fix available with `--fix --unsafe-fixes`.\n"
+    )
+
+
+def test_fix_with_nothing_left_exits_0_unless_asked(cli, tmp_path):
+    app = write(tmp_path, "app.py", BUGGY)
+    result = cli("check", "--fix", str(tmp_path))
+    assert result.returncode == 0
+    assert "Found 1 error (1 fixed, 0 remaining)." in result.stdout
+    app.write_text(BUGGY)
+    assert cli("check", "--fix", "--exit-non-zero-on-fix", str(tmp_path)).returncode == 1
+    assert cli("check", "--fix", "--exit-non-zero-on-fix", str(tmp_path)).returncode == 0
+
+
+def test_unsafe_fixes(cli, tmp_path):
+    slow = write(tmp_path, "slow.py", UNSAFE_ONLY)
+    result = cli("check", "--fix", "--unsafe-fixes", str(tmp_path))
+    assert result.returncode == 0
+    assert "\ndef notify():" in slow.read_text()
+
+
+def test_diff_prints_and_writes_nothing(cli, tmp_path):
+    app = write(tmp_path, "app.py", BUGGY)
+    result = cli("check", "--diff", "app.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert app.read_text() == BUGGY
+    assert result.stdout.startswith("--- app.py\n+++ app.py\n@@ ")
+    assert (
+        "-def create():\n-    tasks = BackgroundTasks()\n+def create(tasks: BackgroundTasks):\n"
+        in result.stdout
+    )
+    assert "Would fix 1 error." in result.stderr
+    write(tmp_path, "app.py", "x = 1\n")
+    clean = cli("check", "--diff", "app.py", cwd=tmp_path)
+    assert clean.returncode == 0 and clean.stdout == ""
+
+
+def test_fix_on_stdin_prints_the_fixed_source(cli, tmp_path):
+    result = cli("check", "--fix", "-", "--stdin-filename", "app.py", stdin=BUGGY, cwd=tmp_path)
+    assert result.returncode == 0
+    assert "def create(tasks: BackgroundTasks):" in result.stdout
+    assert "BackgroundTasks()" not in result.stdout
+    assert "Found 1 error (1 fixed, 0 remaining)." in result.stderr
+
+
+def test_json_output_carries_the_fix(cli, tmp_path):
+    write(tmp_path, "app.py", BUGGY)
+    result = cli("check", "--output-format", "json", str(tmp_path))
+    (item,) = json.loads(result.stdout)
+    assert item["fix"]["applicability"] == "safe"
+    assert item["fix"]["message"] == "Inject `BackgroundTasks` into the route and use it"
+    assert item["fix"]["edits"]

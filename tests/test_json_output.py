@@ -59,9 +59,13 @@ def our_items():
 
 
 def test_same_fields_and_types_as_ruff(ruff_items, our_items):
+    ruff_with_fix = next(item for item in ruff_items if item["fix"] is not None)
     ruff_without_fix = next(item for item in ruff_items if item["fix"] is None)
+    assert any(item["fix"] for item in our_items)
+    assert any(item["fix"] is None for item in our_items)
     for item in our_items:
-        assert shape(item) == shape(ruff_without_fix)
+        expected = ruff_with_fix if item["fix"] else ruff_without_fix
+        assert shape(item) == shape(expected)
 
 
 def test_values(our_items):
@@ -72,11 +76,26 @@ def test_values(our_items):
     assert first["location"] == {"row": 25, "column": 5}
     assert first["end_location"] == {"row": 25, "column": 24}
     assert first["noqa_row"] == 25
-    assert first["fix"] is None
+    assert first["fix"] == {
+        "applicability": "safe",
+        "edits": [
+            {
+                "content": "await asyncio",
+                "end_location": {"column": 9, "row": 25},
+                "location": {"column": 5, "row": 25},
+            }
+        ],
+        "message": "Use `await asyncio.sleep(...)`",
+    }
     assert first["cell"] is None
     assert first["severity"] == "error"
     assert first["url"].endswith("/docs/rules/BGT003.md")
     assert "time.sleep" in first["message"]
+
+
+def test_unsafe_fix_is_marked_unsafe(our_items):
+    write_log = next(item for item in our_items if item["location"]["row"] == 34)
+    assert write_log["fix"]["applicability"] == "unsafe"
 
 
 def test_sorted_by_position(our_items):

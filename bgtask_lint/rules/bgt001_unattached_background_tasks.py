@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.model import CallSite, FunctionInfo, Model, assigned_name
-from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
+from bgtask_lint.diagnostic import SAFE
+from bgtask_lint.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
+from bgtask_lint.rewrite import (
+    Edits,
+    inject_background_tasks,
+    remove_item,
+    remove_statement,
+    statement_with_call,
+)
+from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.walk import nodes_with_parents
 
 # What becomes of a BackgroundTasks object after it is created.
@@ -56,8 +65,28 @@ class UnattachedBackgroundTasks(Rule):
     ```
 
     ## Fix safety
-    Detection only in this version; the parameter-injection fix is described in
-    the project's design notes.
+    Safe, in an HTTP route:
+    - `tasks = BackgroundTasks()` assigned once and only used as the receiver of
+      `.add_task`: the line is removed and the route receives
+      `tasks: BackgroundTasks` instead (an existing `BackgroundTasks` parameter
+      is reused). The tasks now run after the response, as the author meant.
+    - `BackgroundTasks().add_task(f, x)` as a statement: called on the injected
+      object.
+    - `background=BackgroundTasks().add_task(f, x)`: the call moves to a
+      statement of its own just before the one that builds the response, and
+      the argument (which was `None`) is dropped.
+
+    The parameter is appended, or made keyword-only (after a `*`) when the route
+    has defaults, `*args` or `**kwargs`, so no existing positional argument
+    moves. A run-time `from fastapi import BackgroundTasks` is added when the
+    module has none; an import only under `if TYPE_CHECKING:` does not count,
+    since FastAPI could not resolve the annotation. Comments above a removed
+    line move down to the next statement.
+
+    No fix when the object is made by a helper (a helper's signature would
+    change: fix it by hand), when it starts with tasks (`BackgroundTasks([...])`),
+    or when the statement cannot be moved without changing when it runs (for
+    example inside a one-line `if`).
 
     ## References
     - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
@@ -67,7 +96,7 @@ class UnattachedBackgroundTasks(Rule):
     code = "BGT001"
     name = "unattached-background-tasks"
     summary = "`BackgroundTasks()` created but never attached to a response"
-    fix_availability = FIX_NEVER
+    fix_availability = FIX_SOMETIMES
 
     MUST_FLAG = (
         """
@@ -112,10 +141,13 @@ async def test_view():
 
     def _follow(self, model: Model, site: CallSite, what: str, depth: int) -> Iterator[Violation]:
         fate = fate_of(site)
+        direct = depth == 0  # the `BackgroundTasks()` call itself, not a helper's
         if fate == CHAINED:
-            yield Violation(site.node, _chained_message(model, site, what))
+            fix = _chained_fix(model, site) if direct else None
+            yield Violation(site.node, _chained_message(model, site, what), fix)
         elif fate == DROPPED:
-            yield Violation(site.node, _dropped_message(site, what))
+            fix = _dropped_fix(model, site) if direct else None
+            yield Violation(site.node, _dropped_message(site, what), fix)
         elif fate == RETURNED and depth < MAX_FACTORY_DEPTH and site.function:
             # The helper hands the object back: judge each caller in this module.
             # A helper with no caller here is called from elsewhere; trust it.
@@ -126,6 +158,86 @@ async def test_view():
                     and model.local_function(caller.node.func) is factory
                 ):
                     yield from self._follow(model, caller, f"{factory.name}()", depth + 1)
+
+
+def _in_http_route(site: CallSite) -> bool:
+    return site.function is not None and site.function.route_kind == HTTP and not site.in_lambda
+
+
+def _dropped_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
+    """`tasks = BackgroundTasks()` in a route, only ever `.add_task`-ed: delete
+    it and inject the parameter under the same name."""
+    local = assigned_name(site)
+    statement = site.statement
+    if (
+        not _in_http_route(site)
+        or local is None
+        or site.node.args
+        or not isinstance(statement, cst.SimpleStatementLine)
+        or len(statement.body) != 1
+    ):
+        return None
+    route = site.function
+    assert route is not None
+
+    def rewrite(module: cst.Module) -> cst.Module:
+        edits = Edits()
+        name = inject_background_tasks(model, route, edits, preferred=local)
+        remove_statement(route.node.body, statement, edits)
+        if name != local:
+            for node, parent, _ in nodes_with_parents(route.node.body):
+                if (
+                    isinstance(node, cst.Name)
+                    and node.value == local
+                    and isinstance(parent, cst.Attribute)
+                    and parent.value is node
+                ):
+                    edits.replace[node] = node.with_changes(value=name)
+        return edits.apply(module)
+
+    return FixPlan(SAFE, "Inject `BackgroundTasks` into the route and use it", rewrite)
+
+
+def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
+    """`BackgroundTasks().add_task(f, x)` in a route: as a statement, call
+    `add_task` on the injected object; as `background=`, move the call into a
+    statement before the one that builds the response and drop the argument."""
+    add_task = model.site_of(site.grandparent)
+    if add_task is None or not _in_http_route(add_task):
+        return None
+    route = add_task.function
+    assert route is not None
+    if isinstance(add_task.parent, cst.Expr):
+
+        def rewrite_statement(module: cst.Module) -> cst.Module:
+            edits = Edits()
+            edits.replace[site.node] = cst.Name(inject_background_tasks(model, route, edits))
+            return edits.apply(module)
+
+        return FixPlan(SAFE, "Call `add_task` on the injected `BackgroundTasks`", rewrite_statement)
+
+    arg, response = add_task.parent, add_task.grandparent
+    statement = add_task.statement
+    if not (
+        _is_background_keyword(arg)
+        and isinstance(response, cst.Call)
+        and isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+    ):
+        return None
+
+    def rewrite_argument(module: cst.Module) -> cst.Module:
+        edits = Edits()
+        name = inject_background_tasks(model, route, edits)
+        edits.before[statement].append(statement_with_call(add_task.node, name))
+        edits.replace[response] = response.with_changes(args=remove_item(response.args, arg))
+        return edits.apply(module)
+
+    return FixPlan(
+        SAFE,
+        "Move the task to the injected `BackgroundTasks` and drop `background=`",
+        rewrite_argument,
+    )
 
 
 def fate_of(site: CallSite) -> str:
@@ -191,12 +303,14 @@ def _is_background_keyword(node: cst.CSTNode) -> bool:
 
 
 def _dropped_message(site: CallSite, what: str) -> str:
-    function = site.function
-    if function is not None and function.route_kind is None:
-        place = f"in `{function.name}`"
+    if what != "BackgroundTasks()":
+        subject = f"the `BackgroundTasks` returned by `{what}`"
+    elif site.function is not None and site.function.route_kind is None:
+        subject = f"`BackgroundTasks()` created in `{site.function.name}`"
     else:
-        place = "here"
-    return (
-        f"`{what}` created {place} is never attached to a response: its tasks never run; "
-        "inject `background_tasks: BackgroundTasks` into the route instead"
-    )
+        subject = "`BackgroundTasks()` created here"
+    if site.function is not None and site.function.route_kind is None:
+        advice = "take the route's injected `BackgroundTasks` as a parameter instead"
+    else:
+        advice = "inject `background_tasks: BackgroundTasks` into the route instead"
+    return f"{subject} is never attached to a response, so its tasks never run; {advice}"

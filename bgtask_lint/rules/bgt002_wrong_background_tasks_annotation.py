@@ -5,9 +5,19 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.model import Model
-from bgtask_lint.names import DEPENDS
-from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
+from bgtask_lint.diagnostic import SAFE, UNSAFE
+from bgtask_lint.model import FunctionInfo, MisspelledImport, Model
+from bgtask_lint.names import BACKGROUND_TASKS, DEPENDS
+from bgtask_lint.rewrite import (
+    CannotFix,
+    Edits,
+    add_parameter,
+    background_tasks_reference,
+    can_remove_statement,
+    remove_item,
+)
+from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.walk import is_load, nodes_with_parents
 
 
 class WrongBackgroundTasksAnnotation(Rule):
@@ -61,8 +71,23 @@ class WrongBackgroundTasksAnnotation(Rule):
     ```
 
     ## Fix safety
-    Detection only in this version; the rewrite to `BackgroundTasks` is
-    described in the project's design notes.
+    Safe: the annotation becomes `BackgroundTasks` (inside `Annotated[...]`
+    only the type changes), `Optional` / `| None` and a `None`, `Depends()` or
+    `BackgroundTasks()` default are dropped, and a run-time
+    `from fastapi import BackgroundTasks` is added if needed.
+    `from fastapi import BackgroundTask` becomes `BackgroundTasks`, and so do
+    its uses in annotations.
+
+    Unsafe when the body uses the single-task API (`.func`, `.args`, `.kwargs`,
+    `.is_async`, or calls the parameter): the author may have meant one task.
+    Unsafe when dropping the default would put a parameter without a default
+    after one with a default: the parameter then moves behind a `*`
+    (keyword-only), which changes the order of positional arguments for any
+    direct caller.
+
+    No fix for a subclass of `BackgroundTasks` (its own methods cannot be kept),
+    nor for `from fastapi import BackgroundTask` when the name is called
+    (`BackgroundTask(f)` meant Starlette's single task).
 
     ## References
     - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
@@ -74,7 +99,7 @@ class WrongBackgroundTasksAnnotation(Rule):
     summary = (
         "Parameter meant for injected `BackgroundTasks` is declared so FastAPI cannot inject it"
     )
-    fix_availability = FIX_NEVER
+    fix_availability = FIX_SOMETIMES
 
     MUST_FLAG = (
         """
@@ -123,11 +148,12 @@ def schedule(task: BackgroundTask) -> None:
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
-        for alias in model.misspelled_imports:
+        for misspelled in model.misspelled_imports:
             yield Violation(
-                alias,
+                misspelled.alias,
                 "`fastapi` has no `BackgroundTask`: this import raises ImportError; "
                 "import `BackgroundTasks` and inject it as a parameter",
+                _import_fix(model, misspelled),
             )
         for function in model.functions:
             if function.route_kind is None and not function.is_dependency:
@@ -135,43 +161,185 @@ def schedule(task: BackgroundTask) -> None:
             kind = "route" if function.route_kind else "dependency"
             where = f"{kind} `{function.name}`"
             for param in function.parameters():
-                message = _problem(model, param, where)
-                if message:
+                problem = _problem(model, param, where)
+                if problem:
+                    message, retype, drop_default = problem
                     node = param.annotation.annotation if param.annotation else param
-                    yield Violation(node, message)
+                    fix = _param_fix(model, function, param, retype, drop_default)
+                    yield Violation(node, message, fix)
 
 
-def _problem(model: Model, param: cst.Param, where: str) -> Optional[str]:
+# The attributes of Starlette's single BackgroundTask; a body that reads them
+# really meant one task, so retyping the parameter changes what it does.
+_SINGLE_TASK_ATTRIBUTES = frozenset({"func", "args", "kwargs", "is_async"})
+
+
+def _problem(model: Model, param: cst.Param, where: str) -> Optional[tuple[str, bool, bool]]:
+    """(message, retype the annotation, drop the default), or None."""
     name = param.name.value
     info = model.annotation_info(param.annotation)
     if info.kind == "task":
-        return (
+        message = (
             f"`{name}` is annotated `BackgroundTask` (a single task) in {where}: "
             "FastAPI injects only `BackgroundTasks` and rejects this at import time"
         )
+        return message, True, info.optional
     if info.kind == "tasks-subclass":
-        return (
+        message = (
             f"`{name}` is annotated with a subclass of `BackgroundTasks` in {where}: "
             "FastAPI injects a plain `BackgroundTasks`, so the subclass's methods are "
             "missing"
         )
+        return message, False, False
     if info.kind == "tasks" and info.optional:
-        return (
+        message = (
             f"`{name}` is an optional `BackgroundTasks` in {where}: FastAPI rejects "
             "`Optional` / `| None` here at import time; annotate `BackgroundTasks`"
         )
+        return message, True, True
     if info.kind == "tasks" and _is_depends_call(model, param.default):
-        return (
+        message = (
             f"`{name}: BackgroundTasks = Depends()` in {where}: FastAPI rejects this "
             "at import time; drop the `Depends()` default"
         )
+        return message, False, True
     if param.annotation is None and model.is_background_tasks_call(param.default):
-        return (
+        message = (
             f"unannotated `{name}=BackgroundTasks()` in {where} is a query parameter, "
             "not injected: its tasks never run; annotate it `BackgroundTasks`"
         )
+        return message, True, True
     return None
 
 
 def _is_depends_call(model: Model, default: Optional[cst.BaseExpression]) -> bool:
     return isinstance(default, cst.Call) and model.qualified_name(default.func) in DEPENDS
+
+
+def _param_fix(
+    model: Model, function: FunctionInfo, param: cst.Param, retype: bool, drop_default: bool
+) -> Optional[FixPlan]:
+    if not retype and not drop_default:
+        return None  # a subclass: its own methods cannot be kept
+    safe = not _uses_single_task_api(function, param.name.value)
+
+    def rewrite(module: cst.Module) -> cst.Module:
+        edits = Edits()
+        new_param = param
+        if retype:
+            reference = cst.parse_expression(background_tasks_reference(model, edits))
+            new_param = new_param.with_changes(annotation=_retyped(param.annotation, reference))
+        if drop_default:
+            new_param = new_param.with_changes(default=None, equal=cst.MaybeSentinel.DEFAULT)
+        edits.replace[function.node.params] = replace_parameter(
+            function.node.params, param, new_param
+        )
+        return edits.apply(module)
+
+    moved = drop_default and _must_move(function.node.params, param)
+    applicability = SAFE if safe and not moved else UNSAFE
+    return FixPlan(applicability, "Annotate the parameter `BackgroundTasks`", rewrite)
+
+
+def _retyped(annotation: Optional[cst.Annotation], reference: cst.BaseExpression) -> cst.Annotation:
+    """The annotation with its type replaced by `reference`; the metadata of an
+    `Annotated[...]` is kept."""
+    if annotation is None:
+        return cst.Annotation(reference)
+    inner = annotation.annotation
+    if isinstance(inner, cst.Subscript) and inner.slice and _is_annotated(inner):
+        first = inner.slice[0]
+        new_first = first.with_changes(slice=cst.Index(reference))
+        return annotation.with_changes(
+            annotation=inner.with_changes(slice=[new_first, *inner.slice[1:]])
+        )
+    return annotation.with_changes(annotation=reference)
+
+
+def _is_annotated(subscript: cst.Subscript) -> bool:
+    value = subscript.value
+    name = value.attr.value if isinstance(value, cst.Attribute) else getattr(value, "value", "")
+    return name == "Annotated"
+
+
+def _must_move(params: cst.Parameters, param: cst.Param) -> bool:
+    """A positional parameter that loses its default after one that keeps a
+    default would be a syntax error: it has to become keyword-only."""
+    positional = list(params.params)
+    if param not in positional:
+        return False
+    index = positional.index(param)
+    return any(p.default is not None for p in positional[:index])
+
+
+def replace_parameter(params: cst.Parameters, old: cst.Param, new: cst.Param) -> cst.Parameters:
+    """`params` with `old` replaced by `new`, moved to keyword-only when `new` has
+    no default but an earlier positional parameter does."""
+    for field in ("posonly_params", "params", "kwonly_params"):
+        items = list(getattr(params, field))
+        if old not in items:
+            continue
+        if field == "params" and new.default is None and _must_move(params, old):
+            remaining = params.with_changes(params=remove_item(items, old))
+            return add_parameter(remaining, new.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        if field == "posonly_params" and new.default is None and _must_move(params, old):
+            raise CannotFix("a positional-only parameter cannot move")
+        items[items.index(old)] = new
+        return params.with_changes(**{field: items})
+    raise CannotFix("the parameter is not in the signature")
+
+
+def _uses_single_task_api(function: FunctionInfo, name: str) -> bool:
+    for node, parent, _ in nodes_with_parents(function.node.body):
+        if not (isinstance(node, cst.Name) and node.value == name):
+            continue
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            if parent.attr.value in _SINGLE_TASK_ATTRIBUTES:
+                return True
+        elif isinstance(parent, cst.Call) and parent.func is node:
+            return True  # `await task()` runs a single task by hand
+    return False
+
+
+def _import_fix(model: Model, misspelled: MisspelledImport) -> Optional[FixPlan]:
+    """`from fastapi import BackgroundTask` → `BackgroundTasks`, and the uses of
+    the imported name with it. A use as a call (`BackgroundTask(f)`) meant
+    Starlette's single task: no fix then."""
+    alias, statement, line = misspelled.alias, misspelled.statement, misspelled.line
+    local = alias.asname.name.value if alias.asname else "BackgroundTask"  # type: ignore[union-attr]
+    uses = []
+    for node, parent, _ in nodes_with_parents(model.module):
+        if not isinstance(node, cst.Name) or node.value != local or not is_load(node, parent):
+            continue
+        if isinstance(parent, cst.Call) and parent.func is node:
+            return None
+        uses.append(node)
+    existing = next(
+        (
+            name
+            for name, binding in model.imports.bindings.items()
+            if binding.qualname in BACKGROUND_TASKS and not binding.type_checking_only
+        ),
+        None,
+    )
+
+    def rewrite(module: cst.Module) -> cst.Module:
+        edits = Edits()
+        if existing:
+            names = remove_item(list(statement.names), alias)  # type: ignore[arg-type]
+            if names:
+                edits.replace[statement] = statement.with_changes(names=names)
+            elif line is not None and can_remove_statement(model.module, line):
+                edits.replace[line] = cst.RemoveFromParent()
+            else:
+                raise CannotFix("the import is alone in its block")
+            target = existing
+        else:
+            edits.replace[alias.name] = cst.Name("BackgroundTasks")
+            target = local if alias.asname else "BackgroundTasks"
+        if target != local:
+            for use in uses:
+                edits.replace[use] = use.with_changes(value=target)
+        return edits.apply(module)
+
+    return FixPlan(SAFE, "Import `BackgroundTasks` instead", rewrite)

@@ -1,0 +1,135 @@
+"""Apply fixes: round after round until none remain, never a broken file.
+
+Each round checks the current text, takes every applicable fix whose edits do
+not overlap an earlier one (identical edits, like the same added import, are
+shared), applies them, and re-parses the result. Overlapping fixes wait for the
+next round, where they are computed afresh. A round that breaks the syntax, or
+fixes that do not settle within MAX_ROUNDS, abandon the whole file: it is left
+exactly as it was and the failure is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import libcst as cst
+
+from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
+from bgtask_lint.engine import check_text
+from bgtask_lint.textedits import line_starts, offset_of
+
+MAX_ROUNDS = 10
+
+
+@dataclass
+class FixOutcome:
+    text: str  # the fixed text; the original when nothing applied or on failure
+    remaining: list[Diagnostic]
+    fixed: Counter = field(default_factory=Counter)  # code -> number fixed
+    error: Optional[str] = None
+
+
+def is_applicable(fix: Optional[Fix], unsafe: bool) -> bool:
+    return fix is not None and (fix.applicability == SAFE or unsafe)
+
+
+def fix_text(
+    text: str,
+    filename: str,
+    codes: frozenset[str],
+    extra_blocking_calls: Iterable[str] = (),
+    *,
+    unsafe: bool = False,
+) -> FixOutcome:
+    original_diagnostics = diagnostics = check_text(text, filename, codes, extra_blocking_calls)
+    current, fixed = text, Counter()
+    for _ in range(MAX_ROUNDS):
+        chosen = [d for d in diagnostics if is_applicable(d.fix, unsafe)]
+        if not chosen:
+            return FixOutcome(current, diagnostics, fixed)
+        current, applied = apply_fixes(current, chosen)
+        try:
+            cst.parse_module(current)
+        except cst.ParserSyntaxError as error:
+            codes_tried = ", ".join(sorted({d.code for d in applied}))
+            return FixOutcome(
+                text,
+                original_diagnostics,
+                error=f"a fix for {codes_tried} produced invalid code ({error.message}); "
+                "file left unchanged (please report this)",
+            )
+        fixed.update(d.code for d in applied)
+        diagnostics = check_text(current, filename, codes, extra_blocking_calls)
+    return FixOutcome(
+        text,
+        original_diagnostics,
+        error=f"fixes did not settle after {MAX_ROUNDS} rounds; file left unchanged "
+        "(please report this)",
+    )
+
+
+def apply_fixes(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[str, list[Diagnostic]]:
+    """Apply the fixes of `diagnostics` that do not collide, first come first
+    served in source order; returns the new text and the diagnostics fixed."""
+    starts = line_starts(text)
+
+    def spans(fix: Fix) -> set[tuple[int, int, str]]:
+        return {
+            (offset_of(e.location, starts), offset_of(e.end_location, starts), e.content)
+            for e in fix.edits
+        }
+
+    accepted: set[tuple[int, int, str]] = set()
+    taken_lines: set[int] = set()
+    applied = []
+    ordered = sorted(diagnostics, key=lambda d: min(spans(d.fix)) if d.fix else (0, 0, ""))
+    for diagnostic in ordered:
+        assert diagnostic.fix is not None
+        new = spans(diagnostic.fix) - accepted  # an identical edit is shared
+        lines = {line for start, end, _ in new for line in _lines_touched(start, end, starts)}
+        # Two fixes on one line may each be right and together wrong (both
+        # adding the same import name, say): the later one waits for a round.
+        if lines & taken_lines:
+            continue
+        accepted |= new
+        taken_lines |= lines
+        applied.append(diagnostic)
+    for start, end, content in sorted(accepted, reverse=True):
+        text = text[:start] + content + text[end:]
+    return text, applied
+
+
+def _lines_touched(start: int, end: int, starts: Sequence[int]) -> range:
+    first = bisect_right(starts, start) - 1
+    last = bisect_right(starts, max(start, end - 1)) - 1
+    return range(first, last + 1)
+
+
+def write_atomically(path: Path, text: str, encoding: str) -> None:
+    """Replace `path`'s content in one step: a temporary file beside it, then a
+    rename. The encoding (a BOM is part of "utf-8-sig") and the permissions
+    are kept; line endings are in `text` already. Raises OSError or
+    UnicodeError with the original file untouched."""
+    data = text.encode(encoding)
+    target = Path(os.path.realpath(path))  # write through a symlink, keep the link
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

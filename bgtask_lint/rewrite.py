@@ -1,0 +1,349 @@
+"""Building blocks for fixes: node replacements applied in one pass, imports
+that are guaranteed at run time, and parameter injection.
+
+A fix records what to change, keyed by the identity of nodes in the tree the
+rules looked at, in an `Edits`; `Edits.apply` makes every change in a single
+transformer pass. Only code that changes is regenerated; comments and
+formatting elsewhere stay byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Callable, Optional, TypeVar, Union
+
+import libcst as cst
+
+from bgtask_lint.model import FunctionInfo, Model
+from bgtask_lint.names import BACKGROUND_TASKS
+from bgtask_lint.walk import nodes_with_parents, walk
+
+# A new node, a removal, or a function of the node as updated by edits inside it.
+Replacement = Union[cst.CSTNode, cst.RemovalSentinel, Callable[[cst.CSTNode], cst.CSTNode]]
+ItemT = TypeVar("ItemT", cst.Param, cst.ImportAlias, cst.Arg)
+
+
+class Edits:
+    """Replacements and statement insertions, keyed by original nodes. A node
+    replaced by a new node must not contain another edited node; to edit around
+    inner edits, replace it with a function of its updated self."""
+
+    def __init__(self) -> None:
+        self.replace: dict[cst.CSTNode, Replacement] = {}
+        self.before: dict[cst.CSTNode, list[cst.BaseStatement]] = defaultdict(list)
+        self.after: dict[cst.CSTNode, list[cst.BaseStatement]] = defaultdict(list)
+
+    def apply(self, module: cst.Module) -> cst.Module:
+        result = module.visit(_Apply(self))
+        assert isinstance(result, cst.Module)
+        return result
+
+
+class _Apply(cst.CSTTransformer):
+    def __init__(self, edits: Edits) -> None:
+        super().__init__()
+        self.edits = edits
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        edits = self.edits
+        new = edits.replace.get(original_node, updated_node)
+        if callable(new):
+            new = new(updated_node)
+        before, after = edits.before.get(original_node), edits.after.get(original_node)
+        if not before and not after:
+            return new
+        middle = [] if isinstance(new, cst.RemovalSentinel) else [new]
+        return cst.FlattenSentinel([*(before or ()), *middle, *(after or ())])
+
+
+# -- imports ---------------------------------------------------------------
+
+
+def background_tasks_reference(model: Model, edits: Edits) -> str:
+    """An expression that names fastapi's BackgroundTasks at run time in this
+    module, adding `from fastapi import BackgroundTasks` when none exists. An
+    import only under `if TYPE_CHECKING:` does not count: FastAPI would then see
+    a string annotation it cannot resolve and treat the parameter as a query."""
+    for name, binding in model.imports.bindings.items():
+        if (
+            binding.qualname in BACKGROUND_TASKS
+            and binding.module_level
+            and not binding.type_checking_only
+        ):
+            return name
+    for name, binding in model.imports.bindings.items():
+        if (
+            binding.qualname == "fastapi"
+            and binding.module_level
+            and not binding.type_checking_only
+        ):
+            return f"{name}.BackgroundTasks"
+    local = "BackgroundTasks"
+    if local in model.imports.bindings and not model.imports.bindings[local].type_checking_only:
+        local = "FastAPIBackgroundTasks"  # the plain name means something else here
+    alias = cst.ImportAlias(
+        name=cst.Name("BackgroundTasks"),
+        asname=None if local == "BackgroundTasks" else cst.AsName(name=cst.Name(local)),
+    )
+    add_from_import(model, edits, "fastapi", alias)
+    return local
+
+
+def module_reference(model: Model, edits: Edits, module_name: str) -> str:
+    """A name bound to module `module_name` at run time, importing it if needed."""
+    for name, binding in model.imports.bindings.items():
+        if (
+            binding.qualname == module_name
+            and binding.module_level
+            and not binding.type_checking_only
+        ):
+            return name
+    if module_name in model.imports.bindings:
+        raise CannotFix(f"`{module_name}` means something else in this module")
+    statement = cst.SimpleStatementLine(
+        body=[cst.Import(names=[cst.ImportAlias(name=cst.Name(module_name))])]
+    )
+    insert_import_statement(model, edits, statement)
+    return module_name
+
+
+def _runtime_binding(model: Model, qualname: str) -> Optional[str]:
+    """A module-level name bound to `qualname` when the module runs."""
+    for name, binding in model.imports.bindings.items():
+        if binding.qualname == qualname and binding.module_level and not binding.type_checking_only:
+            return name
+    return None
+
+
+def add_from_import(model: Model, edits: Edits, module_name: str, alias: cst.ImportAlias) -> None:
+    """Add `alias` to an existing run-time `from module_name import ...` line, or
+    add a new line after the module's imports."""
+    for line, node in model.runtime_imports:
+        if (
+            isinstance(node, cst.ImportFrom)
+            and not node.relative
+            and isinstance(node.names, Sequence)
+            and _dotted(node.module) == module_name
+            and len(line.body) == 1
+            and line not in edits.replace
+        ):
+            names = append_item(list(node.names), alias, _after_open_paren(node))
+            edits.replace[line] = line.with_changes(body=[node.with_changes(names=names)])
+            return
+    statement = cst.SimpleStatementLine(
+        body=[cst.ImportFrom(module=cst.Name(module_name), names=[alias])]
+    )
+    insert_import_statement(model, edits, statement)
+
+
+def insert_import_statement(model: Model, edits: Edits, statement: cst.SimpleStatementLine) -> None:
+    body = model.module.body
+    if model.runtime_imports:
+        edits.after[model.runtime_imports[-1][0]].append(statement)
+    elif body and _is_docstring(body[0]):
+        edits.after[body[0]].append(statement)
+    elif body:
+        first = body[0]
+        # Keep a comment block that opens the file above the new import.
+        edits.before[first].append(statement.with_changes(leading_lines=first.leading_lines))
+        if first not in edits.replace:
+            edits.replace[first] = first.with_changes(leading_lines=[])
+    else:
+        raise CannotFix("the module is empty")
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _dotted(node: Optional[cst.CSTNode]) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def _after_open_paren(node: cst.ImportFrom) -> Optional[cst.BaseParenthesizableWhitespace]:
+    return node.lpar.whitespace_after if node.lpar else None
+
+
+# -- lists with commas -----------------------------------------------------
+
+
+def append_item(
+    items: list[ItemT],
+    item: ItemT,
+    opening: Optional[cst.BaseParenthesizableWhitespace] = None,
+) -> list[ItemT]:
+    """`items + [item]`, keeping a one-per-line layout with a trailing comma:
+    the new item takes the last item's comma (the newline before the closing
+    bracket) and the last item takes the separator the others use."""
+    if not items:
+        return [item]
+    last = items[-1]
+    if not _is_multiline(last.comma):
+        return [*items, item]
+    separator = _separator(items, opening)
+    return [*items[:-1], last.with_changes(comma=separator), item.with_changes(comma=last.comma)]
+
+
+def remove_item(items: Sequence[ItemT], item: ItemT) -> list[ItemT]:
+    """`items` without `item`; a removed last item hands its comma (and so the
+    layout before the closing bracket) to the one before it."""
+    remaining = list(items)
+    index = remaining.index(item)
+    del remaining[index]
+    if index == len(remaining) and remaining:
+        previous = remaining[-1]
+        comma = item.comma
+        if _is_multiline(comma) and _is_multiline(previous.comma):
+            # Keep the previous line's own trailing comment, not the removed one's.
+            own_line = previous.comma.whitespace_after.first_line
+            comma = comma.with_changes(
+                whitespace_after=comma.whitespace_after.with_changes(first_line=own_line)
+            )
+        remaining[-1] = previous.with_changes(comma=comma)
+    return remaining
+
+
+def parent_block(root: cst.CSTNode, statement: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """The suite or module directly holding `statement`, searched below `root`."""
+    for node, parent, _ in nodes_with_parents(root):
+        if node is statement:
+            return parent
+    return None
+
+
+def can_remove_statement(root: cst.CSTNode, statement: cst.CSTNode) -> bool:
+    """Removing `statement` leaves its block non-empty (an empty block is a
+    syntax error)."""
+    block = parent_block(root, statement)
+    return isinstance(block, (cst.IndentedBlock, cst.Module)) and len(block.body) > 1
+
+
+def remove_statement(root: cst.CSTNode, statement: cst.SimpleStatementLine, edits: Edits) -> None:
+    """Remove `statement`; the comments and blank lines above it move down to the
+    statement that follows, so nothing but the statement itself disappears."""
+    block = parent_block(root, statement)
+    if not isinstance(block, (cst.IndentedBlock, cst.Module)) or len(block.body) < 2:
+        raise CannotFix("the statement is alone in its block")
+    edits.replace[statement] = cst.RemoveFromParent()
+    siblings = list(block.body)
+    position = siblings.index(statement)
+    if statement.leading_lines and position + 1 < len(siblings):
+        following = siblings[position + 1]
+        carried = list(statement.leading_lines)
+        edits.replace[following] = lambda updated: updated.with_changes(
+            leading_lines=[*carried, *updated.leading_lines]
+        )
+
+
+# -- parameter injection ---------------------------------------------------
+
+
+class CannotFix(Exception):
+    """A fix that turned out not to be possible here; the finding stays, unfixed."""
+
+
+def injected_parameter(model: Model, function: FunctionInfo) -> Optional[str]:
+    """The name of the route's existing `BackgroundTasks` parameter, if any."""
+    for param in function.parameters():
+        info = model.annotation_info(param.annotation)
+        if info.kind == "tasks" and not info.optional:
+            return param.name.value
+    return None
+
+
+def inject_background_tasks(
+    model: Model, function: FunctionInfo, edits: Edits, preferred: Optional[str] = None
+) -> str:
+    """Make sure `function` receives FastAPI's BackgroundTasks and return the
+    parameter's name: an existing one is reused, else `preferred` (the name of
+    a local the fix removes) or `background_tasks` (or a free variant) is
+    added, keyword-only when appending would shift or break positional
+    parameters."""
+    existing = injected_parameter(model, function)
+    if existing:
+        return existing
+    taken = {param.name.value for param in function.parameters()}
+    if preferred and preferred not in taken:
+        name = preferred
+    else:
+        name = fresh_name(function.node, "background_tasks")
+    annotation = cst.parse_expression(background_tasks_reference(model, edits))
+    param = cst.Param(name=cst.Name(name), annotation=cst.Annotation(annotation))
+    params = function.node.params
+    if params in edits.replace:
+        raise CannotFix("the signature is already being changed")
+    edits.replace[params] = add_parameter(params, param, function.node.whitespace_before_params)
+    return name
+
+
+def add_parameter(
+    params: cst.Parameters,
+    param: cst.Param,
+    opening: Optional[cst.BaseParenthesizableWhitespace] = None,
+) -> cst.Parameters:
+    """`params` plus `param`: appended as a positional parameter when that is
+    harmless, else keyword-only (after `*args`, or behind a new bare `*` when a
+    positional parameter has a default or there is a `**kwargs`)."""
+    if isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
+        kwonly = append_item(list(params.kwonly_params), param, opening)
+        return params.with_changes(kwonly_params=kwonly)
+    if any(p.default is not None for p in params.params) or params.star_kwarg is not None:
+        # `def f(a, b=1)` → `def f(a, b=1, *, background_tasks: ...)`.
+        positional = list(params.params)
+        star = cst.ParamStar()
+        if positional and _is_multiline(positional[-1].comma):
+            # One parameter per line: the `*` and the new one get lines of their own.
+            separator = _separator(positional, opening)
+            star = cst.ParamStar(comma=separator)
+            param = param.with_changes(comma=positional[-1].comma)
+            positional[-1] = positional[-1].with_changes(comma=separator)
+        return params.with_changes(params=positional, star_arg=star, kwonly_params=[param])
+    return params.with_changes(params=append_item(list(params.params), param, opening))
+
+
+def _is_multiline(comma: object) -> bool:
+    return isinstance(comma, cst.Comma) and isinstance(
+        comma.whitespace_after, cst.ParenthesizedWhitespace
+    )
+
+
+def _separator(
+    items: Sequence[ItemT], opening: Optional[cst.BaseParenthesizableWhitespace]
+) -> cst.Comma:
+    if len(items) > 1 and isinstance(items[-2].comma, cst.Comma):
+        return items[-2].comma
+    return cst.Comma(whitespace_after=opening or cst.SimpleWhitespace(" "))
+
+
+def fresh_name(function: cst.FunctionDef, base: str) -> str:
+    """`base`, or `base_2`, `base_3`... if a name in the function already uses it."""
+    used = {
+        node.value for node, entering in walk(function) if entering and isinstance(node, cst.Name)
+    }
+    name, counter = base, 2
+    while name in used:
+        name, counter = f"{base}_{counter}", counter + 1
+    return name
+
+
+def statement_with_call(
+    call: cst.Call, receiver: str, leading_lines: Sequence[cst.EmptyLine] = ()
+) -> cst.SimpleStatementLine:
+    """`<receiver>.add_task(<call's arguments>)` as a statement of its own."""
+    add_task = cst.Call(
+        func=cst.Attribute(value=cst.Name(receiver), attr=cst.Name("add_task")),
+        args=call.args,
+        whitespace_before_args=call.whitespace_before_args,
+    )
+    return cst.SimpleStatementLine(body=[cst.Expr(add_task)], leading_lines=list(leading_lines))

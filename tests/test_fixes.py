@@ -1,0 +1,163 @@
+"""Autofix: each fixture beside its expected fixed output, compared exactly;
+a second --fix changes nothing; CRLF, BOM and a coding cookie survive; a
+failing fix never leaves a half-written file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from conftest import FIXTURES
+
+from bgtask_lint import fixer
+from bgtask_lint.api import FixMode, check_paths
+
+FIXED = {"safe": ".fixed", "unsafe": ".unsafe-fixed"}
+PAIRS = sorted(
+    (source, mode)
+    for source in FIXTURES.glob("*.py")
+    for mode, suffix in FIXED.items()
+    if source.with_name(source.name + suffix).exists()
+)
+
+
+def run_fix(path, *, unsafe=False):
+    return check_paths([path], fix=FixMode(unsafe=unsafe))
+
+
+@pytest.mark.parametrize("source, mode", PAIRS, ids=lambda v: getattr(v, "name", v))
+def test_fix_matches_expected_output(tmp_path, source, mode):
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    result = run_fix(copy, unsafe=mode == "unsafe")
+    assert not result.errors
+    expected = source.with_name(source.name + FIXED[mode]).read_text(encoding="utf-8")
+    assert copy.read_text(encoding="utf-8") == expected
+
+
+@pytest.mark.parametrize("source, mode", PAIRS, ids=lambda v: getattr(v, "name", v))
+def test_second_fix_changes_nothing(tmp_path, source, mode):
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    run_fix(copy, unsafe=mode == "unsafe")
+    once = copy.read_text(encoding="utf-8")
+    again = run_fix(copy, unsafe=mode == "unsafe")
+    assert copy.read_text(encoding="utf-8") == once
+    assert not again.changes and not again.fixed
+
+
+def test_every_fixable_fixture_has_its_expected_output():
+    for source in FIXTURES.glob("*.py"):
+        result = check_paths([source])
+        modes = {d.fix.applicability for d in result.diagnostics if d.fix}
+        for mode in modes:
+            expected = source.with_name(source.name + FIXED[mode])
+            assert expected.exists(), f"{expected.name} is missing"
+
+
+def test_fixed_outputs_parse_and_round_trip():
+    import libcst as cst
+
+    for expected in [*FIXTURES.glob("*.fixed"), *FIXTURES.glob("*.unsafe-fixed")]:
+        text = expected.read_text(encoding="utf-8")
+        assert cst.parse_module(text).code == text
+
+
+BUG = (
+    "from fastapi import BackgroundTasks, FastAPI\n"
+    "app = FastAPI()\n"
+    "@app.post('/')\n"
+    "def create():\n"
+    "    tasks = BackgroundTasks()\n"
+    "    tasks.add_task(print, 'x')\n"
+    "    return {}\n"
+)
+FIXED_BUG = (
+    "from fastapi import BackgroundTasks, FastAPI\n"
+    "app = FastAPI()\n"
+    "@app.post('/')\n"
+    "def create(tasks: BackgroundTasks):\n"
+    "    tasks.add_task(print, 'x')\n"
+    "    return {}\n"
+)
+
+
+def test_crlf_line_endings_survive(tmp_path):
+    path = tmp_path / "app.py"
+    path.write_bytes(BUG.replace("\n", "\r\n").encode())
+    run_fix(path)
+    assert path.read_bytes() == FIXED_BUG.replace("\n", "\r\n").encode()
+
+
+def test_bom_survives(tmp_path):
+    path = tmp_path / "app.py"
+    path.write_bytes(b"\xef\xbb\xbf" + BUG.encode())
+    run_fix(path)
+    assert path.read_bytes() == b"\xef\xbb\xbf" + FIXED_BUG.encode()
+
+
+def test_latin1_coding_cookie_survives(tmp_path):
+    cookie = "# -*- coding: latin-1 -*-\n"
+    path = tmp_path / "app.py"
+    path.write_bytes((cookie + BUG + "NAME = 'été'\n").encode("latin-1"))
+    run_fix(path)
+    assert path.read_bytes() == (cookie + FIXED_BUG + "NAME = 'été'\n").encode("latin-1")
+
+
+def test_permissions_survive(tmp_path):
+    path = tmp_path / "app.py"
+    path.write_text(BUG)
+    path.chmod(0o640)
+    run_fix(path)
+    assert path.read_text() == FIXED_BUG
+    assert (path.stat().st_mode & 0o777) == 0o640
+
+
+def test_symlink_is_written_through(tmp_path):
+    target = tmp_path / "real.py"
+    target.write_text(BUG)
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    check_paths([link], fix=FixMode())
+    assert link.is_symlink()
+    assert target.read_text() == FIXED_BUG
+
+
+def test_fix_that_breaks_syntax_leaves_the_file_untouched(tmp_path, monkeypatch):
+    path = tmp_path / "app.py"
+    path.write_text(BUG)
+    real_apply = fixer.apply_fixes
+
+    def broken(text, diagnostics):
+        new, applied = real_apply(text, diagnostics)
+        return new + "def (:\n", applied
+
+    monkeypatch.setattr(fixer, "apply_fixes", broken)
+    result = run_fix(path)
+    assert path.read_text() == BUG
+    assert "produced invalid code" in result.errors[0]
+    assert [d.code for d in result.diagnostics] == ["BGT001"]
+
+
+def test_fixes_that_never_settle_leave_the_file_untouched(tmp_path, monkeypatch):
+    path = tmp_path / "app.py"
+    path.write_text(BUG)
+    monkeypatch.setattr(fixer, "apply_fixes", lambda text, ds: (text + "\n", list(ds)))
+    result = run_fix(path)
+    assert path.read_text() == BUG
+    assert "did not settle" in result.errors[0]
+
+
+def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "app.py"
+    path.write_text(BUG)
+
+    def failing_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    result = run_fix(path)
+    assert path.read_text() == BUG
+    assert "cannot write the fixed file" in result.errors[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py"]

@@ -1,0 +1,428 @@
+"""Run-time proofs: every fix turns an app whose task does not run (or that does
+not even import) into one that runs it, with the right arguments.
+
+Each proof writes a small FastAPI app, shows the bug with FastAPI's real
+TestClient, fixes a copy with the real command line, imports the fixed copy as
+a fresh module and shows the task running. The BGT003 proofs also run the task
+through Starlette's own BackgroundTask runner beside a ticking coroutine, which
+shows whether the event loop stayed free (TestClient cannot show that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import itertools
+import sys
+import textwrap
+
+import pytest
+from conftest import run_cli
+from fastapi.testclient import TestClient
+from starlette.background import BackgroundTask
+
+_counter = itertools.count()
+
+
+def write_app(tmp_path, source: str):
+    path = tmp_path / f"proof_app_{next(_counter)}.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+def load(path):
+    """Import `path` as a brand-new module (a fixed copy is never cached)."""
+    name = f"{path.stem}_{next(_counter)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+def fix(path, *, unsafe=False):
+    args = ["check", "--fix", str(path)] + (["--unsafe-fixes"] if unsafe else [])
+    result = run_cli(*args)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "fixed" in result.stdout, result.stdout
+    return path.read_text(encoding="utf-8")
+
+
+def call(module, method, url):
+    with TestClient(module.app) as client:
+        response = client.request(method, url)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def assert_import_fails(path, error_name):
+    with pytest.raises(Exception) as raised:
+        load(path)
+    assert type(raised.value).__name__ == error_name, raised.value
+
+
+# --- BGT001 ---------------------------------------------------------------------
+
+LOCAL_TASKS = """
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(name, greeting="hi"):
+        RAN.append((name, greeting))
+
+
+    @app.post("/signup/{name}")
+    def signup(name: str, verbose: bool = False):
+        tasks = BackgroundTasks()
+        tasks.add_task(record, name, greeting="welcome")
+        return {"ok": True}
+"""
+
+
+def test_bgt001_local_tasks_run_after_injection(tmp_path):
+    path = write_app(tmp_path, LOCAL_TASKS)
+    before = load(path)
+    call(before, "POST", "/signup/ada")
+    assert before.RAN == []  # the bug: the task never runs
+
+    fixed = fix(path)
+    assert "verbose: bool = False, *, tasks: BackgroundTasks" in fixed
+    after = load(path)
+    call(after, "POST", "/signup/ada")
+    assert after.RAN == [("ada", "welcome")]
+
+
+CHAINED_BACKGROUND = """
+    from fastapi import BackgroundTasks, FastAPI
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(order, reason):
+        RAN.append((order, reason))
+
+
+    @app.post("/orders/{order}/cancel")
+    async def cancel(order: int):
+        return JSONResponse(
+            {"cancelled": order},
+            background=BackgroundTasks().add_task(record, order, reason="customer"),
+        )
+"""
+
+
+def test_bgt001_chained_background_argument_runs_after_fix(tmp_path):
+    path = write_app(tmp_path, CHAINED_BACKGROUND)
+    before = load(path)
+    assert call(before, "POST", "/orders/7/cancel").json() == {"cancelled": 7}
+    assert before.RAN == []
+
+    fixed = fix(path)
+    assert "background=" not in fixed
+    after = load(path)
+    assert call(after, "POST", "/orders/7/cancel").json() == {"cancelled": 7}
+    assert after.RAN == [(7, "customer")]
+
+
+CHAINED_STATEMENT = """
+    from fastapi import FastAPI
+    from fastapi.background import BackgroundTasks
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(item):
+        RAN.append(item)
+
+
+    @app.get("/items/{item}")
+    def read(item: str):
+        BackgroundTasks().add_task(record, item)
+        return {"item": item}
+"""
+
+
+def test_bgt001_chained_statement_runs_after_fix(tmp_path):
+    path = write_app(tmp_path, CHAINED_STATEMENT)
+    before = load(path)
+    call(before, "GET", "/items/x")
+    assert before.RAN == []
+
+    fix(path)
+    after = load(path)
+    call(after, "GET", "/items/x")
+    assert after.RAN == ["x"]
+
+
+TYPE_CHECKING_ONLY = """
+    from __future__ import annotations
+
+    from typing import TYPE_CHECKING
+
+    from fastapi import FastAPI
+
+    if TYPE_CHECKING:
+        from fastapi import BackgroundTasks
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(x):
+        RAN.append(x)
+
+
+    @app.post("/")
+    def create(x: int):
+        import fastapi.background
+
+        tasks = fastapi.background.BackgroundTasks()
+        tasks.add_task(record, x)
+        return {}
+"""
+
+
+def test_bgt001_fix_imports_at_run_time_not_only_for_type_checking(tmp_path):
+    path = write_app(tmp_path, TYPE_CHECKING_ONLY)
+    before = load(path)
+    call(before, "POST", "/?x=3")
+    assert before.RAN == []
+
+    fixed = fix(path)
+    assert "from fastapi import FastAPI, BackgroundTasks" in fixed
+    after = load(path)
+    call(after, "POST", "/?x=3")
+    assert after.RAN == [3]
+
+
+# --- BGT002 ---------------------------------------------------------------------
+
+ANNOTATION_TEMPLATE = """
+    from typing import Optional
+
+    from fastapi import BackgroundTasks, Depends, FastAPI
+    from starlette.background import BackgroundTask
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(x):
+        RAN.append(x)
+
+
+    @app.post("/")
+    def create(x: int, {param}):
+        tasks.add_task(record, x)
+        return {{}}
+"""
+
+
+@pytest.mark.parametrize(
+    "param",
+    [
+        "tasks: BackgroundTask",
+        "tasks: Optional[BackgroundTasks] = None",
+        "tasks: BackgroundTasks | None = None",
+        "tasks: BackgroundTasks = Depends()",
+    ],
+    ids=["singular", "optional", "pipe-none", "depends"],
+)
+def test_bgt002_app_that_cannot_import_runs_after_fix(tmp_path, param):
+    path = write_app(tmp_path, ANNOTATION_TEMPLATE.format(param=param))
+    assert_import_fails(path, "FastAPIError")  # the bug: the app does not start
+
+    fixed = fix(path)
+    assert "def create(x: int, tasks: BackgroundTasks):" in fixed
+    after = load(path)
+    call(after, "POST", "/?x=5")
+    assert after.RAN == [5]
+
+
+def test_bgt002_unannotated_default_becomes_injected(tmp_path):
+    path = write_app(tmp_path, ANNOTATION_TEMPLATE.format(param="tasks=BackgroundTasks()"))
+    before = load(path)
+    call(before, "POST", "/?x=5")
+    assert before.RAN == []  # a query parameter's default object: never run
+    with TestClient(before.app, raise_server_exceptions=False) as client:
+        assert client.post("/?x=5&tasks=oops").status_code == 500
+
+    fix(path)
+    after = load(path)
+    call(after, "POST", "/?x=5")
+    assert after.RAN == [5]
+
+
+MISSPELLED_IMPORT = """
+    from fastapi import BackgroundTask, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(x):
+        RAN.append(x)
+
+
+    @app.post("/")
+    def create(x: int, tasks: BackgroundTask):
+        tasks.add_task(record, x)
+        return {}
+"""
+
+
+def test_bgt002_misspelled_fastapi_import_runs_after_fix(tmp_path):
+    path = write_app(tmp_path, MISSPELLED_IMPORT)
+    assert_import_fails(path, "ImportError")
+
+    fix(path)
+    after = load(path)
+    call(after, "POST", "/?x=9")
+    assert after.RAN == [9]
+
+
+MUST_MOVE = """
+    from typing import Optional
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(q, page):
+        RAN.append((q, page))
+
+
+    @app.get("/search")
+    def search(q: str = "", tasks: Optional[BackgroundTasks] = None, page: int = 1):
+        tasks.add_task(record, q, page)
+        return {}
+"""
+
+
+def test_bgt002_unsafe_fix_moving_the_parameter_runs(tmp_path):
+    path = write_app(tmp_path, MUST_MOVE)
+    assert_import_fails(path, "FastAPIError")
+    result = run_cli("check", "--fix", str(path))
+    assert "1 unsafe fix available" in result.stdout  # not applied by --fix alone
+
+    fixed = fix(path, unsafe=True)
+    assert "page: int = 1, *, tasks: BackgroundTasks" in fixed
+    after = load(path)
+    call(after, "GET", "/search?q=shoes&page=2")
+    assert after.RAN == [("shoes", 2)]
+
+
+# --- BGT003 ---------------------------------------------------------------------
+
+
+def loop_ticks_while(task_function, *args) -> int:
+    """How often a 10 ms ticker got to run on the event loop while Starlette's
+    own BackgroundTask runner ran `task_function` (awaited on the loop when it
+    is async, in the thread pool when it is not)."""
+
+    async def scenario():
+        ticks = 0
+        running = True
+
+        async def ticker():
+            nonlocal ticks
+            while running:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticking = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0.05)
+        start = ticks
+        await BackgroundTask(task_function, *args)()
+        during = ticks - start
+        running = False
+        await ticking
+        return during
+
+    return asyncio.run(scenario())
+
+
+SLEEPY_TASK = """
+    import time
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    async def slow_report(user, seconds):
+        time.sleep(seconds)
+        RAN.append(user)
+
+
+    @app.post("/report/{user}")
+    async def report(user: str, background_tasks: BackgroundTasks):
+        background_tasks.add_task(slow_report, user, 0.05)
+        return {}
+"""
+
+
+def test_bgt003_await_asyncio_sleep_frees_the_loop(tmp_path):
+    path = write_app(tmp_path, SLEEPY_TASK)
+    before = load(path)
+    # Half a second of time.sleep on the loop: the ticker cannot run at all.
+    assert loop_ticks_while(before.slow_report, "a", 0.5) <= 1
+
+    fixed = fix(path)
+    assert "await asyncio.sleep(seconds)" in fixed
+    after = load(path)
+    assert loop_ticks_while(after.slow_report, "a", 0.5) >= 10
+    call(after, "POST", "/report/ada")
+    assert after.RAN == ["a", "ada"]
+
+
+BLOCKING_HTTP_TASK = """
+    import time
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def _deliver(user, seconds):
+        time.sleep(seconds)  # stands in for requests.post / smtplib
+        RAN.append(user)
+
+
+    async def notify(user, seconds=0.05):
+        _deliver(user, seconds)
+
+
+    @app.post("/notify/{user}")
+    async def notify_route(user: str, background_tasks: BackgroundTasks):
+        background_tasks.add_task(notify, user)
+        return {}
+"""
+
+
+def test_bgt003_def_task_runs_in_the_thread_pool(tmp_path):
+    path = write_app(tmp_path, BLOCKING_HTTP_TASK)
+    before = load(path)
+    assert loop_ticks_while(before.notify, "a", 0.5) <= 1
+
+    result = run_cli("check", "--fix", str(path))
+    assert "1 unsafe fix available" in result.stdout
+    fixed = fix(path, unsafe=True)
+    assert "\ndef notify(user, seconds=0.05):" in fixed
+    after = load(path)
+    assert loop_ticks_while(after.notify, "a", 0.5) >= 10
+    call(after, "POST", "/notify/ada")
+    assert after.RAN == ["a", "ada"]
