@@ -312,5 +312,6 @@ def _dropped_message(site: CallSite, what: str) -> str:
     if site.function is not None and site.function.route_kind is None:
         advice = "take the route's injected `BackgroundTasks` as a parameter instead"
     else:
-        advice = "inject `background_tasks: BackgroundTasks` into the route instead"
+        name = (assigned_name(site) if what == "BackgroundTasks()" else None) or "background_tasks"
+        advice = f"inject `{name}: BackgroundTasks` into the route instead"
     return f"{subject} is never attached to a response, so its tasks never run; {advice}"
