@@ -33,6 +33,8 @@ class Edits:
         self.replace: dict[cst.CSTNode, Replacement] = {}
         self.before: dict[cst.CSTNode, list[cst.BaseStatement]] = defaultdict(list)
         self.after: dict[cst.CSTNode, list[cst.BaseStatement]] = defaultdict(list)
+        # Functions that receive an injected parameter in this fix, and its name.
+        self.injected: dict[cst.FunctionDef, str] = {}
 
     def apply(self, module: cst.Module) -> cst.Module:
         result = module.visit(_Apply(self))
@@ -270,7 +272,7 @@ def inject_background_tasks(
     a local the fix removes) or `background_tasks` (or a free variant) is
     added, keyword-only when appending would shift or break positional
     parameters."""
-    existing = injected_parameter(model, function)
+    existing = injected_parameter(model, function) or edits.injected.get(function.node)
     if existing:
         return existing
     taken = {param.name.value for param in function.parameters()}
@@ -284,6 +286,7 @@ def inject_background_tasks(
     if params in edits.replace:
         raise CannotFix("the signature is already being changed")
     edits.replace[params] = add_parameter(params, param, function.node.whitespace_before_params)
+    edits.injected[function.node] = name
     return name
 
 
@@ -335,6 +338,16 @@ def fresh_name(function: cst.FunctionDef, base: str) -> str:
     while name in used:
         name, counter = f"{base}_{counter}", counter + 1
     return name
+
+
+def keyword_argument(keyword: str, value: str) -> cst.Arg:
+    """`keyword=value`, spelled without spaces as PEP 8 asks."""
+    no_space = cst.SimpleWhitespace("")
+    return cst.Arg(
+        keyword=cst.Name(keyword),
+        value=cst.Name(value),
+        equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space),
+    )
 
 
 def statement_with_call(

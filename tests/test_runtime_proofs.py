@@ -426,3 +426,41 @@ def test_bgt003_def_task_runs_in_the_thread_pool(tmp_path):
     assert loop_ticks_while(after.notify, "a", 0.5) >= 10
     call(after, "POST", "/notify/ada")
     assert after.RAN == ["a", "ada"]
+
+
+HELPER_DROPS_ITS_TASKS = """
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(event):
+        RAN.append(event)
+
+
+    def audit(event):
+        tasks = BackgroundTasks()
+        tasks.add_task(record, event)
+
+
+    @app.post("/orders/{order}")
+    def create_order(order: int, dry_run: bool = False):
+        audit(f"order {order}")
+        return {}
+"""
+
+
+def test_bgt001_helper_receives_the_routes_tasks_after_unsafe_fix(tmp_path):
+    path = write_app(tmp_path, HELPER_DROPS_ITS_TASKS)
+    before = load(path)
+    call(before, "POST", "/orders/1")
+    assert before.RAN == []
+
+    assert "1 unsafe fix available" in run_cli("check", "--fix", str(path)).stdout
+    fixed = fix(path, unsafe=True)
+    assert "def audit(event, tasks: BackgroundTasks):" in fixed
+    assert 'audit(f"order {order}", tasks=background_tasks)' in fixed
+    after = load(path)
+    call(after, "POST", "/orders/1")
+    assert after.RAN == ["order 1"]

@@ -5,17 +5,19 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.diagnostic import SAFE
+from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
 from bgtask_lint.rewrite import (
     Edits,
+    append_item,
     inject_background_tasks,
+    keyword_argument,
     remove_item,
     remove_statement,
     statement_with_call,
 )
 from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.walk import nodes_with_parents
+from bgtask_lint.walk import is_load, nodes_with_parents
 
 # What becomes of a BackgroundTasks object after it is created.
 CHAINED = "chained"  # `BackgroundTasks().add_task(f)`: the object is lost at once
@@ -83,10 +85,17 @@ class UnattachedBackgroundTasks(Rule):
     since FastAPI could not resolve the annotation. Comments above a removed
     line move down to the next statement.
 
-    No fix when the object is made by a helper (a helper's signature would
-    change: fix it by hand), when it starts with tasks (`BackgroundTasks([...])`),
-    or when the statement cannot be moved without changing when it runs (for
-    example inside a one-line `if`).
+    Unsafe, for a module-level helper that builds and drops its own object:
+    the helper takes a `BackgroundTasks` parameter instead and every caller
+    passes the route's injected one (`audit(event, tasks=background_tasks)`).
+    Offered only when every caller is a route in the same module and the
+    helper is never passed around; unsafe because the helper's signature
+    changes, which breaks callers in other modules.
+
+    No fix when the object comes back from a factory (`pending = make_tasks()`),
+    when it starts with tasks (`BackgroundTasks([...])`), or when the statement
+    cannot be moved without changing when it runs (for example inside a
+    one-line `if`).
 
     ## References
     - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
@@ -143,10 +152,10 @@ async def test_view():
         fate = fate_of(site)
         direct = depth == 0  # the `BackgroundTasks()` call itself, not a helper's
         if fate == CHAINED:
-            fix = _chained_fix(model, site) if direct else None
+            fix = _chained_fix(model, site) or _helper_fix(model, site) if direct else None
             yield Violation(site.node, _chained_message(model, site, what), fix)
         elif fate == DROPPED:
-            fix = _dropped_fix(model, site) if direct else None
+            fix = _dropped_fix(model, site) or _helper_fix(model, site) if direct else None
             yield Violation(site.node, _dropped_message(site, what), fix)
         elif fate == RETURNED and depth < MAX_FACTORY_DEPTH and site.function:
             # The helper hands the object back: judge each caller in this module.
@@ -164,38 +173,95 @@ def _in_http_route(site: CallSite) -> bool:
     return site.function is not None and site.function.route_kind == HTTP and not site.in_lambda
 
 
-def _dropped_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
-    """`tasks = BackgroundTasks()` in a route, only ever `.add_task`-ed: delete
-    it and inject the parameter under the same name."""
+def _removable_local(site: CallSite) -> Optional[str]:
+    """The name of `name = BackgroundTasks()` when that line can simply go."""
     local = assigned_name(site)
     statement = site.statement
     if (
-        not _in_http_route(site)
-        or local is None
-        or site.node.args
+        local is None
+        or site.node.args  # `BackgroundTasks([...])` starts with tasks of its own
         or not isinstance(statement, cst.SimpleStatementLine)
         or len(statement.body) != 1
     ):
         return None
+    return local
+
+
+def _replace_local(
+    model: Model, site: CallSite, local: str, function: FunctionInfo, edits: Edits
+) -> str:
+    """Remove `local = BackgroundTasks()` from `function`, which receives the
+    injected object instead; `.add_task` calls follow the new name."""
+    name = inject_background_tasks(model, function, edits, preferred=local)
+    assert isinstance(site.statement, cst.SimpleStatementLine)
+    remove_statement(function.node.body, site.statement, edits)
+    if name != local:
+        for node, parent, _ in nodes_with_parents(function.node.body):
+            if (
+                isinstance(node, cst.Name)
+                and node.value == local
+                and isinstance(parent, cst.Attribute)
+                and parent.value is node
+            ):
+                edits.replace[node] = node.with_changes(value=name)
+    return name
+
+
+def _dropped_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
+    """`tasks = BackgroundTasks()` in a route, only ever `.add_task`-ed: delete
+    it and inject the parameter under the same name."""
+    local = _removable_local(site)
     route = site.function
-    assert route is not None
+    if not _in_http_route(site) or local is None or route is None:
+        return None
 
     def rewrite(module: cst.Module) -> cst.Module:
         edits = Edits()
-        name = inject_background_tasks(model, route, edits, preferred=local)
-        remove_statement(route.node.body, statement, edits)
-        if name != local:
-            for node, parent, _ in nodes_with_parents(route.node.body):
-                if (
-                    isinstance(node, cst.Name)
-                    and node.value == local
-                    and isinstance(parent, cst.Attribute)
-                    and parent.value is node
-                ):
-                    edits.replace[node] = node.with_changes(value=name)
+        _replace_local(model, site, local, route, edits)
         return edits.apply(module)
 
     return FixPlan(SAFE, "Inject `BackgroundTasks` into the route and use it", rewrite)
+
+
+def _helper_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
+    """A module-level helper that builds and drops its own object: it takes a
+    `BackgroundTasks` parameter instead, and every caller (all of them routes
+    in this module) passes the route's injected one. Unsafe: the helper's
+    signature changes."""
+    helper = site.function
+    if helper is None or helper.route_kind or not helper.is_module_level or site.in_lambda:
+        return None
+    add_task = model.site_of(site.grandparent)
+    chained_statement = add_task is not None and isinstance(add_task.parent, cst.Expr)
+    local = _removable_local(site)
+    if local is None and not chained_statement:
+        return None
+    callers = [c for c in model.calls if model.local_function(c.node.func) is helper]
+    if not callers or not all(_in_http_route(c) and c.function is not helper for c in callers):
+        return None
+    mentions = sum(
+        1
+        for node, parent, _ in nodes_with_parents(model.module)
+        if isinstance(node, cst.Name) and node.value == helper.name and is_load(node, parent)
+    )
+    if mentions != len(callers):
+        return None  # the helper is also passed around: its callers are unknown
+
+    def rewrite(module: cst.Module) -> cst.Module:
+        edits = Edits()
+        if local is not None:
+            name = _replace_local(model, site, local, helper, edits)
+        else:
+            name = inject_background_tasks(model, helper, edits)
+            edits.replace[site.node] = cst.Name(name)
+        for caller in callers:
+            assert caller.function is not None
+            passed = inject_background_tasks(model, caller.function, edits)
+            args = append_item(list(caller.node.args), keyword_argument(name, passed))
+            edits.replace[caller.node] = caller.node.with_changes(args=args)
+        return edits.apply(module)
+
+    return FixPlan(UNSAFE, f"Pass the route's `BackgroundTasks` into `{helper.name}`", rewrite)
 
 
 def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
