@@ -117,12 +117,12 @@ def _check_one(
             return
         source, encoding = decoded.text, decoded.encoding
     codes = settings.enabled_codes(Path(filename))
-    extra = settings.extra_blocking_calls
+    options = settings.rule_options()
     try:
         if fix is None:
-            result.diagnostics.extend(check_text(source, filename, codes, extra))
+            result.diagnostics.extend(check_text(source, filename, codes, options))
             return
-        outcome = fix_text(source, filename, codes, extra, unsafe=fix.unsafe)
+        outcome = fix_text(source, filename, codes, options, unsafe=fix.unsafe)
     except Exception as error:  # a bug in a rule must not end the run
         result.errors.append(
             f"internal error while checking {filename}: {type(error).__name__}: {error} "
@@ -136,7 +136,7 @@ def _check_one(
             write_atomically(Path(filename), outcome.text, encoding)
         except (OSError, UnicodeError) as error:
             result.errors.append(f"{filename}: cannot write the fixed file: {error}")
-            result.diagnostics.extend(check_text(source, filename, codes, extra))
+            result.diagnostics.extend(check_text(source, filename, codes, options))
             return
     result.diagnostics.extend(outcome.remaining)
     if outcome.text != source:

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,7 +21,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
+from bgtask_lint.blocking import BLOCKING_CALLS
+from bgtask_lint.rule import RuleOptions
 from bgtask_lint.rules import ALL_RULES
+from bgtask_lint.versions import Version, parse_version, pinned_fastapi
 
 SECTION = "bgtask-lint"
 ALL_CODES = tuple(rule.code for rule in ALL_RULES)
@@ -59,7 +63,7 @@ _LIST_KEYS = (
     "extend-exclude",
     "extra-blocking-calls",
 )
-_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores")
+_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores", "target-fastapi")
 
 
 class ConfigError(Exception):
@@ -104,6 +108,10 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extra_blocking_calls: tuple[str, ...] = ()
+    target_fastapi: Optional[Version] = None
+
+    def rule_options(self) -> RuleOptions:
+        return _rule_options(self.extra_blocking_calls, self.target_fastapi, self.root)
 
     def enabled_codes(self, path: Optional[Path] = None) -> frozenset[str]:
         codes: frozenset[str] = frozenset()
@@ -223,6 +231,14 @@ def settings_from_table(table: Any, source: Path) -> Settings:
     )
     if "per-file-ignores" in table:
         lists["per_file_ignores"] = _per_file_ignores(table["per-file-ignores"], where)
+    if "target-fastapi" in table:
+        value = table["target-fastapi"]
+        version = parse_version(value) if isinstance(value, str) else None
+        if version is None:
+            raise ConfigError(
+                f'`target-fastapi` in {where} must be a version such as "0.115", got {value!r}'
+            )
+        lists["target_fastapi"] = version
     return Settings(
         root=source.resolve().parent,
         source=source,
@@ -247,6 +263,16 @@ def _per_file_ignores(value: Any, where: str) -> tuple[tuple[str, tuple[str, ...
             check_selector(code, where)
         result.append((pattern, codes))
     return tuple(result)
+
+
+@lru_cache(maxsize=64)
+def _rule_options(
+    extra_blocking_calls: tuple[str, ...], target_fastapi: Optional[Version], root: Path
+) -> RuleOptions:
+    return RuleOptions(
+        blocking_calls=BLOCKING_CALLS.union(extra_blocking_calls),
+        target_fastapi=target_fastapi or pinned_fastapi(root),
+    )
 
 
 @dataclass

@@ -47,6 +47,7 @@ class Diagnostic:
     end_location: Location
     fix: Optional[Fix] = None
     noqa_row: Optional[int] = None
+    severity: str = "error"
     # Source lines around the finding, kept for the `full` output format only.
     source_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
 

@@ -9,19 +9,18 @@ import io
 import re
 import tokenize
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.blocking import BLOCKING_CALLS
 from bgtask_lint.diagnostic import Diagnostic, Fix, Location
 from bgtask_lint.model import build_model
 from bgtask_lint.noqa import is_suppressed
 from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import CannotFix
-from bgtask_lint.rule import FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
 from bgtask_lint.rules import ALL_RULES
 from bgtask_lint.textedits import diff_edits
 
@@ -73,7 +72,7 @@ def check_text(
     text: str,
     filename: str,
     codes: frozenset[str],
-    extra_blocking_calls: Iterable[str] = (),
+    options: Optional[RuleOptions] = None,
 ) -> list[Diagnostic]:
     """Diagnostics for one decoded file, sorted by position, noqa applied."""
     if not codes or not _SCREEN.search(text):
@@ -85,10 +84,7 @@ def check_text(
         return [_syntax_error(text, error, filename, lines)]
     except RecursionError:
         return [file_error(filename, "file is too deeply nested to parse", SYNTAX_ERROR)]
-    context = RuleContext(
-        model=build_model(module, filename),
-        blocking_calls=BLOCKING_CALLS.union(extra_blocking_calls),
-    )
+    context = RuleContext(build_model(module, filename), options or RuleOptions())
     violations: list[tuple[Rule, Violation]] = []
     for code in sorted(codes):
         rule = _RULES[code]
@@ -122,6 +118,7 @@ def place(
                 end_location=end,
                 fix=materialize_fix(module, text, violation.fix),
                 noqa_row=start.row,
+                severity=violation.severity,
                 source_lines=lines,
             )
         )

@@ -15,7 +15,7 @@ import stat
 import tempfile
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -24,6 +24,7 @@ import libcst as cst
 
 from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
 from bgtask_lint.engine import check_text
+from bgtask_lint.rule import RuleOptions
 from bgtask_lint.textedits import line_starts, offset_of
 
 MAX_ROUNDS = 10
@@ -45,11 +46,11 @@ def fix_text(
     text: str,
     filename: str,
     codes: frozenset[str],
-    extra_blocking_calls: Iterable[str] = (),
+    options: Optional[RuleOptions] = None,
     *,
     unsafe: bool = False,
 ) -> FixOutcome:
-    original_diagnostics = diagnostics = check_text(text, filename, codes, extra_blocking_calls)
+    original_diagnostics = diagnostics = check_text(text, filename, codes, options)
     current, fixed = text, Counter()
     for _ in range(MAX_ROUNDS):
         chosen = [d for d in diagnostics if is_applicable(d.fix, unsafe)]
@@ -67,7 +68,7 @@ def fix_text(
                 "file left unchanged (please report this)",
             )
         fixed.update(d.code for d in applied)
-        diagnostics = check_text(current, filename, codes, extra_blocking_calls)
+        diagnostics = check_text(current, filename, codes, options)
     return FixOutcome(
         text,
         original_diagnostics,

@@ -24,6 +24,7 @@ from bgtask_lint.names import (
     MISSPELLED_FASTAPI_TASK,
     OPTIONAL,
     PARTIAL,
+    RESPONSE_CLASSES,
     UNION,
     Binding,
     ImportTable,
@@ -108,6 +109,16 @@ class TaskSubmission:
 
 
 @dataclass(frozen=True)
+class BackgroundAssignment:
+    """`<target>.background = <value>`."""
+
+    node: cst.Assign
+    target: cst.Attribute
+    function: Optional[FunctionInfo]
+    statement: Optional[cst.BaseStatement]
+
+
+@dataclass(frozen=True)
 class MisspelledImport:
     """`from fastapi import BackgroundTask`: the alias, its import, its line."""
 
@@ -137,6 +148,12 @@ class Model:
         # Names bound at module level to `FastAPI()` / `APIRouter()`.
         self.app_names: set[str] = set()
         self.imports_fastapi = False
+        # `DB = Annotated[Session, Depends(get_db)]`: module-level type aliases.
+        self.type_aliases: dict[str, cst.Subscript] = {}
+        # Module-level names bound to a Response object (`OK = JSONResponse(...)`).
+        self.module_responses: set[str] = set()
+        # `<x>.background = ...` anywhere, in source order.
+        self.background_assignments: list[BackgroundAssignment] = []
         # Top-level import lines that run at import time (not under
         # TYPE_CHECKING), with their Import / ImportFrom: where fixes add imports.
         self.runtime_imports: list[tuple[cst.SimpleStatementLine, cst.CSTNode]] = []
@@ -248,6 +265,39 @@ class Model:
             scope = scope.parent
         return names
 
+    def injected_tasks(self, function: FunctionInfo) -> list[str]:
+        """Names of `function`'s parameters that FastAPI fills with its
+        BackgroundTasks (annotated `BackgroundTasks`, not optional)."""
+        names = []
+        for param in function.parameters():
+            info = self.annotation_info(param.annotation)
+            if info.kind == "tasks" and not info.optional:
+                names.append(param.name.value)
+        return names
+
+    def uses_injected_tasks(self, function: FunctionInfo, depth: int = 0) -> bool:
+        """`function` adds to its injected BackgroundTasks, passes it on, or
+        depends (in this module) on a dependency that does."""
+        injected = set(self.injected_tasks(function))
+        for site in function.calls:
+            func = site.node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value in injected
+            ):
+                return True
+            if any(
+                isinstance(a.value, cst.Name) and a.value.value in injected for a in site.node.args
+            ):
+                return True
+        if depth < 3:
+            for param in function.parameters():
+                dependency = self.dependency_of(param)
+                if dependency is not None and self.uses_injected_tasks(dependency, depth + 1):
+                    return True
+        return False
+
     def is_background_tasks_expr(
         self, expr: cst.BaseExpression, function: Optional[FunctionInfo]
     ) -> bool:
@@ -256,6 +306,46 @@ class Model:
         if isinstance(expr, cst.Name) and function is not None:
             return expr.value in self.background_tasks_names(function)
         return False
+
+    def is_response_class(self, expr: Optional[cst.BaseExpression]) -> bool:
+        """fastapi's / starlette's Response classes, and this module's subclasses."""
+        qualname = self.qualified_name(expr) or ""
+        if qualname in RESPONSE_CLASSES or (
+            qualname.startswith(("fastapi.responses.", "starlette.responses."))
+            and qualname.endswith("Response")
+        ):
+            return True
+        if qualname.startswith(LOCAL_PREFIX):
+            cls = self.classes.get(qualname[len(LOCAL_PREFIX) :])
+            return cls is not None and any(self.is_response_class(b.value) for b in cls.bases)
+        return False
+
+    def depends_call(self, param: cst.Param) -> Optional[cst.Call]:
+        """The `Depends(...)` / `Security(...)` behind a parameter: its default,
+        or in `Annotated[T, Depends(...)]`."""
+        if (
+            isinstance(param.default, cst.Call)
+            and self.qualified_name(param.default.func) in DEPENDS
+        ):
+            return param.default
+        annotation = param.annotation.annotation if param.annotation else None
+        if isinstance(annotation, cst.Name) and annotation.value in self.type_aliases:
+            annotation = self.type_aliases[annotation.value]
+        if (
+            isinstance(annotation, cst.Subscript)
+            and self.qualified_name(annotation.value) in ANNOTATED
+        ):
+            for element in annotation.slice[1:]:
+                value = element.slice.value if isinstance(element.slice, cst.Index) else None
+                if isinstance(value, cst.Call) and self.qualified_name(value.func) in DEPENDS:
+                    return value
+        return None
+
+    def dependency_of(self, param: cst.Param) -> Optional[FunctionInfo]:
+        """The module function a parameter depends on (`Depends(get_db)`)."""
+        call = self.depends_call(param)
+        target = call_argument(call, 0, "dependency") if call else None
+        return self.local_function(target.value) if target else None
 
     def task_submissions(self) -> list[TaskSubmission]:
         """Every place a callable is handed over to run as a background task.
@@ -442,12 +532,28 @@ class _ModelBuilder:
         self.classes.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if (
+                isinstance(target.target, cst.Attribute)
+                and target.target.attr.value == "background"
+            ):
+                self.model.background_assignments.append(
+                    BackgroundAssignment(
+                        node=node,
+                        target=target.target,
+                        function=self.functions[-1] if self.functions else None,
+                        statement=self.statements[-1] if self.statements else None,
+                    )
+                )
         if not self.at_module_level:
             return
+        # Module-level names, and which of them hold a Response (for BGT010).
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 name = target.target.value
                 self.model.imports.add_definition(name, node)
+                if isinstance(node.value, cst.Subscript):
+                    self.model.type_aliases[name] = node.value
                 if isinstance(node.value, cst.Call):
                     self.pending_apps.append((name, node.value))
 
@@ -531,6 +637,8 @@ class _ModelBuilder:
         for name, call in self.pending_apps:
             if model.qualified_name(call.func) in APP_CLASSES:
                 model.app_names.add(name)
+            elif model.is_response_class(call.func):
+                model.module_responses.add(name)
         for info in model.functions:
             info.route_kind = self._route_kind_from_decorators(info)
         for site in model.calls:
@@ -592,6 +700,7 @@ __all__ = [
     "HTTP",
     "WEBSOCKET",
     "AnnotationInfo",
+    "BackgroundAssignment",
     "Binding",
     "CallSite",
     "FunctionInfo",

@@ -37,6 +37,19 @@ APP_CLASSES = frozenset(
         "fastapi.routing.APIRouter",
     }
 )
+RESPONSE_CLASSES = frozenset(
+    {"fastapi.Response", "fastapi.responses.Response", "starlette.responses.Response"}
+)
+UPLOAD_FILE = frozenset(
+    {
+        "fastapi.UploadFile",
+        "fastapi.datastructures.UploadFile",
+        "starlette.datastructures.UploadFile",
+    }
+)
+REQUEST_CLASSES = frozenset(
+    {"fastapi.Request", "fastapi.requests.Request", "starlette.requests.Request"}
+)
 DEPENDS = frozenset(
     {
         "fastapi.Depends",

@@ -113,7 +113,7 @@ def diagnostic_to_json(d: Diagnostic) -> dict:
         "message": d.message,
         "name": d.name,
         "noqa_row": d.noqa_row,
-        "severity": "error",
+        "severity": d.severity,
         "url": d.url,
     }
 

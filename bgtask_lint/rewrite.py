@@ -17,7 +17,7 @@ import libcst as cst
 
 from bgtask_lint.model import FunctionInfo, Model
 from bgtask_lint.names import BACKGROUND_TASKS
-from bgtask_lint.walk import nodes_with_parents, walk
+from bgtask_lint.walk import is_load, nodes_with_parents, walk
 
 # A new node, a removal, or a function of the node as updated by edits inside it.
 Replacement = Union[cst.CSTNode, cst.RemovalSentinel, Callable[[cst.CSTNode], cst.CSTNode]]
@@ -360,3 +360,29 @@ def statement_with_call(
         whitespace_before_args=call.whitespace_before_args,
     )
     return cst.SimpleStatementLine(body=[cst.Expr(add_task)], leading_lines=list(leading_lines))
+
+
+def replace_local_with_injected(
+    model: Model,
+    function: FunctionInfo,
+    statement: Optional[cst.BaseStatement],
+    local: str,
+    edits: Edits,
+    *,
+    rename_all: bool = False,
+) -> str:
+    """Remove `local = BackgroundTasks()` (`statement`) from `function`, which
+    receives the injected object instead, and return its name. Receivers of
+    `.add_task` follow the new name; with `rename_all`, every use does."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        raise CannotFix("the assignment is not a simple statement")
+    name = inject_background_tasks(model, function, edits, preferred=local)
+    remove_statement(function.node.body, statement, edits)
+    if name == local:
+        return name
+    for node, parent, _ in nodes_with_parents(function.node.body):
+        if not isinstance(node, cst.Name) or node.value != local or not is_load(node, parent):
+            continue
+        if rename_all or (isinstance(parent, cst.Attribute) and parent.value is node):
+            edits.replace[node] = node.with_changes(value=name)
+    return name

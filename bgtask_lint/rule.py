@@ -15,6 +15,7 @@ from typing import Callable, ClassVar, Optional
 
 import libcst as cst
 
+from bgtask_lint.blocking import BLOCKING_CALLS
 from bgtask_lint.model import Model
 
 # How often a rule can offer a fix, shown by `bgtask-lint rules` as ruff does.
@@ -37,13 +38,30 @@ class Violation:
     node: cst.CSTNode
     message: str
     fix: Optional[FixPlan] = None
+    # "error", or "warning" where the harm depends on facts we cannot see
+    # (BGT009 when the project's FastAPI version is unknown or unaffected).
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """What rules may read from the configuration."""
+
+    # Qualified names that block the event loop: the built-in list plus config.
+    blocking_calls: frozenset[str] = BLOCKING_CALLS
+    # The FastAPI version the project runs on, when known: `target-fastapi`,
+    # else the project's own pin of fastapi.
+    target_fastapi: Optional[tuple[int, ...]] = None
 
 
 @dataclass(frozen=True)
 class RuleContext:
     model: Model
-    # Qualified names that block the event loop, built-in list plus config.
-    blocking_calls: frozenset[str] = field(default_factory=frozenset)
+    options: RuleOptions = field(default_factory=RuleOptions)
+
+    @property
+    def blocking_calls(self) -> frozenset[str]:
+        return self.options.blocking_calls
 
 
 class Rule:

@@ -128,3 +128,65 @@ def test_excluded_ancestor_of_a_named_directory_does_not_hide_it(cli, tmp_path):
     assert codes(cli, tmp_path, ".venv/lib/pkg") == [("a.py", "BGT001")]
     assert codes(cli, tmp_path, ".") == []
     assert codes(cli, tmp_path, "--force-exclude", ".venv/lib/pkg/a.py") == []
+
+
+SESSION_IN_TASK = (
+    "from fastapi import BackgroundTasks, Depends, FastAPI\n"
+    "app = FastAPI()\n"
+    "def get_db():\n"
+    "    yield object()\n"
+    "def save(db): ...\n"
+    "@app.post('/')\n"
+    "def create(tasks: BackgroundTasks, db=Depends(get_db)):\n"
+    "    tasks.add_task(save, db)\n"
+)
+
+
+def severities(cli, cwd):
+    result = cli("check", "--output-format", "json", ".", cwd=cwd)
+    assert result.returncode == 1, result.stderr
+    return [(item["code"], item["severity"], item["message"]) for item in json.loads(result.stdout)]
+
+
+def test_target_fastapi_in_the_broken_range_is_an_error(cli, tmp_path):
+    project(tmp_path, 'target-fastapi = "0.110"\n', {"app.py": SESSION_IN_TASK})
+    [(code, severity, message)] = severities(cli, tmp_path)
+    assert (code, severity) == ("BGT009", "error")
+    assert "this project uses 0.110" in message
+
+
+def test_target_fastapi_outside_the_broken_range_is_a_warning(cli, tmp_path):
+    project(tmp_path, 'target-fastapi = "0.120.1"\n', {"app.py": SESSION_IN_TASK})
+    [(_, severity, message)] = severities(cli, tmp_path)
+    assert severity == "warning"
+    assert "fine on FastAPI 0.120.1, but FastAPI 0.106 to 0.117" in message
+
+
+def test_unknown_version_is_a_warning_naming_the_broken_versions(cli, tmp_path):
+    project(tmp_path, "", {"app.py": SESSION_IN_TASK})
+    [(_, severity, message)] = severities(cli, tmp_path)
+    assert severity == "warning"
+    assert "set `target-fastapi` to know" in message
+
+
+def test_the_projects_own_pin_is_read(cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\ndependencies = ["fastapi[standard]==0.112.1", "httpx"]\n'
+    )
+    (tmp_path / "app.py").write_text(SESSION_IN_TASK)
+    [(_, severity, message)] = severities(cli, tmp_path)
+    assert severity == "error" and "uses 0.112.1" in message
+
+
+def test_a_requirements_file_pin_is_read(cli, tmp_path):
+    (tmp_path / "requirements.txt").write_text("uvicorn\nfastapi>=0.108,<0.200  # web\n")
+    (tmp_path / "app.py").write_text(SESSION_IN_TASK)
+    [(_, severity, _)] = severities(cli, tmp_path)
+    assert severity == "error"
+
+
+def test_bad_target_fastapi_exits_2(cli, tmp_path):
+    project(tmp_path, 'target-fastapi = "latest"\n', {"app.py": SESSION_IN_TASK})
+    result = cli("check", ".", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`target-fastapi`" in result.stderr and "'latest'" in result.stderr

@@ -464,3 +464,152 @@ def test_bgt001_helper_receives_the_routes_tasks_after_unsafe_fix(tmp_path):
     after = load(path)
     call(after, "POST", "/orders/1")
     assert after.RAN == ["order 1"]
+
+
+# --- BGT004 ---------------------------------------------------------------------
+
+CALLED_TASK = """
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(event, tag="-"):
+        RAN.append((event, tag))
+
+
+    async def record_async(event):
+        RAN.append((event, "async"))
+
+
+    @app.post("/sync")
+    def sync_route(background_tasks: BackgroundTasks):
+        background_tasks.add_task(record("sync", tag="x"))
+        background_tasks.add_task(record, "later")
+        return {}
+
+
+    @app.post("/async")
+    async def async_route(background_tasks: BackgroundTasks):
+        background_tasks.add_task(record_async("coroutine"))
+        return {}
+
+
+    @app.post("/lambda")
+    async def lambda_route(background_tasks: BackgroundTasks):
+        background_tasks.add_task(lambda: record_async("lambda"))
+        return {}
+"""
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_bgt004_called_tasks_run_after_the_response_once_passed(tmp_path):
+    path = write_app(tmp_path, CALLED_TASK)
+    before = load(path)
+    with TestClient(before.app, raise_server_exceptions=False) as client:
+        client.post("/sync")  # runs `record` inside the request, then TypeError
+        client.post("/async")
+        with pytest.warns(RuntimeWarning, match="never awaited"):
+            client.post("/lambda")
+    # The sync task ran too early; the later task and the async ones never ran.
+    assert before.RAN == [("sync", "x")]
+
+    fixed = fix(path)
+    assert 'add_task(record, "sync", tag="x")' in fixed
+    assert 'add_task(lambda: record_async("lambda"))' in fixed  # unsafe: left alone
+    fixed = fix(path, unsafe=True)
+    assert 'add_task(record_async, "lambda")' in fixed
+    after = load(path)
+    for url in ("/sync", "/async", "/lambda"):
+        call(after, "POST", url)
+    assert after.RAN == [("sync", "x"), ("later", "-"), ("coroutine", "async"), ("lambda", "async")]
+
+
+# --- BGT005 ---------------------------------------------------------------------
+
+DROPPED_BY_BACKGROUND = """
+    from fastapi import BackgroundTasks, FastAPI
+    from fastapi.responses import JSONResponse
+    from starlette.background import BackgroundTask
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(event):
+        RAN.append(event)
+
+
+    @app.post("/inline")
+    def inline(background_tasks: BackgroundTasks):
+        background_tasks.add_task(record, "receipt")
+        return JSONResponse({}, background=BackgroundTask(record, "report"))
+
+
+    @app.post("/local")
+    def local(background_tasks: BackgroundTasks):
+        background_tasks.add_task(record, "receipt")
+        tasks = BackgroundTasks()
+        tasks.add_task(record, "report")
+        return JSONResponse({}, background=tasks)
+"""
+
+
+@pytest.mark.parametrize("url", ["/inline", "/local"])
+def test_bgt005_injected_tasks_run_once_the_background_is_merged(tmp_path, url):
+    path = write_app(tmp_path, DROPPED_BY_BACKGROUND)
+    before = load(path)
+    call(before, "POST", url)
+    assert before.RAN == ["report"]  # the injected "receipt" task was dropped
+
+    fixed = fix(path)
+    assert "background=" not in fixed
+    after = load(path)
+    call(after, "POST", url)
+    assert after.RAN == ["receipt", "report"]
+
+
+# --- BGT006 ---------------------------------------------------------------------
+
+OVERWRITTEN = """
+    from fastapi import FastAPI, Response
+    from fastapi.responses import JSONResponse
+    from starlette.background import BackgroundTask
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(event):
+        RAN.append(event)
+
+
+    @app.post("/overwrite")
+    def overwrite():
+        response = JSONResponse({}, background=BackgroundTask(record, "audit"))
+        response.background = BackgroundTask(record, "notify")
+        return response
+
+
+    @app.post("/injected-response")
+    def injected_response(response: Response):
+        response.background = BackgroundTask(record, "notify")
+        return {}
+"""
+
+
+@pytest.mark.parametrize(
+    "url, ran_before, ran_after",
+    [("/overwrite", ["notify"], ["audit", "notify"]), ("/injected-response", [], ["notify"])],
+)
+def test_bgt006_every_task_runs_after_fix(tmp_path, url, ran_before, ran_after):
+    path = write_app(tmp_path, OVERWRITTEN)
+    before = load(path)
+    call(before, "POST", url)
+    assert ran_before == before.RAN
+
+    fix(path)
+    after = load(path)
+    call(after, "POST", url)
+    assert ran_after == after.RAN

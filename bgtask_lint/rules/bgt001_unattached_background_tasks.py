@@ -13,7 +13,7 @@ from bgtask_lint.rewrite import (
     inject_background_tasks,
     keyword_argument,
     remove_item,
-    remove_statement,
+    replace_local_with_injected,
     statement_with_call,
 )
 from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
@@ -187,26 +187,6 @@ def _removable_local(site: CallSite) -> Optional[str]:
     return local
 
 
-def _replace_local(
-    model: Model, site: CallSite, local: str, function: FunctionInfo, edits: Edits
-) -> str:
-    """Remove `local = BackgroundTasks()` from `function`, which receives the
-    injected object instead; `.add_task` calls follow the new name."""
-    name = inject_background_tasks(model, function, edits, preferred=local)
-    assert isinstance(site.statement, cst.SimpleStatementLine)
-    remove_statement(function.node.body, site.statement, edits)
-    if name != local:
-        for node, parent, _ in nodes_with_parents(function.node.body):
-            if (
-                isinstance(node, cst.Name)
-                and node.value == local
-                and isinstance(parent, cst.Attribute)
-                and parent.value is node
-            ):
-                edits.replace[node] = node.with_changes(value=name)
-    return name
-
-
 def _dropped_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     """`tasks = BackgroundTasks()` in a route, only ever `.add_task`-ed: delete
     it and inject the parameter under the same name."""
@@ -217,7 +197,7 @@ def _dropped_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
 
     def rewrite(module: cst.Module) -> cst.Module:
         edits = Edits()
-        _replace_local(model, site, local, route, edits)
+        replace_local_with_injected(model, route, site.statement, local, edits)
         return edits.apply(module)
 
     return FixPlan(SAFE, "Inject `BackgroundTasks` into the route and use it", rewrite)
@@ -250,7 +230,7 @@ def _helper_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     def rewrite(module: cst.Module) -> cst.Module:
         edits = Edits()
         if local is not None:
-            name = _replace_local(model, site, local, helper, edits)
+            name = replace_local_with_injected(model, helper, site.statement, local, edits)
         else:
             name = inject_background_tasks(model, helper, edits)
             edits.replace[site.node] = cst.Name(name)

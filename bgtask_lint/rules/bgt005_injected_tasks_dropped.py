@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+import libcst as cst
+
+from bgtask_lint.diagnostic import SAFE, UNSAFE
+from bgtask_lint.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
+from bgtask_lint.rewrite import (
+    Edits,
+    inject_background_tasks,
+    remove_item,
+    replace_local_with_injected,
+    statement_with_call,
+)
+from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.walk import is_load, nodes_with_parents
+
+
+class InjectedTasksDropped(Rule):
+    """
+    ## What it does
+    Flags a route that adds tasks to its injected `BackgroundTasks` (directly, or
+    through a dependency) and also builds a response with a `background=` of its
+    own, or sets `.background` on it.
+
+    ## Why is this bad?
+    FastAPI attaches the injected `BackgroundTasks` to the response only when
+    the response has no background yet (`fastapi/routing.py`; upstream issues
+    #11215 and #15111). A response built with `background=X` keeps X, and every
+    task added to the injected object during the request is silently dropped.
+    Only X runs.
+
+    Not flagged: `background=None`, `background=<the injected object>`, and
+    routes that never use the injected object.
+
+    ## Example
+    ```python
+    @app.post("/orders")
+    async def create(order: Order, background_tasks: BackgroundTasks):
+        background_tasks.add_task(send_receipt, order.id)   # dropped
+        return JSONResponse({"id": order.id}, background=BackgroundTask(audit, order.id))
+    ```
+
+    ## Use instead
+    ```python
+    @app.post("/orders")
+    async def create(order: Order, background_tasks: BackgroundTasks):
+        background_tasks.add_task(send_receipt, order.id)
+        background_tasks.add_task(audit, order.id)
+        return JSONResponse({"id": order.id})
+    ```
+
+    ## Fix safety
+    Safe for an inline `background=BackgroundTask(f, ...)`: the task moves to
+    `injected.add_task(f, ...)` just before the statement that builds the
+    response, and the argument is dropped; likewise `resp.background =
+    BackgroundTask(f, ...)` becomes `injected.add_task(f, ...)`. Both tasks then
+    run, in the order they were added.
+
+    For `background=tasks` with a local `tasks = BackgroundTasks()`, the local
+    is merged into the injected object: safe when it is only used with
+    `.add_task`, unsafe otherwise (its other uses now act on the injected
+    object).
+
+    ## References
+    - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
+    - [fastapi/fastapi#11215](https://github.com/fastapi/fastapi/discussions/11215)
+    """
+
+    code = "BGT005"
+    name = "injected-tasks-dropped"
+    summary = "Response `background=` silently drops the route's injected tasks"
+    fix_availability = FIX_SOMETIMES
+
+    MUST_FLAG = (
+        """
+from fastapi import BackgroundTasks, FastAPI
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+app = FastAPI()
+@app.post("/")
+def create(bt: BackgroundTasks):
+    bt.add_task(print, 1)
+    return JSONResponse({}, background=BackgroundTask(print, 2))
+""",
+    )
+    MUST_NOT_FLAG = (
+        """
+from fastapi import BackgroundTasks, FastAPI
+from fastapi.responses import JSONResponse
+app = FastAPI()
+@app.post("/")
+def create(bt: BackgroundTasks):
+    bt.add_task(print, 1)
+    return JSONResponse({}, background=bt)
+""",
+        """
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+app = FastAPI()
+@app.post("/")
+def create():
+    return JSONResponse({}, background=BackgroundTask(print, 2))
+""",
+    )
+
+    def check(self, context: RuleContext) -> Iterator[Violation]:
+        model = context.model
+        for route in model.functions:
+            if route.route_kind != HTTP or not model.uses_injected_tasks(route):
+                continue
+            injected = set(model.injected_tasks(route))
+            where = f"`{next(iter(injected))}`" if injected else "a dependency's"
+            message = (
+                f"this background replaces the injected tasks ({where}): FastAPI runs "
+                "injected tasks only when the response has no background, so every task "
+                "added to them in this request is dropped; add this one to the injected "
+                "`BackgroundTasks` instead"
+            )
+            for site in route.calls:
+                arg = _background_argument(site.node)
+                if arg is not None and _replaces(arg.value, injected):
+                    yield Violation(arg, message, _argument_fix(model, route, site, arg))
+            responses = _response_parameters(model, route)
+            for assignment in model.background_assignments:
+                target = assignment.target.value
+                if assignment.function is not route or not _replaces(
+                    assignment.node.value, injected
+                ):
+                    continue
+                if isinstance(target, cst.Name) and target.value in responses:
+                    continue  # the injected Response parameter: BGT006 reports it
+                fix = _assignment_fix(model, route, assignment.node, assignment.statement)
+                yield Violation(assignment.node, message, fix)
+
+
+def _background_argument(call: cst.Call) -> Optional[cst.Arg]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "background":
+            return arg
+    return None
+
+
+def _replaces(value: cst.BaseExpression, injected: set[str]) -> bool:
+    """Not `None` and not the injected object itself."""
+    is_name = isinstance(value, cst.Name)
+    return not (is_name and (value.value == "None" or value.value in injected))
+
+
+def _response_parameters(model: Model, route: FunctionInfo) -> set[str]:
+    return {
+        p.name.value
+        for p in route.parameters()
+        if p.annotation is not None and model.is_response_class(p.annotation.annotation)
+    }
+
+
+def _inline_task(model: Model, value: cst.BaseExpression) -> Optional[cst.Call]:
+    if isinstance(value, cst.Call) and model.is_background_task_class(value.func):
+        return value
+    return None
+
+
+def _argument_fix(
+    model: Model, route: FunctionInfo, site: CallSite, arg: cst.Arg
+) -> Optional[FixPlan]:
+    statement = site.statement
+    if site.in_lambda or not (
+        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+    ):
+        return None
+    task = _inline_task(model, arg.value)
+    if task is not None:
+
+        def move_task(module: cst.Module) -> cst.Module:
+            edits = Edits()
+            name = inject_background_tasks(model, route, edits)
+            edits.before[statement].append(statement_with_call(task, name))
+            edits.replace[site.node] = site.node.with_changes(args=remove_item(site.node.args, arg))
+            return edits.apply(module)
+
+        message = "Add the task to the injected `BackgroundTasks` and drop `background=`"
+        return FixPlan(SAFE, message, move_task)
+    local = arg.value.value if isinstance(arg.value, cst.Name) else None
+    local_site = _local_background_tasks(model, route, local) if local else None
+    if local is None or local_site is None:
+        return None
+    only_add_task = _only_add_task_uses(route, local, arg)
+
+    def merge(module: cst.Module) -> cst.Module:
+        edits = Edits()
+        replace_local_with_injected(
+            model, route, local_site.statement, local, edits, rename_all=True
+        )
+        edits.replace[site.node] = site.node.with_changes(args=remove_item(site.node.args, arg))
+        return edits.apply(module)
+
+    message = f"Merge `{local}` into the injected `BackgroundTasks` and drop `background=`"
+    return FixPlan(SAFE if only_add_task else UNSAFE, message, merge)
+
+
+def _local_background_tasks(model: Model, route: FunctionInfo, local: str) -> Optional[CallSite]:
+    """The `local = BackgroundTasks()` in `route`, when it is the only binding."""
+    found = [
+        site
+        for site in route.calls
+        if model.is_background_tasks_call(site.node)
+        and not site.node.args
+        and assigned_name(site) == local
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _only_add_task_uses(route: FunctionInfo, local: str, background: cst.Arg) -> bool:
+    for node, parent, grandparent in nodes_with_parents(route.node.body):
+        if not isinstance(node, cst.Name) or node.value != local or not is_load(node, parent):
+            continue
+        if parent is background or isinstance(parent, cst.AssignTarget):
+            continue
+        is_add_task = (
+            isinstance(parent, cst.Attribute)
+            and parent.attr.value == "add_task"
+            and isinstance(grandparent, cst.Call)
+        )
+        if not is_add_task:
+            return False
+    return True
+
+
+def _assignment_fix(
+    model: Model,
+    route: FunctionInfo,
+    assignment: cst.Assign,
+    statement: Optional[cst.BaseStatement],
+) -> Optional[FixPlan]:
+    task = _inline_task(model, assignment.value)
+    if task is None or not (
+        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+    ):
+        return None
+
+    def rewrite(module: cst.Module) -> cst.Module:
+        edits = Edits()
+        name = inject_background_tasks(model, route, edits)
+        edits.replace[statement] = statement_with_call(task, name, statement.leading_lines)
+        return edits.apply(module)
+
+    return FixPlan(SAFE, "Add the task to the injected `BackgroundTasks`", rewrite)

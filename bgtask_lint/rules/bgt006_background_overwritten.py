@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from bgtask_lint.diagnostic import SAFE
+from bgtask_lint.model import HTTP, BackgroundAssignment, FunctionInfo, Model
+from bgtask_lint.rewrite import Edits, inject_background_tasks, remove_item, statement_with_call
+from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.walk import walk
+
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """How a response variable got its background before being overwritten."""
+
+    kind: str  # "constructor", "assigned" or "endpoint"
+    node: Optional[cst.CSTNode] = None  # the `background=` Arg or the Assign
+
+
+class BackgroundOverwritten(Rule):
+    """
+    ## What it does
+    Flags an assignment to `response.background` that throws away a background
+    the response already had, and `.background` set on the `response: Response`
+    parameter FastAPI injects into a route.
+
+    ## Why is this bad?
+    A response has one `background`. Assigning it again replaces the earlier
+    task or tasks, which then never run: with
+    `JSONResponse(..., background=BackgroundTask(f))` followed by
+    `response.background = BackgroundTask(g)`, only `g` runs. A decorator or
+    route wrapper that sets the background of the response the endpoint
+    returned does the same to the endpoint's tasks.
+
+    On the injected `response: Response` parameter, FastAPI copies only headers,
+    cookies and the status code to the real response: a background set there is
+    silently ignored.
+
+    Not flagged: `BaseHTTPMiddleware.dispatch` setting it on the response of
+    `call_next` (it always starts out as `None`), code that chains the previous
+    background (`BackgroundTasks([response.background, ...])`), and a Response
+    subclass setting `self.background` in `__init__`.
+
+    ## Example
+    ```python
+    response = JSONResponse(data, background=BackgroundTask(audit, order_id))
+    response.background = BackgroundTask(notify, order_id)   # audit never runs
+    ```
+
+    ## Use instead
+    ```python
+    background_tasks.add_task(audit, order_id)
+    background_tasks.add_task(notify, order_id)
+    return JSONResponse(data)
+    ```
+
+    ## Fix safety
+    Safe in an HTTP route when every background involved is an inline
+    `BackgroundTask(f, ...)`: each becomes `background_tasks.add_task(f, ...)` on
+    the injected object (added if needed), so all of them run. No fix in
+    decorators and wrappers, where no injected object is in reach.
+
+    ## References
+    - [FastAPI: Response parameter](https://fastapi.tiangolo.com/advanced/response-change-status-code/)
+    - [Starlette: Background Tasks](https://www.starlette.io/background/)
+    """
+
+    code = "BGT006"
+    name = "background-overwritten"
+    summary = "`.background` assignment discards an earlier background, or is ignored"
+    fix_availability = FIX_SOMETIMES
+
+    MUST_FLAG = (
+        """
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+def view():
+    response = JSONResponse({}, background=BackgroundTask(print, 1))
+    response.background = BackgroundTask(print, 2)
+    return response
+""",
+    )
+    MUST_NOT_FLAG = (
+        """
+from starlette.background import BackgroundTask
+from starlette.middleware.base import BaseHTTPMiddleware
+class Audit(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        response = await call_next(request)
+        response.background = BackgroundTask(print, 1)
+        return response
+""",
+    )
+
+    def check(self, context: RuleContext) -> Iterator[Violation]:
+        model = context.model
+        assignments = {a.node: a for a in model.background_assignments}
+        functions = {a.function for a in model.background_assignments if a.function}
+        for function in sorted(functions, key=model.functions.index):
+            yield from self._overwrites(model, function, assignments)
+        for assignment in model.background_assignments:
+            function, target = assignment.function, assignment.target.value
+            if (
+                function is not None
+                and function.route_kind == HTTP
+                and isinstance(target, cst.Name)
+                and target.value in _response_parameters(model, function)
+            ):
+                yield Violation(
+                    assignment.node,
+                    f"`{target.value}` is the `Response` parameter FastAPI injects: it "
+                    "copies only headers, cookies and status code from it, so this "
+                    "background is silently ignored; use `add_task` on an injected "
+                    "`BackgroundTasks`",
+                    _replace_with_add_task(model, function, [assignment]),
+                )
+
+    def _overwrites(
+        self,
+        model: Model,
+        function: FunctionInfo,
+        assignments: dict[cst.Assign, BackgroundAssignment],
+    ) -> Iterator[Violation]:
+        origins: dict[str, _Origin] = {}
+        nested = 0
+        for node, entering in walk(function.node.body):
+            if isinstance(node, _SCOPES):
+                nested += 1 if entering else -1
+                continue
+            if not entering or nested or not isinstance(node, cst.Assign):
+                continue
+            if len(node.targets) != 1:
+                continue
+            target = node.targets[0].target
+            if isinstance(target, cst.Name):
+                origin = _origin_of(model, function, node.value)
+                if origin is None:
+                    origins.pop(target.value, None)
+                else:
+                    origins[target.value] = origin
+                continue
+            if not (
+                isinstance(target, cst.Attribute)
+                and target.attr.value == "background"
+                and isinstance(target.value, cst.Name)
+            ):
+                continue
+            name = target.value.value
+            if _is_none(node.value):
+                origins.pop(name, None)
+                continue
+            earlier = origins.get(name)
+            if earlier is not None and not _mentions_background(node.value, name):
+                yield Violation(
+                    node,
+                    _overwrite_message(name, earlier),
+                    _overwrite_fix(model, function, earlier, assignments[node], assignments),
+                )
+            origins[name] = _Origin("assigned", node)
+
+
+def _overwrite_message(name: str, earlier: _Origin) -> str:
+    if earlier.kind == "endpoint":
+        return (
+            f"this replaces the background of the response the endpoint returned "
+            f"(`{name}`): the endpoint's own tasks, injected ones included, never run; "
+            "chain it instead: `BackgroundTasks([response.background, ...])`"
+        )
+    return (
+        f"`{name}.background` already holds a background task: this assignment "
+        "replaces it, so the earlier task never runs; add both to one "
+        "`BackgroundTasks` with `add_task`"
+    )
+
+
+def _origin_of(
+    model: Model, function: FunctionInfo, value: cst.BaseExpression
+) -> Optional[_Origin]:
+    """Whether `name = value` gives `name` a background: a response built with
+    `background=`, or the result of the endpoint a wrapper wraps (a parameter
+    of the enclosing decorator, called in the wrapper)."""
+    awaited = isinstance(value, cst.Await)
+    call = value.expression if awaited else value
+    if not isinstance(call, cst.Call):
+        return None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "background":
+            return None if _is_none(arg.value) else _Origin("constructor", arg)
+    enclosing = function.parent
+    if (
+        enclosing is not None
+        and isinstance(call.func, cst.Name)
+        and call.func.value in {p.name.value for p in enclosing.parameters()}
+    ):
+        return _Origin("endpoint")
+    return None
+
+
+def _is_none(value: cst.BaseExpression) -> bool:
+    return isinstance(value, cst.Name) and value.value == "None"
+
+
+def _mentions_background(value: cst.BaseExpression, name: str) -> bool:
+    """`BackgroundTasks([response.background, ...])` keeps the earlier one."""
+    for node, entering in walk(value):
+        if (
+            entering
+            and isinstance(node, cst.Attribute)
+            and node.attr.value == "background"
+            and isinstance(node.value, cst.Name)
+            and node.value.value == name
+        ):
+            return True
+    return False
+
+
+def _response_parameters(model: Model, function: FunctionInfo) -> set[str]:
+    return {
+        p.name.value
+        for p in function.parameters()
+        if p.annotation is not None and model.is_response_class(p.annotation.annotation)
+    }
+
+
+def _inline_task(model: Model, value: cst.BaseExpression) -> Optional[cst.Call]:
+    if isinstance(value, cst.Call) and model.is_background_task_class(value.func):
+        return value
+    return None
+
+
+def _overwrite_fix(
+    model: Model,
+    function: FunctionInfo,
+    earlier: _Origin,
+    overwrite: BackgroundAssignment,
+    assignments: dict[cst.Assign, BackgroundAssignment],
+) -> Optional[FixPlan]:
+    if function.route_kind != HTTP:
+        return None
+    if earlier.kind == "assigned" and isinstance(earlier.node, cst.Assign):
+        return _replace_with_add_task(model, function, [assignments[earlier.node], overwrite])
+    if earlier.kind != "constructor" or not isinstance(earlier.node, cst.Arg):
+        return None
+    arg = earlier.node
+    task = _inline_task(model, arg.value)
+    constructor = next((s for s in function.calls if any(a is arg for a in s.node.args)), None)
+    plan = _replace_with_add_task(model, function, [overwrite])
+    if task is None or constructor is None or plan is None:
+        return None
+    statement = constructor.statement
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return None
+
+    def rewrite(module: cst.Module) -> cst.Module:
+        edits = _replacements(model, function, [overwrite])
+        name = inject_background_tasks(model, function, edits)
+        edits.before[statement].append(statement_with_call(task, name))
+        edits.replace[constructor.node] = constructor.node.with_changes(
+            args=remove_item(constructor.node.args, arg)
+        )
+        return edits.apply(module)
+
+    return FixPlan(SAFE, "Add both tasks to the injected `BackgroundTasks`", rewrite)
+
+
+def _replace_with_add_task(
+    model: Model, function: FunctionInfo, assignments: list[BackgroundAssignment]
+) -> Optional[FixPlan]:
+    """`x.background = BackgroundTask(f, ...)` → `injected.add_task(f, ...)`."""
+    if function.route_kind != HTTP:
+        return None
+    for assignment in assignments:
+        statement = assignment.statement
+        if _inline_task(model, assignment.node.value) is None or not (
+            isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        ):
+            return None
+
+    def rewrite(module: cst.Module) -> cst.Module:
+        return _replacements(model, function, assignments).apply(module)
+
+    return FixPlan(SAFE, "Add the task to the injected `BackgroundTasks`", rewrite)
+
+
+def _replacements(
+    model: Model, function: FunctionInfo, assignments: list[BackgroundAssignment]
+) -> Edits:
+    edits = Edits()
+    name = inject_background_tasks(model, function, edits)
+    for assignment in assignments:
+        statement = assignment.statement
+        task = _inline_task(model, assignment.node.value)
+        assert isinstance(statement, cst.SimpleStatementLine) and task is not None
+        edits.replace[statement] = statement_with_call(task, name, statement.leading_lines)
+    return edits

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from bgtask_lint.versions import lowest_allowed, parse_version, pinned_fastapi
+
+
+@pytest.mark.parametrize(
+    "specifier, expected",
+    [
+        ("==0.115.2", (0, 115, 2)),
+        (">=0.110,<0.120", (0, 110)),
+        ("<0.120,>=0.110", (0, 110)),
+        ("~=0.111.0", (0, 111, 0)),
+        ("^0.109.1", (0, 109, 1)),
+        ("<1.0", None),
+        ("", None),
+    ],
+)
+def test_lowest_allowed(specifier, expected):
+    assert lowest_allowed(specifier) == expected
+
+
+def test_parse_version():
+    assert parse_version("0.115") == (0, 115)
+    assert parse_version("latest") is None
+
+
+def test_poetry_pin(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry.dependencies]\npython = "^3.11"\nfastapi = {version = "^0.107.0"}\n'
+    )
+    assert pinned_fastapi(tmp_path) == (0, 107, 0)
+
+
+def test_no_pin(tmp_path):
+    (tmp_path / "requirements.txt").write_text("fastapi-users==13.0\n")
+    assert pinned_fastapi(tmp_path) is None
