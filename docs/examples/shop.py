@@ -79,3 +79,20 @@ async def notify(order_id: int, background_tasks: BackgroundTasks):
 @app.get("/orders/{order_id}/export")
 async def export_order(order_id: int):
     return JSONResponse({"id": order_id}, background=BackgroundTask(send_receipt, "a@b.c", order_id))
+
+
+# Planted bug 5: the task is called right away instead of being passed.
+@app.post("/orders/{order_id}/remind")
+async def remind(order_id: int, background_tasks: BackgroundTasks):
+    background_tasks.add_task(send_receipt("ops@example.com", order_id))  # expect: BGT004:31
+    return {"reminded": order_id}
+
+
+# Planted bug 6: the response's own background drops the injected task.
+@app.post("/orders/{order_id}/archive")
+async def archive(order_id: int, background_tasks: BackgroundTasks):
+    background_tasks.add_task(send_receipt, "ops@example.com", order_id)
+    return JSONResponse(
+        {"archived": order_id},
+        background=BackgroundTask(notify_team, f"archived {order_id}"),  # expect: BGT005:9
+    )
