@@ -16,7 +16,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.diagnostic import Diagnostic, Fix, Location
-from bgtask_lint.model import build_model
+from bgtask_lint.model_builder import build_model
 from bgtask_lint.noqa import is_suppressed
 from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import CannotFix

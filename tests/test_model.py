@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bgtask_lint.model import HTTP, WEBSOCKET, build_model
+from bgtask_lint.model import HTTP, WEBSOCKET
+from bgtask_lint.model_builder import build_model
 from bgtask_lint.names import dotted_name
 
 

@@ -1,0 +1,285 @@
+"""Builds the Model of a module in one read-only walk of its libcst tree."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from bgtask_lint.model import (
+    HTTP,
+    HTTP_ROUTE_METHODS,
+    WEBSOCKET,
+    WEBSOCKET_ROUTE_METHODS,
+    BackgroundAssignment,
+    CallSite,
+    FunctionInfo,
+    MisspelledImport,
+    Model,
+    call_argument,
+)
+from bgtask_lint.names import APP_CLASSES, DEPENDS, MISSPELLED_FASTAPI_TASK, dotted_name
+from bgtask_lint.walk import walk
+
+
+class _ModelBuilder:
+    """Fills a Model in one walk. Keeps the chain of ancestors so that each call
+    knows its parent and grandparent without a ParentNodeProvider."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.stack: list[cst.CSTNode] = []
+        self.functions: list[FunctionInfo] = []
+        self.classes: list[str] = []
+        self.lambda_depth: list[int] = [0]
+        self.type_checking_depth = 0
+        self.statements: list[cst.BaseStatement] = []
+        # Function bodies being walked, to open the function's scope on entry.
+        self.bodies: dict[cst.BaseSuite, FunctionInfo] = {}
+        # `name = SomeCall()` at module level, resolved once all imports are known.
+        self.pending_apps: list[tuple[str, cst.Call]] = []
+
+    def run(self, module: cst.Module) -> None:
+        for node, entering in walk(module):
+            if entering:
+                self.stack.append(node)
+                if node in self.bodies:
+                    self.functions.append(self.bodies[node])
+                    self.lambda_depth.append(0)
+                if isinstance(node, _STATEMENTS):
+                    self.statements.append(node)
+                handler = _ENTER.get(type(node))
+                if handler is not None:
+                    handler(self, node)
+            else:
+                handler = _LEAVE.get(type(node))
+                if handler is not None:
+                    handler(self, node)
+                if isinstance(node, _STATEMENTS):
+                    self.statements.pop()
+                if self.bodies.pop(node, None) is not None:
+                    self.functions.pop()
+                    self.lambda_depth.pop()
+                self.stack.pop()
+        self.finish()
+
+    @property
+    def at_module_level(self) -> bool:
+        return not self.functions and not self.classes
+
+    # -- bindings --------------------------------------------------------
+    def visit_If(self, node: cst.If) -> None:
+        name = dotted_name(node.test)
+        if name in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self.type_checking_depth += 1
+
+    def leave_If(self, node: cst.If) -> None:
+        name = dotted_name(node.test)
+        if name in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self.type_checking_depth -= 1
+
+    def _note_runtime_import(self, node: cst.CSTNode) -> None:
+        if len(self.statements) == 1 and not self.type_checking_depth:
+            line = self.statements[0]
+            if isinstance(line, cst.SimpleStatementLine):
+                self.model.runtime_imports.append((line, node))
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self._note_runtime_import(node)
+        self.model.imports.add_import(
+            node,
+            module_level=not self.functions,
+            type_checking=self.type_checking_depth > 0,
+        )
+        for alias in node.names:
+            if (dotted_name(alias.name) or "").split(".")[0] == "fastapi":
+                self.model.imports_fastapi = True
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self._note_runtime_import(node)
+        self.model.imports.add_import_from(
+            node,
+            module_level=not self.functions,
+            type_checking=self.type_checking_depth > 0,
+        )
+        module = dotted_name(node.module) if node.module and not node.relative else None
+        if module and module.split(".")[0] == "fastapi":
+            self.model.imports_fastapi = True
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if f"{module}.{dotted_name(alias.name)}" in MISSPELLED_FASTAPI_TASK:
+                        line = self.statements[-1] if self.statements else None
+                        self.model.misspelled_imports.append(MisspelledImport(alias, node, line))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.at_module_level:
+            self.model.classes[node.name.value] = node
+            self.model.imports.add_definition(node.name.value, node)
+        self.classes.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if (
+                isinstance(target.target, cst.Attribute)
+                and target.target.attr.value == "background"
+            ):
+                self.model.background_assignments.append(
+                    BackgroundAssignment(
+                        node=node,
+                        target=target.target,
+                        function=self.functions[-1] if self.functions else None,
+                        statement=self.statements[-1] if self.statements else None,
+                    )
+                )
+        if not self.at_module_level:
+            return
+        # Module-level names, and which of them hold a Response (for BGT010).
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                name = target.target.value
+                self.model.imports.add_definition(name, node)
+                if isinstance(node.value, cst.Subscript):
+                    self.model.type_aliases[name] = node.value
+                if isinstance(node.value, cst.Call):
+                    self.pending_apps.append((name, node.value))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self.at_module_level and isinstance(node.target, cst.Name):
+            self.model.imports.add_definition(node.target.value, node)
+            if isinstance(node.value, cst.Call):
+                self.pending_apps.append((node.target.value, node.value))
+
+    # -- functions -------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        parent = self.functions[-1] if self.functions else None
+        # A method's enclosing class counts only when it is the nearest scope.
+        class_name = self.classes[-1] if self.classes and self._class_is_nearer() else None
+        info = FunctionInfo(node=node, parent=parent, class_name=class_name)
+        if self.at_module_level:
+            self.model.module_functions[node.name.value] = info
+            self.model.imports.add_definition(node.name.value, node)
+        self.model.functions.append(info)
+        self.model._by_node[node] = info
+        # Decorators and parameter defaults run in the enclosing scope; the
+        # function is the current scope only inside its body.
+        self.bodies[node.body] = info
+
+    def _class_is_nearer(self) -> bool:
+        for ancestor in reversed(self.stack[:-1]):
+            if isinstance(ancestor, cst.ClassDef):
+                return True
+            if isinstance(ancestor, cst.FunctionDef):
+                return False
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.lambda_depth[-1] += 1
+
+    def leave_Lambda(self, node: cst.Lambda) -> None:
+        self.lambda_depth[-1] -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        function = self.functions[-1] if self.functions else None
+        site = CallSite(
+            node=node,
+            parent=self.stack[-2],
+            grandparent=self.stack[-3] if len(self.stack) > 2 else None,
+            function=function,
+            in_lambda=self.lambda_depth[-1] > 0,
+            statement=self.statements[-1] if self.statements else None,
+        )
+        self.model.calls.append(site)
+        self.model._site_by_call[node] = site
+        if function is not None and not site.in_lambda:
+            function.calls.append(site)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if self.functions and not self.lambda_depth[-1]:
+            self.functions[-1].returns.append(node)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if self.functions and not self.lambda_depth[-1]:
+            self.functions[-1].yields.append(node)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if self.functions:
+            self.functions[-1].awaits = True
+
+    def visit_For(self, node: cst.For) -> None:
+        if node.asynchronous is not None and self.functions:
+            self.functions[-1].awaits = True
+
+    def visit_With(self, node: cst.With) -> None:
+        if node.asynchronous is not None and self.functions:
+            self.functions[-1].awaits = True
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        if node.asynchronous is not None and self.functions:
+            self.functions[-1].awaits = True
+
+    # -- after the walk --------------------------------------------------
+    def finish(self) -> None:
+        model = self.model
+        for name, call in self.pending_apps:
+            if model.qualified_name(call.func) in APP_CLASSES:
+                model.app_names.add(name)
+            elif model.is_response_class(call.func):
+                model.module_responses.add(name)
+        for info in model.functions:
+            info.route_kind = self._route_kind_from_decorators(info)
+        for site in model.calls:
+            self._note_registration(site)
+
+    def _route_kind_from_decorators(self, info: FunctionInfo) -> Optional[str]:
+        for decorator in info.node.decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call):
+                expr = expr.func
+            if not isinstance(expr, cst.Attribute) or not self.model.is_app_object(expr.value):
+                continue
+            if expr.attr.value in HTTP_ROUTE_METHODS:
+                return HTTP
+            if expr.attr.value in WEBSOCKET_ROUTE_METHODS:
+                return WEBSOCKET
+        return None
+
+    def _note_registration(self, site: CallSite) -> None:
+        """`app.add_api_route("/p", endpoint)` and `Depends(dependency)`."""
+        model, call = self.model, site.node
+        func = call.func
+        if isinstance(func, cst.Attribute) and model.is_app_object(func.value):
+            kind = {"add_api_route": HTTP, "add_api_websocket_route": WEBSOCKET}.get(
+                func.attr.value
+            )
+            endpoint = call_argument(call, 1, "endpoint")
+            target = model.local_function(endpoint.value) if endpoint else None
+            if kind and target is not None:
+                target.route_kind = kind
+        elif model.qualified_name(func) in DEPENDS:
+            dependency = call_argument(call, 0, "dependency")
+            target = model.local_function(dependency.value) if dependency else None
+            if target is not None:
+                target.is_dependency = True
+
+
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+# Handlers by exact node type, read off the builder's visit_X / leave_X methods.
+_ENTER = {
+    getattr(cst, name[len("visit_") :]): method
+    for name, method in vars(_ModelBuilder).items()
+    if name.startswith("visit_")
+}
+_LEAVE = {
+    getattr(cst, name[len("leave_") :]): method
+    for name, method in vars(_ModelBuilder).items()
+    if name.startswith("leave_")
+}
+
+
+def build_model(module: cst.Module, path: str) -> Model:
+    model = Model(module, path)
+    _ModelBuilder(model).run(module)
+    return model
