@@ -62,8 +62,9 @@ _LIST_KEYS = (
     "exclude",
     "extend-exclude",
     "extra-blocking-calls",
+    "src",
 )
-_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores", "target-fastapi")
+_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores", "target-fastapi", "max-call-depth")
 
 
 class ConfigError(Exception):
@@ -109,9 +110,14 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extra_blocking_calls: tuple[str, ...] = ()
     target_fastapi: Optional[Version] = None
+    # Where the project's top-level modules live, besides its root and src/.
+    src: tuple[str, ...] = ()
+    max_call_depth: int = 4
 
     def rule_options(self) -> RuleOptions:
-        return _rule_options(self.extra_blocking_calls, self.target_fastapi, self.root)
+        return _rule_options(
+            self.extra_blocking_calls, self.target_fastapi, self.root, self.max_call_depth
+        )
 
     def enabled_codes(self, path: Optional[Path] = None) -> frozenset[str]:
         codes: frozenset[str] = frozenset()
@@ -239,6 +245,13 @@ def settings_from_table(table: Any, source: Path) -> Settings:
                 f'`target-fastapi` in {where} must be a version such as "0.115", got {value!r}'
             )
         lists["target_fastapi"] = version
+    if "max-call-depth" in table:
+        depth = table["max-call-depth"]
+        if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= 50:
+            raise ConfigError(
+                f"`max-call-depth` in {where} must be a whole number from 0 to 50, got {depth!r}"
+            )
+        lists["max_call_depth"] = depth
     return Settings(
         root=source.resolve().parent,
         source=source,
@@ -267,11 +280,15 @@ def _per_file_ignores(value: Any, where: str) -> tuple[tuple[str, tuple[str, ...
 
 @lru_cache(maxsize=64)
 def _rule_options(
-    extra_blocking_calls: tuple[str, ...], target_fastapi: Optional[Version], root: Path
+    extra_blocking_calls: tuple[str, ...],
+    target_fastapi: Optional[Version],
+    root: Path,
+    max_call_depth: int,
 ) -> RuleOptions:
     return RuleOptions(
         blocking_calls=BLOCKING_CALLS.union(extra_blocking_calls),
         target_fastapi=target_fastapi or pinned_fastapi(root),
+        max_call_depth=max_call_depth,
     )
 
 

@@ -5,13 +5,11 @@ rules, place and filter what they report. Knows nothing about any single rule.
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
@@ -23,6 +21,9 @@ from bgtask_lint.rewrite import CannotFix
 from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
 from bgtask_lint.rules import ALL_RULES
 from bgtask_lint.textedits import diff_edits
+
+if TYPE_CHECKING:
+    from bgtask_lint.project import Project
 
 SYNTAX_ERROR = ("BGT900", "syntax-error")
 IO_ERROR = ("BGT901", "io-error")
@@ -37,59 +38,44 @@ _NEWLINE = re.compile(r"\r\n?|\n")
 _RULES: dict[str, Rule] = {rule.code: rule() for rule in ALL_RULES}
 
 
-@dataclass(frozen=True)
-class DecodedSource:
-    text: str
-    encoding: str  # as tokenize names it: "utf-8-sig" when the file has a BOM
-
-
-class DecodeError(Exception):
-    pass
-
-
-def decode_source(data: bytes) -> DecodedSource:
-    """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as error:
-        if "unknown encoding" in str(error):
-            raise DecodeError(f"cannot decode file: {error}") from None
-        # Bad UTF-8 in the first two lines: say where, as for any other line.
-        encoding = "utf-8"
-    try:
-        return DecodedSource(data.decode(encoding), encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        if not isinstance(error, UnicodeDecodeError):
-            raise DecodeError(f"cannot decode file: {error}") from None
-        line = data.count(b"\n", 0, error.start) + 1
-        raise DecodeError(
-            f"cannot decode file as {encoding}: invalid byte "
-            f"{data[error.start]:#04x} on line {line}"
-        ) from None
-
-
 def check_text(
     text: str,
     filename: str,
     codes: frozenset[str],
     options: Optional[RuleOptions] = None,
+    project: Optional[Project] = None,
+    *,
+    screen: bool = True,
 ) -> list[Diagnostic]:
-    """Diagnostics for one decoded file, sorted by position, noqa applied."""
-    if not codes or not _SCREEN.search(text):
+    """Diagnostics for one decoded file, sorted by position, noqa applied. With
+    a `project`, names imported from other project modules resolve to their
+    code, and the file's model is shared with the rest of the run."""
+    if not codes or (screen and not _SCREEN.search(text)):
         return []
     lines = tuple(_NEWLINE.split(text))
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        return [_syntax_error(text, error, filename, lines)]
-    except RecursionError:
-        return [file_error(filename, "file is too deeply nested to parse", SYNTAX_ERROR)]
-    context = RuleContext(build_model(module, filename), options or RuleOptions())
+    if project is not None:
+        model = project.model_for_text(Path(filename), text)
+        if model is None:  # it does not parse: let libcst say why, below
+            project = None
+    if project is None:
+        try:
+            model = build_model(cst.parse_module(text), filename)
+        except cst.ParserSyntaxError as error:
+            return [_syntax_error(text, error, filename, lines)]
+        except RecursionError:
+            return [file_error(filename, "file is too deeply nested to parse", SYNTAX_ERROR)]
+    assert model is not None
+    context = RuleContext(model, options or RuleOptions())
     violations: list[tuple[Rule, Violation]] = []
     for code in sorted(codes):
         rule = _RULES[code]
         violations.extend((rule, v) for v in rule.check(context))
-    return place(module, violations, filename, lines, text)
+    return place(model.module, violations, filename, lines, text)
+
+
+def needs_check(text: str) -> bool:
+    """Whether any rule can report on this text (the cheap screen)."""
+    return _SCREEN.search(text) is not None
 
 
 def place(

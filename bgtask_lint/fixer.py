@@ -24,6 +24,7 @@ import libcst as cst
 
 from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
 from bgtask_lint.engine import check_text
+from bgtask_lint.project import Project
 from bgtask_lint.rule import RuleOptions
 from bgtask_lint.textedits import line_starts, offset_of
 
@@ -47,10 +48,14 @@ def fix_text(
     filename: str,
     codes: frozenset[str],
     options: Optional[RuleOptions] = None,
+    project: Optional[Project] = None,
     *,
     unsafe: bool = False,
+    screen: bool = True,
 ) -> FixOutcome:
-    original_diagnostics = diagnostics = check_text(text, filename, codes, options)
+    original_diagnostics = diagnostics = check_text(
+        text, filename, codes, options, project, screen=screen
+    )
     current, fixed = text, Counter()
     for _ in range(MAX_ROUNDS):
         chosen = [d for d in diagnostics if is_applicable(d.fix, unsafe)]
@@ -68,7 +73,7 @@ def fix_text(
                 "file left unchanged (please report this)",
             )
         fixed.update(d.code for d in applied)
-        diagnostics = check_text(current, filename, codes, options)
+        diagnostics = check_text(current, filename, codes, options, project, screen=screen)
     return FixOutcome(
         text,
         original_diagnostics,

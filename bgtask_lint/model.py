@@ -10,7 +10,7 @@ once per file whatever the number of rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 import libcst as cst
 
@@ -28,6 +28,9 @@ from bgtask_lint.names import (
     Binding,
     ImportTable,
 )
+
+if TYPE_CHECKING:
+    from bgtask_lint.project import Project
 
 HTTP_ROUTE_METHODS = frozenset(
     {
@@ -88,9 +91,46 @@ class FunctionInfo:
     def is_module_level(self) -> bool:
         return self.parent is None and self.class_name is None
 
+    @property
+    def key(self) -> Optional[str]:
+        """`func` or `Class.method`: how other modules name it (None for
+        nested functions, which cannot be named from outside)."""
+        if self.parent is not None:
+            return None
+        return f"{self.class_name}.{self.name}" if self.class_name else self.name
+
+    @property
+    def display_name(self) -> str:
+        """`Mailer.send` for a method, `send_receipt` for a function."""
+        return self.key or self.name
+
+    @property
+    def enclosing_class(self) -> Optional[str]:
+        """The class whose method this is, also for a function nested in a method."""
+        scope: Optional[FunctionInfo] = self
+        while scope is not None:
+            if scope.class_name:
+                return scope.class_name
+            scope = scope.parent
+        return None
+
     def parameters(self) -> list[cst.Param]:
         p = self.node.params
         return [*p.posonly_params, *p.params, *p.kwonly_params]
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A function and the model of the module that defines it."""
+
+    model: Model
+    info: FunctionInfo
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    model: Model
+    name: str
 
 
 @dataclass(frozen=True)
@@ -133,10 +173,22 @@ class AnnotationInfo:
     annotated: bool = False  # wrapped in Annotated[...]
 
 
+Target = Union[FunctionRef, ClassRef, "Model"]
+
+
 class Model:
     def __init__(self, module: cst.Module, path: str) -> None:
         self.module = module
         self.path = path
+        # Set when the model belongs to a Project (see project.py): then names
+        # imported from other modules of the project resolve to their code.
+        self.project: Optional[Project] = None
+        self.module_name: Optional[str] = None
+        self.is_package = False
+        # Methods of module-level classes, by (class, method name).
+        self.methods: dict[tuple[str, str], FunctionInfo] = {}
+        # `self.<attr> = SomeClass(...)` in a method: the class, by (class, attr).
+        self.self_attributes: dict[tuple[str, str], cst.BaseExpression] = {}
         self.imports = ImportTable()
         self.functions: list[FunctionInfo] = []
         self.calls: list[CallSite] = []
@@ -176,6 +228,86 @@ class Model:
     def site_of(self, node: Optional[cst.CSTNode]) -> Optional[CallSite]:
         """The CallSite of a Call node, e.g. to look above a call's parent."""
         return self._site_by_call.get(node) if isinstance(node, cst.Call) else None
+
+    def absolute(self, qualname: str) -> Optional[str]:
+        """`shop.api.tasks.send` for `.tasks.send` imported in `shop.api.routes`."""
+        if not qualname.startswith("."):
+            return qualname
+        if self.module_name is None:
+            return None
+        dots = len(qualname) - len(qualname.lstrip("."))
+        package = self.module_name.split(".")
+        if not self.is_package:
+            package = package[:-1]
+        if dots - 1 > len(package):
+            return None
+        base = package[: len(package) - (dots - 1)]
+        rest = qualname[dots:]
+        return ".".join([*base, rest] if rest else base) or None
+
+    def resolve_function(
+        self, expr: cst.BaseExpression, scope: Optional[FunctionInfo] = None
+    ) -> Optional[FunctionRef]:
+        """The function `expr` names, in this module or (with a project) any
+        module of the project: `f`, `mod.f`, `Class.method`, `self.method`,
+        `self.service.method` and `local.method` where the class is known."""
+        if isinstance(expr, cst.Attribute):
+            owner = self._class_of(expr.value, scope)
+            if owner is not None:
+                model, cls = owner
+                method = model.methods.get((cls, expr.attr.value))
+                return FunctionRef(model, method) if method else None
+        target = self._resolve(expr)
+        return target if isinstance(target, FunctionRef) else None
+
+    def _resolve(self, expr: cst.BaseExpression) -> Optional[Target]:
+        qualname = self.qualified_name(expr)
+        if qualname is None:
+            return None
+        if qualname.startswith(LOCAL_PREFIX):
+            parts = qualname[len(LOCAL_PREFIX) :].split(".")
+            if len(parts) == 1 and parts[0] in self.module_functions:
+                return FunctionRef(self, self.module_functions[parts[0]])
+            if parts[0] in self.classes:
+                if len(parts) == 1:
+                    return ClassRef(self, parts[0])
+                method = self.methods.get((parts[0], parts[1])) if len(parts) == 2 else None
+                return FunctionRef(self, method) if method else None
+            return None
+        absolute = self.absolute(qualname)
+        if self.project is None or absolute is None:
+            return None
+        return self.project.resolve(absolute)
+
+    def _class_of(
+        self, expr: cst.BaseExpression, scope: Optional[FunctionInfo]
+    ) -> Optional[tuple[Model, str]]:
+        """The class of the object `expr` stands for, when the code says it."""
+        cls = scope.enclosing_class if scope else None
+        if isinstance(expr, cst.Name) and expr.value == "self" and cls:
+            return self, cls
+        if (
+            isinstance(expr, cst.Attribute)
+            and isinstance(expr.value, cst.Name)
+            and expr.value.value == "self"
+            and cls
+        ):
+            built_by = self.self_attributes.get((cls, expr.attr.value))
+            return self._class_named(built_by) if built_by is not None else None
+        if isinstance(expr, cst.Name) and scope is not None:
+            for site in scope.calls:
+                if assigned_name(site) == expr.value:  # `service = Service(...)`
+                    return self._class_named(site.node.func)
+        return self._class_named(expr)
+
+    def _class_named(self, expr: cst.BaseExpression) -> Optional[tuple[Model, str]]:
+        target = self._resolve(expr)
+        return (target.model, target.name) if isinstance(target, ClassRef) else None
+
+    def function_by_key(self, key: str) -> Optional[FunctionInfo]:
+        """`func` or `Class.method` (see FunctionInfo.key)."""
+        cls, _, name = key.rpartition(".")
+        return self.methods.get((cls, name)) if cls else self.module_functions.get(name)
 
     def function_for(self, node: cst.FunctionDef) -> FunctionInfo:
         return self._by_node[node]
@@ -291,7 +423,9 @@ class Model:
         if depth < 3:
             for param in function.parameters():
                 dependency = self.dependency_of(param)
-                if dependency is not None and self.uses_injected_tasks(dependency, depth + 1):
+                if dependency is not None and dependency.model.uses_injected_tasks(
+                    dependency.info, depth + 1
+                ):
                     return True
         return False
 
@@ -338,11 +472,12 @@ class Model:
                     return value
         return None
 
-    def dependency_of(self, param: cst.Param) -> Optional[FunctionInfo]:
-        """The module function a parameter depends on (`Depends(get_db)`)."""
+    def dependency_of(self, param: cst.Param) -> Optional[FunctionRef]:
+        """The function a parameter depends on (`Depends(get_db)`), in this
+        module or, with a project, the module that defines it."""
         call = self.depends_call(param)
         target = call_argument(call, 0, "dependency") if call else None
-        return self.local_function(target.value) if target else None
+        return self.resolve_function(target.value) if target else None
 
     def task_submissions(self) -> list[TaskSubmission]:
         """Every place a callable is handed over to run as a background task.
@@ -366,12 +501,14 @@ class Model:
                     self._submissions.append(TaskSubmission(site, arg, None))
         return self._submissions
 
-    def task_function(self, expr: cst.BaseExpression) -> Optional[FunctionInfo]:
-        """The module function a task callable names: `f` or `partial(f, ...)`."""
+    def task_function(
+        self, expr: cst.BaseExpression, scope: Optional[FunctionInfo] = None
+    ) -> Optional[FunctionRef]:
+        """The function a task callable names: `f`, `partial(f, ...)`, a method."""
         if isinstance(expr, cst.Call) and self.qualified_name(expr.func) in PARTIAL:
             first = call_argument(expr, 0, "func")
-            return self.task_function(first.value) if first else None
-        return self.local_function(expr)
+            return self.task_function(first.value, scope) if first else None
+        return self.resolve_function(expr, scope)
 
     def is_app_object(self, expr: cst.BaseExpression) -> bool:
         """A FastAPI() / APIRouter() instance: bound in this module, or imported

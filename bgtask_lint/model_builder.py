@@ -121,6 +121,7 @@ class _ModelBuilder:
         self.classes.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        self._note_self_attribute(node)
         for target in node.targets:
             if (
                 isinstance(target.target, cst.Attribute)
@@ -146,6 +147,21 @@ class _ModelBuilder:
                 if isinstance(node.value, cst.Call):
                     self.pending_apps.append((name, node.value))
 
+    def _note_self_attribute(self, node: cst.Assign) -> None:
+        """`self.mailer = Mailer(...)` in a method: `self.mailer.send` is Mailer.send."""
+        function = self.functions[-1] if self.functions else None
+        cls = function.enclosing_class if function else None
+        if cls is None or not isinstance(node.value, cst.Call):
+            return
+        for target in node.targets:
+            attribute = target.target
+            if (
+                isinstance(attribute, cst.Attribute)
+                and isinstance(attribute.value, cst.Name)
+                and attribute.value.value == "self"
+            ):
+                self.model.self_attributes[(cls, attribute.attr.value)] = node.value.func
+
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self.at_module_level and isinstance(node.target, cst.Name):
             self.model.imports.add_definition(node.target.value, node)
@@ -161,6 +177,8 @@ class _ModelBuilder:
         if self.at_module_level:
             self.model.module_functions[node.name.value] = info
             self.model.imports.add_definition(node.name.value, node)
+        elif class_name and len(self.classes) == 1 and not self.functions:
+            self.model.methods[(class_name, node.name.value)] = info
         self.model.functions.append(info)
         self.model._by_node[node] = info
         # Decorators and parameter defaults run in the enclosing scope; the

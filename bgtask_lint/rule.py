@@ -52,6 +52,8 @@ class RuleOptions:
     # The FastAPI version the project runs on, when known: `target-fastapi`,
     # else the project's own pin of fastapi.
     target_fastapi: Optional[tuple[int, ...]] = None
+    # How many calls deep BGT003 follows a task, across modules.
+    max_call_depth: int = 4
 
 
 @dataclass(frozen=True)

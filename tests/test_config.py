@@ -104,6 +104,9 @@ def test_config_option(cli, tmp_path):
         ('per-file-ignores = { "a.py" = [1] }\n', "per-file-ignores.a.py"),
         ("extra-blocking-calls = [1]\n", "`extra-blocking-calls`"),
         ("select = [\n", "is not valid TOML"),
+        ('src = "lib"\n', "`src` in [tool.bgtask-lint]"),
+        ("max-call-depth = -1\n", "`max-call-depth`"),
+        ('max-call-depth = "4"\n', "`max-call-depth`"),
     ],
 )
 def test_bad_configuration_exits_2_with_a_clear_message(cli, tmp_path, config, message):

@@ -8,7 +8,9 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.diagnostic import SAFE, UNSAFE
-from bgtask_lint.model import CallSite, FunctionInfo, Model
+from bgtask_lint.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
+from bgtask_lint.output import display_path
+from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import Edits, module_reference
 from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.walk import is_load, nodes_with_parents
@@ -21,9 +23,12 @@ MAX_DEPTH = 4
 class BlockingPath:
     """A blocking call reached from an async task, and the call to report."""
 
+    model: Model  # the module holding `site`
     site: CallSite  # the call inside an async function (it runs on the loop)
     chain: tuple[str, ...]  # task → helper → ... → blocking callable
     direct: bool  # the reported call is the blocking call itself
+    # The blocking call at the end of the chain, and the module it is in.
+    blocking: tuple[Model, cst.Call]
 
     @property
     def is_sleep_statement(self) -> bool:
@@ -151,48 +156,82 @@ def route(queue):
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
         reported: set[cst.Call] = set()
-        tasks = Counter(
-            model.task_function(s.callable_arg.value)
-            for s in model.task_submissions()
-            if s.callable_arg is not None
-        )
-        only_tasks = _used_only_as_tasks(model, tasks)
-        for task in tasks:
-            if task is None or not task.is_async:
+        uses = _task_uses(model)
+        only_tasks = _used_only_as_tasks(model, [ref for ref, _ in uses])
+        for task, submission in uses:
+            if not task.info.is_async:
                 continue
-            paths = list(blocking_paths(model, task, context.blocking_calls))
+            paths = list(
+                blocking_paths(task, context.blocking_calls, context.options.max_call_depth)
+            )
             # A task whose sleeps get `await asyncio.sleep` must stay async.
             can_become_def = (
-                task in only_tasks
-                and not task.awaits
-                and not any(p.is_sleep_statement and p.site.function is task for p in paths)
+                task.info in only_tasks
+                and not task.info.awaits
+                and not any(p.is_sleep_statement and p.site.function is task.info for p in paths)
             )
             for path in paths:
-                if path.site.node in reported:
+                node = _report_node(model, path, submission)
+                if node is None or node in reported:
                     continue
-                reported.add(path.site.node)
-                if path.is_sleep_statement:
+                reported.add(node)
+                fix = None
+                if node is path.site.node and path.is_sleep_statement:
                     fix = _asyncio_sleep_fix(model, path.site)
-                elif can_become_def and path.site.function is task:
-                    fix = _def_fix(task)
-                else:
-                    fix = None
-                yield Violation(
-                    path.site.node,
-                    f"async task `{task.name}` blocks the event loop: "
-                    f"{' → '.join(path.chain)}; make the task a `def` (it then runs "
-                    "in the thread pool) or use a non-blocking call",
-                    fix,
-                )
+                elif node is path.site.node and can_become_def and path.site.function is task.info:
+                    fix = _def_fix(task.info)
+                yield Violation(node, _message(task.info, path, node is not path.site.node), fix)
 
 
-def _used_only_as_tasks(
-    model: Model, submissions: Counter[Optional[FunctionInfo]]
-) -> set[FunctionInfo]:
-    """Tasks whose every mention in the module is as a task: turning one into a
-    `def` cannot break an `await` elsewhere in this module (other modules may
-    still await it, so the fix is unsafe)."""
-    candidates = {task.name: task for task in submissions if task is not None and task.is_async}
+def _task_uses(model: Model) -> list[tuple[FunctionRef, Optional[TaskSubmission]]]:
+    """The tasks this module submits (with the submission), and the functions
+    of this module that other checked modules of the project submit."""
+    uses: list[tuple[FunctionRef, Optional[TaskSubmission]]] = []
+    for submission in model.task_submissions():
+        if submission.callable_arg is not None:
+            ref = model.task_function(submission.callable_arg.value, submission.site.function)
+            if ref is not None:
+                uses.append((ref, submission))
+    if model.project is not None:
+        for key in model.project.task_keys(model.path):
+            info = model.function_by_key(key)
+            if info is not None:
+                uses.append((FunctionRef(model, info), None))
+    return uses
+
+
+def _report_node(
+    model: Model, path: BlockingPath, submission: Optional[TaskSubmission]
+) -> Optional[cst.CSTNode]:
+    """Where this file reports `path`, if it does: at the call on the event loop
+    when it is in this file; at the `add_task` when the task lives in a module
+    this run does not report on; nowhere when another checked file reports it."""
+    if path.model is model:
+        return path.site.node
+    project = model.project
+    if submission is not None and (project is None or not project.is_checked(path.model.path)):
+        return submission.site.node
+    return None
+
+
+def _message(task: FunctionInfo, path: BlockingPath, elsewhere: bool) -> str:
+    chain = " → ".join(path.chain)
+    if elsewhere:
+        where_model, call = path.blocking
+        row = node_ranges(where_model.module, [call])[call].start.line
+        chain += f" ({display_path(where_model.path)}:{row})"
+    return (
+        f"async task `{task.display_name}` blocks the event loop: {chain}; make the task a `def` "
+        "(it then runs in the thread pool) or use a non-blocking call"
+    )
+
+
+def _used_only_as_tasks(model: Model, tasks: list[FunctionRef]) -> set[FunctionInfo]:
+    """Tasks of this module whose every mention in it is as a task: turning one
+    into a `def` cannot break an `await` elsewhere in this module (other modules
+    may still await it, so the fix is unsafe)."""
+    submitted = Counter(ref.info for ref in tasks if ref.model is model)
+    candidates = {info.name: info for info in submitted if info.is_async and info.is_module_level}
     if not candidates:
         return set()
     mentions: Counter[str] = Counter(
@@ -200,7 +239,7 @@ def _used_only_as_tasks(
         for node, parent, _ in nodes_with_parents(model.module)
         if isinstance(node, cst.Name) and node.value in candidates and is_load(node, parent)
     )
-    return {task for name, task in candidates.items() if mentions[name] == submissions[task]}
+    return {info for name, info in candidates.items() if mentions[name] <= submitted[info]}
 
 
 def _asyncio_sleep_fix(model: Model, site: CallSite) -> FixPlan:
@@ -220,58 +259,67 @@ def _def_fix(task: FunctionInfo) -> FixPlan:
         edits.replace[task.node] = task.node.with_changes(asynchronous=None)
         return edits.apply(module)
 
-    return FixPlan(
-        UNSAFE, f"Make `{task.name}` a `def` task (it then runs in the thread pool)", rewrite
-    )
+    message = f"Make `{task.name}` a `def` task (it then runs in the thread pool)"
+    return FixPlan(UNSAFE, message, rewrite)
 
 
 def blocking_paths(
-    model: Model, task: FunctionInfo, blocking: frozenset[str]
+    task: FunctionRef, blocking: frozenset[str], max_depth: int = MAX_DEPTH
 ) -> Iterator[BlockingPath]:
-    """Every blocking call reachable from async `task` on the event loop."""
+    """Every blocking call reachable from async `task` on the event loop, across
+    the modules of the project: through sync helpers called directly and async
+    helpers awaited, `max_depth` calls deep at most; cycles end a branch."""
     seen_async: set[FunctionInfo] = set()
 
-    def walk(function: FunctionInfo, chain: tuple[str, ...], depth: int) -> Iterator[BlockingPath]:
-        seen_async.add(function)
-        for site in function.calls:
+    def walk(ref: FunctionRef, chain: tuple[str, ...], depth: int) -> Iterator[BlockingPath]:
+        seen_async.add(ref.info)
+        model = ref.model
+        for site in ref.info.calls:
             callee_name = _blocking_name(model, site, blocking)
             if callee_name:
-                yield BlockingPath(site, (*chain, callee_name), direct=True)
+                yield BlockingPath(model, site, (*chain, callee_name), True, (model, site.node))
                 continue
-            helper = model.local_function(site.node.func)
-            if helper is None or depth >= MAX_DEPTH:
+            if depth >= max_depth:
                 continue
-            if helper.is_async:
+            helper = model.resolve_function(site.node.func, site.function)
+            if helper is None:
+                continue
+            if helper.info.is_async:
                 # An async helper runs on the loop too: report inside it.
-                if helper not in seen_async:
-                    yield from walk(helper, (*chain, helper.name), depth + 1)
-            else:
-                sync_chain = _sync_chain(model, helper, blocking, depth + 1, set())
-                if sync_chain:
-                    yield BlockingPath(site, (*chain, *sync_chain), direct=False)
+                if helper.info not in seen_async:
+                    yield from walk(helper, (*chain, helper.info.display_name), depth + 1)
+                continue
+            below = _sync_chain(helper, blocking, depth + 1, max_depth, set())
+            if below:
+                names, final = below
+                yield BlockingPath(model, site, (*chain, *names), False, final)
 
-    yield from walk(task, (task.name,), 0)
+    yield from walk(task, (task.info.display_name,), 0)
 
 
 def _sync_chain(
-    model: Model,
-    function: FunctionInfo,
+    ref: FunctionRef,
     blocking: frozenset[str],
     depth: int,
+    max_depth: int,
     seen: set[FunctionInfo],
-) -> Optional[tuple[str, ...]]:
+) -> Optional[tuple[tuple[str, ...], tuple[Model, cst.Call]]]:
     """The first blocking chain below a sync helper, if any; cycles end it."""
-    seen.add(function)
-    for site in function.calls:
+    seen.add(ref.info)
+    model = ref.model
+    for site in ref.info.calls:
         callee_name = _blocking_name(model, site, blocking)
         if callee_name:
-            return (function.name, callee_name)
-        helper = model.local_function(site.node.func)
-        if helper is None or helper.is_async or helper in seen or depth >= MAX_DEPTH:
+            return (ref.info.display_name, callee_name), (model, site.node)
+        if depth >= max_depth:
             continue
-        below = _sync_chain(model, helper, blocking, depth + 1, seen)
+        helper = model.resolve_function(site.node.func, site.function)
+        if helper is None or helper.info.is_async or helper.info in seen:
+            continue
+        below = _sync_chain(helper, blocking, depth + 1, max_depth, seen)
         if below:
-            return (function.name, *below)
+            names, final = below
+            return (ref.info.display_name, *names), final
     return None
 
 

@@ -138,7 +138,8 @@ def route(scheduler):
         qualname = model.qualified_name(call.func)
         if qualname in _CALLABLE_FACTORIES or model.is_background_task_class(call.func):
             return
-        function = model.local_function(call.func)
+        ref = model.resolve_function(call.func, submission.site.function)
+        function = ref.info if ref else None
         if function is not None and _returns_a_callable(function):
             return
         name = _display(call.func)
@@ -163,7 +164,8 @@ def route(scheduler):
         body = lambda_.body
         if not isinstance(body, cst.Call) or lambda_.params.params:
             return
-        function = model.local_function(body.func)
+        ref = model.resolve_function(body.func, submission.site.function)
+        function = ref.info if ref else None
         if function is None or not function.is_async:
             return
         name = function.name

@@ -149,7 +149,8 @@ def _resources(model: Model, function: FunctionInfo) -> dict[str, Resource]:
     resources: dict[str, Resource] = {}
     for param in function.parameters():
         name = param.name.value
-        dependency = model.dependency_of(param)
+        ref = model.dependency_of(param)
+        dependency = ref.info if ref else None
         if dependency is not None and dependency.yields:
             call = model.depends_call(param)
             scope = call_argument(call, 99, "scope") if call else None

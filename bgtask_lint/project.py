@@ -1,0 +1,173 @@
+"""The project around the checked files: which module lives in which file, and
+where a name imported from another module of the project is defined.
+
+In mature code the blocking call of a background task is rarely in the task
+itself: it sits two calls deep in another module. A Project lets rules follow a
+name from `from shop.services import mail` to the function in
+`shop/services/mail.py`, parsing each module the analysis reaches once per run,
+and only those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+import libcst as cst
+
+from bgtask_lint.model import ClassRef, FunctionRef, Model, Target
+from bgtask_lint.model_builder import build_model
+from bgtask_lint.source import read_source
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+# How many `from .x import y` re-exports are followed to find a definition.
+MAX_REEXPORTS = 8
+
+
+def find_project_root(path: Path) -> Path:
+    """The nearest directory at or above `path` with a pyproject.toml,
+    setup.cfg, setup.py or .git; the path's own directory if there is none."""
+    start = path.resolve()
+    directory = start if start.is_dir() else start.parent
+    for candidate in (directory, *directory.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    return directory
+
+
+class Project:
+    def __init__(self, root: Path, source_roots: Sequence[Path] = ()) -> None:
+        self.root = root.resolve()
+        # Where top-level modules live: configured ones, `src/`, the root itself.
+        roots = [r.resolve() for r in source_roots]
+        if (self.root / "src").is_dir():
+            roots.append(self.root / "src")
+        roots.append(self.root)
+        self.source_roots = list(dict.fromkeys(roots))
+        # Each file's model, with the text it was built from.
+        self._models: dict[Path, tuple[Optional[str], Optional[Model]]] = {}
+        self._paths: dict[str, Optional[Path]] = {}
+        # Files this run reports on (others are only read to resolve names).
+        self.checked: set[Path] = set()
+        # Functions used as background tasks anywhere in the checked files, by
+        # file and key (`func`, `Class.method`): their own files must be checked
+        # for BGT003 even when no task is submitted there.
+        self._tasks: dict[Path, set[str]] = {}
+
+    # -- modules and files -----------------------------------------------
+    def module_name(self, path: Path) -> tuple[Optional[str], bool]:
+        """(`shop.api.routes`, is a package) for a file under a source root."""
+        resolved = path.resolve()
+        for root in sorted(self.source_roots, key=lambda r: len(r.parts), reverse=True):
+            try:
+                relative = resolved.relative_to(root)
+            except ValueError:
+                continue
+            parts = list(relative.with_suffix("").parts)
+            is_package = parts[-1:] == ["__init__"]
+            if is_package:
+                parts = parts[:-1]
+            if parts and all(part.isidentifier() for part in parts):
+                return ".".join(parts), is_package
+            return None, False
+        return None, False
+
+    def path_for_module(self, name: str) -> Optional[Path]:
+        if name not in self._paths:
+            self._paths[name] = self._find_module(name)
+        return self._paths[name]
+
+    def _find_module(self, name: str) -> Optional[Path]:
+        parts = name.split(".")
+        for root in self.source_roots:
+            base = root.joinpath(*parts)
+            for candidate in (
+                base.with_name(base.name + ".py"),
+                base / "__init__.py",
+                base.with_name(base.name + ".pyi"),
+                base / "__init__.pyi",
+            ):
+                if candidate.is_file():
+                    return candidate.resolve()
+        return None
+
+    # -- models ------------------------------------------------------------
+    def model_for_path(self, path: Path) -> Optional[Model]:
+        """The model of a project file, parsed on first use; None when the file
+        cannot be read or parsed (the file's own check reports that)."""
+        key = path.resolve()
+        if key not in self._models:
+            text = read_source(key)
+            self._models[key] = (text, self._parse(text, key) if text is not None else None)
+        return self._models[key][1]
+
+    def model_for_text(self, path: Path, text: str) -> Optional[Model]:
+        """The model of `path` with content `text`: the cached one when the text
+        is the same (a file is parsed once per run), else a fresh one."""
+        key = path.resolve()
+        cached = self._models.get(key)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        self._models[key] = (text, self._parse(text, key))
+        return self._models[key][1]
+
+    def _parse(self, text: str, path: Path) -> Optional[Model]:
+        try:
+            module = cst.parse_module(text)
+        except (cst.ParserSyntaxError, RecursionError):
+            return None
+        model = build_model(module, str(path))
+        model.project = self
+        model.module_name, model.is_package = self.module_name(path)
+        return model
+
+    # -- the checked files and the tasks they submit ---------------------
+    def is_checked(self, path: str) -> bool:
+        return Path(path).resolve() in self.checked
+
+    def note_task_uses(self, model: Model) -> None:
+        """Record every function `model` submits as a background task."""
+        for submission in model.task_submissions():
+            if submission.callable_arg is None:
+                continue
+            ref = model.task_function(submission.callable_arg.value, submission.site.function)
+            if ref is not None and ref.info.key is not None:
+                self._tasks.setdefault(Path(ref.model.path).resolve(), set()).add(ref.info.key)
+
+    def task_keys(self, path: str) -> set[str]:
+        return self._tasks.get(Path(path).resolve(), set())
+
+    def defines_tasks(self, path: Path) -> bool:
+        return path.resolve() in self._tasks
+
+    # -- names -------------------------------------------------------------
+    def resolve(self, qualname: str, depth: int = 0) -> Optional[Target]:
+        """What an absolute dotted name (`shop.tasks.send_receipt`) refers to in
+        the project: a module, a function, a class or a method."""
+        parts = qualname.split(".")
+        for size in range(len(parts), 0, -1):
+            path = self.path_for_module(".".join(parts[:size]))
+            if path is None:
+                continue
+            model = self.model_for_path(path)
+            return self._resolve_in(model, parts[size:], depth) if model else None
+        return None
+
+    def _resolve_in(self, model: Model, rest: list[str], depth: int) -> Optional[Target]:
+        if not rest:
+            return model
+        head = rest[0]
+        if len(rest) == 1 and head in model.module_functions:
+            return FunctionRef(model, model.module_functions[head])
+        if head in model.classes:
+            if len(rest) == 1:
+                return ClassRef(model, head)
+            method = model.methods.get((head, rest[1])) if len(rest) == 2 else None
+            return FunctionRef(model, method) if method else None
+        binding = model.imports.bindings.get(head)
+        if binding is not None and depth < MAX_REEXPORTS:
+            target = model.absolute(binding.qualname)
+            if target:
+                return self.resolve(".".join([target, *rest[1:]]), depth + 1)
+        return None

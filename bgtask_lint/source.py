@@ -1,0 +1,48 @@
+"""Reading Python source as Python does: BOM, PEP 263 coding cookie, UTF-8."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class DecodedSource:
+    text: str
+    encoding: str  # as tokenize names it: "utf-8-sig" when the file has a BOM
+
+
+class DecodeError(Exception):
+    pass
+
+
+def decode_source(data: bytes) -> DecodedSource:
+    """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        if "unknown encoding" in str(error):
+            raise DecodeError(f"cannot decode file: {error}") from None
+        # Bad UTF-8 in the first two lines: say where, as for any other line.
+        encoding = "utf-8"
+    try:
+        return DecodedSource(data.decode(encoding), encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        if not isinstance(error, UnicodeDecodeError):
+            raise DecodeError(f"cannot decode file: {error}") from None
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DecodeError(
+            f"cannot decode file as {encoding}: invalid byte "
+            f"{data[error.start]:#04x} on line {line}"
+        ) from None
+
+
+def read_source(path: Path) -> Optional[str]:
+    """The decoded text of `path`, or None when it cannot be read or decoded."""
+    try:
+        return decode_source(path.read_bytes()).text
+    except (OSError, DecodeError):
+        return None

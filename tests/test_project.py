@@ -1,0 +1,139 @@
+"""Project-wide analysis: tasks followed into the modules that define them,
+through re-exports, relative imports, methods, partials and call cycles; only
+the files asked for are reported on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import libcst as cst
+from conftest import FIXTURES, expectations
+
+from bgtask_lint.model_builder import build_model
+from bgtask_lint.project import Project, find_project_root
+
+SHOP = FIXTURES / "projects" / "shop"
+SRCAPP = FIXTURES / "projects" / "srcapp"
+
+
+def findings(cli, cwd, *paths):
+    result = cli("check", "--output-format", "json", *paths, cwd=cwd)
+    assert result.returncode in (0, 1), result.stderr
+    return [
+        (
+            str(Path(item["filename"]).relative_to(cwd.resolve())),
+            item["location"]["row"],
+            item["code"],
+            item["message"],
+        )
+        for item in json.loads(result.stdout)
+    ]
+
+
+def expected_in(root):
+    found = set()
+    for path in root.rglob("*.py"):
+        for row, _, code in expectations(path.read_text(encoding="utf-8")):
+            found.add((str(path.relative_to(root)), row, code))
+    return found
+
+
+def test_whole_project_reports_where_the_loop_blocks(cli):
+    reported = findings(cli, SHOP, ".")
+    assert {(f, row, code) for f, row, code, _ in reported} == expected_in(SHOP)
+    messages = {f: message for f, _, code, message in reported if code == "BGT003"}
+    # Three calls deep, through a helper module the routes never import.
+    assert (
+        "send_receipt → render_receipt → _load_template → time.sleep" in messages["shop/tasks.py"]
+    )
+    assert (
+        "`Mailer.send` blocks the event loop: Mailer.send → Mailer._connect → smtplib.SMTP"
+        in (messages["shop/services/mail.py"])
+    )
+    assert "ping → _a → _b → time.sleep" in messages["shop/cycle.py"]
+
+
+def test_one_file_reports_at_its_add_task_with_the_chain(cli):
+    reported = findings(cli, SHOP, "shop/api/routes.py")
+    assert all(f == "shop/api/routes.py" for f, *_ in reported)
+    chains = {row: message for _, row, code, message in reported if code == "BGT003"}
+    assert sorted(chains) == [20, 22, 24, 25]  # re-export, partial, method, cycle
+    assert (
+        "send_receipt → render_receipt → _load_template → time.sleep (shop/helpers.py:9)"
+        in chains[20]
+    )
+    assert "(shop/services/mail.py:12)" in chains[24]
+    assert "(shop/cycle.py:15)" in chains[25]
+    # The yield dependency is defined in deps.py; the project pins fastapi>=0.115.
+    [bgt009] = [message for _, row, code, message in reported if code == "BGT009"]
+    assert "yield dependency `get_db`" in bgt009 and "this project uses 0.115" in bgt009
+
+
+def test_src_layout(cli):
+    whole = findings(cli, SRCAPP, ".")
+    assert {(f, row, code) for f, row, code, _ in whole} == expected_in(SRCAPP)
+    [(f, row, code, message)] = findings(cli, SRCAPP, "src/srcapp/main.py")
+    assert (f, row, code) == ("src/srcapp/main.py", 10, "BGT003")
+    assert "crawl → requests.get (src/srcapp/jobs.py:5)" in message
+
+
+def test_configured_src_root(cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\nsrc = ["lib"]\n')
+    (tmp_path / "lib" / "work").mkdir(parents=True)
+    (tmp_path / "lib" / "work" / "__init__.py").write_text(
+        "import time\nasync def job():\n    time.sleep(1)\n"
+    )
+    (tmp_path / "app.py").write_text(
+        "from fastapi import BackgroundTasks\nfrom work import job\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(job)\n"
+    )
+    [(f, row, code, message)] = findings(cli, tmp_path, "app.py")
+    assert (f, row, code) == ("app.py", 4, "BGT003")
+    assert "(lib/work/__init__.py:3)" in message
+
+
+def test_max_call_depth(cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.bgtask-lint]\nmax-call-depth = 1\n")
+    (tmp_path / "app.py").write_text(
+        "import time\nfrom fastapi import BackgroundTasks\n"
+        "def deep():\n    time.sleep(1)\n"
+        "def shallow():\n    deep()\n"
+        "async def task():\n    shallow()\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(task)\n"
+    )
+    assert findings(cli, tmp_path, ".") == []
+    (tmp_path / "pyproject.toml").write_text("[tool.bgtask-lint]\nmax-call-depth = 2\n")
+    assert [code for _, _, code, _ in findings(cli, tmp_path, ".")] == ["BGT003"]
+
+
+def test_module_names_and_resolution():
+    project = Project(SHOP)
+    routes = SHOP / "shop" / "api" / "routes.py"
+    assert project.module_name(routes) == ("shop.api.routes", False)
+    assert project.module_name(SHOP / "shop" / "__init__.py") == ("shop", True)
+    assert (
+        project.path_for_module("shop.services.mail")
+        == (SHOP / "shop" / "services" / "mail.py").resolve()
+    )
+    assert project.path_for_module("requests") is None  # third party: known by name only
+    model = project.model_for_path(routes)
+    assert model.absolute("..deps.get_db") == "shop.deps.get_db"
+    assert model.absolute(".x") == "shop.api.x"
+    # `from shop import send_receipt` goes through the re-export in __init__.py.
+    ref = model.resolve_function(cst.parse_expression("reexported_send_receipt"))
+    assert ref.info.name == "send_receipt" and ref.model.path.endswith("tasks.py")
+
+
+def test_project_root_is_the_nearest_marker(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    assert find_project_root(tmp_path / "a" / "b") == tmp_path.resolve()
+
+
+def test_package_relative_imports_from_an_init_module():
+    project = Project(SHOP)
+    model = build_model(cst.parse_module("from .tasks import x\n"), "init.py")
+    model.module_name, model.is_package = "shop", True
+    model.project = project
+    assert model.absolute(".tasks.x") == "shop.tasks.x"
