@@ -125,7 +125,7 @@ def _read(
         result.diagnostics.append(file_error(str(path), str(error)))
         return None
     project = projects.for_path(path, settings)
-    project.checked.add(path.resolve())
+    project.mark_checked(path)
     return _File(path, decoded.text, decoded.encoding, settings, project)
 
 

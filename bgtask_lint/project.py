@@ -10,9 +10,11 @@ and only those.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -25,22 +27,34 @@ PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 MAX_REEXPORTS = 8
 
 
+def _key(path: Union[str, Path]) -> Path:
+    """How the project names a file: absolute, without resolving symlinks (one
+    `stat` per path component saved, thousands of times per run)."""
+    return Path(os.path.abspath(path))
+
+
 def find_project_root(path: Path) -> Path:
     """The nearest directory at or above `path` with a pyproject.toml,
     setup.cfg, setup.py or .git; the path's own directory if there is none."""
-    start = path.resolve()
-    directory = start if start.is_dir() else start.parent
-    for candidate in (directory, *directory.parents):
-        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
-            return candidate
-    return directory
+    absolute = os.path.abspath(path)
+    directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+    return Path(_marked_ancestor(directory) or directory)
+
+
+@lru_cache(maxsize=4096)
+def _marked_ancestor(directory: str) -> Optional[str]:
+    # Cached per directory: a run over thousands of files asks each ancestor once.
+    if any(os.path.exists(os.path.join(directory, marker)) for marker in PROJECT_MARKERS):
+        return directory
+    parent = os.path.dirname(directory)
+    return None if parent == directory else _marked_ancestor(parent)
 
 
 class Project:
     def __init__(self, root: Path, source_roots: Sequence[Path] = ()) -> None:
-        self.root = root.resolve()
+        self.root = _key(root)
         # Where top-level modules live: configured ones, `src/`, the root itself.
-        roots = [r.resolve() for r in source_roots]
+        roots = [_key(r) for r in source_roots]
         if (self.root / "src").is_dir():
             roots.append(self.root / "src")
         roots.append(self.root)
@@ -58,7 +72,7 @@ class Project:
     # -- modules and files -----------------------------------------------
     def module_name(self, path: Path) -> tuple[Optional[str], bool]:
         """(`shop.api.routes`, is a package) for a file under a source root."""
-        resolved = path.resolve()
+        resolved = _key(path)
         for root in sorted(self.source_roots, key=lambda r: len(r.parts), reverse=True):
             try:
                 relative = resolved.relative_to(root)
@@ -89,14 +103,14 @@ class Project:
                 base / "__init__.pyi",
             ):
                 if candidate.is_file():
-                    return candidate.resolve()
+                    return _key(candidate)
         return None
 
     # -- models ------------------------------------------------------------
     def model_for_path(self, path: Path) -> Optional[Model]:
         """The model of a project file, parsed on first use; None when the file
         cannot be read or parsed (the file's own check reports that)."""
-        key = path.resolve()
+        key = _key(path)
         if key not in self._models:
             text = read_source(key)
             self._models[key] = (text, self._parse(text, key) if text is not None else None)
@@ -105,7 +119,7 @@ class Project:
     def model_for_text(self, path: Path, text: str) -> Optional[Model]:
         """The model of `path` with content `text`: the cached one when the text
         is the same (a file is parsed once per run), else a fresh one."""
-        key = path.resolve()
+        key = _key(path)
         cached = self._models.get(key)
         if cached is not None and cached[0] == text:
             return cached[1]
@@ -123,8 +137,11 @@ class Project:
         return model
 
     # -- the checked files and the tasks they submit ---------------------
+    def mark_checked(self, path: Path) -> None:
+        self.checked.add(_key(path))
+
     def is_checked(self, path: str) -> bool:
-        return Path(path).resolve() in self.checked
+        return _key(path) in self.checked
 
     def note_task_uses(self, model: Model) -> None:
         """Record every function `model` submits as a background task."""
@@ -133,13 +150,13 @@ class Project:
                 continue
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
-                self._tasks.setdefault(Path(ref.model.path).resolve(), set()).add(ref.info.key)
+                self._tasks.setdefault(_key(ref.model.path), set()).add(ref.info.key)
 
     def task_keys(self, path: str) -> set[str]:
-        return self._tasks.get(Path(path).resolve(), set())
+        return self._tasks.get(_key(path), set())
 
     def defines_tasks(self, path: Path) -> bool:
-        return path.resolve() in self._tasks
+        return _key(path) in self._tasks
 
     # -- names -------------------------------------------------------------
     def resolve(self, qualname: str, depth: int = 0) -> Optional[Target]:

@@ -61,16 +61,25 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     children: list[cst.CSTNode] = []
     for name in _fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            if not isinstance(value, _NOISE):
-                children.append(value)
-        elif isinstance(value, (list, tuple)):
-            children.extend(
-                child
-                for child in value
-                if isinstance(child, cst.CSTNode) and not isinstance(child, _NOISE)
-            )
+        kind = type(value)
+        if kind is list or kind is tuple:
+            children.extend(child for child in value if _is_meaningful(type(child)))
+        elif _is_meaningful(kind):
+            children.append(value)
     return children
+
+
+_MEANINGFUL: dict[type, bool] = {}
+
+
+def _is_meaningful(kind: type) -> bool:
+    """A CSTNode type that is not noise. libcst's base classes are ABCs, whose
+    isinstance checks are slow: decide once per concrete type."""
+    answer = _MEANINGFUL.get(kind)
+    if answer is None:
+        answer = issubclass(kind, cst.CSTNode) and not issubclass(kind, _NOISE)
+        _MEANINGFUL[kind] = answer
+    return answer
 
 
 def walk(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, bool]]:
