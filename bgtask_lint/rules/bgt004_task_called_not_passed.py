@@ -11,6 +11,8 @@ from bgtask_lint.names import PARTIAL
 from bgtask_lint.rewrite import Edits
 from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 
+# Return annotations of functions that hand back something to call or await.
+_CALLABLE_ANNOTATIONS = frozenset({"Callable", "Awaitable", "Coroutine", "partial"})
 # Calls that build a callable: handing their result to add_task is right.
 _CALLABLE_FACTORIES = PARTIAL | {"operator.methodcaller", "operator.attrgetter", "builtins.getattr"}
 
@@ -40,8 +42,11 @@ class TaskCalledNotPassed(Rule):
     The receiver is checked first: many libraries have an `add_task` method of
     their own, so only a `BackgroundTasks` (an injected parameter or a
     `BackgroundTasks()` object) is considered. A call that builds a callable
-    (`functools.partial(...)`, a local function that returns a function) is
-    fine.
+    is fine: `functools.partial(...)`, a function annotated `-> Callable` or
+    one that returns a nested function or lambda. Calls of functions bgtask-lint
+    cannot find (another package, a method of an object of unknown type) are
+    not flagged, since they may be such factories (langflow's
+    `add_task(graph.end_all_traces_in_context())` is one).
 
     ## Example
     ```python
@@ -55,10 +60,10 @@ class TaskCalledNotPassed(Rule):
 
     ## Fix safety
     The call's arguments become `add_task` arguments. Safe when the function
-    is defined in this module and returns nothing (so nothing used its result);
-    unsafe otherwise. Unsafe for the lambda form too: the arguments are now
-    evaluated when the task is added, not when it runs. No fix when `add_task`
-    has further arguments after the call.
+    returns nothing (so nothing used its result); unsafe otherwise. Unsafe for
+    the lambda form too: the arguments are now evaluated when the task is
+    added, not when it runs. No fix when `add_task` has further arguments
+    after the call.
 
     ## References
     - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
@@ -140,7 +145,10 @@ def route(scheduler):
             return
         ref = model.resolve_function(call.func, submission.site.function)
         function = ref.info if ref else None
-        if function is not None and _returns_a_callable(function):
+        # A target we cannot find may be a factory that returns the task
+        # (`graph.end_traces(...)` returning a function, in real code): only
+        # calls of functions we can read are judged.
+        if function is None or _returns_a_callable(ref.model, function):
             return
         name = _display(call.func)
         if function is not None and function.is_async and not awaited:
@@ -154,7 +162,7 @@ def route(scheduler):
             f"`{name}(...)` is called, not passed: {consequence}; pass the function and "
             f"its arguments separately: `add_task({name}, ...)`"
         )
-        safe = function is not None and not _returns_a_value(function)
+        safe = not _returns_a_value(function)
         fix = _pass_instead_of_call(submission, call, SAFE if safe else UNSAFE)
         yield Violation(call, message, fix)
 
@@ -209,8 +217,16 @@ def _returns_a_value(function: FunctionInfo) -> bool:
     return bool(function.yields) or any(r.value is not None for r in function.returns)
 
 
-def _returns_a_callable(function: FunctionInfo) -> bool:
-    """A factory: returns a nested function, a lambda or a partial."""
+def _returns_a_callable(model: Model, function: FunctionInfo) -> bool:
+    """A factory: annotated to return a callable, or returns a nested function,
+    a lambda or a partial."""
+    returns = function.node.returns
+    if returns is not None:
+        annotation = returns.annotation
+        base = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+        qualname = model.qualified_name(base) or _display(base)
+        if qualname.rsplit(".", 1)[-1] in _CALLABLE_ANNOTATIONS:
+            return True
     nested = {
         statement.name.value
         for statement in function.node.body.body
