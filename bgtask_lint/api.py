@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
+from bgtask_lint import parallel
 from bgtask_lint.config import Overrides, Settings, SettingsResolver
 from bgtask_lint.diagnostic import Diagnostic
 from bgtask_lint.discovery import discover
@@ -53,6 +54,7 @@ def check_paths(
     *,
     force_exclude: bool = False,
     fix: Optional[FixMode] = None,
+    workers: Optional[int] = None,
 ) -> RunResult:
     """Check (and with `fix`, fix) every Python file under `paths`, each with the
     configuration that applies to it. Raises ConfigError for a bad configuration.
@@ -70,20 +72,136 @@ def check_paths(
             result.diagnostics.append(file_error(str(found.path), found.error))
             continue
         result.files_checked += 1
-        loaded = _read(found.path, resolver.for_path(found.path), projects, result)
+        settings = resolver.for_path(found.path, is_dir=False)
+        loaded = _read(found.path, settings, projects, result)
         if loaded is not None:
             files.append(loaded)
-    for loaded in files:  # index the tasks each file submits
-        if needs_check(loaded.text):
-            model = loaded.project.model_for_text(loaded.path, loaded.text)
-            if model is not None:
-                loaded.project.note_task_uses(model)
+    needing = [loaded for loaded in files if loaded.matters]
+    count = parallel.worker_count(needing, workers)
+    if count > 1:
+        try:
+            _check_in_parallel(result, files, needing, count, fix)
+            return result
+        except (OSError, RuntimeError, EOFError) as error:
+            result.errors.append(f"parallel check failed ({error}); checked in one process")
+            result.diagnostics = [d for d in result.diagnostics if d.code == "BGT901"]
+            result.fixed.clear()
+            result.changes.clear()
+    for loaded in needing:  # index the tasks each file submits
+        model = loaded.project.model_for_text(loaded.path, loaded.text)
+        if model is not None:
+            loaded.project.note_task_uses(model)
     for loaded in files:
         # A module defining a task used elsewhere is checked even if it does
         # not mention background tasks itself.
-        screen = not loaded.project.defines_tasks(loaded.path)
-        _check_one(result, loaded, fix, screen=screen)
+        if loaded.matters or loaded.project.defines_tasks(loaded.path):
+            _check_one(result, loaded, fix, screen=False)
     return result
+
+
+def _check_in_parallel(
+    result: RunResult,
+    files: list[_File],
+    needing: list[_File],
+    count: int,
+    fix: Optional[FixMode],
+) -> None:
+    """The same as the loops at the end of check_paths, on `count` workers that
+    each own a share of the files needing a parse."""
+    checked = {str(p.root): {str(k) for k in p.checked} for p in _projects_of(files)}
+    shares = parallel.share(needing, count)
+    pool = parallel.Pool(count)
+    try:
+        requests = [("index", ([_job(i, needing[i]) for i in mine], checked)) for mine in shares]
+        for uses in pool.ask_all(requests):
+            for root, task_uses in uses.items():
+                _project_at(files, root).add_task_uses(task_uses)
+        extras = [f for f in files if not f.matters and f.project.defines_tasks(f.path)]
+        tasks = {str(p.root): p.task_uses() for p in _projects_of(files)}
+        requests = [
+            ("check", (tasks, [_job(-1 - e, f) for e, f in enumerate(extras[n::count])], fix))
+            for n in range(count)
+        ]
+        answers = pool.ask_all(requests)
+    finally:
+        pool.close()
+    by_file: dict[str, RunResult] = {}
+    for answer in answers:
+        by_file.update(answer)
+    for loaded in files:  # in discovery order, as one process would report
+        part = by_file.get(str(loaded.path))
+        if part is not None:
+            result.diagnostics.extend(part.diagnostics)
+            result.fixed.update(part.fixed)
+            result.changes.extend(part.changes)
+            result.errors.extend(part.errors)
+
+
+def _projects_of(files: Sequence[_File]) -> list[Project]:
+    return list({id(f.project): f.project for f in files if f.project}.values())
+
+
+def _project_at(files: Sequence[_File], root: str) -> Project:
+    return next(p for p in _projects_of(files) if str(p.root) == root)
+
+
+def _job(index: int, loaded: _File) -> tuple:
+    """What a worker needs to rebuild `loaded` on its side (no Project)."""
+    project = loaded.project
+    assert project is not None
+    roots = [str(r) for r in project.source_roots]
+    return (
+        index,
+        str(loaded.path),
+        loaded.text,
+        loaded.encoding,
+        loaded.settings,
+        str(project.root),
+        roots,
+        loaded.matters,
+    )
+
+
+class WorkerState:
+    """What a worker process keeps between the index and check requests."""
+
+    def __init__(self) -> None:
+        self.projects: dict[str, Project] = {}
+        self.files: list[_File] = []
+
+    def _file(self, job: tuple, checked: dict[str, set[str]]) -> _File:
+        _, path, text, encoding, settings, root, roots, matters = job
+        project = self.projects.get(root)
+        if project is None:
+            project = Project(Path(root))
+            project.source_roots = [Path(r) for r in roots]
+            project.checked = {Path(k) for k in checked.get(root, ())}
+            self.projects[root] = project
+        return _File(Path(path), text, encoding, settings, project, matters)
+
+    def index(self, jobs: list[tuple], checked: dict[str, set[str]]) -> dict[str, list]:
+        self.checked = checked
+        for job in jobs:
+            loaded = self._file(job, checked)
+            self.files.append(loaded)
+            assert loaded.project is not None
+            model = loaded.project.model_for_text(loaded.path, loaded.text)
+            if model is not None:
+                loaded.project.note_task_uses(model)
+        return {root: project.task_uses() for root, project in self.projects.items()}
+
+    def check(
+        self, tasks: dict[str, list], extras: list[tuple], fix: Optional[FixMode]
+    ) -> dict[str, RunResult]:
+        self.files.extend(self._file(job, self.checked) for job in extras)
+        for root, project in self.projects.items():
+            project.add_task_uses(tasks.get(root, ()))
+        answers = {}
+        for loaded in self.files:
+            part = RunResult()
+            _check_one(part, loaded, fix, screen=False)
+            answers[str(loaded.path)] = part
+        return answers
 
 
 @dataclass
@@ -93,6 +211,8 @@ class _File:
     encoding: str
     settings: Settings
     project: Optional[Project]
+    # Passes the text screen: some rule may report on it (engine.needs_check).
+    matters: bool = True
 
 
 class _Projects:
@@ -103,7 +223,7 @@ class _Projects:
         self.by_root: dict[Path, Project] = {}
 
     def for_path(self, path: Path, settings: Settings) -> Project:
-        root = find_project_root(path)
+        root = find_project_root(path, is_dir=False)
         if root not in self.by_root:
             roots = [settings.root / src for src in settings.src]
             self.by_root[root] = Project(root, roots)
@@ -126,7 +246,8 @@ def _read(
         return None
     project = projects.for_path(path, settings)
     project.mark_checked(path)
-    return _File(path, decoded.text, decoded.encoding, settings, project)
+    text = decoded.text
+    return _File(path, text, decoded.encoding, settings, project, needs_check(text))
 
 
 def check_stdin(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -120,21 +121,41 @@ class Settings:
         )
 
     def enabled_codes(self, path: Optional[Path] = None) -> frozenset[str]:
-        codes: frozenset[str] = frozenset()
-        for layer in self.selection:
-            codes = layer.apply(codes)
-        if path is not None:
+        codes = self._selected_codes
+        if path is not None and self.per_file_ignores:
             relative = self._relative(path)
             for pattern, ignored in self.per_file_ignores:
                 if _matches(pattern, relative) or fnmatch.fnmatchcase(relative, pattern):
                     codes = SelectionLayer(ignore=ignored).apply(codes)
         return codes
 
+    @cached_property
+    def _selected_codes(self) -> frozenset[str]:
+        codes: frozenset[str] = frozenset()
+        for layer in self.selection:
+            codes = layer.apply(codes)
+        return codes
+
+    @cached_property
+    def _exclusion(self) -> _PatternSet:
+        return _PatternSet((*self.exclude, *self.extend_exclude))
+
     def is_excluded(self, path: Path) -> bool:
         """Whether a file or directory met while walking is excluded (its
         ancestors were checked on the way down)."""
         relative = self._relative(path)
-        return any(_matches(p, relative) for p in (*self.exclude, *self.extend_exclude))
+        return self._exclusion.matches(relative.rsplit("/", 1)[-1], relative)
+
+    def is_excluded_name(self, name: str, relative: str) -> bool:
+        """`is_excluded` for the walk, which knows both strings already."""
+        return self._exclusion.matches(name, relative)
+
+    def relative_directory(self, directory: str) -> str:
+        """`directory` relative to the config root ("" for the root itself)."""
+        relative = os.path.relpath(directory, self.root)
+        if relative == ".":
+            return ""
+        return relative.replace(os.sep, "/")
 
     def is_excluded_with_ancestors(self, path: Path) -> bool:
         """For `--force-exclude`: a path named on the command line is excluded
@@ -167,6 +188,32 @@ class Overrides:
     def validate(self) -> None:
         for selector in (*(self.select or ()), *self.extend_select, *self.ignore):
             check_selector(selector, "the command line")
+
+
+class _PatternSet:
+    """Exclude patterns compiled once: plain names in a set, globs over names
+    and over relative paths each in one regular expression."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        names, name_globs, path_globs = set(), [], []
+        for pattern in patterns:
+            pattern = pattern.rstrip("/")
+            if "/" in pattern:
+                path_globs.append(fnmatch.translate(pattern))
+            elif any(c in pattern for c in "*?["):
+                name_globs.append(fnmatch.translate(pattern))
+            else:
+                names.add(pattern)
+        self.names = frozenset(names)
+        self.name_globs = re.compile("|".join(name_globs)) if name_globs else None
+        self.path_globs = re.compile("|".join(path_globs)) if path_globs else None
+
+    def matches(self, name: str, relative: str) -> bool:
+        return (
+            name in self.names
+            or (self.name_globs is not None and self.name_globs.match(name) is not None)
+            or (self.path_globs is not None and self.path_globs.match(relative) is not None)
+        )
 
 
 def _matches(pattern: str, relative_path: str) -> bool:
@@ -309,11 +356,13 @@ class SettingsResolver:
             assert loaded is not None
             self._fixed = self.overrides.apply(loaded)
 
-    def for_path(self, path: Path) -> Settings:
+    def for_path(self, path: Path, *, is_dir: Optional[bool] = None) -> Settings:
+        """The settings for a file or directory (`is_dir` saves a `stat` when
+        the caller knows)."""
         if self._fixed is not None:
             return self._fixed
         directory = Path(os.path.abspath(path))
-        if not directory.is_dir():
+        if not (directory.is_dir() if is_dir is None else is_dir):
             directory = directory.parent
         return self._for_directory(directory)
 

@@ -27,7 +27,7 @@ def discover(
     """Files under `paths`, in a stable order. A path named on the command line is
     checked even when it matches `exclude`, unless `force_exclude` (as in ruff,
     so that pre-commit, which names every file, still honours `exclude`)."""
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for path in paths:
         if not os.path.lexists(path):
             yield Found(path, "No such file or directory")
@@ -35,29 +35,32 @@ def discover(
         if force_exclude and resolver.for_path(path).is_excluded_with_ancestors(path):
             continue
         if path.is_dir():
-            yield from _walk(path, resolver, seen)
-        elif path not in seen:
-            seen.add(path)
+            yield from _walk(os.path.abspath(path), str(path), resolver, seen)
+        elif str(path) not in seen:
+            seen.add(str(path))
             yield Found(path)
 
 
-def _walk(directory: Path, resolver: SettingsResolver, seen: set[Path]) -> Iterator[Found]:
+def _walk(absolute: str, shown: str, resolver: SettingsResolver, seen: set[str]) -> Iterator[Found]:
+    """Walk a directory; `shown` is how its paths are spelled in reports."""
     try:
-        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        entries = sorted(os.scandir(absolute), key=lambda entry: entry.name)
     except OSError as error:
-        yield Found(directory, error.strerror or str(error))
+        yield Found(Path(shown), error.strerror or str(error))
         return
-    settings = resolver.for_path(directory)
+    settings = resolver.for_path(Path(absolute), is_dir=True)
+    base = settings.relative_directory(absolute)
     for entry in entries:
-        path = directory / entry.name
-        if settings.is_excluded(path):
+        relative = f"{base}/{entry.name}" if base else entry.name
+        if settings.is_excluded_name(entry.name, relative):
             continue
         try:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
+        child = os.path.join(shown, entry.name)
         if is_dir:
-            yield from _walk(path, resolver, seen)
-        elif entry.name.endswith(PYTHON_SUFFIXES) and path not in seen:
-            seen.add(path)
-            yield Found(path)
+            yield from _walk(entry.path, child, resolver, seen)
+        elif entry.name.endswith(PYTHON_SUFFIXES) and child not in seen:
+            seen.add(child)
+            yield Found(Path(child))

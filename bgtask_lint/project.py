@@ -33,12 +33,19 @@ def _key(path: Union[str, Path]) -> Path:
     return Path(os.path.abspath(path))
 
 
-def find_project_root(path: Path) -> Path:
+def find_project_root(path: Path, *, is_dir: Optional[bool] = None) -> Path:
     """The nearest directory at or above `path` with a pyproject.toml,
     setup.cfg, setup.py or .git; the path's own directory if there is none."""
     absolute = os.path.abspath(path)
-    directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-    return Path(_marked_ancestor(directory) or directory)
+    if is_dir is None:
+        is_dir = os.path.isdir(absolute)
+    directory = absolute if is_dir else os.path.dirname(absolute)
+    return _root_path(_marked_ancestor(directory) or directory)
+
+
+@lru_cache(maxsize=4096)
+def _root_path(directory: str) -> Path:
+    return Path(directory)
 
 
 @lru_cache(maxsize=4096)
@@ -151,6 +158,14 @@ class Project:
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
                 self._tasks.setdefault(_key(ref.model.path), set()).add(ref.info.key)
+
+    def task_uses(self) -> list[tuple[str, str]]:
+        """(file, key) for every task use recorded, to send between processes."""
+        return [(str(path), key) for path, keys in self._tasks.items() for key in keys]
+
+    def add_task_uses(self, uses: Sequence[tuple[str, str]]) -> None:
+        for path, key in uses:
+            self._tasks.setdefault(_key(path), set()).add(key)
 
     def task_keys(self, path: str) -> set[str]:
         return self._tasks.get(_key(path), set())

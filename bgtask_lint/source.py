@@ -21,6 +21,12 @@ class DecodeError(Exception):
 
 def decode_source(data: bytes) -> DecodedSource:
     """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
+    if not data.startswith(b"\xef\xbb\xbf") and b"coding" not in _first_two_lines(data):
+        # Nearly every file: no BOM, no cookie. Skip tokenize's line-by-line look.
+        try:
+            return DecodedSource(data.decode("utf-8"), "utf-8")
+        except UnicodeDecodeError:
+            pass  # fall through to say where, below
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
@@ -38,6 +44,14 @@ def decode_source(data: bytes) -> DecodedSource:
             f"cannot decode file as {encoding}: invalid byte "
             f"{data[error.start]:#04x} on line {line}"
         ) from None
+
+
+def _first_two_lines(data: bytes) -> bytes:
+    first = data.find(b"\n")
+    if first == -1:
+        return data
+    second = data.find(b"\n", first + 1)
+    return data if second == -1 else data[:second]
 
 
 def read_source(path: Path) -> Optional[str]:

@@ -1,0 +1,101 @@
+"""Both cores: the files that need a parse are shared among worker processes.
+
+Parsing with libcst is nearly all of a run's time. Each worker owns a fixed
+share of the files for the whole run, so every file is parsed once, in one
+process: first each worker parses its share and reports the background tasks
+they submit; the main process merges those into the project-wide index; then
+each worker checks (and fixes) its own files with that index. A worker that
+needs another module to follow a task parses it itself.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any, Optional
+
+# Below this much source to parse, starting processes costs more than it saves.
+MIN_PARALLEL_BYTES = 256 * 1024
+
+
+def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
+    """How many workers to use for `files` (those that need a parse)."""
+    if requested is not None:
+        return max(1, min(requested, len(files)))
+    if len(files) < 2 or sum(len(f.text) for f in files) < MIN_PARALLEL_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, len(files)))
+
+
+def share(files: Sequence[Any], workers: int) -> list[list[int]]:
+    """Indexes of `files` per worker, largest first to the least loaded."""
+    loads = [0] * workers
+    shares: list[list[int]] = [[] for _ in range(workers)]
+    for index in sorted(range(len(files)), key=lambda i: -len(files[i].text)):
+        target = loads.index(min(loads))
+        shares[target].append(index)
+        loads[target] += len(files[index].text)
+    return shares
+
+
+class Pool:
+    """Long-lived workers, each answering requests on its own pipe."""
+
+    def __init__(self, workers: int) -> None:
+        context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+        self.connections: list[Connection] = []
+        self.processes = []
+        for _ in range(workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            self.connections.append(ours)
+            self.processes.append(process)
+
+    def ask_all(self, requests: Sequence[tuple[str, Any]]) -> list[Any]:
+        """Send one request to each worker, then collect every answer."""
+        for connection, request in zip(self.connections, requests):
+            connection.send(request)
+        answers = []
+        for connection in self.connections:
+            kind, value = connection.recv()
+            if kind == "error":
+                raise RuntimeError(value)
+            answers.append(value)
+        return answers
+
+    def close(self) -> None:
+        for connection in self.connections:
+            try:
+                connection.send(("stop", None))
+                connection.close()
+            except OSError:
+                pass
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
+def _serve(connection: Connection) -> None:
+    """A worker's loop: index its files, then check them, then stop."""
+    from bgtask_lint import api
+
+    state = api.WorkerState()
+    while True:
+        kind, payload = connection.recv()
+        if kind == "stop":
+            return
+        try:
+            if kind == "index":
+                answer = state.index(*payload)
+            elif kind == "check":
+                answer = state.check(*payload)
+            else:
+                raise ValueError(f"unknown request {kind!r}")
+            connection.send(("ok", answer))
+        except Exception as error:  # reported by the main process, exit code 2
+            connection.send(("error", f"{type(error).__name__}: {error}"))

@@ -1,0 +1,67 @@
+"""Worker processes give exactly what one process gives, checks and fixes."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import FIXTURES
+
+from bgtask_lint import parallel
+from bgtask_lint.api import FixMode, check_paths
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """Counts the worker pools started, to prove the parallel path ran."""
+    started = []
+    real_init = parallel.Pool.__init__
+
+    def counting_init(self, workers):
+        started.append(workers)
+        real_init(self, workers)
+
+    monkeypatch.setattr(parallel.Pool, "__init__", counting_init)
+    return started
+
+
+def copy_fixtures(target):
+    target.mkdir()
+    for fixture in FIXTURES.glob("BGT00*.py"):
+        shutil.copy(fixture, target / fixture.name)
+    shutil.copytree(FIXTURES / "projects" / "shop", target / "shop")
+    return target
+
+
+def summary(result):
+    return [(d.filename, d.location, d.code, d.message, d.fix) for d in result.diagnostics]
+
+
+def test_parallel_check_matches_one_process(tmp_path, pools):
+    tree = copy_fixtures(tmp_path / "tree")
+    one = check_paths([tree], workers=1)
+    two = check_paths([tree], workers=2)
+    assert pools == [2]
+    assert not two.errors
+    assert summary(two) == summary(one)
+    assert len(one.diagnostics) > 50
+
+
+def test_cross_module_tasks_across_workers(pools):
+    # routes.py submits tasks defined in modules another worker may own.
+    shop = FIXTURES / "projects" / "shop"
+    one = check_paths([shop], workers=1)
+    assert summary(check_paths([shop], workers=2)) == summary(one)
+
+
+def test_parallel_fix_matches_one_process(tmp_path, pools):
+    serial_tree = copy_fixtures(tmp_path / "serial")
+    parallel_tree = copy_fixtures(tmp_path / "parallel")
+    serial = check_paths([serial_tree], fix=FixMode(unsafe=True), workers=1)
+    two = check_paths([parallel_tree], fix=FixMode(unsafe=True), workers=2)
+    assert pools == [2]
+    assert not two.errors
+    assert two.fixed == serial.fixed and sum(serial.fixed.values()) > 20
+    for fixed in serial_tree.rglob("*.py"):
+        twin = parallel_tree / fixed.relative_to(serial_tree)
+        assert twin.read_text() == fixed.read_text(), fixed.name
