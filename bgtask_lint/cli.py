@@ -6,6 +6,7 @@ bad configuration or an internal failure.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 from bgtask_lint import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+CACHE_DIRECTORY = ".bgtask_lint_cache"
 
 
 def _split_codes(
@@ -84,6 +86,12 @@ def main() -> None:
     help="Use this pyproject.toml for every file instead of discovering one.",
 )
 @click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not read or write the result cache (.bgtask_lint_cache/); "
+    "also BGTASK_LINT_NO_CACHE=1.",
+)
+@click.option(
     "--force-exclude",
     is_flag=True,
     help="Apply `exclude` even to paths named on the command line.",
@@ -103,6 +111,7 @@ def check(
     quiet: bool,
     stdin_filename: Optional[str],
     config_file: Optional[Path],
+    no_cache: bool,
     force_exclude: bool,
 ) -> None:
     """Check PATHS (default: the current directory) for background-task bugs."""
@@ -125,7 +134,11 @@ def check(
             result = api.check_stdin(data, stdin_filename or "-", overrides, fix_mode)
         else:
             targets = paths or (Path("."),)
-            result = api.check_paths(targets, overrides, force_exclude=force_exclude, fix=fix_mode)
+            no_cache = no_cache or os.environ.get("BGTASK_LINT_NO_CACHE", "") not in ("", "0")
+            cache_dir = None if no_cache else Path(CACHE_DIRECTORY)
+            result = api.check_paths(
+                targets, overrides, force_exclude=force_exclude, fix=fix_mode, cache_dir=cache_dir
+            )
     except ConfigError as error:
         _fail(str(error))
         return

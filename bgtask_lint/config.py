@@ -23,12 +23,12 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
 from bgtask_lint.blocking import BLOCKING_CALLS
-from bgtask_lint.rule import RuleOptions
-from bgtask_lint.rules import ALL_RULES
+from bgtask_lint.codes import RULE_CODES
+from bgtask_lint.options import RuleOptions
 from bgtask_lint.versions import Version, parse_version, pinned_fastapi
 
 SECTION = "bgtask-lint"
-ALL_CODES = tuple(rule.code for rule in ALL_RULES)
+ALL_CODES = RULE_CODES
 
 DEFAULT_EXCLUDE = (
     ".bzr",
@@ -348,6 +348,7 @@ class SettingsResolver:
     cwd: Path = field(default_factory=Path.cwd)
     _by_directory: dict[Path, Settings] = field(default_factory=dict)
     _fixed: Optional[Settings] = None
+    _by_name: dict[str, Settings] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.overrides.validate()
@@ -361,10 +362,13 @@ class SettingsResolver:
         the caller knows)."""
         if self._fixed is not None:
             return self._fixed
-        directory = Path(os.path.abspath(path))
-        if not (directory.is_dir() if is_dir is None else is_dir):
-            directory = directory.parent
-        return self._for_directory(directory)
+        absolute = os.path.abspath(path)
+        if not (os.path.isdir(absolute) if is_dir is None else is_dir):
+            absolute = os.path.dirname(absolute)
+        settings = self._by_name.get(absolute)  # strings: no Path per file
+        if settings is None:
+            settings = self._by_name[absolute] = self._for_directory(Path(absolute))
+        return settings
 
     def _for_directory(self, directory: Path) -> Settings:
         cached = self._by_directory.get(directory)

@@ -11,6 +11,9 @@ from typing import Optional
 
 SAFE = "safe"
 UNSAFE = "unsafe"
+# Problems with the input itself, reported like findings (never selectable).
+SYNTAX_ERROR = ("BGT900", "syntax-error")
+IO_ERROR = ("BGT901", "io-error")
 
 
 @dataclass(frozen=True, order=True)
@@ -54,3 +57,15 @@ class Diagnostic:
     @property
     def url(self) -> str:
         return f"https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules/{self.code}.md"
+
+
+def file_error(filename: str, message: str, kind: tuple[str, str] = IO_ERROR) -> Diagnostic:
+    code, name = kind
+    return Diagnostic(
+        code=code,
+        name=name,
+        message=message,
+        filename=filename,
+        location=Location(1, 1),
+        end_location=Location(1, 1),
+    )

@@ -5,7 +5,6 @@ rules, place and filter what they report. Knows nothing about any single rule.
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,30 +12,19 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
-from bgtask_lint.diagnostic import Diagnostic, Fix, Location
+from bgtask_lint.diagnostic import SYNTAX_ERROR, Diagnostic, Fix, Location, file_error
 from bgtask_lint.model_builder import build_model
 from bgtask_lint.noqa import is_suppressed
 from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import CannotFix
 from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
 from bgtask_lint.rules import ALL_RULES
+from bgtask_lint.source import NEWLINE, needs_check
 from bgtask_lint.textedits import diff_edits
 
 if TYPE_CHECKING:
     from bgtask_lint.project import Project
 
-SYNTAX_ERROR = ("BGT900", "syntax-error")
-IO_ERROR = ("BGT901", "io-error")
-
-# A file without these words cannot produce a finding, so it is never parsed
-# (most of any codebase): every receiver, annotation or constructor a rule
-# looks at spells `BackgroundTask(s)`, and BGT006 also reads `.background =`.
-# A module that only defines tasks submitted elsewhere is checked all the same
-# (see api.check_paths).
-_BACKGROUND_ASSIGNMENT = re.compile(r"\.background\s*=(?!=)")
-# libcst counts lines the way the tokenizer does; str.splitlines also splits on
-# form feeds and other characters, which would shift rows.
-_NEWLINE = re.compile(r"\r\n?|\n")
 
 _RULES: dict[str, Rule] = {rule.code: rule() for rule in ALL_RULES}
 
@@ -55,7 +43,7 @@ def check_text(
     code, and the file's model is shared with the rest of the run."""
     if not codes or (screen and not needs_check(text)):
         return []
-    lines = tuple(_NEWLINE.split(text))
+    lines = tuple(NEWLINE.split(text))
     if project is not None:
         model = project.model_for_text(Path(filename), text)
         if model is None:  # it does not parse: let libcst say why, below
@@ -74,14 +62,6 @@ def check_text(
         rule = _RULES[code]
         violations.extend((rule, v) for v in rule.check(context))
     return place(model.module, violations, filename, lines, text)
-
-
-def needs_check(text: str) -> bool:
-    """Whether any rule can report on this text (the cheap screen). Substring
-    tests first: they run at memory speed, a regular expression does not."""
-    if "BackgroundTask" in text:
-        return True
-    return ".background" in text and _BACKGROUND_ASSIGNMENT.search(text) is not None
 
 
 def place(
@@ -129,18 +109,6 @@ def materialize_fix(module: cst.Module, text: str, plan: Optional[FixPlan]) -> O
         return None
     edits = diff_edits(text, rewritten.code)
     return Fix(plan.applicability, plan.message, edits) if edits else None
-
-
-def file_error(filename: str, message: str, kind: tuple[str, str] = IO_ERROR) -> Diagnostic:
-    code, name = kind
-    return Diagnostic(
-        code=code,
-        name=name,
-        message=message,
-        filename=filename,
-        location=Location(1, 1),
-        end_location=Location(1, 1),
-    )
 
 
 def _syntax_error(

@@ -11,9 +11,12 @@ import json
 import os
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Optional
 
 from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
+from bgtask_lint.source import NEWLINE, read_source
 
 FORMATS = ("full", "concise", "json")
 
@@ -55,7 +58,7 @@ def format_full(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -
 
 
 def _excerpt(d: Diagnostic) -> str:
-    lines = d.source_lines
+    lines = d.source_lines or _file_lines(d.filename)
     if not lines:
         return ""
     first = max(d.location.row - 1, 1)
@@ -78,6 +81,13 @@ def _excerpt(d: Diagnostic) -> str:
             out.append(f"{gutter} {' ' * start}{'^' * max(length, 1)}")
     out.append(gutter)
     return "\n".join(out) + "\n"
+
+
+@lru_cache(maxsize=64)
+def _file_lines(filename: str) -> tuple[str, ...]:
+    """A file's lines, for findings that came from the cache without them."""
+    text = read_source(Path(filename)) if os.path.isfile(filename) else None
+    return tuple(NEWLINE.split(text)) if text is not None else ()
 
 
 def _location(location: Location) -> dict:

@@ -82,9 +82,9 @@ class Pool:
 
 def _serve(connection: Connection) -> None:
     """A worker's loop: index its files, then check them, then stop."""
-    from bgtask_lint import api
+    from bgtask_lint.runner import WorkerState
 
-    state = api.WorkerState()
+    state = WorkerState()
     while True:
         kind, payload = connection.recv()
         if kind == "stop":

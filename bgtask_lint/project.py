@@ -14,23 +14,23 @@ import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
-import libcst as cst
-
-from bgtask_lint.model import ClassRef, FunctionRef, Model, Target
-from bgtask_lint.model_builder import build_model
 from bgtask_lint.source import read_source
+
+if TYPE_CHECKING:
+    from bgtask_lint.model import Model, Target
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # How many `from .x import y` re-exports are followed to find a definition.
 MAX_REEXPORTS = 8
 
 
-def _key(path: Union[str, Path]) -> Path:
-    """How the project names a file: absolute, without resolving symlinks (one
-    `stat` per path component saved, thousands of times per run)."""
-    return Path(os.path.abspath(path))
+def _key(path: Union[str, Path]) -> str:
+    """How the project names a file: its absolute path as a string, symlinks
+    not resolved (a `stat` per path component, and a Path object, saved
+    thousands of times per run)."""
+    return os.path.abspath(path)
 
 
 def find_project_root(path: Path, *, is_dir: Optional[bool] = None) -> Path:
@@ -59,27 +59,30 @@ def _marked_ancestor(directory: str) -> Optional[str]:
 
 class Project:
     def __init__(self, root: Path, source_roots: Sequence[Path] = ()) -> None:
-        self.root = _key(root)
+        self.root = Path(_key(root))
         # Where top-level modules live: configured ones, `src/`, the root itself.
-        roots = [_key(r) for r in source_roots]
+        roots = [Path(_key(r)) for r in source_roots]
         if (self.root / "src").is_dir():
             roots.append(self.root / "src")
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
         # Each file's model, with the text it was built from.
-        self._models: dict[Path, tuple[Optional[str], Optional[Model]]] = {}
+        self._models: dict[str, tuple[Optional[str], Optional[Model]]] = {}
         self._paths: dict[str, Optional[Path]] = {}
         # Files this run reports on (others are only read to resolve names).
-        self.checked: set[Path] = set()
+        self.checked: set[str] = set()
+        # While a file is checked: the other files its findings depend on, for
+        # the result cache (see track_consulted).
+        self.consulted: Optional[set[str]] = None
         # Functions used as background tasks anywhere in the checked files, by
         # file and key (`func`, `Class.method`): their own files must be checked
         # for BGT003 even when no task is submitted there.
-        self._tasks: dict[Path, set[str]] = {}
+        self._tasks: dict[str, set[str]] = {}
 
     # -- modules and files -----------------------------------------------
     def module_name(self, path: Path) -> tuple[Optional[str], bool]:
         """(`shop.api.routes`, is a package) for a file under a source root."""
-        resolved = _key(path)
+        resolved = Path(_key(path))
         for root in sorted(self.source_roots, key=lambda r: len(r.parts), reverse=True):
             try:
                 relative = resolved.relative_to(root)
@@ -110,7 +113,7 @@ class Project:
                 base / "__init__.pyi",
             ):
                 if candidate.is_file():
-                    return _key(candidate)
+                    return Path(_key(candidate))
         return None
 
     # -- models ------------------------------------------------------------
@@ -118,8 +121,10 @@ class Project:
         """The model of a project file, parsed on first use; None when the file
         cannot be read or parsed (the file's own check reports that)."""
         key = _key(path)
+        if self.consulted is not None:
+            self.consulted.add(key)
         if key not in self._models:
-            text = read_source(key)
+            text = read_source(Path(key))
             self._models[key] = (text, self._parse(text, key) if text is not None else None)
         return self._models[key][1]
 
@@ -133,7 +138,13 @@ class Project:
         self._models[key] = (text, self._parse(text, key))
         return self._models[key][1]
 
-    def _parse(self, text: str, path: Path) -> Optional[Model]:
+    def _parse(self, text: str, path: str) -> Optional[Model]:
+        # Imported here: a run whose findings all come from the cache never
+        # parses, and libcst alone takes a quarter of a second to import.
+        import libcst as cst
+
+        from bgtask_lint.model_builder import build_model
+
         try:
             module = cst.parse_module(text)
         except (cst.ParserSyntaxError, RecursionError):
@@ -144,24 +155,33 @@ class Project:
         return model
 
     # -- the checked files and the tasks they submit ---------------------
-    def mark_checked(self, path: Path) -> None:
+    def mark_checked(self, path: Union[str, Path]) -> None:
         self.checked.add(_key(path))
 
     def is_checked(self, path: str) -> bool:
         return _key(path) in self.checked
 
-    def note_task_uses(self, model: Model) -> None:
-        """Record every function `model` submits as a background task."""
+    def note_task_uses(self, model: Model) -> list[tuple[str, str]]:
+        """Record every function `model` submits as a background task; returns
+        them as (file, key)."""
+        uses = []
         for submission in model.task_submissions():
             if submission.callable_arg is None:
                 continue
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
                 self._tasks.setdefault(_key(ref.model.path), set()).add(ref.info.key)
+                uses.append((_key(ref.model.path), ref.info.key))
+        return uses
+
+    def track_consulted(self) -> set[str]:
+        """Start recording the files whose models are read; returns the set."""
+        self.consulted = set()
+        return self.consulted
 
     def task_uses(self) -> list[tuple[str, str]]:
         """(file, key) for every task use recorded, to send between processes."""
-        return [(str(path), key) for path, keys in self._tasks.items() for key in keys]
+        return [(path, key) for path, keys in self._tasks.items() for key in keys]
 
     def add_task_uses(self, uses: Sequence[tuple[str, str]]) -> None:
         for path, key in uses:
@@ -170,7 +190,7 @@ class Project:
     def task_keys(self, path: str) -> set[str]:
         return self._tasks.get(_key(path), set())
 
-    def defines_tasks(self, path: Path) -> bool:
+    def defines_tasks(self, path: Union[str, Path]) -> bool:
         return _key(path) in self._tasks
 
     # -- names -------------------------------------------------------------
@@ -187,6 +207,8 @@ class Project:
         return None
 
     def _resolve_in(self, model: Model, rest: list[str], depth: int) -> Optional[Target]:
+        from bgtask_lint.model import ClassRef, FunctionRef
+
         if not rest:
             return model
         head = rest[0]

@@ -15,8 +15,8 @@ from typing import Callable, ClassVar, Optional
 
 import libcst as cst
 
-from bgtask_lint.blocking import BLOCKING_CALLS
 from bgtask_lint.model import Model
+from bgtask_lint.options import RuleOptions
 
 # How often a rule can offer a fix, shown by `bgtask-lint rules` as ruff does.
 FIX_NEVER = "never"
@@ -41,19 +41,6 @@ class Violation:
     # "error", or "warning" where the harm depends on facts we cannot see
     # (BGT009 when the project's FastAPI version is unknown or unaffected).
     severity: str = "error"
-
-
-@dataclass(frozen=True)
-class RuleOptions:
-    """What rules may read from the configuration."""
-
-    # Qualified names that block the event loop: the built-in list plus config.
-    blocking_calls: frozenset[str] = BLOCKING_CALLS
-    # The FastAPI version the project runs on, when known: `target-fastapi`,
-    # else the project's own pin of fastapi.
-    target_fastapi: Optional[tuple[int, ...]] = None
-    # How many calls deep BGT003 follows a task, across modules.
-    max_call_depth: int = 4
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,11 @@ def decode_source(data: bytes) -> DecodedSource:
         ) from None
 
 
+# Line breaks as libcst and the tokenizer count them (str.splitlines also splits
+# on form feeds and other characters, which would shift rows).
+NEWLINE = re.compile(r"\r\n?|\n")
+
+
 def _first_two_lines(data: bytes) -> bytes:
     first = data.find(b"\n")
     if first == -1:
@@ -60,3 +66,19 @@ def read_source(path: Path) -> Optional[str]:
         return decode_source(path.read_bytes()).text
     except (OSError, DecodeError):
         return None
+
+
+# A file without these words cannot produce a finding, so it is never parsed
+# (most of any codebase): every receiver, annotation or constructor a rule
+# looks at spells `BackgroundTask(s)`, and BGT006 also reads `.background =`.
+# A module that only defines tasks submitted elsewhere is checked all the same
+# (see runner.py).
+_BACKGROUND_ASSIGNMENT = re.compile(r"\.background\s*=(?!=)")
+
+
+def needs_check(text: str) -> bool:
+    """Whether any rule can report on this text (the cheap screen). Substring
+    tests first: they run at memory speed, a regular expression does not."""
+    if "BackgroundTask" in text:
+        return True
+    return ".background" in text and _BACKGROUND_ASSIGNMENT.search(text) is not None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -28,9 +29,14 @@ def expectations(source: str) -> set[tuple[int, int, str]]:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, stdin: str | None = None
+    *args: str, cwd: Path | None = None, stdin: str | None = None, cache: bool = False
 ) -> subprocess.CompletedProcess:
-    """The real command line, in a subprocess, as a user runs it."""
+    """The real command line, in a subprocess, as a user runs it. The result
+    cache stays off unless a test is about it, so tests leave no cache behind."""
+    env = dict(os.environ)
+    env.pop("BGTASK_LINT_NO_CACHE", None)
+    if not cache:
+        env["BGTASK_LINT_NO_CACHE"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "bgtask_lint", *args],
         cwd=cwd,
@@ -38,6 +44,7 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
 
 

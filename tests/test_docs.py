@@ -53,3 +53,9 @@ def test_pre_commit_hooks_file():
         "entry: bgtask-lint check",
     ):
         assert needle in text
+
+
+def test_light_code_list_matches_the_registry():
+    from bgtask_lint.codes import RULE_CODES
+
+    assert tuple(rule.code for rule in ALL_RULES) == RULE_CODES

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, run_cli
 
 FIXTURE = FIXTURES / "BGT003.py"
 
@@ -49,11 +49,7 @@ def ruff_items(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def our_items():
-    result = subprocess.run(
-        [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json", str(FIXTURE)],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("check", "--output-format", "json", str(FIXTURE))
     assert result.returncode == 1
     return json.loads(result.stdout)
 
@@ -105,10 +101,6 @@ def test_sorted_by_position(our_items):
 
 def test_empty_run_is_an_empty_list(tmp_path):
     (tmp_path / "ok.py").write_text("x = 1\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json", str(tmp_path)],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("check", "--output-format", "json", str(tmp_path))
     assert result.returncode == 0
     assert json.loads(result.stdout) == []

@@ -18,7 +18,7 @@ SRCAPP = FIXTURES / "projects" / "srcapp"
 
 
 def findings(cli, cwd, *paths):
-    result = cli("check", "--output-format", "json", *paths, cwd=cwd)
+    result = cli("check", "--no-cache", "--output-format", "json", *paths, cwd=cwd)
     assert result.returncode in (0, 1), result.stderr
     return [
         (

@@ -1,0 +1,191 @@
+"""The result cache: the findings of unchanged files, reused without reading them.
+
+Like ruff's, an entry is recognised by the file's size and modification time,
+so a warm run only `stat`s unchanged files. Findings can depend on other files
+(a task defined in another module), so an entry also records the files its
+check read, with their size, time and whether they were checked in that run,
+and the functions of the file that other files submitted as tasks; any change
+there and the file is checked again. The key also holds the tool version and
+a fingerprint of the configuration that applies to the file.
+
+The cache lives in `.bgtask_lint_cache/` in the working directory. It is
+written atomically (temporary file, then rename): two runs that race leave one
+complete cache or the other, never a broken one, and a cache that cannot be
+read is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from bgtask_lint import __version__
+from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
+
+CACHE_DIRECTORY = ".bgtask_lint_cache"
+Stamp = tuple[int, int]  # size, modification time in nanoseconds
+
+
+def stamp(path: str) -> Optional[Stamp]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
+@dataclass
+class Entry:
+    stamp: Stamp
+    fingerprint: str
+    matters: bool  # passed the text screen
+    uses: list[tuple[str, str]]  # tasks it submits: (file, key)
+    deps: dict[str, tuple[int, int, bool]]  # file -> size, mtime, was checked
+    tasks_here: list[str]  # its functions other files submitted as tasks
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+class Cache:
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / f"v{__version__}.json"
+        self.entries: dict[str, Entry] = {}
+        self.changed = False
+        self._stamps: dict[str, Optional[Stamp]] = {}
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self.entries = {name: _load_entry(value) for name, value in raw.items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            self.entries = {}  # missing or unreadable: start afresh
+
+    def stamp_of(self, path: str) -> Optional[Stamp]:
+        if path not in self._stamps:
+            self._stamps[path] = stamp(path)
+        return self._stamps[path]
+
+    def lookup(self, key: str, fingerprint: str, is_checked: Any) -> Optional[Entry]:
+        """The entry for file `key` if the file, its configuration and every
+        file its findings came from are as they were."""
+        entry = self.entries.get(key)
+        if entry is None or entry.fingerprint != fingerprint:
+            return None
+        if self.stamp_of(key) != entry.stamp:
+            return None
+        for dep, (size, mtime, was_checked) in entry.deps.items():
+            if self.stamp_of(dep) != (size, mtime) or is_checked(dep) != was_checked:
+                return None
+        return entry
+
+    def store(self, key: str, entry: Entry) -> None:
+        self.entries[key] = entry
+        self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        data = json.dumps({name: _dump_entry(e) for name, e in self.entries.items()})
+        directory = self.path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / ".gitignore").write_text("*\n")
+            descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".cache-")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(data)
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs the next run time
+
+
+def fingerprint(codes: frozenset[str], options: Any) -> str:
+    """What besides the file shapes its findings: version, rules, options."""
+    material = repr(
+        (
+            __version__,
+            sorted(codes),
+            sorted(options.blocking_calls),
+            options.target_fastapi,
+            options.max_call_depth,
+        )
+    )
+    return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+
+def _dump_entry(entry: Entry) -> dict:
+    return {
+        "stamp": list(entry.stamp),
+        "fingerprint": entry.fingerprint,
+        "matters": entry.matters,
+        "uses": [list(u) for u in entry.uses],
+        "deps": {k: list(v) for k, v in entry.deps.items()},
+        "tasks_here": entry.tasks_here,
+        "diagnostics": [_dump_diagnostic(d) for d in entry.diagnostics],
+    }
+
+
+def _load_entry(raw: dict) -> Entry:
+    return Entry(
+        stamp=tuple(raw["stamp"]),  # type: ignore[arg-type]
+        fingerprint=raw["fingerprint"],
+        matters=raw["matters"],
+        uses=[tuple(u) for u in raw["uses"]],  # type: ignore[misc]
+        deps={k: tuple(v) for k, v in raw["deps"].items()},  # type: ignore[misc]
+        tasks_here=list(raw["tasks_here"]),
+        diagnostics=[_load_diagnostic(d) for d in raw["diagnostics"]],
+    )
+
+
+def _location(raw: list[int]) -> Location:
+    return Location(raw[0], raw[1])
+
+
+def _dump_diagnostic(d: Diagnostic) -> dict:
+    fix = None
+    if d.fix is not None:
+        fix = {
+            "applicability": d.fix.applicability,
+            "message": d.fix.message,
+            "edits": [
+                [
+                    e.content,
+                    [e.location.row, e.location.column],
+                    [e.end_location.row, e.end_location.column],
+                ]
+                for e in d.fix.edits
+            ],
+        }
+    return {
+        "code": d.code,
+        "name": d.name,
+        "message": d.message,
+        "filename": d.filename,
+        "location": [d.location.row, d.location.column],
+        "end_location": [d.end_location.row, d.end_location.column],
+        "fix": fix,
+        "noqa_row": d.noqa_row,
+        "severity": d.severity,
+    }
+
+
+def _load_diagnostic(raw: dict) -> Diagnostic:
+    fix = None
+    if raw["fix"] is not None:
+        edits = tuple(
+            Edit(content, _location(start), _location(end))
+            for content, start, end in raw["fix"]["edits"]
+        )
+        fix = Fix(raw["fix"]["applicability"], raw["fix"]["message"], edits)
+    return Diagnostic(
+        code=raw["code"],
+        name=raw["name"],
+        message=raw["message"],
+        filename=raw["filename"],
+        location=_location(raw["location"]),
+        end_location=_location(raw["end_location"]),
+        fix=fix,
+        noqa_row=raw["noqa_row"],
+        severity=raw["severity"],
+    )

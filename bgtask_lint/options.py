@@ -1,0 +1,22 @@
+"""What rules may read from the configuration (a light module: the cache and
+the configuration need it without importing libcst)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from bgtask_lint.blocking import BLOCKING_CALLS
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """What rules may read from the configuration."""
+
+    # Qualified names that block the event loop: the built-in list plus config.
+    blocking_calls: frozenset[str] = BLOCKING_CALLS
+    # The FastAPI version the project runs on, when known: `target-fastapi`,
+    # else the project's own pin of fastapi.
+    target_fastapi: Optional[tuple[int, ...]] = None
+    # How many calls deep BGT003 follows a task, across modules.
+    max_call_depth: int = 4

@@ -1,0 +1,347 @@
+"""One run over a set of files, in phases:
+
+1. look each file up in the result cache (unchanged files are not even read);
+2. read and decode the others, and screen their text;
+3. index: parse the files that can matter and record the background tasks
+   they submit, so that a task defined in another module is followed there;
+4. check (or fix) the files that can matter, plus any module defining a task
+   used elsewhere; reuse cached findings where nothing they depend on changed;
+5. store what was computed in the cache.
+
+Phases 3 and 4 run on worker processes when there is enough to parse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from bgtask_lint import parallel
+from bgtask_lint.config import Settings, SettingsResolver
+from bgtask_lint.diagnostic import file_error
+from bgtask_lint.project import Project, find_project_root
+from bgtask_lint.source import DecodeError, decode_source, needs_check
+
+if TYPE_CHECKING:
+    from bgtask_lint.api import FixMode, RunResult
+    from bgtask_lint.cache import Cache, Entry
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    key: str  # absolute path: how the project and the cache name it
+    settings: Settings
+    project: Optional[Project]
+    text: Optional[str] = None  # None until read (a cached file may never be)
+    encoding: str = "utf-8"
+    matters: bool = False  # passes the text screen: some rule may report
+    entry: Optional[Entry] = None  # a valid cache entry
+    uses: list[tuple[str, str]] = field(default_factory=list)
+    deps: set[str] = field(default_factory=set)
+
+
+class Run:
+    def __init__(
+        self,
+        resolver: SettingsResolver,
+        result: RunResult,
+        fix: Optional[FixMode] = None,
+        workers: Optional[int] = None,
+        cache: Optional[Cache] = None,
+    ) -> None:
+        self.resolver = resolver
+        self.result = result
+        self.fix = fix
+        self.workers = workers
+        self.cache = cache if fix is None else None  # fixes always start from the text
+        self.files: list[SourceFile] = []
+        self.projects: dict[Path, Project] = {}
+        self._fingerprints: dict[tuple[int, frozenset[str]], str] = {}
+
+    def add(self, path: Path) -> None:
+        absolute = os.path.abspath(path)  # once: the helpers below get it ready-made
+        settings = self.resolver.for_path(absolute, is_dir=False)
+        root = find_project_root(absolute, is_dir=False)
+        project = self.projects.get(root)
+        if project is None:
+            project = Project(root, [settings.root / src for src in settings.src])
+            self.projects[root] = project
+        project.checked.add(absolute)
+        self.files.append(SourceFile(path, absolute, settings, project))
+        self.result.files_checked += 1
+
+    def execute(self) -> None:
+        if self.cache is not None:
+            for file in self.files:
+                file.entry = self.cache.lookup(
+                    file.key, self._fingerprint(file), file.project.is_checked
+                )
+                if file.entry is not None:
+                    file.matters = file.entry.matters
+                    file.project.add_task_uses(file.entry.uses)
+        self.files = [f for f in self.files if f.entry is not None or self._read(f)]
+        fresh = [f for f in self.files if f.entry is None and f.matters]
+        count = parallel.worker_count(fresh, self.workers)
+        if count > 1:
+            try:
+                self._in_parallel(fresh, count)
+                self._store()
+                return
+            except (OSError, RuntimeError, EOFError) as error:
+                self.result.errors.append(f"parallel check failed ({error}); one process used")
+        for file in fresh:
+            _index(file)
+        for file in self._to_check():
+            check_file(self.result, file, self.fix)
+        self._store()
+
+    def _fingerprint(self, file: SourceFile) -> str:
+        """The cache fingerprint of the configuration that applies to `file`;
+        computed once per configuration (and rule selection) in the run."""
+        from bgtask_lint.cache import fingerprint
+
+        codes = file.settings.enabled_codes(file.path)
+        key = (id(file.settings), codes)
+        if key not in self._fingerprints:
+            self._fingerprints[key] = fingerprint(codes, file.settings.rule_options())
+        return self._fingerprints[key]
+
+    def _read(self, file: SourceFile) -> bool:
+        """Read and decode; a failure is reported and the file dropped."""
+        try:
+            data = file.path.read_bytes()
+        except OSError as error:
+            message = f"cannot read file: {error.strerror or error}"
+            self.result.diagnostics.append(file_error(str(file.path), message))
+            return False
+        try:
+            decoded = decode_source(data)
+        except DecodeError as error:
+            self.result.diagnostics.append(file_error(str(file.path), str(error)))
+            return False
+        file.text, file.encoding = decoded.text, decoded.encoding
+        file.matters = needs_check(file.text)
+        return True
+
+    def _to_check(self) -> list[SourceFile]:
+        """Files whose findings must be computed, in discovery order; the others
+        get theirs from the cache."""
+        todo = []
+        for file in self.files:
+            tasks_here = sorted(file.project.task_keys(file.key))
+            if file.entry is not None and file.entry.tasks_here == tasks_here:
+                self.result.diagnostics.extend(file.entry.diagnostics)
+                continue
+            if file.entry is not None:
+                file.entry = None  # other files now submit its functions as tasks
+                if not self._read(file):
+                    continue
+            if file.matters or tasks_here:
+                todo.append(file)
+        return todo
+
+    def _in_parallel(self, fresh: list[SourceFile], count: int) -> None:
+        """Phases 3 and 4 on `count` workers, each owning a share of `fresh`."""
+        checked = {str(p.root): sorted(p.checked) for p in self.projects.values()}
+        shares = parallel.share(fresh, count)
+        pool = parallel.Pool(count)
+        try:
+            requests = [("index", ([_job(fresh[i]) for i in mine], checked)) for mine in shares]
+            for uses_by_file in pool.ask_all(requests):
+                for key, uses in uses_by_file.items():
+                    file = next(f for f in fresh if f.key == key)
+                    file.uses = uses
+                    file.project.add_task_uses(uses)
+            owned = {fresh[i].key for mine in shares for i in mine}
+            extras = [f for f in self._to_check() if f.key not in owned]
+            tasks = {str(p.root): p.task_uses() for p in self.projects.values()}
+            requests = [
+                ("check", (tasks, [_job(f) for f in extras[n::count]], self.fix))
+                for n in range(count)
+            ]
+            answers = pool.ask_all(requests)
+        finally:
+            pool.close()
+        parts = {}
+        for answer in answers:
+            parts.update(answer)
+        for file in self.files:  # in discovery order, as one process reports
+            if file.key in parts:
+                part, deps = parts[file.key]
+                file.deps = set(deps)
+                self.result.diagnostics.extend(part.diagnostics)
+                self.result.fixed.update(part.fixed)
+                self.result.changes.extend(part.changes)
+                self.result.errors.extend(part.errors)
+
+    def _store(self) -> None:
+        """Cache what was computed this run (with its dependencies)."""
+        if self.cache is None:
+            return
+        from bgtask_lint.cache import Entry
+
+        by_file: dict[str, list] = {}
+        for diagnostic in self.result.diagnostics:
+            by_file.setdefault(os.path.abspath(diagnostic.filename), []).append(diagnostic)
+        for file in self.files:
+            if file.entry is not None:
+                continue
+            stamp = self.cache.stamp_of(file.key)
+            if stamp is None:
+                continue
+            deps = {}
+            for dep in file.deps - {file.key}:
+                dep_stamp = self.cache.stamp_of(dep)
+                if dep_stamp is None:
+                    break
+                deps[dep] = (*dep_stamp, file.project.is_checked(dep))
+            else:
+                self.cache.store(
+                    file.key,
+                    Entry(
+                        stamp=stamp,
+                        fingerprint=self._fingerprint(file),
+                        matters=file.matters,
+                        uses=file.uses,
+                        deps=deps,
+                        tasks_here=sorted(file.project.task_keys(file.key)),
+                        diagnostics=by_file.get(file.key, []),
+                    ),
+                )
+        self.cache.save()
+
+
+def _index(file: SourceFile) -> None:
+    """Parse `file` and record the tasks it submits (and the files it read)."""
+    project = file.project
+    assert project is not None and file.text is not None
+    consulted = project.track_consulted()
+    model = project.model_for_text(file.path, file.text)
+    if model is not None:
+        file.uses = project.note_task_uses(model)
+    project.consulted = None
+    file.deps |= consulted
+
+
+def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> None:
+    """Check (or fix) one file into `result`; a rule's crash is reported, not raised."""
+    from bgtask_lint.engine import check_text
+    from bgtask_lint.fixer import fix_text, write_atomically
+
+    assert file.text is not None
+    filename, source, settings, project = str(file.path), file.text, file.settings, file.project
+    codes = settings.enabled_codes(file.path)
+    options = settings.rule_options()
+    consulted = project.track_consulted() if project is not None else set()
+    try:
+        if fix is None:
+            result.diagnostics.extend(
+                check_text(source, filename, codes, options, project, screen=False)
+            )
+            return
+        outcome = fix_text(
+            source, filename, codes, options, project, unsafe=fix.unsafe, screen=False
+        )
+    except Exception as error:  # a bug in a rule must not end the run
+        result.errors.append(
+            f"internal error while checking {filename}: {type(error).__name__}: {error} "
+            "(please report this)"
+        )
+        return
+    finally:
+        if project is not None:
+            project.consulted = None
+        file.deps |= consulted
+    from bgtask_lint.api import Change
+
+    if outcome.error:
+        result.errors.append(f"{filename}: {outcome.error}")
+    elif outcome.text != source and fix.write:
+        try:
+            write_atomically(file.path, outcome.text, file.encoding)
+        except (OSError, UnicodeError) as error:
+            result.errors.append(f"{filename}: cannot write the fixed file: {error}")
+            result.diagnostics.extend(
+                check_text(source, filename, codes, options, project, screen=False)
+            )
+            return
+    result.diagnostics.extend(outcome.remaining)
+    if outcome.text != source:
+        result.fixed.update(outcome.fixed)
+        result.changes.append(Change(filename, source, outcome.text))
+
+
+def _job(file: SourceFile) -> tuple:
+    """What a worker needs to rebuild `file` on its side (no Project)."""
+    project = file.project
+    assert project is not None
+    roots = [str(r) for r in project.source_roots]
+    return (
+        str(file.path),
+        file.text,
+        file.encoding,
+        file.settings,
+        str(project.root),
+        roots,
+        file.matters,
+    )
+
+
+class WorkerState:
+    """What a worker process keeps between its index and check requests."""
+
+    def __init__(self) -> None:
+        self.projects: dict[str, Project] = {}
+        self.files: list[SourceFile] = []
+        self.checked: dict[str, list[str]] = {}
+
+    def _file(self, job: tuple) -> SourceFile:
+        path, text, encoding, settings, root, roots, matters = job
+        project = self.projects.get(root)
+        if project is None:
+            project = Project(Path(root))
+            project.source_roots = [Path(r) for r in roots]
+            project.checked = set(self.checked.get(root, ()))
+            self.projects[root] = project
+        return SourceFile(
+            Path(path), os.path.abspath(path), settings, project, text, encoding, matters
+        )
+
+    def index(self, jobs: list[tuple], checked: dict[str, list[str]]) -> dict[str, list]:
+        self.checked = checked
+        answer = {}
+        for job in jobs:
+            file = self._file(job)
+            self.files.append(file)
+            _index(file)
+            answer[file.key] = file.uses
+        return answer
+
+    def check(
+        self, tasks: dict[str, list], extras: list[tuple], fix: Optional[FixMode]
+    ) -> dict[str, tuple]:
+        from bgtask_lint.api import RunResult
+
+        self.files.extend(self._file(job) for job in extras)
+        for root, project in self.projects.items():
+            project.add_task_uses(tasks.get(root, ()))
+        answer = {}
+        for file in self.files:
+            part = RunResult()
+            check_file(part, file, fix)
+            answer[file.key] = (part, sorted(file.deps))
+        return answer
+
+
+def discover_into(run: Run, paths: Sequence[Path], force_exclude: bool) -> None:
+    from bgtask_lint.discovery import discover
+
+    for found in discover(list(paths), run.resolver, force_exclude=force_exclude):
+        if found.error is not None:
+            run.result.diagnostics.append(file_error(str(found.path), found.error))
+        else:
+            run.add(found.path)

@@ -1,0 +1,110 @@
+"""The result cache reuses findings only while nothing they depend on changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from conftest import FIXTURES, run_cli
+
+SHOP = FIXTURES / "projects" / "shop"
+
+
+def findings(cwd, *args):
+    result = run_cli("check", "--output-format", "json", *args, cwd=cwd, cache=True)
+    assert result.returncode in (0, 1), result.stderr
+    return [
+        (item["filename"], item["location"]["row"], item["code"], item["message"])
+        for item in json.loads(result.stdout)
+    ]
+
+
+def shop_copy(tmp_path):
+    target = tmp_path / "shop"
+    shutil.copytree(SHOP, target, ignore=shutil.ignore_patterns(".bgtask_lint_cache"))
+    return target
+
+
+def test_warm_run_reports_what_the_cold_run_did(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for fixture in FIXTURES.glob("BGT00*.py"):
+        shutil.copy(fixture, tree / fixture.name)
+    cold = findings(tree, "--no-cache", ".")
+    first = findings(tree, ".")
+    assert (tree / ".bgtask_lint_cache").is_dir()
+    warm = findings(tree, ".")
+    assert cold == first == warm
+    assert len(warm) > 50
+
+
+def test_full_output_from_the_cache_still_shows_the_source(tmp_path):
+    shop = shop_copy(tmp_path)
+    run_cli("check", ".", cwd=shop, cache=True)
+    warm = run_cli("check", ".", cwd=shop, cache=True)
+    assert "10 |     render_receipt(order_id)  # expect: BGT003:5" in warm.stdout
+
+
+def test_an_edited_file_is_checked_again(tmp_path):
+    shop = shop_copy(tmp_path)
+    assert any(code == "BGT009" for _, _, code, _ in findings(shop, "."))
+    routes = shop / "shop" / "api" / "routes.py"
+    routes.write_text(routes.read_text().replace("add_task(save, db)", "add_task(save, None)"))
+    assert not any(code == "BGT009" for _, _, code, _ in findings(shop, "."))
+
+
+def test_a_changed_dependency_invalidates_the_file_that_used_it(tmp_path):
+    shop = shop_copy(tmp_path)
+    before = findings(shop, "shop/api/routes.py")
+    assert any("time.sleep (shop/helpers.py:9)" in message for *_, message in before)
+    helpers = shop / "shop" / "helpers.py"
+    helpers.write_text(helpers.read_text().replace("time.sleep(0.1)", "pass  # fast now  "))
+    after = findings(shop, "shop/api/routes.py")  # routes.py itself is unchanged
+    assert not any("helpers.py" in message for *_, message in after)
+
+
+def test_a_module_no_longer_submitted_as_task_loses_its_finding(tmp_path):
+    shop = shop_copy(tmp_path)
+    assert any(f.endswith("tasks.py") for f, *_ in findings(shop, "."))
+    routes = shop / "shop" / "api" / "routes.py"
+    text = routes.read_text()
+    for line in ("reexported_send_receipt, order_id", "partial(t.send_receipt, order_id)"):
+        text = text.replace(f"background_tasks.add_task({line})", "pass")
+    routes.write_text(text)
+    assert not any(f.endswith("tasks.py") for f, *_ in findings(shop, "."))  # tasks.py unchanged
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path):
+    shop = shop_copy(tmp_path)
+    first = findings(shop, ".")
+    for cache_file in (shop / ".bgtask_lint_cache").glob("*.json"):
+        cache_file.write_text("{not json")
+    assert findings(shop, ".") == first
+
+
+def test_no_cache_writes_nothing(tmp_path):
+    shop = shop_copy(tmp_path)
+    findings(shop, "--no-cache", ".")
+    assert not (shop / ".bgtask_lint_cache").exists()
+
+
+def test_a_warm_run_does_not_import_libcst(tmp_path):
+    shop = shop_copy(tmp_path)
+    findings(shop, ".")
+    probe = (
+        "import sys\n"
+        "from bgtask_lint.cli import main\n"
+        "try:\n"
+        "    main(['check', '-q', '.'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('libcst imported:', 'libcst' in sys.modules, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BGTASK_LINT_NO_CACHE"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=shop, capture_output=True, text=True, env=env
+    )
+    assert "libcst imported: False" in result.stderr, result.stderr
