@@ -52,6 +52,7 @@ def check_paths(
     fix: Optional[FixMode] = None,
     workers: Optional[int] = None,
     cache_dir: Optional[Path] = None,
+    respect_gitignore: Optional[bool] = None,
 ) -> RunResult:
     """Check (and with `fix`, fix) every Python file under `paths`, each with the
     configuration that applies to it. Raises ConfigError for a bad configuration.
@@ -69,7 +70,7 @@ def check_paths(
 
         cache = Cache(cache_dir)
     run = runner.Run(resolver, result, fix, workers, cache)
-    runner.discover_into(run, [Path(p) for p in paths], force_exclude)
+    runner.discover_into(run, [Path(p) for p in paths], force_exclude, respect_gitignore)
     run.execute()
     result.diagnostics.sort(key=lambda d: (d.filename, d.location, d.code))
     return result
@@ -120,3 +121,33 @@ def check_source(
     if result.errors:
         raise RuntimeError(result.errors[0])
     return result.diagnostics
+
+
+def add_noqa(
+    paths: Sequence[Union[str, Path]],
+    overrides: Optional[Overrides] = None,
+    *,
+    force_exclude: bool = False,
+    respect_gitignore: Optional[bool] = None,
+) -> tuple[int, RunResult]:
+    """Add `# noqa: CODE` to the line of every current finding, so a team can
+    adopt the tool now and fix later. Returns how many lines got a directive,
+    and the check's result (its errors include files that could not be
+    written)."""
+    from bgtask_lint.noqa_writer import add_directives
+
+    result = check_paths(
+        paths, overrides, force_exclude=force_exclude, respect_gitignore=respect_gitignore
+    )
+    by_file: dict[str, dict[int, set[str]]] = {}
+    for d in result.diagnostics:
+        if d.code.startswith("BGT9") or d.noqa_row is None:
+            continue  # the input's own problems cannot be silenced
+        by_file.setdefault(d.filename, {}).setdefault(d.noqa_row, set()).add(d.code)
+    added = 0
+    for filename, rows in by_file.items():
+        count, error = add_directives(Path(filename), rows)
+        added += count
+        if error:
+            result.errors.append(f"{filename}: {error}")
+    return added, result

@@ -15,6 +15,7 @@ from typing import Optional
 import click
 
 from bgtask_lint import __version__
+from bgtask_lint.output import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 CACHE_DIRECTORY = ".bgtask_lint_cache"
@@ -69,9 +70,15 @@ def main() -> None:
 )
 @click.option(
     "--output-format",
-    type=click.Choice(["full", "concise", "json"]),
+    type=click.Choice(FORMATS),
     default="full",
     show_default=True,
+    help="full and concise for people; json, json-lines, github, sarif, junit, gitlab for tools.",
+)
+@click.option(
+    "--output-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file instead of standard output.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
@@ -84,6 +91,16 @@ def main() -> None:
     "config_file",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Use this pyproject.toml for every file instead of discovering one.",
+)
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add `# noqa: CODE` to the line of every current finding (to adopt the tool now).",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=None,
+    help="Skip files .gitignore ignores (default: yes, or `respect-gitignore` in the config).",
 )
 @click.option(
     "--no-cache",
@@ -106,11 +123,14 @@ def check(
     extend_select: Optional[tuple[str, ...]],
     ignore: Optional[tuple[str, ...]],
     output_format: str,
+    output_file: Optional[Path],
     exit_zero: bool,
     statistics: bool,
     quiet: bool,
     stdin_filename: Optional[str],
     config_file: Optional[Path],
+    add_noqa: bool,
+    respect_gitignore: Optional[bool],
     no_cache: bool,
     force_exclude: bool,
 ) -> None:
@@ -129,6 +149,18 @@ def check(
     if not from_stdin and Path("-") in paths:
         _fail("`-` (standard input) cannot be combined with other paths")
     try:
+        if add_noqa:
+            added, result = api.add_noqa(
+                paths or (Path("."),),
+                overrides,
+                force_exclude=force_exclude,
+                respect_gitignore=respect_gitignore,
+            )
+            for failure in result.errors:
+                click.echo(f"bgtask-lint: error: {failure}", err=True)
+            plural = "directive" if added == 1 else "directives"
+            click.echo(f"Added {added} noqa {plural}.", err=True)
+            sys.exit(EXIT_ERROR if result.errors else EXIT_CLEAN)
         if from_stdin:
             data = sys.stdin.buffer.read()
             result = api.check_stdin(data, stdin_filename or "-", overrides, fix_mode)
@@ -137,7 +169,12 @@ def check(
             no_cache = no_cache or os.environ.get("BGTASK_LINT_NO_CACHE", "") not in ("", "0")
             cache_dir = None if no_cache else Path(CACHE_DIRECTORY)
             result = api.check_paths(
-                targets, overrides, force_exclude=force_exclude, fix=fix_mode, cache_dir=cache_dir
+                targets,
+                overrides,
+                force_exclude=force_exclude,
+                fix=fix_mode,
+                cache_dir=cache_dir,
+                respect_gitignore=respect_gitignore,
             )
     except ConfigError as error:
         _fail(str(error))
@@ -172,6 +209,7 @@ def check(
         unsafe_fixes,
         fix_mode is not None,
         report_to_stderr,
+        output_file,
     )
 
     if result.errors:
@@ -190,6 +228,7 @@ def _report(
     unsafe_fixes: bool,
     fix_mode: bool,
     to_stderr: bool,
+    output_file: Optional[Path],
 ) -> None:
     from bgtask_lint import output
 
@@ -197,18 +236,24 @@ def _report(
     if statistics:
         text = output.format_statistics(diagnostics)
     else:
-        text = output.WRITERS[output_format](diagnostics, unsafe_fixes)
-    click.echo(text, nl=False, err=to_stderr)
-    if output_format in ("full", "concise") and not quiet:
+        text = output.write(output_format, diagnostics, unsafe_fixes)
+    if output_format in output.TEXT_FORMATS and not quiet:
         if diagnostics and output_format == "full" and not statistics:
-            click.echo(err=to_stderr)
-        summary = output.format_summary(
+            text += "\n"
+        text += output.format_summary(
             diagnostics,
             fixed=sum(result.fixed.values()),
             fix_mode=fix_mode,
             unsafe_fixes=unsafe_fixes,
         )
-        click.echo(summary, nl=False, err=to_stderr)
+    if output_file is None:
+        click.echo(text, nl=False, err=to_stderr)
+        return
+    try:
+        output_file.parent.mkdir(parents=True, exist_ok=True)
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot write {output_file}: {error.strerror or error}")
 
 
 @main.command()

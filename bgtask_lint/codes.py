@@ -13,4 +13,5 @@ RULE_CODES = (
     "BGT008",
     "BGT009",
     "BGT010",
+    "BGT100",
 )

@@ -65,7 +65,13 @@ _LIST_KEYS = (
     "extra-blocking-calls",
     "src",
 )
-_KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores", "target-fastapi", "max-call-depth")
+_KNOWN_KEYS = (
+    *_LIST_KEYS,
+    "per-file-ignores",
+    "target-fastapi",
+    "max-call-depth",
+    "respect-gitignore",
+)
 
 
 class ConfigError(Exception):
@@ -114,6 +120,7 @@ class Settings:
     # Where the project's top-level modules live, besides its root and src/.
     src: tuple[str, ...] = ()
     max_call_depth: int = 4
+    respect_gitignore: bool = True
 
     def rule_options(self) -> RuleOptions:
         return _rule_options(
@@ -299,6 +306,10 @@ def settings_from_table(table: Any, source: Path) -> Settings:
                 f"`max-call-depth` in {where} must be a whole number from 0 to 50, got {depth!r}"
             )
         lists["max_call_depth"] = depth
+    if "respect-gitignore" in table:
+        if not isinstance(table["respect-gitignore"], bool):
+            raise ConfigError(f"`respect-gitignore` in {where} must be true or false")
+        lists["respect_gitignore"] = table["respect-gitignore"]
     return Settings(
         root=source.resolve().parent,
         source=source,

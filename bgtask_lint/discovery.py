@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from bgtask_lint import gitignore
 from bgtask_lint.config import SettingsResolver
 
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -22,11 +23,16 @@ class Found:
 
 
 def discover(
-    paths: Sequence[Path], resolver: SettingsResolver, *, force_exclude: bool = False
+    paths: Sequence[Path],
+    resolver: SettingsResolver,
+    *,
+    force_exclude: bool = False,
+    respect_gitignore: Optional[bool] = None,
 ) -> Iterator[Found]:
     """Files under `paths`, in a stable order. A path named on the command line is
-    checked even when it matches `exclude`, unless `force_exclude` (as in ruff,
-    so that pre-commit, which names every file, still honours `exclude`)."""
+    checked even when it matches `exclude` or .gitignore, unless `force_exclude`
+    (as in ruff, so that pre-commit, which names every file, still honours
+    `exclude`)."""
     seen: set[str] = set()
     for path in paths:
         if not os.path.lexists(path):
@@ -35,14 +41,27 @@ def discover(
         if force_exclude and resolver.for_path(path).is_excluded_with_ancestors(path):
             continue
         if path.is_dir():
-            yield from _walk(os.path.abspath(path), str(path), resolver, seen)
+            absolute = os.path.abspath(path)
+            respect = respect_gitignore
+            if respect is None:  # not said on the command line: the configuration decides
+                respect = resolver.for_path(path, is_dir=True).respect_gitignore
+            in_repository = gitignore.repository_root(absolute) is not None
+            ignores = gitignore.inherited(absolute) if respect and in_repository else None
+            yield from _walk(absolute, str(path), resolver, seen, ignores)
         elif str(path) not in seen:
             seen.add(str(path))
             yield Found(path)
 
 
-def _walk(absolute: str, shown: str, resolver: SettingsResolver, seen: set[str]) -> Iterator[Found]:
-    """Walk a directory; `shown` is how its paths are spelled in reports."""
+def _walk(
+    absolute: str,
+    shown: str,
+    resolver: SettingsResolver,
+    seen: set[str],
+    ignores: Optional[tuple[gitignore.IgnoreFile, ...]],
+) -> Iterator[Found]:
+    """Walk a directory; `shown` is how its paths are spelled in reports;
+    `ignores` the .gitignore files in force (None: .gitignore not respected)."""
     try:
         entries = sorted(os.scandir(absolute), key=lambda entry: entry.name)
     except OSError as error:
@@ -50,6 +69,10 @@ def _walk(absolute: str, shown: str, resolver: SettingsResolver, seen: set[str])
         return
     settings = resolver.for_path(Path(absolute), is_dir=True)
     base = settings.relative_directory(absolute)
+    if ignores is not None:  # this directory's own .gitignore, unless inherited already
+        here = gitignore.load(absolute)
+        if here is not None and (not ignores or ignores[-1].base != absolute):
+            ignores = (*ignores, here)
     for entry in entries:
         relative = f"{base}/{entry.name}" if base else entry.name
         if settings.is_excluded_name(entry.name, relative):
@@ -58,9 +81,11 @@ def _walk(absolute: str, shown: str, resolver: SettingsResolver, seen: set[str])
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
+        if ignores and gitignore.is_ignored(entry.path, is_dir, ignores):
+            continue
         child = os.path.join(shown, entry.name)
         if is_dir:
-            yield from _walk(entry.path, child, resolver, seen)
+            yield from _walk(entry.path, child, resolver, seen, ignores)
         elif entry.name.endswith(PYTHON_SUFFIXES) and child not in seen:
             seen.add(child)
             yield Found(Path(child))

@@ -12,9 +12,17 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
-from bgtask_lint.diagnostic import SYNTAX_ERROR, Diagnostic, Fix, Location, file_error
+from bgtask_lint.diagnostic import (
+    SAFE,
+    SYNTAX_ERROR,
+    Diagnostic,
+    Edit,
+    Fix,
+    Location,
+    file_error,
+)
 from bgtask_lint.model_builder import build_model
-from bgtask_lint.noqa import is_suppressed
+from bgtask_lint.noqa import directives, is_suppressed, unused_codes, without_codes
 from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import CannotFix
 from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
 
 
 _RULES: dict[str, Rule] = {rule.code: rule() for rule in ALL_RULES}
+UNUSED_NOQA = "BGT100"
 
 
 def check_text(
@@ -61,7 +70,7 @@ def check_text(
     for code in sorted(codes):
         rule = _RULES[code]
         violations.extend((rule, v) for v in rule.check(context))
-    return place(model.module, violations, filename, lines, text)
+    return place(model.module, violations, filename, lines, text, codes)
 
 
 def place(
@@ -70,15 +79,19 @@ def place(
     filename: str,
     lines: tuple[str, ...],
     text: str,
+    codes: frozenset[str] = frozenset(),
 ) -> list[Diagnostic]:
-    """Turn violations into located diagnostics, dropping the ones under noqa."""
+    """Turn violations into located diagnostics, dropping the ones under noqa
+    (and, with BGT100 enabled, reporting directives that suppressed nothing)."""
     ranges = node_ranges(module, (v.node for _, v in violations))
     diagnostics = []
+    suppressed: dict[int, set[str]] = {}
     for rule, violation in violations:
         code_range = ranges[violation.node]
         start = Location(code_range.start.line, code_range.start.column + 1)
         end = Location(code_range.end.line, code_range.end.column + 1)
         if is_suppressed(lines[start.row - 1], rule.code):
+            suppressed.setdefault(start.row, set()).add(rule.code)
             continue
         diagnostics.append(
             Diagnostic(
@@ -94,8 +107,43 @@ def place(
                 source_lines=lines,
             )
         )
+    if UNUSED_NOQA in codes:
+        diagnostics.extend(unused_noqa_diagnostics(filename, lines, suppressed, codes))
     diagnostics.sort(key=lambda d: (d.location, d.code))
     return diagnostics
+
+
+def unused_noqa_diagnostics(
+    filename: str,
+    lines: Sequence[str],
+    suppressed: dict[int, set[str]],
+    codes: frozenset[str],
+) -> list[Diagnostic]:
+    """BGT100: `# noqa: BGT...` codes that suppressed nothing on their line."""
+    rule = _RULES[UNUSED_NOQA]
+    found = []
+    for row, line in enumerate(lines, start=1):
+        unused = unused_codes(line, suppressed.get(row, ()), codes)
+        if not unused:
+            continue
+        start = next(d.start for d in directives(line) if set(d.codes or ()) & set(unused))
+        fixed = without_codes(line, unused)
+        edit = Edit(fixed, Location(row, 1), Location(row, len(line) + 1))
+        names = ", ".join(f"`{code}`" for code in unused)
+        found.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                message=f"unused `noqa` directive: {names} suppresses nothing here",
+                filename=filename,
+                location=Location(row, start + 1),
+                end_location=Location(row, len(line.rstrip()) + 1),
+                fix=Fix(SAFE, "Remove the unused codes", (edit,)),
+                noqa_row=row,
+                source_lines=tuple(lines),
+            )
+        )
+    return found
 
 
 def materialize_fix(module: cst.Module, text: str, plan: Optional[FixPlan]) -> Optional[Fix]:

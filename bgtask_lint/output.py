@@ -18,8 +18,6 @@ from typing import Callable, Optional
 from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
 from bgtask_lint.source import NEWLINE, read_source
 
-FORMATS = ("full", "concise", "json")
-
 
 def display_path(filename: str) -> str:
     """Paths under the working directory are shown relative to it, as ruff does."""
@@ -57,8 +55,13 @@ def format_full(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -
     return "\n".join(blocks)
 
 
+def source_lines(d: Diagnostic) -> tuple[str, ...]:
+    """The lines of the file a finding is in (read again for cached findings)."""
+    return d.source_lines or _file_lines(d.filename)
+
+
 def _excerpt(d: Diagnostic) -> str:
-    lines = d.source_lines or _file_lines(d.filename)
+    lines = source_lines(d)
     if not lines:
         return ""
     first = max(d.location.row - 1, 1)
@@ -132,11 +135,28 @@ def format_json(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -
     return json.dumps([diagnostic_to_json(d) for d in diagnostics], indent=2) + "\n"
 
 
-WRITERS: dict[str, Callable[[Sequence[Diagnostic], bool], str]] = {
-    "full": format_full,
-    "concise": format_concise,
-    "json": format_json,
-}
+def _writers() -> dict[str, Callable[[Sequence[Diagnostic], bool], str]]:
+    from bgtask_lint import reports
+
+    return {
+        "full": format_full,
+        "concise": format_concise,
+        "json": format_json,
+        "json-lines": reports.format_json_lines,
+        "github": reports.format_github,
+        "sarif": reports.format_sarif,
+        "junit": reports.format_junit,
+        "gitlab": reports.format_gitlab,
+    }
+
+
+FORMATS = ("full", "concise", "json", "json-lines", "github", "sarif", "junit", "gitlab")
+# Formats that are a report of their own: no summary lines after them.
+TEXT_FORMATS = ("full", "concise")
+
+
+def write(output_format: str, diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
+    return _writers()[output_format](diagnostics, unsafe_fixes)
 
 
 def format_statistics(diagnostics: Sequence[Diagnostic]) -> str:

@@ -337,10 +337,15 @@ class WorkerState:
         return answer
 
 
-def discover_into(run: Run, paths: Sequence[Path], force_exclude: bool) -> None:
+def discover_into(
+    run: Run, paths: Sequence[Path], force_exclude: bool, respect_gitignore: Optional[bool]
+) -> None:
     from bgtask_lint.discovery import discover
 
-    for found in discover(list(paths), run.resolver, force_exclude=force_exclude):
+    found_files = discover(
+        list(paths), run.resolver, force_exclude=force_exclude, respect_gitignore=respect_gitignore
+    )
+    for found in found_files:
         if found.error is not None:
             run.result.diagnostics.append(file_error(str(found.path), found.error))
         else:

