@@ -44,14 +44,24 @@ def fetch(name: str, version: str, group: str) -> Path:
     downloads = CORPUS / "_downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-         "--only-binary", ":all:", "--dest", str(downloads), f"{name}=={version}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--dest",
+            str(downloads),
+            f"{name}=={version}",
+        ],
         check=True,
     )
     normalized = name.replace("-", "_").lower()
     wheel = next(
-        w for w in downloads.glob("*.whl")
-        if w.name.lower().startswith(f"{normalized}-{version}-")
+        w for w in downloads.glob("*.whl") if w.name.lower().startswith(f"{normalized}-{version}-")
     )
     with zipfile.ZipFile(wheel) as archive:
         for member in archive.namelist():

@@ -94,20 +94,9 @@ def per_file_parse_ratio(paths: list[Path]) -> tuple[int, float, float]:
 
 
 def tool_versions() -> dict[str, str]:
-    def version(command: list[str]) -> str:
-        out = subprocess.run(command, capture_output=True, text=True).stdout.strip()
-        return out.splitlines()[-1] if out else "?"
+    from importlib.metadata import version
 
-    import libcst
-
-    from bgtask_lint import __version__
-
-    return {
-        "bgtask-lint": __version__,
-        "ruff": version([str(BIN / "ruff"), "--version"]),
-        "fixit": version([str(BIN / "fixit"), "--version"]),
-        "libcst": libcst.__version__ if hasattr(libcst, "__version__") else "?",
-    }
+    return {name: version(name) for name in ("bgtask-lint", "ruff", "fixit", "libcst")}
 
 
 def machine() -> str:
@@ -163,24 +152,56 @@ def main() -> None:
     against_fixit = measure(
         {
             "bgtask-lint cold (subset)": (
-                [sys.executable, "-m", "bgtask_lint", "check", "--exit-zero", "-q",
-                 "--no-cache", *subset_dirs], corpus_copy),
+                [
+                    sys.executable,
+                    "-m",
+                    "bgtask_lint",
+                    "check",
+                    "--exit-zero",
+                    "-q",
+                    "--no-cache",
+                    *subset_dirs,
+                ],
+                corpus_copy,
+            ),
             "fixit (subset)": (
-                [str(BIN / "fixit"), "--rules", fixit_rule, "lint", *subset_dirs], corpus_copy),
+                [str(BIN / "fixit"), "--rules", fixit_rule, "lint", *subset_dirs],
+                corpus_copy,
+            ),
         },
         args.fixit_rounds,
     )
     parsed, median_ratio, total_ratio = per_file_parse_ratio(everything)
     shutil.rmtree(work, ignore_errors=True)
 
-    report = render(whole, against_fixit, files, lines, subset_files, subset_lines,
-                    parsed, median_ratio, total_ratio, args)
+    report = render(
+        whole,
+        against_fixit,
+        files,
+        lines,
+        subset_files,
+        subset_lines,
+        parsed,
+        median_ratio,
+        total_ratio,
+        args,
+    )
     args.output.write_text(report, encoding="utf-8")
     print(report)
 
 
-def render(whole, against_fixit, files, lines, subset_files, subset_lines,
-           parsed, median_ratio, total_ratio, args) -> str:
+def render(
+    whole,
+    against_fixit,
+    files,
+    lines,
+    subset_files,
+    subset_lines,
+    parsed,
+    median_ratio,
+    total_ratio,
+    args,
+) -> str:
     ruff_cold = whole["ruff cold"][0]
     ruff_cached = whole["ruff cached"][0]
     rows = []

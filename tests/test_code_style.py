@@ -15,10 +15,10 @@ def ruff(*args):
 
 
 def test_ruff_check():
-    result = ruff("check", "--no-cache", "bgtask_lint", "tests")
+    result = ruff("check", "--no-cache", "bgtask_lint", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format():
-    result = ruff("format", "--check", "--no-cache", "bgtask_lint", "tests")
+    result = ruff("format", "--check", "--no-cache", "bgtask_lint", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
