@@ -451,6 +451,21 @@ class Model:
             return cls is not None and any(self.is_response_class(b.value) for b in cls.bases)
         return False
 
+    def response_parameters(self, function: FunctionInfo) -> set[str]:
+        """Parameters annotated with a Response class (FastAPI injects a
+        temporary response there: only headers, cookies and status are kept)."""
+        return {
+            p.name.value
+            for p in function.parameters()
+            if p.annotation is not None and self.is_response_class(p.annotation.annotation)
+        }
+
+    def inline_background_task(self, value: cst.BaseExpression) -> Optional[cst.Call]:
+        """`BackgroundTask(f, ...)` written in place, or None."""
+        if isinstance(value, cst.Call) and self.is_background_task_class(value.func):
+            return value
+        return None
+
     def depends_call(self, param: cst.Param) -> Optional[cst.Call]:
         """The `Depends(...)` / `Security(...)` behind a parameter: its default,
         or in `Annotated[T, Depends(...)]`."""

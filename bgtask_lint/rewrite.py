@@ -16,7 +16,7 @@ from typing import Callable, Optional, TypeVar, Union
 import libcst as cst
 
 from bgtask_lint.model import FunctionInfo, Model
-from bgtask_lint.names import BACKGROUND_TASKS
+from bgtask_lint.names import BACKGROUND_TASKS, dotted_name
 from bgtask_lint.walk import is_load, nodes_with_parents, walk
 
 # A new node, a removal, or a function of the node as updated by edits inside it.
@@ -126,7 +126,7 @@ def add_from_import(model: Model, edits: Edits, module_name: str, alias: cst.Imp
             isinstance(node, cst.ImportFrom)
             and not node.relative
             and isinstance(node.names, Sequence)
-            and _dotted(node.module) == module_name
+            and dotted_name(node.module) == module_name
             and len(line.body) == 1
             and line not in edits.replace
         ):
@@ -162,15 +162,6 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
-
-
-def _dotted(node: Optional[cst.CSTNode]) -> Optional[str]:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
 
 
 def _after_open_paren(node: cst.ImportFrom) -> Optional[cst.BaseParenthesizableWhitespace]:
@@ -222,6 +213,12 @@ def parent_block(root: cst.CSTNode, statement: cst.CSTNode) -> Optional[cst.CSTN
         if node is statement:
             return parent
     return None
+
+
+def is_lone_statement(statement: Optional[cst.CSTNode]) -> bool:
+    """A line holding one simple statement: a fix can insert code before it, or
+    replace it, without moving a neighbour (`a = 1; return f(a)` would)."""
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
 
 
 def can_remove_statement(root: cst.CSTNode, statement: cst.CSTNode) -> bool:

@@ -11,6 +11,7 @@ from bgtask_lint.rewrite import (
     Edits,
     append_item,
     inject_background_tasks,
+    is_lone_statement,
     keyword_argument,
     remove_item,
     replace_local_with_injected,
@@ -176,14 +177,8 @@ def _in_http_route(site: CallSite) -> bool:
 def _removable_local(site: CallSite) -> Optional[str]:
     """The name of `name = BackgroundTasks()` when that line can simply go."""
     local = assigned_name(site)
-    statement = site.statement
-    if (
-        local is None
-        or site.node.args  # `BackgroundTasks([...])` starts with tasks of its own
-        or not isinstance(statement, cst.SimpleStatementLine)
-        or len(statement.body) != 1
-    ):
-        return None
+    if local is None or site.node.args or not is_lone_statement(site.statement):
+        return None  # `BackgroundTasks([...])` starts with tasks of its own
     return local
 
 
@@ -267,8 +262,7 @@ def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     if not (
         _is_background_keyword(arg)
         and isinstance(response, cst.Call)
-        and isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
+        and is_lone_statement(statement)
     ):
         return None
 

@@ -10,6 +10,7 @@ from bgtask_lint.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
 from bgtask_lint.rewrite import (
     Edits,
     inject_background_tasks,
+    is_lone_statement,
     remove_item,
     replace_local_with_injected,
     statement_with_call,
@@ -124,7 +125,7 @@ def create():
                 arg = _background_argument(site.node)
                 if arg is not None and _replaces(arg.value, injected):
                     yield Violation(arg, message, _argument_fix(model, route, site, arg))
-            responses = _response_parameters(model, route)
+            responses = model.response_parameters(route)
             for assignment in model.background_assignments:
                 target = assignment.target.value
                 if assignment.function is not route or not _replaces(
@@ -150,29 +151,13 @@ def _replaces(value: cst.BaseExpression, injected: set[str]) -> bool:
     return not (is_name and (value.value == "None" or value.value in injected))
 
 
-def _response_parameters(model: Model, route: FunctionInfo) -> set[str]:
-    return {
-        p.name.value
-        for p in route.parameters()
-        if p.annotation is not None and model.is_response_class(p.annotation.annotation)
-    }
-
-
-def _inline_task(model: Model, value: cst.BaseExpression) -> Optional[cst.Call]:
-    if isinstance(value, cst.Call) and model.is_background_task_class(value.func):
-        return value
-    return None
-
-
 def _argument_fix(
     model: Model, route: FunctionInfo, site: CallSite, arg: cst.Arg
 ) -> Optional[FixPlan]:
     statement = site.statement
-    if site.in_lambda or not (
-        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-    ):
+    if site.in_lambda or not is_lone_statement(statement):
         return None
-    task = _inline_task(model, arg.value)
+    task = model.inline_background_task(arg.value)
     if task is not None:
 
         def move_task(module: cst.Module) -> cst.Module:
@@ -236,10 +221,8 @@ def _assignment_fix(
     assignment: cst.Assign,
     statement: Optional[cst.BaseStatement],
 ) -> Optional[FixPlan]:
-    task = _inline_task(model, assignment.value)
-    if task is None or not (
-        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-    ):
+    task = model.inline_background_task(assignment.value)
+    if task is None or not is_lone_statement(statement):
         return None
 
     def rewrite(module: cst.Module) -> cst.Module:

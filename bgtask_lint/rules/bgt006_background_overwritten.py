@@ -8,7 +8,13 @@ import libcst as cst
 
 from bgtask_lint.diagnostic import SAFE
 from bgtask_lint.model import HTTP, BackgroundAssignment, FunctionInfo, Model
-from bgtask_lint.rewrite import Edits, inject_background_tasks, remove_item, statement_with_call
+from bgtask_lint.rewrite import (
+    Edits,
+    inject_background_tasks,
+    is_lone_statement,
+    remove_item,
+    statement_with_call,
+)
 from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.walk import walk
 
@@ -110,7 +116,7 @@ class Audit(BaseHTTPMiddleware):
                 function is not None
                 and function.route_kind == HTTP
                 and isinstance(target, cst.Name)
-                and target.value in _response_parameters(model, function)
+                and target.value in model.response_parameters(function)
             ):
                 yield Violation(
                     assignment.node,
@@ -220,20 +226,6 @@ def _mentions_background(value: cst.BaseExpression, name: str) -> bool:
     return False
 
 
-def _response_parameters(model: Model, function: FunctionInfo) -> set[str]:
-    return {
-        p.name.value
-        for p in function.parameters()
-        if p.annotation is not None and model.is_response_class(p.annotation.annotation)
-    }
-
-
-def _inline_task(model: Model, value: cst.BaseExpression) -> Optional[cst.Call]:
-    if isinstance(value, cst.Call) and model.is_background_task_class(value.func):
-        return value
-    return None
-
-
 def _overwrite_fix(
     model: Model,
     function: FunctionInfo,
@@ -248,13 +240,13 @@ def _overwrite_fix(
     if earlier.kind != "constructor" or not isinstance(earlier.node, cst.Arg):
         return None
     arg = earlier.node
-    task = _inline_task(model, arg.value)
+    task = model.inline_background_task(arg.value)
     constructor = next((s for s in function.calls if any(a is arg for a in s.node.args)), None)
     plan = _replace_with_add_task(model, function, [overwrite])
     if task is None or constructor is None or plan is None:
         return None
     statement = constructor.statement
-    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+    if not is_lone_statement(statement):
         return None
 
     def rewrite(module: cst.Module) -> cst.Module:
@@ -276,10 +268,8 @@ def _replace_with_add_task(
     if function.route_kind != HTTP:
         return None
     for assignment in assignments:
-        statement = assignment.statement
-        if _inline_task(model, assignment.node.value) is None or not (
-            isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-        ):
+        is_inline = model.inline_background_task(assignment.node.value) is not None
+        if not is_inline or not is_lone_statement(assignment.statement):
             return None
 
     def rewrite(module: cst.Module) -> cst.Module:
@@ -295,7 +285,7 @@ def _replacements(
     name = inject_background_tasks(model, function, edits)
     for assignment in assignments:
         statement = assignment.statement
-        task = _inline_task(model, assignment.node.value)
+        task = model.inline_background_task(assignment.node.value)
         assert isinstance(statement, cst.SimpleStatementLine) and task is not None
         edits.replace[statement] = statement_with_call(task, name, statement.leading_lines)
     return edits
