@@ -87,12 +87,15 @@ class Run:
         fresh = [f for f in self.files if f.entry is None and f.matters]
         count = parallel.worker_count(fresh, self.workers)
         if count > 1:
+            reported = len(self.result.diagnostics)
             try:
                 self._in_parallel(fresh, count)
                 self._store()
                 return
-            except (OSError, RuntimeError, EOFError) as error:
-                self.result.errors.append(f"parallel check failed ({error}); one process used")
+            except (OSError, RuntimeError, EOFError):
+                # No processes to be had (or one died): do it all here instead.
+                # A rule's own crash is not this: check_file reports it per file.
+                del self.result.diagnostics[reported:]
         for file in fresh:
             _index(file)
         for file in self._to_check():

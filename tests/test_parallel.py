@@ -65,3 +65,16 @@ def test_parallel_fix_matches_one_process(tmp_path, pools):
     for fixed in serial_tree.rglob("*.py"):
         twin = parallel_tree / fixed.relative_to(serial_tree)
         assert twin.read_text() == fixed.read_text(), fixed.name
+
+
+def test_falls_back_to_one_process_when_workers_cannot_start(tmp_path, monkeypatch):
+    tree = copy_fixtures(tmp_path / "tree")
+    expected = summary(check_paths([tree], workers=1))
+
+    def no_processes(self, workers):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(parallel.Pool, "__init__", no_processes)
+    result = check_paths([tree], workers=2)
+    assert not result.errors
+    assert summary(result) == expected
