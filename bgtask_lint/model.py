@@ -4,7 +4,10 @@ syntactic context it sits in.
 
 Rules ask the model questions ("is this a route?", "is this expression a
 BackgroundTasks?") instead of walking the tree again, so the tree is visited
-once per file whatever the number of rules.
+once per file whatever the number of rules. It is longer than the other
+modules on purpose: every fact a rule may ask about lives here, in one place,
+rather than half-learnt again in each rule. The walk that builds it is in
+model_builder.py, cross-module resolution in project.py.
 """
 
 from __future__ import annotations

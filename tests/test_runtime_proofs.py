@@ -227,19 +227,34 @@ ANNOTATION_TEMPLATE = """
 """
 
 
+def assert_tasks_lost(path):
+    """The bug, as this FastAPI shows it: the app does not import (FastAPIError,
+    on recent versions), or it runs and the task never does (older ones)."""
+    try:
+        before = load(path)
+    except Exception as error:
+        assert type(error).__name__ == "FastAPIError", error
+        return
+    call(before, "POST", "/?x=5")
+    assert before.RAN == []
+
+
 @pytest.mark.parametrize(
     "param",
     [
         "tasks: BackgroundTask",
         "tasks: Optional[BackgroundTasks] = None",
-        "tasks: BackgroundTasks | None = None",
+        pytest.param(
+            "tasks: BackgroundTasks | None = None",
+            marks=pytest.mark.skipif(sys.version_info < (3, 10), reason="PEP 604 needs 3.10"),
+        ),
         "tasks: BackgroundTasks = Depends()",
     ],
     ids=["singular", "optional", "pipe-none", "depends"],
 )
 def test_bgt002_app_that_cannot_import_runs_after_fix(tmp_path, param):
     path = write_app(tmp_path, ANNOTATION_TEMPLATE.format(param=param))
-    assert_import_fails(path, "FastAPIError")  # the bug: the app does not start
+    assert_tasks_lost(path)
 
     fixed = fix(path)
     assert "def create(x: int, tasks: BackgroundTasks):" in fixed

@@ -42,7 +42,8 @@ class WrongBackgroundTasksAnnotation(Rule):
 
     - the singular `BackgroundTask`, the `Optional` / `| None` forms and
       `= Depends()` raise `FastAPIError` when the route is declared, so the
-      application does not even import;
+      application does not even import (FastAPI 0.128 still accepted
+      `= Depends()`, injecting a fresh object whose tasks nothing runs);
     - an unannotated `bt=BackgroundTasks()` becomes a query parameter: the tasks
       added to the default object never run, and `?bt=x` gives a 500;
     - a subclass annotation still gets a plain `BackgroundTasks` injected, so
@@ -199,8 +200,9 @@ def _problem(model: Model, param: cst.Param, where: str) -> Optional[tuple[str, 
         return message, True, True
     if info.kind == "tasks" and _is_depends_call(model, param.default):
         message = (
-            f"`{name}: BackgroundTasks = Depends()` in {where}: FastAPI rejects this "
-            "at import time; drop the `Depends()` default"
+            f"`{name}: BackgroundTasks = Depends()` in {where}: recent FastAPI rejects "
+            "this at import time, older versions inject a new object nothing runs; drop "
+            "the `Depends()` default"
         )
         return message, False, True
     if param.annotation is None and model.is_background_tasks_call(param.default):
