@@ -95,7 +95,7 @@ def check_stdin(
     run = runner.Run(resolver, result)
     run.add(path)
     file = run.files[0]
-    file.path = Path(filename)
+    file.name = filename
     file.text, file.encoding = decoded.text, decoded.encoding
     runner.check_file(result, file, FixMode(unsafe=fix.unsafe, write=False) if fix else None)
     return result
@@ -116,7 +116,7 @@ def check_source(
         except DecodeError as error:
             return [file_error(filename, str(error))]
     result = RunResult()
-    file = runner.SourceFile(Path(filename), filename, settings, None, source)
+    file = runner.SourceFile(filename, filename, settings, None, source)
     runner.check_file(result, file, None)
     if result.errors:
         raise RuntimeError(result.errors[0])

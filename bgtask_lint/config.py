@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -368,12 +368,13 @@ class SettingsResolver:
             assert loaded is not None
             self._fixed = self.overrides.apply(loaded)
 
-    def for_path(self, path: Path, *, is_dir: Optional[bool] = None) -> Settings:
+    def for_path(self, path: Union[str, Path], *, is_dir: Optional[bool] = None) -> Settings:
         """The settings for a file or directory (`is_dir` saves a `stat` when
         the caller knows)."""
         if self._fixed is not None:
             return self._fixed
-        absolute = os.path.abspath(path)
+        # Strings from the walk are absolute already: skip abspath's normpath.
+        absolute = path if isinstance(path, str) and os.path.isabs(path) else os.path.abspath(path)
         if not (os.path.isdir(absolute) if is_dir is None else is_dir):
             absolute = os.path.dirname(absolute)
         settings = self._by_name.get(absolute)  # strings: no Path per file

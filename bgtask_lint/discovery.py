@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from bgtask_lint import gitignore
 from bgtask_lint.config import SettingsResolver
@@ -16,9 +16,10 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 
 @dataclass(frozen=True)
 class Found:
-    """A file to check, or a path that could not be walked (`error` set)."""
+    """A file to check, or a path that could not be walked (`error` set).
+    Walked files come as strings: a Path per file costs more than the walk."""
 
-    path: Path
+    path: Union[str, Path]
     error: Optional[str] = None
 
 
@@ -67,7 +68,7 @@ def _walk(
     except OSError as error:
         yield Found(Path(shown), error.strerror or str(error))
         return
-    settings = resolver.for_path(Path(absolute), is_dir=True)
+    settings = resolver.for_path(absolute, is_dir=True)
     base = settings.relative_directory(absolute)
     if ignores is not None:  # this directory's own .gitignore, unless inherited already
         here = gitignore.load(absolute)
@@ -88,4 +89,4 @@ def _walk(
             yield from _walk(entry.path, child, resolver, seen, ignores)
         elif entry.name.endswith(PYTHON_SUFFIXES) and child not in seen:
             seen.add(child)
-            yield Found(Path(child))
+            yield Found(child)

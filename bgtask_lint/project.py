@@ -33,14 +33,21 @@ def _key(path: Union[str, Path]) -> str:
     return os.path.abspath(path)
 
 
-def find_project_root(path: Path, *, is_dir: Optional[bool] = None) -> Path:
+def find_project_root(path: Union[str, Path], *, is_dir: Optional[bool] = None) -> Path:
     """The nearest directory at or above `path` with a pyproject.toml,
-    setup.cfg, setup.py or .git; the path's own directory if there is none."""
-    absolute = os.path.abspath(path)
+    setup.cfg, setup.py or .git; else, as ruff does, the working directory
+    when the path is below it, or the path's own directory."""
+    absolute = path if isinstance(path, str) and os.path.isabs(path) else os.path.abspath(path)
     if is_dir is None:
         is_dir = os.path.isdir(absolute)
     directory = absolute if is_dir else os.path.dirname(absolute)
-    return _root_path(_marked_ancestor(directory) or directory)
+    return _root_path(_marked_ancestor(directory) or _unmarked_root(directory))
+
+
+def _unmarked_root(directory: str) -> str:
+    cwd = os.getcwd()
+    inside = directory == cwd or directory.startswith(cwd.rstrip(os.sep) + os.sep)
+    return cwd if inside else directory
 
 
 @lru_cache(maxsize=4096)

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from bgtask_lint import parallel
 from bgtask_lint.config import Settings, SettingsResolver
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class SourceFile:
-    path: Path
+    name: str  # as the user spelled it: how reports name the file
     key: str  # absolute path: how the project and the cache name it
     settings: Settings
     project: Optional[Project]
@@ -42,6 +42,11 @@ class SourceFile:
     entry: Optional[Entry] = None  # a valid cache entry
     uses: list[tuple[str, str]] = field(default_factory=list)
     deps: set[str] = field(default_factory=set)
+
+    @property
+    def path(self) -> Path:
+        # Built on demand: a file whose findings come from the cache needs none.
+        return Path(self.name)
 
 
 class Run:
@@ -62,7 +67,7 @@ class Run:
         self.projects: dict[Path, Project] = {}
         self._fingerprints: dict[tuple[int, frozenset[str]], str] = {}
 
-    def add(self, path: Path) -> None:
+    def add(self, path: Union[str, Path]) -> None:
         absolute = os.path.abspath(path)  # once: the helpers below get it ready-made
         settings = self.resolver.for_path(absolute, is_dir=False)
         root = find_project_root(absolute, is_dir=False)
@@ -71,7 +76,7 @@ class Run:
             project = Project(root, [settings.root / src for src in settings.src])
             self.projects[root] = project
         project.checked.add(absolute)
-        self.files.append(SourceFile(path, absolute, settings, project))
+        self.files.append(SourceFile(str(path), absolute, settings, project))
         self.result.files_checked += 1
 
     def execute(self) -> None:
@@ -107,7 +112,7 @@ class Run:
         computed once per configuration (and rule selection) in the run."""
         from bgtask_lint.cache import fingerprint
 
-        codes = file.settings.enabled_codes(file.path)
+        codes = file.settings.enabled_codes(file.name)
         key = (id(file.settings), codes)
         if key not in self._fingerprints:
             self._fingerprints[key] = fingerprint(codes, file.settings.rule_options())
@@ -119,12 +124,12 @@ class Run:
             data = file.path.read_bytes()
         except OSError as error:
             message = f"cannot read file: {error.strerror or error}"
-            self.result.diagnostics.append(file_error(str(file.path), message))
+            self.result.diagnostics.append(file_error(file.name, message))
             return False
         try:
             decoded = decode_source(data)
         except DecodeError as error:
-            self.result.diagnostics.append(file_error(str(file.path), str(error)))
+            self.result.diagnostics.append(file_error(file.name, str(error)))
             return False
         file.text, file.encoding = decoded.text, decoded.encoding
         file.matters = needs_check(file.text)
@@ -236,8 +241,8 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
     from bgtask_lint.fixer import fix_text, write_atomically
 
     assert file.text is not None
-    filename, source, settings, project = str(file.path), file.text, file.settings, file.project
-    codes = settings.enabled_codes(file.path)
+    filename, source, settings, project = file.name, file.text, file.settings, file.project
+    codes = settings.enabled_codes(file.name)
     options = settings.rule_options()
     consulted = project.track_consulted() if project is not None else set()
     try:
@@ -284,7 +289,7 @@ def _job(file: SourceFile) -> tuple:
     assert project is not None
     roots = [str(r) for r in project.source_roots]
     return (
-        str(file.path),
+        file.name,
         file.text,
         file.encoding,
         file.settings,
@@ -310,9 +315,7 @@ class WorkerState:
             project.source_roots = [Path(r) for r in roots]
             project.checked = set(self.checked.get(root, ()))
             self.projects[root] = project
-        return SourceFile(
-            Path(path), os.path.abspath(path), settings, project, text, encoding, matters
-        )
+        return SourceFile(path, os.path.abspath(path), settings, project, text, encoding, matters)
 
     def index(self, jobs: list[tuple], checked: dict[str, list[str]]) -> dict[str, list]:
         self.checked = checked
