@@ -211,7 +211,6 @@ class Model:
         self.runtime_imports: list[tuple[cst.SimpleStatementLine, cst.CSTNode]] = []
         # `from fastapi import BackgroundTask` and friends, for BGT002.
         self.misspelled_imports: list[MisspelledImport] = []
-        self._by_node: dict[cst.FunctionDef, FunctionInfo] = {}
         self._submissions: Optional[list[TaskSubmission]] = None
         self._site_by_call: dict[cst.Call, CallSite] = {}
 
@@ -311,9 +310,6 @@ class Model:
         """`func` or `Class.method` (see FunctionInfo.key)."""
         cls, _, name = key.rpartition(".")
         return self.methods.get((cls, name)) if cls else self.module_functions.get(name)
-
-    def function_for(self, node: cst.FunctionDef) -> FunctionInfo:
-        return self._by_node[node]
 
     def local_function(self, expr: cst.BaseExpression) -> Optional[FunctionInfo]:
         """The module-level function a Name refers to, if defined in this module."""

@@ -180,7 +180,6 @@ class _ModelBuilder:
         elif class_name and len(self.classes) == 1 and not self.functions:
             self.model.methods[(class_name, node.name.value)] = info
         self.model.functions.append(info)
-        self.model._by_node[node] = info
         # Decorators and parameter defaults run in the enclosing scope; the
         # function is the current scope only inside its body.
         self.bodies[node.body] = info

@@ -153,15 +153,3 @@ class ImportTable:
             base = self.qualified_name(expr.value)
             return f"{base}.{expr.attr.value}" if base else None
         return None
-
-    def binding_of(self, expr: cst.BaseExpression) -> Optional[Binding]:
-        """The binding behind the leftmost name of `expr`."""
-        while isinstance(expr, cst.Attribute):
-            expr = expr.value
-        if isinstance(expr, cst.Name):
-            return self.bindings.get(expr.value)
-        return None
-
-    def local_names_for(self, qualnames: frozenset[str]) -> list[str]:
-        """Names under which any of `qualnames` is imported, e.g. `["BT"]`."""
-        return [name for name, b in self.bindings.items() if b.qualname in qualnames]

@@ -162,9 +162,6 @@ class Project:
         return model
 
     # -- the checked files and the tasks they submit ---------------------
-    def mark_checked(self, path: Union[str, Path]) -> None:
-        self.checked.add(_key(path))
-
     def is_checked(self, path: str) -> bool:
         return _key(path) in self.checked
 
@@ -197,10 +194,6 @@ class Project:
     def task_keys(self, path: str) -> set[str]:
         return self._tasks.get(_key(path), set())
 
-    def defines_tasks(self, path: Union[str, Path]) -> bool:
-        return _key(path) in self._tasks
-
-    # -- names -------------------------------------------------------------
     def resolve(self, qualname: str, depth: int = 0) -> Optional[Target]:
         """What an absolute dotted name (`shop.tasks.send_receipt`) refers to in
         the project: a module, a function, a class or a method."""

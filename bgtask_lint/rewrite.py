@@ -10,7 +10,7 @@ formatting elsewhere stay byte for byte.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Callable, Optional, TypeVar, Union
 
 import libcst as cst
@@ -67,20 +67,12 @@ def background_tasks_reference(model: Model, edits: Edits) -> str:
     module, adding `from fastapi import BackgroundTasks` when none exists. An
     import only under `if TYPE_CHECKING:` does not count: FastAPI would then see
     a string annotation it cannot resolve and treat the parameter as a query."""
-    for name, binding in model.imports.bindings.items():
-        if (
-            binding.qualname in BACKGROUND_TASKS
-            and binding.module_level
-            and not binding.type_checking_only
-        ):
-            return name
-    for name, binding in model.imports.bindings.items():
-        if (
-            binding.qualname == "fastapi"
-            and binding.module_level
-            and not binding.type_checking_only
-        ):
-            return f"{name}.BackgroundTasks"
+    existing = _runtime_binding(model, BACKGROUND_TASKS)
+    if existing:
+        return existing
+    fastapi_module = _runtime_binding(model, {"fastapi"})
+    if fastapi_module:
+        return f"{fastapi_module}.BackgroundTasks"
     local = "BackgroundTasks"
     if local in model.imports.bindings and not model.imports.bindings[local].type_checking_only:
         local = "FastAPIBackgroundTasks"  # the plain name means something else here
@@ -94,13 +86,9 @@ def background_tasks_reference(model: Model, edits: Edits) -> str:
 
 def module_reference(model: Model, edits: Edits, module_name: str) -> str:
     """A name bound to module `module_name` at run time, importing it if needed."""
-    for name, binding in model.imports.bindings.items():
-        if (
-            binding.qualname == module_name
-            and binding.module_level
-            and not binding.type_checking_only
-        ):
-            return name
+    existing = _runtime_binding(model, {module_name})
+    if existing:
+        return existing
     if module_name in model.imports.bindings:
         raise CannotFix(f"`{module_name}` means something else in this module")
     statement = cst.SimpleStatementLine(
@@ -110,10 +98,15 @@ def module_reference(model: Model, edits: Edits, module_name: str) -> str:
     return module_name
 
 
-def _runtime_binding(model: Model, qualname: str) -> Optional[str]:
-    """A module-level name bound to `qualname` when the module runs."""
+def _runtime_binding(model: Model, qualnames: Collection[str]) -> Optional[str]:
+    """A module-level name bound to one of `qualnames` when the module runs
+    (not only under `if TYPE_CHECKING:`)."""
     for name, binding in model.imports.bindings.items():
-        if binding.qualname == qualname and binding.module_level and not binding.type_checking_only:
+        if (
+            binding.qualname in qualnames
+            and binding.module_level
+            and not binding.type_checking_only
+        ):
             return name
     return None
 

@@ -91,18 +91,3 @@ def _common_suffix(a: str, b: str) -> int:
             break
         n += 1
     return n
-
-
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """Apply non-overlapping edits (locations refer to `text`)."""
-    starts = line_starts(text)
-    spans = sorted(
-        (
-            (offset_of(e.location, starts), offset_of(e.end_location, starts), e.content)
-            for e in edits
-        ),
-        reverse=True,
-    )
-    for start, end, content in spans:
-        text = text[:start] + content + text[end:]
-    return text

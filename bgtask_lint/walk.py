@@ -94,6 +94,17 @@ def walk(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, bool]]:
             stack.extend((child, True) for child in reversed(child_nodes(node)))
 
 
+def own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
+    """The nodes of a function's body in source order, without descending into
+    nested functions, lambdas or classes (their code runs at another time)."""
+    nested = 0
+    for node, entering in walk(function.body):
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            nested += 1 if entering else -1
+        elif entering and not nested:
+            yield node
+
+
 def nodes_with_parents(
     root: cst.CSTNode,
 ) -> Iterator[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]]:

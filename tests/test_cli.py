@@ -6,6 +6,7 @@ import json
 import textwrap
 
 from conftest import FIXTURES, ROOT
+from test_docs import SECTIONS
 
 from bgtask_lint import __version__
 from bgtask_lint.rules import ALL_RULES
@@ -149,14 +150,7 @@ def test_rule_documentation(cli):
     result = cli("rule", "BGT001")
     assert result.returncode == 0
     assert result.stdout.startswith("# unattached-background-tasks (BGT001)")
-    for section in (
-        "## What it does",
-        "## Why is this bad?",
-        "## Example",
-        "## Use instead",
-        "## Fix safety",
-        "## References",
-    ):
+    for section in SECTIONS:
         assert section in result.stdout
     assert cli("rule", "blocking-call-in-async-task").returncode == 0
     missing = cli("rule", "BGT999")

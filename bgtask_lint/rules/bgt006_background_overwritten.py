@@ -16,9 +16,7 @@ from bgtask_lint.rewrite import (
     statement_with_call,
 )
 from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.walk import walk
-
-_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+from bgtask_lint.walk import own_nodes, walk
 
 
 @dataclass(frozen=True)
@@ -134,14 +132,8 @@ class Audit(BaseHTTPMiddleware):
         assignments: dict[cst.Assign, BackgroundAssignment],
     ) -> Iterator[Violation]:
         origins: dict[str, _Origin] = {}
-        nested = 0
-        for node, entering in walk(function.node.body):
-            if isinstance(node, _SCOPES):
-                nested += 1 if entering else -1
-                continue
-            if not entering or nested or not isinstance(node, cst.Assign):
-                continue
-            if len(node.targets) != 1:
+        for node in own_nodes(function.node):
+            if not isinstance(node, cst.Assign) or len(node.targets) != 1:
                 continue
             target = node.targets[0].target
             if isinstance(target, cst.Name):

@@ -5,9 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
-from bgtask_lint.walk import walk
-
-_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+from bgtask_lint.walk import own_nodes
 
 
 class AddTaskAfterYield(Rule):
@@ -79,13 +77,8 @@ def dep(tasks: BackgroundTasks):
             injected = set(model.injected_tasks(function))
             if not function.yields or not injected:
                 continue
-            after_yield, nested = False, 0
-            for node, entering in walk(function.node.body):
-                if isinstance(node, _SCOPES):
-                    nested += 1 if entering else -1
-                    continue
-                if not entering or nested:
-                    continue
+            after_yield = False
+            for node in own_nodes(function.node):
                 if isinstance(node, cst.Yield):
                     after_yield = True
                 elif after_yield and _is_add_task_on(node, injected):
