@@ -212,6 +212,7 @@ class Model:
         # `from fastapi import BackgroundTask` and friends, for BGT002.
         self.misspelled_imports: list[MisspelledImport] = []
         self._submissions: Optional[list[TaskSubmission]] = None
+        self._background_tasks_names: dict[FunctionInfo, set[str]] = {}
         self._site_by_call: dict[cst.Call, CallSite] = {}
 
     # -- resolution ------------------------------------------------------
@@ -378,7 +379,10 @@ class Model:
     def background_tasks_names(self, function: FunctionInfo) -> set[str]:
         """Names that hold a BackgroundTasks inside `function`: its (and its
         enclosing functions') parameters annotated so, and locals assigned
-        `BackgroundTasks()`."""
+        `BackgroundTasks()`. Asked for every `.add_task` call: computed once."""
+        known = self._background_tasks_names.get(function)
+        if known is not None:
+            return known
         names: set[str] = set()
         scope: Optional[FunctionInfo] = function
         while scope is not None:
@@ -391,6 +395,7 @@ class Model:
                     if target:
                         names.add(target)
             scope = scope.parent
+        self._background_tasks_names[function] = names
         return names
 
     def injected_tasks(self, function: FunctionInfo) -> list[str]:

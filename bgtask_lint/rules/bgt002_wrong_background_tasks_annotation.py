@@ -7,7 +7,7 @@ import libcst as cst
 
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.model import FunctionInfo, MisspelledImport, Model
-from bgtask_lint.names import BACKGROUND_TASKS, DEPENDS
+from bgtask_lint.names import ANNOTATED, BACKGROUND_TASKS, DEPENDS
 from bgtask_lint.rewrite import (
     CannotFix,
     Edits,
@@ -230,7 +230,9 @@ def _param_fix(
         new_param = param
         if retype:
             reference = cst.parse_expression(background_tasks_reference(model, edits))
-            new_param = new_param.with_changes(annotation=_retyped(param.annotation, reference))
+            new_param = new_param.with_changes(
+                annotation=_retyped(model, param.annotation, reference)
+            )
         if drop_default:
             new_param = new_param.with_changes(default=None, equal=cst.MaybeSentinel.DEFAULT)
         edits.replace[function.node.params] = replace_parameter(
@@ -243,25 +245,25 @@ def _param_fix(
     return FixPlan(applicability, "Annotate the parameter `BackgroundTasks`", rewrite)
 
 
-def _retyped(annotation: Optional[cst.Annotation], reference: cst.BaseExpression) -> cst.Annotation:
+def _retyped(
+    model: Model, annotation: Optional[cst.Annotation], reference: cst.BaseExpression
+) -> cst.Annotation:
     """The annotation with its type replaced by `reference`; the metadata of an
     `Annotated[...]` is kept."""
     if annotation is None:
         return cst.Annotation(reference)
     inner = annotation.annotation
-    if isinstance(inner, cst.Subscript) and inner.slice and _is_annotated(inner):
+    if (
+        isinstance(inner, cst.Subscript)
+        and inner.slice
+        and model.qualified_name(inner.value) in ANNOTATED
+    ):
         first = inner.slice[0]
         new_first = first.with_changes(slice=cst.Index(reference))
         return annotation.with_changes(
             annotation=inner.with_changes(slice=[new_first, *inner.slice[1:]])
         )
     return annotation.with_changes(annotation=reference)
-
-
-def _is_annotated(subscript: cst.Subscript) -> bool:
-    value = subscript.value
-    name = value.attr.value if isinstance(value, cst.Attribute) else getattr(value, "value", "")
-    return name == "Annotated"
 
 
 def _must_move(params: cst.Parameters, param: cst.Param) -> bool:
