@@ -22,7 +22,17 @@ from bgtask_lint.diagnostic import (
     file_error,
 )
 from bgtask_lint.model_builder import build_model
-from bgtask_lint.noqa import directives, is_suppressed, unused_codes, without_codes
+from bgtask_lint.noqa import (
+    EMPTY,
+    CannotTokenize,
+    Comment,
+    CommentMap,
+    comment_map,
+    directives,
+    mentions_noqa,
+    unused_codes,
+    without_codes,
+)
 from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import CannotFix
 from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
@@ -83,6 +93,8 @@ def place(
 ) -> list[Diagnostic]:
     """Turn violations into located diagnostics, dropping the ones under noqa
     (and, with BGT100 enabled, reporting directives that suppressed nothing)."""
+    judge_noqa = UNUSED_NOQA in codes and mentions_noqa(text)
+    comments = file_comments(module, text) if violations or judge_noqa else EMPTY
     ranges = node_ranges(module, (v.node for _, v in violations))
     diagnostics = []
     suppressed: dict[int, set[str]] = {}
@@ -90,8 +102,9 @@ def place(
         code_range = ranges[violation.node]
         start = Location(code_range.start.line, code_range.start.column + 1)
         end = Location(code_range.end.line, code_range.end.column + 1)
-        if is_suppressed(lines[start.row - 1], rule.code):
-            suppressed.setdefault(start.row, set()).add(rule.code)
+        noqa_row = comments.noqa_row(start.row)
+        if comments.is_suppressed(noqa_row, rule.code):
+            suppressed.setdefault(noqa_row, set()).add(rule.code)
             continue
         diagnostics.append(
             Diagnostic(
@@ -102,33 +115,63 @@ def place(
                 location=start,
                 end_location=end,
                 fix=materialize_fix(module, text, violation.fix),
-                noqa_row=start.row,
+                noqa_row=noqa_row,
                 severity=violation.severity,
                 source_lines=lines,
             )
         )
-    if UNUSED_NOQA in codes:
-        diagnostics.extend(unused_noqa_diagnostics(filename, lines, suppressed, codes))
+    if judge_noqa:
+        diagnostics.extend(unused_noqa_diagnostics(filename, lines, comments, suppressed, codes))
     diagnostics.sort(key=lambda d: (d.location, d.code))
     return diagnostics
+
+
+def file_comments(module: Optional[cst.Module], text: str) -> CommentMap:
+    """The file's comments from the tokenizer; when this Python cannot tokenize
+    the file (syntax newer than it knows), from libcst's tree instead."""
+    try:
+        return comment_map(text)
+    except CannotTokenize:
+        if module is None:
+            return EMPTY
+    found: list[cst.Comment] = []
+
+    class _Comments(cst.CSTVisitor):
+        def visit_Comment(self, node: cst.Comment) -> None:
+            found.append(node)
+
+    module.visit(_Comments())
+    ranges = node_ranges(module, found)
+    by_row = {}
+    for node in found:
+        start = ranges[node].start
+        by_row[start.line] = Comment(start.line, start.column, node.value)
+    return CommentMap(by_row, {})
 
 
 def unused_noqa_diagnostics(
     filename: str,
     lines: Sequence[str],
+    comments: CommentMap,
     suppressed: dict[int, set[str]],
     codes: frozenset[str],
 ) -> list[Diagnostic]:
-    """BGT100: `# noqa: BGT...` codes that suppressed nothing on their line."""
+    """BGT100: `# noqa: BGT...` codes that suppressed nothing on their line. The
+    fix edits the comment only; a comment left empty goes with the spaces
+    before it."""
     rule = _RULES[UNUSED_NOQA]
     found = []
-    for row, line in enumerate(lines, start=1):
-        unused = unused_codes(line, suppressed.get(row, ()), codes)
+    for row in comments.rows_with_directives():
+        comment = comments.by_row[row]
+        unused = unused_codes(comment.text, suppressed.get(row, ()), codes)
         if not unused:
             continue
-        start = next(d.start for d in directives(line) if set(d.codes or ()) & set(unused))
-        fixed = without_codes(line, unused)
-        edit = Edit(fixed, Location(row, 1), Location(row, len(line) + 1))
+        first = next(d for d in directives(comment.text) if set(d.codes or ()) & set(unused))
+        line = lines[row - 1]
+        comment_end = comment.column + len(comment.text)
+        kept = without_codes(comment.text, unused)
+        edit_start = comment.column if kept else len(line[: comment.column].rstrip())
+        edit = Edit(kept, Location(row, edit_start + 1), Location(row, comment_end + 1))
         names = ", ".join(f"`{code}`" for code in unused)
         found.append(
             Diagnostic(
@@ -136,8 +179,8 @@ def unused_noqa_diagnostics(
                 name=rule.name,
                 message=f"unused `noqa` directive: {names} suppresses nothing here",
                 filename=filename,
-                location=Location(row, start + 1),
-                end_location=Location(row, len(line.rstrip()) + 1),
+                location=Location(row, comment.column + first.start + 1),
+                end_location=Location(row, comment_end + 1),
                 fix=Fix(SAFE, "Remove the unused codes", (edit,)),
                 noqa_row=row,
                 source_lines=tuple(lines),

@@ -1,84 +1,183 @@
 """`# noqa` directives: reading them (a finding on a line with `# noqa`, or with
 `# noqa: BGT001,BGT003` naming its code, is suppressed, as flake8 and ruff do),
 finding the ones that suppress nothing (BGT100), and adding them (--add-noqa).
+
+Directives are read from comment tokens only: `"# noqa"` inside a string or a
+docstring is text, not a directive, and a fix that edits a directive edits the
+comment, never the code before it. As in ruff, a directive on the last line of
+a logical line continued with `\\`, or of a multi-line string, covers every
+line of it.
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterable
+import tokenize
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Optional
+
+from bgtask_lint.source import NEWLINE
 
 _NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+_MENTIONS_NOQA = re.compile("noqa", re.IGNORECASE)
 OWN_PREFIX = "BGT"
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A comment token: where its `#` is (row 1-based, column 0-based) and its text."""
+
+    row: int
+    column: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Directive:
-    start: int  # column (0-based) of the `#`
+    start: int  # offset of the `#` of `# noqa` within its comment's text
     end: int
     codes: Optional[tuple[str, ...]]  # None for a bare `# noqa`
 
 
-def directives(line: str) -> list[Directive]:
-    if "noqa" not in line.lower():
+class CannotTokenize(Exception):
+    """The running Python's tokenizer rejects the text (newer syntax, say)."""
+
+
+@dataclass(frozen=True)
+class CommentMap:
+    """The comments of one file, and which row's directives cover which row."""
+
+    by_row: Mapping[int, Comment]
+    # Rows inside a backslash-continued logical line or a multi-line string,
+    # mapped to the row where their directive goes (the last one).
+    noqa_rows: Mapping[int, int]
+
+    def noqa_row(self, row: int) -> int:
+        # A chain: a string may end on the line where the next one starts.
+        for _ in range(len(self.noqa_rows)):
+            if row not in self.noqa_rows:
+                break
+            row = self.noqa_rows[row]
+        return row
+
+    def directives(self, row: int) -> list[Directive]:
+        comment = self.by_row.get(row)
+        return directives(comment.text) if comment is not None else []
+
+    def is_suppressed(self, row: int, code: str) -> bool:
+        return any(d.codes is None or code in d.codes for d in self.directives(row))
+
+    def rows_with_directives(self) -> list[int]:
+        return sorted(row for row in self.by_row if self.directives(row))
+
+
+EMPTY = CommentMap({}, {})
+
+
+def mentions_noqa(text: str) -> bool:
+    return _MENTIONS_NOQA.search(text) is not None
+
+
+def comment_map(text: str) -> CommentMap:
+    """Every comment of `text`, read with the tokenizer. Raises CannotTokenize
+    when this Python cannot tokenize it (the caller may ask libcst instead)."""
+    by_row: dict[int, Comment] = {}
+    noqa_rows: dict[int, int] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            kind, (start_row, start_col), (end_row, _) = token.type, token.start, token.end
+            if kind == tokenize.COMMENT:
+                by_row[start_row] = Comment(start_row, start_col, token.string)
+            elif end_row > start_row and kind in _MULTILINE_TOKENS:
+                for row in range(start_row, end_row):
+                    noqa_rows[row] = end_row
+    except (tokenize.TokenError, SyntaxError) as error:
+        raise CannotTokenize(str(error)) from None
+    _map_continuations(text, noqa_rows, by_row)
+    return CommentMap(by_row, noqa_rows)
+
+
+# Tokens that may span lines: strings (and the pieces of f-strings on 3.12+).
+_MULTILINE_TOKENS = frozenset(
+    {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+)
+
+
+def _map_continuations(
+    text: str, noqa_rows: dict[int, int], comments: Mapping[int, Comment]
+) -> None:
+    """Rows ending in a backslash continuation map to the row where the logical
+    line ends. (A row with a comment cannot continue; rows inside strings are
+    mapped to the string's end already.)"""
+    lines = NEWLINE.split(text)
+    for row in range(len(lines) - 1, 0, -1):
+        if lines[row - 1].endswith("\\") and row not in comments and row not in noqa_rows:
+            noqa_rows[row] = noqa_rows.get(row + 1, row + 1)
+
+
+def directives(comment: str) -> list[Directive]:
+    """The `# noqa` directives in one comment's text."""
+    if "noqa" not in comment.lower():
         return []
     found = []
-    for match in _NOQA.finditer(line):
+    for match in _NOQA.finditer(comment):
         codes = match.group("codes")
         parsed = tuple(c.upper() for c in _CODE.findall(codes)) if codes else None
         found.append(Directive(match.start(), match.end(), parsed))
     return found
 
 
-def is_suppressed(line: str, code: str) -> bool:
-    return any(d.codes is None or code in d.codes for d in directives(line))
-
-
-def unused_codes(line: str, used: Iterable[str], enabled: frozenset[str]) -> list[str]:
-    """The bgtask-lint codes a line's directives name that suppressed nothing.
+def unused_codes(comment: str, used: Iterable[str], enabled: frozenset[str]) -> list[str]:
+    """The bgtask-lint codes a comment's directives name that suppressed nothing.
     Bare `# noqa` and other tools' codes are theirs to judge; codes of rules
     that are not enabled are left alone too (another configuration may use
     them)."""
     used = set(used)
     return [
         code
-        for directive in directives(line)
+        for directive in directives(comment)
         for code in directive.codes or ()
         if code.startswith(OWN_PREFIX) and code in enabled and code not in used
     ]
 
 
-def without_codes(line: str, remove: Iterable[str]) -> str:
-    """`line` with `remove` taken out of its directives; a directive left with
-    no code goes entirely (with the spaces before it)."""
+def without_codes(comment: str, remove: Iterable[str]) -> str:
+    """`comment` with `remove` taken out of its directives. A directive left with
+    no code goes; what the comment said besides stays (`# noqa: BGT003 - legacy`
+    becomes `# - legacy`); "" when nothing is left of the comment."""
     remove = set(remove)
-    for directive in reversed(directives(line)):
+    for directive in reversed(directives(comment)):
         if directive.codes is None:
             continue
         kept = [c for c in directive.codes if c not in remove]
         if len(kept) == len(directive.codes):
             continue
-        if kept:
-            replacement = f"# noqa: {', '.join(kept)}"
-            line = line[: directive.start] + replacement + line[directive.end :]
-        else:
-            line = (line[: directive.start].rstrip() + line[directive.end :]).rstrip()
-    return line
+        replacement = f"# noqa: {', '.join(kept)}" if kept else ""
+        comment = comment[: directive.start] + replacement + comment[directive.end :]
+    comment = comment.strip()
+    if comment.strip("# \t") == "":
+        return ""
+    if not comment.startswith("#"):
+        comment = f"# {comment}"
+    return re.sub(r"^#\s*#\s*", "# ", comment)
 
 
-def with_codes(line: str, codes: Iterable[str]) -> str:
-    """`line` with a directive naming `codes`: merged into an existing one, or
-    appended after two spaces (PEP 8's inline comment spacing)."""
+def with_codes(line: str, codes: Iterable[str], comment: Optional[Comment]) -> str:
+    """`line` with a directive naming `codes`: merged into the line's existing
+    directive, or appended after two spaces (PEP 8's inline comment spacing)."""
     codes = sorted(set(codes))
-    for directive in directives(line):
-        if directive.codes is None:
-            return line  # a bare `# noqa` already covers everything
-        merged = sorted(set(directive.codes) | set(codes))
-        return line[: directive.start] + f"# noqa: {', '.join(merged)}" + line[directive.end :]
+    if comment is not None:
+        for directive in directives(comment.text):
+            if directive.codes is None:
+                return line  # a bare `# noqa` already covers everything
+            merged = sorted(set(directive.codes) | set(codes))
+            start = comment.column + directive.start
+            end = comment.column + directive.end
+            return line[:start] + f"# noqa: {', '.join(merged)}" + line[end:]
     return f"{line.rstrip()}  # noqa: {', '.join(codes)}"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import tokenize
 from pathlib import Path
 from typing import Optional
 
-from bgtask_lint.noqa import with_codes
+from bgtask_lint.noqa import CannotTokenize, comment_map, with_codes
 from bgtask_lint.source import NEWLINE, DecodeError, decode_source
 
 
 def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional[str]]:
-    """Add the codes of `rows` (row -> codes) to `path`'s lines; returns how many
-    lines changed and an error, if the file was left alone."""
+    """Add the codes of `rows` (row -> codes; rows are the findings' noqa rows,
+    so never inside a string or a backslash continuation) to `path`'s lines;
+    returns how many lines changed and an error, if the file was left alone."""
     import libcst as cst
 
     from bgtask_lint.fixer import write_atomically
@@ -23,14 +22,17 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     except (OSError, DecodeError) as error:
         return 0, f"cannot read: {error}"
     text = decoded.text
-    inside_strings = _rows_ending_inside_a_string(text)
+    try:
+        comments = comment_map(text)
+    except CannotTokenize as error:
+        return 0, f"left unchanged: this Python cannot read its comments ({error})"
     parts = NEWLINE.split(text)
     breaks = NEWLINE.findall(text)
     changed = 0
-    for row, codes in rows.items():
-        if row in inside_strings or not 0 < row <= len(parts):
-            continue  # a `#` there would become part of the string
-        updated = with_codes(parts[row - 1], codes)
+    for row, codes in sorted(rows.items()):
+        if comments.noqa_row(row) != row or not 0 < row <= len(parts):
+            continue  # inside a string or a continued line: a `#` there is no comment
+        updated = with_codes(parts[row - 1], codes, comments.by_row.get(row))
         if updated != parts[row - 1]:
             parts[row - 1] = updated
             changed += 1
@@ -45,17 +47,3 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     except (cst.ParserSyntaxError, OSError, UnicodeError) as error:
         return 0, f"left unchanged: {error}"
     return changed, None
-
-
-def _rows_ending_inside_a_string(text: str) -> set[int]:
-    """Rows whose end is inside a multi-line string (or f-string)."""
-    rows: set[int] = set()
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.STRING or token.type == getattr(
-                tokenize, "FSTRING_MIDDLE", -1
-            ):
-                rows.update(range(token.start[0], token.end[0]))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        pass  # newer syntax than this Python's tokenizer: libcst re-parses below
-    return rows
