@@ -33,6 +33,7 @@ from bgtask_lint.noqa import (
     unused_codes,
     without_codes,
 )
+from bgtask_lint.parsing import TooComplex, parse_module
 from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import CannotFix
 from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 
 _RULES: dict[str, Rule] = {rule.code: rule() for rule in ALL_RULES}
+TOO_DEEP = "cannot check this file: it is too deeply nested"
 UNUSED_NOQA = "BGT100"
 
 
@@ -69,11 +71,13 @@ def check_text(
             project = None
     if project is None:
         try:
-            model = build_model(cst.parse_module(text), filename)
+            model = build_model(parse_module(text), filename)
         except cst.ParserSyntaxError as error:
             return [_syntax_error(text, error, filename, lines)]
+        except TooComplex as error:
+            return [file_error(filename, f"cannot check this file: {error}", SYNTAX_ERROR)]
         except RecursionError:
-            return [file_error(filename, "file is too deeply nested to parse", SYNTAX_ERROR)]
+            return [file_error(filename, TOO_DEEP, SYNTAX_ERROR)]
     assert model is not None
     context = RuleContext(model, options or RuleOptions())
     violations: list[tuple[Rule, Violation]] = []
@@ -197,6 +201,10 @@ def materialize_fix(module: cst.Module, text: str, plan: Optional[FixPlan]) -> O
     try:
         rewritten = plan.rewrite(module)
     except CannotFix:
+        return None
+    except Exception:
+        # A fix that cannot be built (libcst refusing the new node, say) must
+        # not cost the finding: it is reported without a fix.
         return None
     edits = diff_edits(text, rewritten.code)
     return Fix(plan.applicability, plan.message, edits) if edits else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ import libcst as cst
 
 from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
 from bgtask_lint.engine import check_text
+from bgtask_lint.parsing import parse_module
 from bgtask_lint.project import Project
 from bgtask_lint.rule import RuleOptions
 from bgtask_lint.textedits import line_starts, offset_of
@@ -36,7 +38,8 @@ class FixOutcome:
     text: str  # the fixed text; the original when nothing applied or on failure
     remaining: list[Diagnostic]
     fixed: Counter = field(default_factory=Counter)  # code -> number fixed
-    error: Optional[str] = None
+    # One line per fix that was dropped (or a file left alone); exit code 2.
+    errors: list[str] = field(default_factory=list)
 
 
 def is_applicable(fix: Optional[Fix], unsafe: bool) -> bool:
@@ -53,33 +56,85 @@ def fix_text(
     unsafe: bool = False,
     screen: bool = True,
 ) -> FixOutcome:
-    original_diagnostics = diagnostics = check_text(
-        text, filename, codes, options, project, screen=screen
-    )
+    """Apply fixes round after round. A round whose result does not re-parse,
+    or does not compile when the original did, is taken apart: the fixes that
+    break the code on their own are dropped (reported in `errors`, their
+    findings stay), the others are applied."""
+    diagnostics = check_text(text, filename, codes, options, project, screen=screen)
+    validator = _Validator(text, filename)
     current, fixed = text, Counter()
+    dropped: set[tuple[str, str, str]] = set()
+    errors: list[str] = []
     for _ in range(MAX_ROUNDS):
-        chosen = [d for d in diagnostics if is_applicable(d.fix, unsafe)]
+        chosen = [
+            d
+            for d in diagnostics
+            if is_applicable(d.fix, unsafe) and _identity(d, current) not in dropped
+        ]
         if not chosen:
-            return FixOutcome(current, diagnostics, fixed)
-        current, applied = apply_fixes(current, chosen)
-        try:
-            cst.parse_module(current)
-        except cst.ParserSyntaxError as error:
-            codes_tried = ", ".join(sorted({d.code for d in applied}))
-            return FixOutcome(
-                text,
-                original_diagnostics,
-                error=f"a fix for {codes_tried} produced invalid code ({error.message}); "
-                "file left unchanged (please report this)",
-            )
+            return FixOutcome(current, diagnostics, fixed, errors)
+        candidate, applied = apply_fixes(current, chosen)
+        problem = validator.problem(candidate)
+        if problem is not None:
+            broken = [d for d in applied if validator.problem(apply_fixes(current, [d])[0])]
+            for diagnostic in broken or applied:
+                dropped.add(_identity(diagnostic, current))
+                alone = validator.problem(apply_fixes(current, [diagnostic])[0]) or problem
+                errors.append(
+                    f"the fix for {diagnostic.code} at {diagnostic.location.row}:"
+                    f"{diagnostic.location.column} produced invalid code ({alone}); "
+                    "not applied (please report this)"
+                )
+            continue
+        current = candidate
         fixed.update(d.code for d in applied)
         diagnostics = check_text(current, filename, codes, options, project, screen=screen)
-    return FixOutcome(
-        text,
-        original_diagnostics,
-        error=f"fixes did not settle after {MAX_ROUNDS} rounds; file left unchanged "
-        "(please report this)",
+    errors.append(
+        f"fixes did not settle after {MAX_ROUNDS} rounds; file left unchanged (please report this)"
     )
+    original = check_text(text, filename, codes, options, project, screen=screen)
+    return FixOutcome(text, original, Counter(), errors)
+
+
+def _identity(diagnostic: Diagnostic, text: str) -> tuple[str, str, str]:
+    """What recognises a finding in a later round, when edits above it have
+    moved it: its code, its message and the text of its line."""
+    lines = text.splitlines()
+    row = diagnostic.location.row
+    line = lines[row - 1] if 0 < row <= len(lines) else ""
+    return diagnostic.code, diagnostic.message, line
+
+
+class _Validator:
+    """Whether a fixed text is still a valid module: it must re-parse, and it
+    must compile when the original did (`await` outside an async function, say,
+    parses but does not compile). Code newer than this Python can only be
+    re-parsed."""
+
+    def __init__(self, original: str, filename: str) -> None:
+        self.filename = filename
+        self.compiles = _compile_error(original, filename) is None
+
+    def problem(self, text: str) -> Optional[str]:
+        try:
+            parse_module(text)
+        except cst.ParserSyntaxError as error:
+            return error.message
+        except RecursionError:
+            return "too deeply nested"
+        return _compile_error(text, self.filename) if self.compiles else None
+
+
+def _compile_error(text: str, filename: str) -> Optional[str]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, filename, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return f"{type(error).__name__}: {error.msg}"
+    except (ValueError, RecursionError, MemoryError) as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def apply_fixes(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[str, list[Diagnostic]]:

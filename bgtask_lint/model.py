@@ -67,6 +67,9 @@ class CallSite:
     in_lambda: bool
     # The statement holding the call, for fixes that insert code before it.
     statement: Optional[cst.BaseStatement]
+    # The call runs in its function's own body, where `await` may be written:
+    # not in a lambda, nor in a class body nested in the function.
+    in_function_body: bool = True
 
 
 @dataclass(eq=False)
@@ -81,6 +84,9 @@ class FunctionInfo:
     yields: list[cst.Yield] = field(default_factory=list)
     # `await`, `async for` or `async with` directly in the body.
     awaits: bool = False
+    # The index in the module's body of the top-level statement holding the
+    # definition: names a fix puts in the signature must be bound before it.
+    position: int = 0
 
     @property
     def name(self) -> str:
@@ -207,8 +213,9 @@ class Model:
         # `<x>.background = ...` anywhere, in source order.
         self.background_assignments: list[BackgroundAssignment] = []
         # Top-level import lines that run at import time (not under
-        # TYPE_CHECKING), with their Import / ImportFrom: where fixes add imports.
-        self.runtime_imports: list[tuple[cst.SimpleStatementLine, cst.CSTNode]] = []
+        # TYPE_CHECKING), with their Import / ImportFrom and their index in the
+        # module's body: where fixes add imports.
+        self.runtime_imports: list[tuple[cst.SimpleStatementLine, cst.CSTNode, int]] = []
         # `from fastapi import BackgroundTask` and friends, for BGT002.
         self.misspelled_imports: list[MisspelledImport] = []
         self._submissions: Optional[list[TaskSubmission]] = None

@@ -32,10 +32,14 @@ class _ModelBuilder:
         self.functions: list[FunctionInfo] = []
         self.classes: list[str] = []
         self.lambda_depth: list[int] = [0]
+        # What the innermost scope is: a function's body or a class body.
+        self.scope_is_class: list[bool] = [False]
         self.type_checking_depth = 0
         self.statements: list[cst.BaseStatement] = []
         # Function bodies being walked, to open the function's scope on entry.
         self.bodies: dict[cst.BaseSuite, FunctionInfo] = {}
+        # The index of the current top-level statement in the module's body.
+        self.position = -1
         # `name = SomeCall()` at module level, resolved once all imports are known.
         self.pending_apps: list[tuple[str, cst.Call]] = []
 
@@ -46,8 +50,11 @@ class _ModelBuilder:
                 if node in self.bodies:
                     self.functions.append(self.bodies[node])
                     self.lambda_depth.append(0)
+                    self.scope_is_class.append(False)
                 if isinstance(node, _STATEMENTS):
                     self.statements.append(node)
+                    if len(self.statements) == 1:
+                        self.position += 1
                 handler = _ENTER.get(type(node))
                 if handler is not None:
                     handler(self, node)
@@ -60,6 +67,7 @@ class _ModelBuilder:
                 if self.bodies.pop(node, None) is not None:
                     self.functions.pop()
                     self.lambda_depth.pop()
+                    self.scope_is_class.pop()
                 self.stack.pop()
         self.finish()
 
@@ -82,7 +90,7 @@ class _ModelBuilder:
         if len(self.statements) == 1 and not self.type_checking_depth:
             line = self.statements[0]
             if isinstance(line, cst.SimpleStatementLine):
-                self.model.runtime_imports.append((line, node))
+                self.model.runtime_imports.append((line, node, self.position))
 
     def visit_Import(self, node: cst.Import) -> None:
         self._note_runtime_import(node)
@@ -90,6 +98,7 @@ class _ModelBuilder:
             node,
             module_level=not self.functions,
             type_checking=self.type_checking_depth > 0,
+            position=self.position,
         )
         for alias in node.names:
             if (dotted_name(alias.name) or "").split(".")[0] == "fastapi":
@@ -101,6 +110,7 @@ class _ModelBuilder:
             node,
             module_level=not self.functions,
             type_checking=self.type_checking_depth > 0,
+            position=self.position,
         )
         module = dotted_name(node.module) if node.module and not node.relative else None
         if module and module.split(".")[0] == "fastapi":
@@ -114,11 +124,13 @@ class _ModelBuilder:
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.at_module_level:
             self.model.classes[node.name.value] = node
-            self.model.imports.add_definition(node.name.value, node)
+            self.model.imports.add_definition(node.name.value, node, self.position)
         self.classes.append(node.name.value)
+        self.scope_is_class.append(True)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.pop()
+        self.scope_is_class.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._note_self_attribute(node)
@@ -141,7 +153,7 @@ class _ModelBuilder:
         for target in node.targets:
             if isinstance(target.target, cst.Name):
                 name = target.target.value
-                self.model.imports.add_definition(name, node)
+                self.model.imports.add_definition(name, node, self.position)
                 if isinstance(node.value, cst.Subscript):
                     self.model.type_aliases[name] = node.value
                 if isinstance(node.value, cst.Call):
@@ -164,7 +176,7 @@ class _ModelBuilder:
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self.at_module_level and isinstance(node.target, cst.Name):
-            self.model.imports.add_definition(node.target.value, node)
+            self.model.imports.add_definition(node.target.value, node, self.position)
             if isinstance(node.value, cst.Call):
                 self.pending_apps.append((node.target.value, node.value))
 
@@ -173,10 +185,10 @@ class _ModelBuilder:
         parent = self.functions[-1] if self.functions else None
         # A method's enclosing class counts only when it is the nearest scope.
         class_name = self.classes[-1] if self.classes and self._class_is_nearer() else None
-        info = FunctionInfo(node=node, parent=parent, class_name=class_name)
+        info = FunctionInfo(node=node, parent=parent, class_name=class_name, position=self.position)
         if self.at_module_level:
             self.model.module_functions[node.name.value] = info
-            self.model.imports.add_definition(node.name.value, node)
+            self.model.imports.add_definition(node.name.value, node, self.position)
         elif class_name and len(self.classes) == 1 and not self.functions:
             self.model.methods[(class_name, node.name.value)] = info
         self.model.functions.append(info)
@@ -207,6 +219,7 @@ class _ModelBuilder:
             function=function,
             in_lambda=self.lambda_depth[-1] > 0,
             statement=self.statements[-1] if self.statements else None,
+            in_function_body=not self.lambda_depth[-1] and not self.scope_is_class[-1],
         )
         self.model.calls.append(site)
         self.model._site_by_call[node] = site

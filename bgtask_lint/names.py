@@ -75,6 +75,10 @@ class Binding:
     type_checking_only: bool = False
     # Bound at module level (an import inside a function is not).
     module_level: bool = True
+    # Which top-level statement of the module binds it (its index in the
+    # module's body): a name bound below a function is not bound yet when the
+    # function's signature is evaluated.
+    position: int = 0
 
 
 def dotted_name(expr: Union[cst.BaseExpression, cst.ImportFrom, None]) -> Optional[str]:
@@ -106,7 +110,9 @@ class ImportTable:
         if module_level or name not in self.bindings:
             self.bindings[name] = binding
 
-    def add_import(self, node: cst.Import, *, module_level: bool, type_checking: bool) -> None:
+    def add_import(
+        self, node: cst.Import, *, module_level: bool, type_checking: bool, position: int = 0
+    ) -> None:
         for alias in node.names:
             full = dotted_name(alias.name)
             if not full:
@@ -116,11 +122,11 @@ class ImportTable:
             else:
                 # `import a.b.c` binds `a`, and `a.b.c.f` resolves through it.
                 local = target = full.split(".", 1)[0]
-            binding = Binding(target, alias, type_checking, module_level)
+            binding = Binding(target, alias, type_checking, module_level, position)
             self.bind(local, binding, module_level=module_level)
 
     def add_import_from(
-        self, node: cst.ImportFrom, *, module_level: bool, type_checking: bool
+        self, node: cst.ImportFrom, *, module_level: bool, type_checking: bool, position: int = 0
     ) -> None:
         if isinstance(node.names, cst.ImportStar):
             return
@@ -133,11 +139,13 @@ class ImportTable:
             local = imported
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            binding = Binding(f"{module}{separator}{imported}", alias, type_checking, module_level)
+            qualname = f"{module}{separator}{imported}"
+            binding = Binding(qualname, alias, type_checking, module_level, position)
             self.bind(local, binding, module_level=module_level)
 
-    def add_definition(self, name: str, node: cst.CSTNode) -> None:
-        self.bind(name, Binding(LOCAL_PREFIX + name, node), module_level=True)
+    def add_definition(self, name: str, node: cst.CSTNode, position: int = 0) -> None:
+        binding = Binding(LOCAL_PREFIX + name, node, position=position)
+        self.bind(name, binding, module_level=True)
 
     def qualified_name(self, expr: Optional[cst.BaseExpression]) -> Optional[str]:
         """`fastapi.BackgroundTasks` for `BT` after `from fastapi import

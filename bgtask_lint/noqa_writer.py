@@ -16,6 +16,7 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     import libcst as cst
 
     from bgtask_lint.fixer import write_atomically
+    from bgtask_lint.parsing import TooComplex, parse_module
 
     try:
         decoded = decode_source(path.read_bytes())
@@ -42,8 +43,8 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
         part + (breaks[i] if i < len(breaks) else "") for i, part in enumerate(parts)
     )
     try:
-        cst.parse_module(new_text)
+        parse_module(new_text)
         write_atomically(path, new_text, decoded.encoding)
-    except (cst.ParserSyntaxError, OSError, UnicodeError) as error:
+    except (cst.ParserSyntaxError, TooComplex, RecursionError, OSError, UnicodeError) as error:
         return 0, f"left unchanged: {error}"
     return changed, None

@@ -151,10 +151,11 @@ class Project:
         import libcst as cst
 
         from bgtask_lint.model_builder import build_model
+        from bgtask_lint.parsing import TooComplex, parse_module
 
         try:
-            module = cst.parse_module(text)
-        except (cst.ParserSyntaxError, RecursionError):
+            module = parse_module(text)
+        except (cst.ParserSyntaxError, TooComplex, RecursionError):
             return None
         model = build_model(module, str(path))
         model.project = self

@@ -62,30 +62,39 @@ class _Apply(cst.CSTTransformer):
 # -- imports ---------------------------------------------------------------
 
 
-def background_tasks_reference(model: Model, edits: Edits) -> str:
+def background_tasks_reference(model: Model, edits: Edits, before: Optional[int] = None) -> str:
     """An expression that names fastapi's BackgroundTasks at run time in this
     module, adding `from fastapi import BackgroundTasks` when none exists. An
     import only under `if TYPE_CHECKING:` does not count: FastAPI would then see
-    a string annotation it cannot resolve and treat the parameter as a query."""
-    existing = _runtime_binding(model, BACKGROUND_TASKS)
+    a string annotation it cannot resolve and treat the parameter as a query.
+    With `before` (a top-level statement's index, see FunctionInfo.position),
+    the name must be bound above that statement: a signature is evaluated when
+    the `def` runs."""
+    existing = _runtime_binding(model, BACKGROUND_TASKS, before)
     if existing:
         return existing
-    fastapi_module = _runtime_binding(model, {"fastapi"})
+    fastapi_module = _runtime_binding(model, {"fastapi"}, before)
     if fastapi_module:
         return f"{fastapi_module}.BackgroundTasks"
     local = "BackgroundTasks"
-    if local in model.imports.bindings and not model.imports.bindings[local].type_checking_only:
+    binding = model.imports.bindings.get(local)
+    if (
+        binding is not None
+        and not binding.type_checking_only
+        and binding.qualname not in BACKGROUND_TASKS
+    ):
         local = "FastAPIBackgroundTasks"  # the plain name means something else here
     alias = cst.ImportAlias(
         name=cst.Name("BackgroundTasks"),
         asname=None if local == "BackgroundTasks" else cst.AsName(name=cst.Name(local)),
     )
-    add_from_import(model, edits, "fastapi", alias)
+    add_from_import(model, edits, "fastapi", alias, before)
     return local
 
 
 def module_reference(model: Model, edits: Edits, module_name: str) -> str:
-    """A name bound to module `module_name` at run time, importing it if needed."""
+    """A name bound to module `module_name` at run time, importing it if needed
+    (for use inside a function body: a binding anywhere in the module will do)."""
     existing = _runtime_binding(model, {module_name})
     if existing:
         return existing
@@ -98,23 +107,32 @@ def module_reference(model: Model, edits: Edits, module_name: str) -> str:
     return module_name
 
 
-def _runtime_binding(model: Model, qualnames: Collection[str]) -> Optional[str]:
+def _runtime_binding(
+    model: Model, qualnames: Collection[str], before: Optional[int] = None
+) -> Optional[str]:
     """A module-level name bound to one of `qualnames` when the module runs
-    (not only under `if TYPE_CHECKING:`)."""
+    (not only under `if TYPE_CHECKING:`), above top-level statement `before`."""
     for name, binding in model.imports.bindings.items():
         if (
             binding.qualname in qualnames
             and binding.module_level
             and not binding.type_checking_only
+            and (before is None or binding.position < before)
         ):
             return name
     return None
 
 
-def add_from_import(model: Model, edits: Edits, module_name: str, alias: cst.ImportAlias) -> None:
+def add_from_import(
+    model: Model,
+    edits: Edits,
+    module_name: str,
+    alias: cst.ImportAlias,
+    before: Optional[int] = None,
+) -> None:
     """Add `alias` to an existing run-time `from module_name import ...` line, or
-    add a new line after the module's imports."""
-    for line, node in model.runtime_imports:
+    add a new line after the module's imports (those above `before`)."""
+    for line, node, position in model.runtime_imports:
         if (
             isinstance(node, cst.ImportFrom)
             and not node.relative
@@ -122,6 +140,7 @@ def add_from_import(model: Model, edits: Edits, module_name: str, alias: cst.Imp
             and dotted_name(node.module) == module_name
             and len(line.body) == 1
             and line not in edits.replace
+            and (before is None or position < before)
         ):
             names = append_item(list(node.names), alias, _after_open_paren(node))
             edits.replace[line] = line.with_changes(body=[node.with_changes(names=names)])
@@ -129,14 +148,24 @@ def add_from_import(model: Model, edits: Edits, module_name: str, alias: cst.Imp
     statement = cst.SimpleStatementLine(
         body=[cst.ImportFrom(module=cst.Name(module_name), names=[alias])]
     )
-    insert_import_statement(model, edits, statement)
+    insert_import_statement(model, edits, statement, before)
 
 
-def insert_import_statement(model: Model, edits: Edits, statement: cst.SimpleStatementLine) -> None:
+def insert_import_statement(
+    model: Model,
+    edits: Edits,
+    statement: cst.SimpleStatementLine,
+    before: Optional[int] = None,
+) -> None:
+    """Insert an import after the module's last run-time import above
+    top-level statement `before` (all of them without it), else at the top."""
     body = model.module.body
-    if model.runtime_imports:
-        edits.after[model.runtime_imports[-1][0]].append(statement)
-    elif body and _is_docstring(body[0]):
+    above = [
+        line for line, _, position in model.runtime_imports if before is None or position < before
+    ]
+    if above:
+        edits.after[above[-1]].append(statement)
+    elif body and _is_docstring(body[0]) and (before is None or before > 0):
         edits.after[body[0]].append(statement)
     elif body:
         first = body[0]
@@ -270,7 +299,8 @@ def inject_background_tasks(
         name = preferred
     else:
         name = fresh_name(function.node, "background_tasks")
-    annotation = cst.parse_expression(background_tasks_reference(model, edits))
+    reference = background_tasks_reference(model, edits, before=function.position)
+    annotation = cst.parse_expression(reference)
     param = cst.Param(name=cst.Name(name), annotation=cst.Annotation(annotation))
     params = function.node.params
     if params in edits.replace:
@@ -291,7 +321,10 @@ def add_parameter(
     if isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
         kwonly = append_item(list(params.kwonly_params), param, opening)
         return params.with_changes(kwonly_params=kwonly)
-    if any(p.default is not None for p in params.params) or params.star_kwarg is not None:
+    positional_defaults = any(
+        p.default is not None for p in (*params.posonly_params, *params.params)
+    )
+    if positional_defaults or params.star_kwarg is not None:
         # `def f(a, b=1)` → `def f(a, b=1, *, background_tasks: ...)`.
         positional = list(params.params)
         star = cst.ParamStar()

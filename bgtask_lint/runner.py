@@ -254,6 +254,12 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
         outcome = fix_text(
             source, filename, codes, options, project, unsafe=fix.unsafe, screen=False
         )
+    except RecursionError:
+        from bgtask_lint.diagnostic import SYNTAX_ERROR
+        from bgtask_lint.engine import TOO_DEEP
+
+        result.diagnostics.append(file_error(filename, TOO_DEEP, SYNTAX_ERROR))
+        return
     except Exception as error:  # a bug in a rule must not end the run
         result.errors.append(
             f"internal error while checking {filename}: {type(error).__name__}: {error} "
@@ -266,9 +272,8 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
         file.deps |= consulted
     from bgtask_lint.api import Change
 
-    if outcome.error:
-        result.errors.append(f"{filename}: {outcome.error}")
-    elif outcome.text != source and fix.write:
+    result.errors.extend(f"{filename}: {error}" for error in outcome.errors)
+    if outcome.text != source and fix.write:
         try:
             write_atomically(file.path, outcome.text, file.encoding)
         except (OSError, UnicodeError) as error:

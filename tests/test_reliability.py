@@ -86,3 +86,214 @@ def test_add_noqa_ignores_directive_text_in_strings_and_continuations(tmp_path):
     assert 'add_task(print, "# noqa: E501")  # noqa: BGT001\n' in text
     assert "add_task(print, \\\n        2)  # noqa: BGT001\n" in text
     assert check_paths([path]).diagnostics == []
+
+
+# -- 2. every fixed file compiles --------------------------------------------
+
+SLEEP_IN_CLASS_BODY = """\
+import time
+from fastapi import BackgroundTasks, FastAPI
+app = FastAPI()
+async def task():
+    class Retry:
+        time.sleep(0.1)
+@app.post("/")
+async def route(bt: BackgroundTasks):
+    bt.add_task(task)
+"""
+
+
+def test_no_await_fix_inside_a_class_body(tmp_path):
+    path = tmp_path / "a.py"
+    path.write_text(SLEEP_IN_CLASS_BODY)
+    result = _fix(path)
+    assert result.errors == []
+    assert [d.code for d in result.diagnostics] == ["BGT003"]  # reported, not fixed
+    compile(path.read_text(), str(path), "exec")
+
+
+def test_a_fix_that_does_not_compile_is_dropped_with_a_message(tmp_path, monkeypatch):
+    from bgtask_lint import fixer
+
+    path = tmp_path / "a.py"
+    source = SLEEP_IN_CLASS_BODY.replace("    class Retry:\n        time.sleep(0.1)\n", "") + (
+        "async def other():\n    time.sleep(1)\n"
+        "@app.post('/b')\nasync def route_b(bt: BackgroundTasks):\n    bt.add_task(other)\n"
+    )
+    source = source.replace("async def task():\n", "async def task():\n    time.sleep(2)\n")
+    path.write_text(source)
+    real_apply = fixer.apply_fixes
+
+    def await_at_module_level(text, diagnostics):
+        """The first sleep's fix writes its `await` at module level: it parses,
+        but does not compile."""
+        new, applied = real_apply(text, diagnostics)
+        if any(d.location.row == 5 for d in applied):
+            new += "await asyncio.sleep(0)\n"
+        return new, applied
+
+    monkeypatch.setattr(fixer, "apply_fixes", await_at_module_level)
+    result = _fix(path)
+    [error] = result.errors
+    assert "BGT003 at 5:5 produced invalid code" in error and "outside" in error
+    fixed = path.read_text()
+    compile(fixed, str(path), "exec")
+    assert "    time.sleep(2)\n" in fixed  # the broken fix was dropped
+    assert "    await asyncio.sleep(1)\n" in fixed  # the other one applied
+    # Still reported (one line lower: the other fix added `import asyncio`).
+    assert [(d.code, d.location.row) for d in result.diagnostics] == [("BGT003", 6)]
+
+
+# -- 3. a fix never uses a name bound later in the module --------------------
+
+
+def test_injection_imports_above_the_route_when_the_import_comes_later(tmp_path):
+    path = _write(
+        tmp_path / "late.py",
+        '''\
+        """An app whose import of BackgroundTasks comes last."""
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def send():
+            pass
+
+
+        @app.post("/")
+        async def a():
+            tasks = BackgroundTasks()
+            tasks.add_task(send)
+            return {}
+
+
+        from fastapi import BackgroundTasks  # noqa: E402
+        ''',
+    )
+    result = _fix(path)
+    assert result.errors == [] and result.diagnostics == []
+    fixed = path.read_text()
+    assert "from fastapi import FastAPI, BackgroundTasks\n" in fixed
+    assert "async def a(tasks: BackgroundTasks):" in fixed
+    namespace: dict = {}
+    exec(compile(fixed, str(path), "exec"), namespace)  # no NameError at import
+
+
+def test_retyped_annotation_is_bound_above_the_route(tmp_path):
+    path = _write(
+        tmp_path / "late2.py",
+        """\
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.post("/")
+        async def a(tasks: "BackgroundTask"):
+            tasks.add_task(print)
+
+
+        from fastapi import BackgroundTasks  # noqa: E402
+        from starlette.background import BackgroundTask  # noqa: E402
+        """,
+    )
+    _fix(path)
+    fixed = path.read_text()
+    assert fixed.index("import FastAPI, BackgroundTasks") < fixed.index("async def a(")
+    exec(compile(fixed, str(path), "exec"), {})
+
+
+# -- 7. positional-only parameters, and fixes that cannot be built -----------
+
+POSITIONAL_ONLY = """\
+from fastapi import BackgroundTasks, FastAPI
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+
+app = FastAPI()
+
+
+def send(x):
+    pass
+
+
+@app.get("/a")
+async def a(q: int = 1, /):
+    tasks = BackgroundTasks()
+    tasks.add_task(send, q)
+    return {}
+
+
+@app.get("/b")
+async def b(q: int = 1, /):
+    response = JSONResponse({})
+    response.background = BackgroundTask(send, 1)
+    response.background = BackgroundTask(send, 2)
+    return response
+"""
+
+
+def test_injection_after_positional_only_parameters_with_defaults(tmp_path):
+    diagnostics = check_source(POSITIONAL_ONLY, "a.py")
+    assert [d.code for d in diagnostics] == ["BGT001", "BGT006"]
+    assert all(d.fix is not None for d in diagnostics)
+    path = tmp_path / "a.py"
+    path.write_text(POSITIONAL_ONLY)
+    result = _fix(path)
+    assert result.errors == [] and result.diagnostics == []
+    fixed = path.read_text()
+    assert "async def a(q: int = 1, /, *, tasks: BackgroundTasks):" in fixed
+    compile(fixed, str(path), "exec")
+
+
+def test_a_fix_that_raises_costs_the_fix_not_the_finding(monkeypatch):
+    from bgtask_lint import rewrite
+
+    def refuse(*args, **kwargs):
+        raise ValueError("libcst refused the new node")
+
+    monkeypatch.setattr(rewrite, "add_parameter", refuse)
+    diagnostics = check_source(POSITIONAL_ONLY, "a.py")
+    assert [(d.code, d.fix) for d in diagnostics][0] == ("BGT001", None)
+
+
+# -- 8. no file takes the run down -------------------------------------------
+
+
+def test_pathological_nesting_is_reported_and_the_run_goes_on(tmp_path):
+    (tmp_path / "brackets.py").write_text(
+        "from fastapi import BackgroundTasks\nx = " + "[" * 3000 + "]" * 3000 + "\n"
+    )
+    (tmp_path / "sum.py").write_text(
+        "from fastapi import BackgroundTasks\nx = " + "+".join(["1"] * 10000) + "\n"
+    )
+    (tmp_path / "chain.py").write_text(
+        "from fastapi import BackgroundTasks\nx = a" + ".b()" * 5000 + "\n"
+    )
+    (tmp_path / "bug.py").write_text(
+        "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_task(print)\n"
+    )
+    result = check_paths([tmp_path])
+    found = {(Path(d.filename).name, d.code) for d in result.diagnostics}
+    assert found == {
+        ("brackets.py", "BGT900"),
+        ("sum.py", "BGT900"),
+        ("chain.py", "BGT900"),
+        ("bug.py", "BGT001"),
+    }
+    assert result.errors == []
+
+
+def test_nesting_check_accepts_what_cpython_accepts():
+    from bgtask_lint.parsing import nesting_problem
+
+    for source in (
+        "x = " + "[" * 150 + "]" * 150 + "\n",
+        "x = " + "+".join(["1"] * 1000) + "\n",
+        "x = [" + ", ".join(["1"] * 20000) + "]\n",
+        's = """' + "(" * 5000 + '"""\n',
+        "# " + "(" * 5000 + "\n",
+    ):
+        compile(source, "x", "exec")
+        assert nesting_problem(source) is None

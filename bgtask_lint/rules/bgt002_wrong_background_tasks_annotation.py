@@ -229,7 +229,8 @@ def _param_fix(
         edits = Edits()
         new_param = param
         if retype:
-            reference = cst.parse_expression(background_tasks_reference(model, edits))
+            name = background_tasks_reference(model, edits, before=function.position)
+            reference = cst.parse_expression(name)
             new_param = new_param.with_changes(
                 annotation=_retyped(model, param.annotation, reference)
             )

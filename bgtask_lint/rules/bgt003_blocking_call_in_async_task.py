@@ -32,11 +32,13 @@ class BlockingPath:
 
     @property
     def is_sleep_statement(self) -> bool:
-        """`time.sleep(x)` alone on its line: `await asyncio.sleep(x)` fits."""
+        """`time.sleep(x)` as a statement of the async function's own body:
+        `await asyncio.sleep(x)` fits (not in a nested class body)."""
         return (
             self.direct
             and self.chain[-1] == "time.sleep"
             and isinstance(self.site.parent, cst.Expr)
+            and self.site.in_function_body
         )
 
 
