@@ -31,6 +31,7 @@ class Change:
     filename: str
     before: str
     after: str
+    encoding: str = "utf-8"  # the file's, as decode_source names it ("utf-8-sig": a BOM)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +27,18 @@ from typing import Any, Optional
 
 from bgtask_lint import __version__
 from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
+from bgtask_lint.source import DIRECTORY, MISSING, Stamp
 
 CACHE_DIRECTORY = ".bgtask_lint_cache"
-Stamp = tuple[int, int]  # size, modification time in nanoseconds
 
 
-def stamp(path: str) -> Optional[Stamp]:
+def stamp(path: str) -> Stamp:
     try:
         info = os.stat(path)
     except OSError:
-        return None
+        return MISSING
+    if stat.S_ISDIR(info.st_mode):
+        return DIRECTORY
     return info.st_size, info.st_mtime_ns
 
 
@@ -55,14 +58,15 @@ class Cache:
         self.path = directory / f"v{__version__}.json"
         self.entries: dict[str, Entry] = {}
         self.changed = False
-        self._stamps: dict[str, Optional[Stamp]] = {}
+        self._stamps: dict[str, Stamp] = {}
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             self.entries = {name: _load_entry(value) for name, value in raw.items()}
-        except (OSError, ValueError, KeyError, TypeError):
-            self.entries = {}  # missing or unreadable: start afresh
+        except (OSError, ValueError, LookupError, TypeError, AttributeError):
+            # Missing, unreadable, or valid JSON of another shape: start afresh.
+            self.entries = {}
 
-    def stamp_of(self, path: str) -> Optional[Stamp]:
+    def stamp_of(self, path: str) -> Stamp:
         if path not in self._stamps:
             self._stamps[path] = stamp(path)
         return self._stamps[path]
@@ -100,15 +104,19 @@ class Cache:
             pass  # a cache that cannot be written only costs the next run time
 
 
-def fingerprint(codes: frozenset[str], options: Any) -> str:
-    """What besides the file shapes its findings: version, rules, options."""
+def fingerprint(codes: frozenset[str], options: Any, *context: Any) -> str:
+    """What besides the file shapes its findings: version, rules, every rule
+    option (the dataclass's fields, so a new option cannot be forgotten), and
+    the run's `context` (source roots, file size limit)."""
     material = repr(
         (
             __version__,
             sorted(codes),
-            sorted(options.blocking_calls),
-            options.target_fastapi,
-            options.max_call_depth,
+            sorted(
+                (name, sorted(value) if isinstance(value, frozenset) else value)
+                for name, value in vars(options).items()
+            ),
+            context,
         )
     )
     return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
@@ -127,13 +135,16 @@ def _dump_entry(entry: Entry) -> dict:
 
 
 def _load_entry(raw: dict) -> Entry:
+    """An entry from its JSON; any other shape raises (TypeError, KeyError...)."""
+    size, mtime = raw["stamp"]
+    deps = {str(k): (int(a), int(b), bool(c)) for k, (a, b, c) in raw["deps"].items()}
     return Entry(
-        stamp=tuple(raw["stamp"]),  # type: ignore[arg-type]
-        fingerprint=raw["fingerprint"],
-        matters=raw["matters"],
-        uses=[tuple(u) for u in raw["uses"]],  # type: ignore[misc]
-        deps={k: tuple(v) for k, v in raw["deps"].items()},  # type: ignore[misc]
-        tasks_here=list(raw["tasks_here"]),
+        stamp=(int(size), int(mtime)),
+        fingerprint=str(raw["fingerprint"]),
+        matters=bool(raw["matters"]),
+        uses=[(str(path), str(key)) for path, key in raw["uses"]],
+        deps=deps,
+        tasks_here=[str(key) for key in raw["tasks_here"]],
         diagnostics=[_load_diagnostic(d) for d in raw["diagnostics"]],
     )
 

@@ -7,10 +7,12 @@ bad configuration or an internal failure.
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -18,6 +20,7 @@ from bgtask_lint import __version__
 from bgtask_lint.output import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 CACHE_DIRECTORY = ".bgtask_lint_cache"
 
 
@@ -113,7 +116,32 @@ def main() -> None:
     is_flag=True,
     help="Apply `exclude` even to paths named on the command line.",
 )
-def check(
+def check(**options: Any) -> None:
+    """Check PATHS (default: the current directory) for background-task bugs."""
+    with _interruptible():
+        _check(**options)
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM end the run with one line and exit 130 / 143. Files
+    being written are finished or left untouched first (writes hold the
+    signals back, and workers stop at a safe point), so nothing is half-done."""
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("bgtask-lint: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check(
     paths: tuple[Path, ...],
     fix: bool,
     unsafe_fixes: bool,
@@ -134,7 +162,6 @@ def check(
     no_cache: bool,
     force_exclude: bool,
 ) -> None:
-    """Check PATHS (default: the current directory) for background-task bugs."""
     from bgtask_lint import api, output
     from bgtask_lint.config import ConfigError, Overrides
 
@@ -199,8 +226,12 @@ def check(
     # to stderr (as ruff does), so the command works as an editor filter.
     report_to_stderr = from_stdin and fix_mode is not None
     if report_to_stderr:
-        text = result.changes[0].after if result.changes else data.decode("utf-8", "replace")
-        click.echo(text, nl=False)
+        # The input's own bytes when nothing changed; else its encoding, BOM
+        # and line endings (they are in the text already).
+        change = result.changes[0] if result.changes else None
+        fixed = change.after.encode(change.encoding) if change else data
+        sys.stdout.buffer.write(fixed)
+        sys.stdout.buffer.flush()
     _report(
         result,
         output_format,

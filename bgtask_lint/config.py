@@ -25,6 +25,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 from bgtask_lint.blocking import BLOCKING_CALLS
 from bgtask_lint.codes import RULE_CODES
 from bgtask_lint.options import RuleOptions
+from bgtask_lint.source import DEFAULT_MAX_FILE_SIZE
 from bgtask_lint.versions import Version, parse_version, pinned_fastapi
 
 SECTION = "bgtask-lint"
@@ -70,6 +71,7 @@ _KNOWN_KEYS = (
     "per-file-ignores",
     "target-fastapi",
     "max-call-depth",
+    "max-file-size",
     "respect-gitignore",
 )
 
@@ -121,6 +123,8 @@ class Settings:
     src: tuple[str, ...] = ()
     max_call_depth: int = 4
     respect_gitignore: bool = True
+    # Larger files are reported as skipped, never parsed (memory stays bounded).
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     def rule_options(self) -> RuleOptions:
         return _rule_options(
@@ -306,6 +310,8 @@ def settings_from_table(table: Any, source: Path) -> Settings:
                 f"`max-call-depth` in {where} must be a whole number from 0 to 50, got {depth!r}"
             )
         lists["max_call_depth"] = depth
+    if "max-file-size" in table:
+        lists["max_file_size"] = parse_size(table["max-file-size"], f"`max-file-size` in {where}")
     if "respect-gitignore" in table:
         if not isinstance(table["respect-gitignore"], bool):
             raise ConfigError(f"`respect-gitignore` in {where} must be true or false")
@@ -316,6 +322,23 @@ def settings_from_table(table: Any, source: Path) -> Settings:
         selection=(DEFAULT_SELECTION, layer),
         **lists,
     )
+
+
+_SIZE = re.compile(r"^\s*(?P<number>\d+)\s*(?P<unit>[KMG]i?B|B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+_UNITS.update({"gb": 1000**3, "gib": 1024**3})
+
+
+def parse_size(value: Any, what: str) -> int:
+    """A size in bytes: a whole number, or a string such as "2MiB" or "500 KB"."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if match is None or int(match.group("number")) == 0:
+        raise ConfigError(
+            f'{what} must be a size such as 1048576 or "1MiB" (B, KB, KiB, MB, MiB), got {value!r}'
+        )
+    return int(match.group("number")) * _UNITS[(match.group("unit") or "").lower()]
 
 
 def _string_list(value: Any, what: str) -> tuple[str, ...]:

@@ -35,11 +35,10 @@ from bgtask_lint.noqa import (
 )
 from bgtask_lint.parsing import TooComplex, parse_module
 from bgtask_lint.positions import node_ranges
-from bgtask_lint.rewrite import CannotFix
+from bgtask_lint.rewrite import CannotFix, ModuleLayout
 from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
 from bgtask_lint.rules import ALL_RULES
 from bgtask_lint.source import NEWLINE, needs_check
-from bgtask_lint.textedits import diff_edits
 
 if TYPE_CHECKING:
     from bgtask_lint.project import Project
@@ -100,6 +99,7 @@ def place(
     judge_noqa = UNUSED_NOQA in codes and mentions_noqa(text)
     comments = file_comments(module, text) if violations or judge_noqa else EMPTY
     ranges = node_ranges(module, (v.node for _, v in violations))
+    layout: list[ModuleLayout] = []  # made on the first fix, shared by the others
     diagnostics = []
     suppressed: dict[int, set[str]] = {}
     for rule, violation in violations:
@@ -118,7 +118,7 @@ def place(
                 filename=filename,
                 location=start,
                 end_location=end,
-                fix=materialize_fix(module, text, violation.fix),
+                fix=materialize_fix(module, text, violation.fix, layout),
                 noqa_row=noqa_row,
                 severity=violation.severity,
                 source_lines=lines,
@@ -193,20 +193,23 @@ def unused_noqa_diagnostics(
     return found
 
 
-def materialize_fix(module: cst.Module, text: str, plan: Optional[FixPlan]) -> Optional[Fix]:
+def materialize_fix(
+    module: cst.Module, text: str, plan: Optional[FixPlan], layout: list[ModuleLayout]
+) -> Optional[Fix]:
     """Run a fix's rewrite and reduce it to text edits; None when there is no
     fix, or when the rewrite finds it cannot be done here."""
     if plan is None:
         return None
     try:
-        rewritten = plan.rewrite(module)
+        if not layout:
+            layout.append(ModuleLayout(module, text))
+        edits = plan.rewrite(module).text_edits(layout[0])
     except CannotFix:
         return None
     except Exception:
         # A fix that cannot be built (libcst refusing the new node, say) must
         # not cost the finding: it is reported without a fix.
         return None
-    edits = diff_edits(text, rewritten.code)
     return Fix(plan.applicability, plan.message, edits) if edits else None
 
 

@@ -11,8 +11,10 @@ exactly as it was and the failure is reported.
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import tempfile
+import threading
 import warnings
 from bisect import bisect_right
 from collections import Counter
@@ -174,23 +176,90 @@ def _lines_touched(start: int, end: int, starts: Sequence[int]) -> range:
     return range(first, last + 1)
 
 
-def write_atomically(path: Path, text: str, encoding: str) -> None:
-    """Replace `path`'s content in one step: a temporary file beside it, then a
-    rename. The encoding (a BOM is part of "utf-8-sig") and the permissions
-    are kept; line endings are in `text` already. Raises OSError or
-    UnicodeError with the original file untouched."""
+class NotWritten(Exception):
+    """A fixed file that was deliberately left alone; the message says why."""
+
+
+# The temporary file's name: `.app.py.bgtask-lint-1a2b3c.tmp` beside `app.py`.
+TEMPORARY_MARK = ".bgtask-lint-"
+
+
+def write_atomically(
+    path: Path, text: str, encoding: str, *, expected: Optional[bytes] = None
+) -> None:
+    """Replace `path`'s content with `text` (encoded as `encoding`: a BOM is
+    part of "utf-8-sig"; line endings are in `text` already), keeping the
+    file's owner, group and mode, writing through a symlink.
+
+    A temporary file beside the target, then a rename: the file is whole or
+    untouched, whatever interrupts the run. A file with hard links is rewritten
+    in place instead (a rename would split the links), with SIGINT and SIGTERM
+    held back until it is written. With `expected`, the bytes the fix was
+    computed from, a file that changed since it was read is left alone.
+    Raises NotWritten (read-only, changed), OSError or UnicodeError with the
+    original file untouched."""
     data = text.encode(encoding)
     target = Path(os.path.realpath(path))  # write through a symlink, keep the link
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    info = os.stat(target)
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise NotWritten("the file is read-only; not fixed")
+    with _signals_held():
+        if expected is not None and target.read_bytes() != expected:
+            raise NotWritten("the file changed since it was read; not fixed (run again)")
+        if info.st_nlink > 1:
+            _write_in_place(target, data)
+            return
+        descriptor, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}{TEMPORARY_MARK}", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, stat.S_IMODE(info.st_mode))
+            _keep_owner(temporary, info)
+            os.replace(temporary, target)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+
+
+def _keep_owner(temporary: str, info: os.stat_result) -> None:
+    if not hasattr(os, "chown"):
+        return
+    current = os.stat(temporary)
+    if (current.st_uid, current.st_gid) == (info.st_uid, info.st_gid):
+        return
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        os.chown(temporary, info.st_uid, info.st_gid)
+    except PermissionError:
+        # Not ours to give away (not root): a rename would change the owner.
+        raise NotWritten("the file belongs to another user; not fixed") from None
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    with open(target, "r+b") as handle:
+        handle.write(data)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class _signals_held:
+    """Hold SIGINT and SIGTERM back while a file is written (main thread of a
+    POSIX process only); they are delivered, and act, once it is done."""
+
+    _SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)}
+
+    def __enter__(self) -> None:
+        self.active = hasattr(signal, "pthread_sigmask") and (
+            threading.current_thread() is threading.main_thread()
+        )
+        if self.active:
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, self._SIGNALS)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.active:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)

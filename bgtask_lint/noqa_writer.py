@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from bgtask_lint.noqa import CannotTokenize, comment_map, with_codes
-from bgtask_lint.source import NEWLINE, DecodeError, decode_source
+from bgtask_lint.source import NEWLINE, DecodeError, UnreadableFile, decode_source, read_file
 
 
 def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional[str]]:
@@ -15,12 +15,13 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     returns how many lines changed and an error, if the file was left alone."""
     import libcst as cst
 
-    from bgtask_lint.fixer import write_atomically
+    from bgtask_lint.fixer import NotWritten, write_atomically
     from bgtask_lint.parsing import TooComplex, parse_module
 
     try:
-        decoded = decode_source(path.read_bytes())
-    except (OSError, DecodeError) as error:
+        data, _ = read_file(str(path))
+        decoded = decode_source(data)
+    except (UnreadableFile, DecodeError) as error:
         return 0, f"cannot read: {error}"
     text = decoded.text
     try:
@@ -44,7 +45,14 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     )
     try:
         parse_module(new_text)
-        write_atomically(path, new_text, decoded.encoding)
-    except (cst.ParserSyntaxError, TooComplex, RecursionError, OSError, UnicodeError) as error:
+        write_atomically(path, new_text, decoded.encoding, expected=data)
+    except (
+        cst.ParserSyntaxError,
+        TooComplex,
+        RecursionError,
+        NotWritten,
+        OSError,
+        UnicodeError,
+    ) as error:
         return 0, f"left unchanged: {error}"
     return changed, None

@@ -89,7 +89,7 @@ def _excerpt(d: Diagnostic) -> str:
 @lru_cache(maxsize=64)
 def _file_lines(filename: str) -> tuple[str, ...]:
     """A file's lines, for findings that came from the cache without them."""
-    text = read_source(Path(filename)) if os.path.isfile(filename) else None
+    text = read_source(Path(filename))[0] if os.path.isfile(filename) else None
     return tuple(NEWLINE.split(text)) if text is not None else ()
 
 

@@ -41,7 +41,14 @@ def share(files: Sequence[Any], workers: int) -> list[list[int]]:
 
 
 class Pool:
-    """Long-lived workers, each answering requests on its own pipe."""
+    """Long-lived workers, each answering requests on its own pipe.
+
+    A worker ends when the main process goes: its pipe then reads as closed
+    (each worker closes the main process's ends it inherited, or it would hold
+    its own pipe open), and between two files it checks that its parent is
+    still there. Ctrl-C is for the main process alone: it terminates the
+    workers, each of which stops at a safe point (a file being written is
+    finished first, see fixer.write_atomically)."""
 
     def __init__(self, workers: int) -> None:
         context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
@@ -49,7 +56,10 @@ class Pool:
         self.processes = []
         for _ in range(workers):
             ours, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs,), daemon=True)
+            inherited = [*self.connections, ours]
+            process = context.Process(
+                target=_serve, args=(theirs, inherited, os.getpid()), daemon=True
+            )
             process.start()
             theirs.close()
             self.connections.append(ours)
@@ -67,26 +77,42 @@ class Pool:
             answers.append(value)
         return answers
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
+        """Stop the workers; with `abort` (an interrupted run) at once, without
+        waiting for the files they still have to check."""
         for connection in self.connections:
             try:
-                connection.send(("stop", None))
+                if not abort:
+                    connection.send(("stop", None))
                 connection.close()
             except OSError:
                 pass
         for process in self.processes:
-            process.join(timeout=5)
+            if abort:
+                process.terminate()
+            process.join(timeout=10)
             if process.is_alive():
                 process.kill()
+                process.join()
 
 
-def _serve(connection: Connection) -> None:
+def _serve(connection: Connection, inherited: list[Connection], parent: int) -> None:
     """A worker's loop: index its files, then check them, then stop."""
+    import signal
+
     from bgtask_lint.runner import WorkerState
 
-    state = WorkerState()
+    for end in inherited:  # the main process's ends of the pipes, fork's copies
+        if end is not connection:
+            end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's
+    signal.signal(signal.SIGTERM, _exit_at_safe_point)
+    state = WorkerState(parent)
     while True:
-        kind, payload = connection.recv()
+        try:
+            kind, payload = connection.recv()
+        except (EOFError, OSError):
+            return  # the main process is gone
         if kind == "stop":
             return
         try:
@@ -99,3 +125,9 @@ def _serve(connection: Connection) -> None:
             connection.send(("ok", answer))
         except Exception as error:  # reported by the main process, exit code 2
             connection.send(("error", f"{type(error).__name__}: {error}"))
+
+
+def _exit_at_safe_point(signum: int, frame: Any) -> None:
+    # SIGTERM is held back while a file is written, so this runs between
+    # files or before one is renamed into place: nothing is left half-done.
+    raise SystemExit(128 + signum)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from bgtask_lint.source import read_source
+from bgtask_lint.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
 
 if TYPE_CHECKING:
     from bgtask_lint.model import Model, Target
@@ -65,14 +65,28 @@ def _marked_ancestor(directory: str) -> Optional[str]:
 
 
 class Project:
-    def __init__(self, root: Path, source_roots: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        source_roots: Sequence[Path] = (),
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    ) -> None:
         self.root = Path(_key(root))
+        self.max_file_size = max_file_size
         # Where top-level modules live: configured ones, `src/`, the root itself.
         roots = [Path(_key(r)) for r in source_roots]
-        if (self.root / "src").is_dir():
-            roots.append(self.root / "src")
+        # The stamp of every file read, taken when it was read, and of every
+        # module path found missing when it was looked for (for the cache).
+        self.stamps: dict[str, Stamp] = {}
+        src = self.root / "src"
+        if src.is_dir():
+            roots.append(src)
+        self.stamps[str(src)] = DIRECTORY if src.is_dir() else MISSING
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
+        # Per module name, every path looked at to find it, the found one last:
+        # a cached finding depends on the absence of the ones before it too.
+        self._probes: dict[str, list[str]] = {}
         # Each file's model, with the text it was built from.
         self._models: dict[str, tuple[Optional[str], Optional[Model]]] = {}
         self._paths: dict[str, Optional[Path]] = {}
@@ -107,10 +121,14 @@ class Project:
     def path_for_module(self, name: str) -> Optional[Path]:
         if name not in self._paths:
             self._paths[name] = self._find_module(name)
+        if self.consulted is not None:
+            self.consulted.update(self._probes[name])
+            self.consulted.add(str(self.root / "src"))  # a new src/ shadows the root
         return self._paths[name]
 
     def _find_module(self, name: str) -> Optional[Path]:
         parts = name.split(".")
+        probes = self._probes[name] = []
         for root in self.source_roots:
             base = root.joinpath(*parts)
             for candidate in (
@@ -119,8 +137,11 @@ class Project:
                 base.with_name(base.name + ".pyi"),
                 base / "__init__.pyi",
             ):
+                key = _key(candidate)
+                probes.append(key)
                 if candidate.is_file():
-                    return Path(_key(candidate))
+                    return Path(key)
+                self.stamps[key] = MISSING
         return None
 
     # -- models ------------------------------------------------------------
@@ -131,7 +152,9 @@ class Project:
         if self.consulted is not None:
             self.consulted.add(key)
         if key not in self._models:
-            text = read_source(Path(key))
+            text, stamp = read_source(Path(key), self.max_file_size)
+            if stamp is not None:
+                self.stamps[key] = stamp
             self._models[key] = (text, self._parse(text, key) if text is not None else None)
         return self._models[key][1]
 

@@ -9,14 +9,17 @@ formatting elsewhere stay byte for byte.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Callable, Optional, TypeVar, Union
 
 import libcst as cst
 
+from bgtask_lint.diagnostic import Edit, Location
 from bgtask_lint.model import FunctionInfo, Model
 from bgtask_lint.names import BACKGROUND_TASKS, dotted_name
+from bgtask_lint.textedits import diff_edits, line_starts
 from bgtask_lint.walk import is_load, nodes_with_parents, walk
 
 # A new node, a removal, or a function of the node as updated by edits inside it.
@@ -37,9 +40,82 @@ class Edits:
         self.injected: dict[cst.FunctionDef, str] = {}
 
     def apply(self, module: cst.Module) -> cst.Module:
+        """The whole module with every edit made."""
         result = module.visit(_Apply(self))
         assert isinstance(result, cst.Module)
         return result
+
+    def text_edits(self, layout: ModuleLayout) -> tuple[Edit, ...]:
+        """The edits as text edits. Only the top-level statements holding an
+        edited node are transformed and regenerated, so a fix costs the size of
+        what it touches, not of the file (a file with hundreds of findings
+        would otherwise cost findings times file size)."""
+        keys = [*self.replace, *self.before, *self.after]
+        owners = {layout.owner(node) for node in keys}
+        if None in owners or not layout.consistent:
+            return diff_edits(layout.text, self.apply(layout.module).code)
+        module, found = layout.module, []
+        for index in sorted(o for o in owners if o is not None):
+            new = module.body[index].visit(_Apply(self))
+            if isinstance(new, cst.RemovalSentinel):
+                nodes: list[cst.CSTNode] = []
+            elif isinstance(new, cst.FlattenSentinel):
+                nodes = list(new)
+            else:
+                nodes = [new]
+            new_code = "".join(module.code_for_node(node) for node in nodes)
+            start, end = layout.span(index)
+            old_code = layout.text[start:end]
+            if not old_code.endswith(("\n", "\r")) and new_code.endswith(module.default_newline):
+                new_code = new_code[: -len(module.default_newline)]  # no newline at end of file
+            row = layout.row_of(start)
+            for edit in diff_edits(old_code, new_code):
+                found.append(
+                    Edit(
+                        edit.content,
+                        Location(edit.location.row + row, edit.location.column),
+                        Location(edit.end_location.row + row, edit.end_location.column),
+                    )
+                )
+        return tuple(found)
+
+
+class ModuleLayout:
+    """Where each top-level statement's code sits in the module's text, and
+    which top-level statement holds each node; computed once per module, on
+    the first fix."""
+
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self.module = module
+        self.text = text
+        self._owners: Optional[dict[cst.CSTNode, int]] = None
+        self._spans: list[tuple[int, int]] = []
+        offset = len("".join(module.code_for_node(line) for line in module.header))
+        for statement in module.body:
+            size = len(module.code_for_node(statement))
+            self._spans.append((offset, min(offset + size, len(text))))
+            offset += size
+        footer = "".join(module.code_for_node(line) for line in module.footer)
+        # The module's text is its parts end to end (less a final newline the
+        # file does not have); anything else and fixes fall back to the whole.
+        self.consistent = offset + len(footer) - len(text) in (0, len(module.default_newline))
+        self._starts = line_starts(text)
+
+    def owner(self, node: cst.CSTNode) -> Optional[int]:
+        if self._owners is None:
+            self._owners = {}
+            for index, statement in enumerate(self.module.body):
+                for inner, entering in walk(statement):
+                    if entering:
+                        self._owners[inner] = index
+        return self._owners.get(node)
+
+    def span(self, index: int) -> tuple[int, int]:
+        return self._spans[index]
+
+    def row_of(self, offset: int) -> int:
+        """Rows before the line that starts at `offset`."""
+        return bisect_right(self._starts, offset) - 1
 
 
 class _Apply(cst.CSTTransformer):

@@ -11,12 +11,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Callable, ClassVar, Optional
 
 import libcst as cst
 
 from bgtask_lint.model import Model
 from bgtask_lint.options import RuleOptions
+
+if TYPE_CHECKING:
+    from bgtask_lint.rewrite import Edits
 
 # How often a rule can offer a fix, shown by `bgtask-lint rules` as ruff does.
 FIX_NEVER = "never"
@@ -26,11 +29,12 @@ FIX_ALWAYS = "always"
 
 @dataclass(frozen=True)
 class FixPlan:
-    """A fix as a rewrite of the module; the engine turns it into text edits."""
+    """A fix as edits of the module's tree; the engine turns them into text
+    edits (regenerating only the statements they touch)."""
 
     applicability: str  # diagnostic.SAFE or diagnostic.UNSAFE
     message: str
-    rewrite: Callable[[cst.Module], cst.Module]
+    rewrite: Callable[[cst.Module], Edits]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,16 @@ from bgtask_lint import parallel
 from bgtask_lint.config import Settings, SettingsResolver
 from bgtask_lint.diagnostic import file_error
 from bgtask_lint.project import Project, find_project_root
-from bgtask_lint.source import DecodeError, decode_source, needs_check
+from bgtask_lint.source import (
+    DecodeError,
+    Stamp,
+    TooLarge,
+    UnreadableFile,
+    decode_source,
+    might_matter,
+    needs_check,
+    read_file,
+)
 
 if TYPE_CHECKING:
     from bgtask_lint.api import FixMode, RunResult
@@ -41,7 +50,10 @@ class SourceFile:
     matters: bool = False  # passes the text screen: some rule may report
     entry: Optional[Entry] = None  # a valid cache entry
     uses: list[tuple[str, str]] = field(default_factory=list)
-    deps: set[str] = field(default_factory=set)
+    # The other files (and missing module paths) its findings depend on, with
+    # their stamps when they were read (None: not read, stat it when storing).
+    deps: dict[str, Optional[Stamp]] = field(default_factory=dict)
+    stamp: Optional[Stamp] = None  # of the bytes `text` was decoded from
 
     @property
     def path(self) -> Path:
@@ -73,7 +85,8 @@ class Run:
         root = find_project_root(absolute, is_dir=False)
         project = self.projects.get(root)
         if project is None:
-            project = Project(root, [settings.root / src for src in settings.src])
+            roots = [settings.root / src for src in settings.src]
+            project = Project(root, roots, settings.max_file_size)
             self.projects[root] = project
         project.checked.add(absolute)
         self.files.append(SourceFile(str(path), absolute, settings, project))
@@ -115,16 +128,23 @@ class Run:
         codes = file.settings.enabled_codes(file.name)
         key = (id(file.settings), codes)
         if key not in self._fingerprints:
-            self._fingerprints[key] = fingerprint(codes, file.settings.rule_options())
+            settings = file.settings
+            self._fingerprints[key] = fingerprint(
+                codes, settings.rule_options(), settings.src, settings.max_file_size
+            )
         return self._fingerprints[key]
 
     def _read(self, file: SourceFile) -> bool:
-        """Read and decode; a failure is reported and the file dropped."""
+        """Read and decode; a failure is reported and the file dropped. A file
+        too large to parse is reported only when it could have findings."""
         try:
-            data = file.path.read_bytes()
-        except OSError as error:
-            message = f"cannot read file: {error.strerror or error}"
-            self.result.diagnostics.append(file_error(file.name, message))
+            data, file.stamp = read_file(file.key, file.settings.max_file_size)
+        except TooLarge as error:
+            if might_matter(file.key):
+                self.result.diagnostics.append(file_error(file.name, str(error)))
+            return False
+        except UnreadableFile as error:
+            self.result.diagnostics.append(file_error(file.name, str(error)))
             return False
         try:
             decoded = decode_source(data)
@@ -157,6 +177,7 @@ class Run:
         checked = {str(p.root): sorted(p.checked) for p in self.projects.values()}
         shares = parallel.share(fresh, count)
         pool = parallel.Pool(count)
+        finished = False
         try:
             requests = [("index", ([_job(fresh[i]) for i in mine], checked)) for mine in shares]
             for uses_by_file in pool.ask_all(requests):
@@ -172,15 +193,16 @@ class Run:
                 for n in range(count)
             ]
             answers = pool.ask_all(requests)
+            finished = True
         finally:
-            pool.close()
+            pool.close(abort=not finished)
         parts = {}
         for answer in answers:
             parts.update(answer)
         for file in self.files:  # in discovery order, as one process reports
             if file.key in parts:
                 part, deps = parts[file.key]
-                file.deps = set(deps)
+                file.deps = dict(deps)
                 self.result.diagnostics.extend(part.diagnostics)
                 self.result.fixed.update(part.fixed)
                 self.result.changes.extend(part.changes)
@@ -196,30 +218,26 @@ class Run:
         for diagnostic in self.result.diagnostics:
             by_file.setdefault(os.path.abspath(diagnostic.filename), []).append(diagnostic)
         for file in self.files:
-            if file.entry is not None:
+            if file.entry is not None or file.stamp is None:
                 continue
-            stamp = self.cache.stamp_of(file.key)
-            if stamp is None:
-                continue
+            stamp = file.stamp  # of the bytes checked: a later save is seen
             deps = {}
-            for dep in file.deps - {file.key}:
-                dep_stamp = self.cache.stamp_of(dep)
-                if dep_stamp is None:
-                    break
-                deps[dep] = (*dep_stamp, file.project.is_checked(dep))
-            else:
-                self.cache.store(
-                    file.key,
-                    Entry(
-                        stamp=stamp,
-                        fingerprint=self._fingerprint(file),
-                        matters=file.matters,
-                        uses=file.uses,
-                        deps=deps,
-                        tasks_here=sorted(file.project.task_keys(file.key)),
-                        diagnostics=by_file.get(file.key, []),
-                    ),
-                )
+            for dep, dep_stamp in sorted(file.deps.items()):
+                if dep != file.key:
+                    dep_stamp = dep_stamp or self.cache.stamp_of(dep)
+                    deps[dep] = (*dep_stamp, file.project.is_checked(dep))
+            self.cache.store(
+                file.key,
+                Entry(
+                    stamp=stamp,
+                    fingerprint=self._fingerprint(file),
+                    matters=file.matters,
+                    uses=file.uses,
+                    deps=deps,
+                    tasks_here=sorted(file.project.task_keys(file.key)),
+                    diagnostics=by_file.get(file.key, []),
+                ),
+            )
         self.cache.save()
 
 
@@ -232,13 +250,13 @@ def _index(file: SourceFile) -> None:
     if model is not None:
         file.uses = project.note_task_uses(model)
     project.consulted = None
-    file.deps |= consulted
+    file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
 
 
 def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> None:
     """Check (or fix) one file into `result`; a rule's crash is reported, not raised."""
     from bgtask_lint.engine import check_text
-    from bgtask_lint.fixer import fix_text, write_atomically
+    from bgtask_lint.fixer import NotWritten, fix_text, write_atomically
 
     assert file.text is not None
     filename, source, settings, project = file.name, file.text, file.settings, file.project
@@ -269,15 +287,22 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
     finally:
         if project is not None:
             project.consulted = None
-        file.deps |= consulted
+            file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
     from bgtask_lint.api import Change
 
     result.errors.extend(f"{filename}: {error}" for error in outcome.errors)
     if outcome.text != source and fix.write:
         try:
-            write_atomically(file.path, outcome.text, file.encoding)
-        except (OSError, UnicodeError) as error:
-            result.errors.append(f"{filename}: cannot write the fixed file: {error}")
+            write_atomically(
+                Path(file.key), outcome.text, file.encoding, expected=source.encode(file.encoding)
+            )
+        except (NotWritten, OSError, UnicodeError) as error:
+            reason = (
+                str(error)
+                if isinstance(error, NotWritten)
+                else f"cannot write the fixed file: {error}"
+            )
+            result.errors.append(f"{filename}: {reason}")
             result.diagnostics.extend(
                 check_text(source, filename, codes, options, project, screen=False)
             )
@@ -285,7 +310,7 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
     result.diagnostics.extend(outcome.remaining)
     if outcome.text != source:
         result.fixed.update(outcome.fixed)
-        result.changes.append(Change(filename, source, outcome.text))
+        result.changes.append(Change(filename, source, outcome.text, file.encoding))
 
 
 def _job(file: SourceFile) -> tuple:
@@ -307,10 +332,17 @@ def _job(file: SourceFile) -> tuple:
 class WorkerState:
     """What a worker process keeps between its index and check requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: Optional[int] = None) -> None:
         self.projects: dict[str, Project] = {}
         self.files: list[SourceFile] = []
         self.checked: dict[str, list[str]] = {}
+        self.parent = parent
+
+    def _parent_still_there(self) -> None:
+        """A worker whose main process was killed stops before its next file
+        (it would otherwise go on fixing files nobody asked about any more)."""
+        if self.parent is not None and os.getppid() != self.parent:
+            raise SystemExit(1)
 
     def _file(self, job: tuple) -> SourceFile:
         path, text, encoding, settings, root, roots, matters = job
@@ -326,6 +358,7 @@ class WorkerState:
         self.checked = checked
         answer = {}
         for job in jobs:
+            self._parent_still_there()
             file = self._file(job)
             self.files.append(file)
             _index(file)
@@ -342,9 +375,10 @@ class WorkerState:
             project.add_task_uses(tasks.get(root, ()))
         answer = {}
         for file in self.files:
+            self._parent_still_there()
             part = RunResult()
             check_file(part, file, fix)
-            answer[file.key] = (part, sorted(file.deps))
+            answer[file.key] = (part, file.deps)
         return answer
 
 

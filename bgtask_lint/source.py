@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,12 +62,99 @@ def _first_two_lines(data: bytes) -> bytes:
     return data if second == -1 else data[:second]
 
 
-def read_source(path: Path) -> Optional[str]:
-    """The decoded text of `path`, or None when it cannot be read or decoded."""
+# Files larger than this are not parsed: libcst needs about 9 KB of memory per
+# line (a 50 MB file took 4.85 GB). `max-file-size` in the configuration.
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+
+Stamp = tuple[int, int]  # size, modification time in nanoseconds
+# Stamps of what is not a readable file's content: a finding may depend on a
+# module not existing (a later one would shadow or resolve an import) or on a
+# directory existing (`src/`).
+MISSING: Stamp = (-1, -1)
+DIRECTORY: Stamp = (-2, 0)
+
+
+class UnreadableFile(Exception):
+    """A path that is not read: its message is the one-line reason."""
+
+
+class TooLarge(UnreadableFile):
+    """A regular file over `max-file-size`."""
+
+
+def read_file(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[bytes, Stamp]:
+    """The bytes of a regular file and the stamp they were read at (taken
+    before reading, so a file saved while it is read looks changed next time).
+    A FIFO, a device (a link to /dev/zero) or a file over `max_size` is not
+    read: UnreadableFile says why."""
     try:
-        return decode_source(path.read_bytes()).text
-    except (OSError, DecodeError):
-        return None
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise UnreadableFile(f"cannot read file: {error.strerror or error}") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile("not a regular file; skipped")
+        if info.st_size > max_size:
+            raise TooLarge(
+                f"file is larger than `max-file-size` ({_size(info.st_size)} > "
+                f"{_size(max_size)}); skipped"
+            )
+        chunks = []
+        remaining = max_size + 1  # a file that grows while read is still bounded
+        while remaining > 0:
+            chunk = os.read(descriptor, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_size:
+            raise TooLarge(f"file is larger than `max-file-size` ({_size(max_size)}); skipped")
+        return data, (info.st_size, info.st_mtime_ns)
+    except OSError as error:
+        raise UnreadableFile(f"cannot read file: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+
+
+def might_matter(path: str) -> bool:
+    """Whether a file too large to parse mentions what the text screen looks
+    for, read through a memory map (the file is never loaded whole)."""
+    import mmap
+
+    try:
+        with (
+            open(path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
+            if data.find(b"BackgroundTask") != -1 or data.find(b".background") != -1:
+                return True
+            return data.find(b"BGT") != -1 and data.find(b"noqa") != -1
+    except (OSError, ValueError):
+        return True  # cannot tell: say it was skipped
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MiB"
+    return f"{size / 1024:.0f} KiB" if size >= 1024 else f"{size} bytes"
+
+
+def read_source(
+    path: Path, max_size: int = DEFAULT_MAX_FILE_SIZE
+) -> tuple[Optional[str], Optional[Stamp]]:
+    """The decoded text of `path` (None when it cannot be read or decoded) and
+    the stamp of the bytes read (None when nothing was read)."""
+    try:
+        data, stamp = read_file(str(path), max_size)
+    except UnreadableFile:
+        return None, None
+    try:
+        return decode_source(data).text, stamp
+    except DecodeError:
+        return None, stamp
 
 
 # A file without these words cannot produce a finding, so it is never parsed

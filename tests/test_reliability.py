@@ -297,3 +297,77 @@ def test_nesting_check_accepts_what_cpython_accepts():
     ):
         compile(source, "x", "exec")
         assert nesting_problem(source) is None
+
+
+# -- 13. a fix costs what it touches, not the file ---------------------------
+
+
+def _many_findings(count: int) -> str:
+    routes = "".join(
+        f"@app.post('/r{i}')\nasync def r{i}():\n"
+        f"    tasks = BackgroundTasks()\n    tasks.add_task(print, {i})\n    return {{}}\n\n\n"
+        for i in range(count)
+    )
+    return "from fastapi import BackgroundTasks, FastAPI\n\napp = FastAPI()\n\n\n" + routes
+
+
+def test_fix_work_grows_with_the_findings_not_with_findings_times_size(monkeypatch):
+    from bgtask_lint import rewrite
+
+    visited = [0]
+    real_on_leave = rewrite._Apply.on_leave
+
+    def counting(self, original, updated):
+        visited[0] += 1
+        return real_on_leave(self, original, updated)
+
+    monkeypatch.setattr(rewrite._Apply, "on_leave", counting)
+    work = {}
+    for count in (50, 200):
+        visited[0] = 0
+        diagnostics = check_source(_many_findings(count), "many.py")
+        assert len(diagnostics) == count and all(d.fix for d in diagnostics)
+        work[count] = visited[0]
+    # Four times the findings in a four times larger file: four times the work
+    # (it was sixteen times when every fix regenerated the whole module).
+    assert work[200] <= 4.5 * work[50]
+
+
+def test_local_fix_edits_equal_whole_module_edits_on_every_fixture():
+    import libcst as cst
+    from conftest import FIXTURES
+
+    from bgtask_lint.diagnostic import Diagnostic, Fix, Location
+    from bgtask_lint.fixer import apply_fixes
+    from bgtask_lint.model_builder import build_model
+    from bgtask_lint.rewrite import CannotFix, ModuleLayout
+    from bgtask_lint.rule import RuleContext
+    from bgtask_lint.rules import ALL_RULES
+
+    compared = 0
+    for path in sorted(FIXTURES.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        module = cst.parse_module(text)
+        model = build_model(module, str(path))
+        layout = ModuleLayout(module, text)
+        for rule in ALL_RULES:
+            for violation in rule().check(RuleContext(model)):
+                if violation.fix is None:
+                    continue
+                try:
+                    edits = violation.fix.rewrite(module)
+                except CannotFix:
+                    continue
+                whole = edits.apply(module).code
+                local = Diagnostic(
+                    rule.code,
+                    rule.name,
+                    "",
+                    str(path),
+                    Location(1, 1),
+                    Location(1, 1),
+                    fix=Fix("safe", "", edits.text_edits(layout)),
+                )
+                assert apply_fixes(text, [local])[0] == whole, (path.name, rule.code)
+                compared += 1
+    assert compared > 30

@@ -190,10 +190,10 @@ def _dropped_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     if not _in_http_route(site) or local is None or route is None:
         return None
 
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         replace_local_with_injected(model, route, site.statement, local, edits)
-        return edits.apply(module)
+        return edits
 
     return FixPlan(SAFE, "Inject `BackgroundTasks` into the route and use it", rewrite)
 
@@ -222,7 +222,7 @@ def _helper_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     if mentions != len(callers):
         return None  # the helper is also passed around: its callers are unknown
 
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         if local is not None:
             name = replace_local_with_injected(model, helper, site.statement, local, edits)
@@ -234,7 +234,7 @@ def _helper_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
             passed = inject_background_tasks(model, caller.function, edits)
             args = append_item(list(caller.node.args), keyword_argument(name, passed))
             edits.replace[caller.node] = caller.node.with_changes(args=args)
-        return edits.apply(module)
+        return edits
 
     return FixPlan(UNSAFE, f"Pass the route's `BackgroundTasks` into `{helper.name}`", rewrite)
 
@@ -250,10 +250,10 @@ def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     assert route is not None
     if isinstance(add_task.parent, cst.Expr):
 
-        def rewrite_statement(module: cst.Module) -> cst.Module:
+        def rewrite_statement(module: cst.Module) -> Edits:
             edits = Edits()
             edits.replace[site.node] = cst.Name(inject_background_tasks(model, route, edits))
-            return edits.apply(module)
+            return edits
 
         return FixPlan(SAFE, "Call `add_task` on the injected `BackgroundTasks`", rewrite_statement)
 
@@ -266,12 +266,12 @@ def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     ):
         return None
 
-    def rewrite_argument(module: cst.Module) -> cst.Module:
+    def rewrite_argument(module: cst.Module) -> Edits:
         edits = Edits()
         name = inject_background_tasks(model, route, edits)
         edits.before[statement].append(statement_with_call(add_task.node, name))
         edits.replace[response] = response.with_changes(args=remove_item(response.args, arg))
-        return edits.apply(module)
+        return edits
 
     return FixPlan(
         SAFE,

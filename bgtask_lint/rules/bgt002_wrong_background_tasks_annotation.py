@@ -225,7 +225,7 @@ def _param_fix(
         return None  # a subclass: its own methods cannot be kept
     safe = not _uses_single_task_api(function, param.name.value)
 
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         new_param = param
         if retype:
@@ -239,7 +239,7 @@ def _param_fix(
         edits.replace[function.node.params] = replace_parameter(
             function.node.params, param, new_param
         )
-        return edits.apply(module)
+        return edits
 
     moved = drop_default and _must_move(function.node.params, param)
     applicability = SAFE if safe and not moved else UNSAFE
@@ -328,7 +328,7 @@ def _import_fix(model: Model, misspelled: MisspelledImport) -> Optional[FixPlan]
         None,
     )
 
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         if existing:
             names = remove_item(list(statement.names), alias)  # type: ignore[arg-type]
@@ -345,6 +345,6 @@ def _import_fix(model: Model, misspelled: MisspelledImport) -> Optional[FixPlan]
         if target != local:
             for use in uses:
                 edits.replace[use] = use.with_changes(value=target)
-        return edits.apply(module)
+        return edits
 
     return FixPlan(SAFE, "Import `BackgroundTasks` instead", rewrite)

@@ -245,21 +245,21 @@ def _used_only_as_tasks(model: Model, tasks: list[FunctionRef]) -> set[FunctionI
 
 
 def _asyncio_sleep_fix(model: Model, site: CallSite) -> FixPlan:
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         asyncio = module_reference(model, edits, "asyncio")
         sleep = cst.parse_expression(f"{asyncio}.sleep")
         edits.replace[site.node] = cst.Await(expression=site.node.with_changes(func=sleep))
-        return edits.apply(module)
+        return edits
 
     return FixPlan(SAFE, "Use `await asyncio.sleep(...)`", rewrite)
 
 
 def _def_fix(task: FunctionInfo) -> FixPlan:
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         edits.replace[task.node] = task.node.with_changes(asynchronous=None)
-        return edits.apply(module)
+        return edits
 
     message = f"Make `{task.name}` a `def` task (it then runs in the thread pool)"
     return FixPlan(UNSAFE, message, rewrite)

@@ -197,10 +197,10 @@ def _pass_instead_of_call(
     first = cst.Arg(value=call.func)
     args = [first, *call.args] if call.args else [first]
 
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         edits.replace[submit] = submit.with_changes(args=_with_default_commas(args))
-        return edits.apply(module)
+        return edits
 
     return FixPlan(applicability, "Pass the function and its arguments separately", rewrite)
 

@@ -165,7 +165,7 @@ def _argument_fix(
             name = inject_background_tasks(model, route, edits)
             edits.before[statement].append(statement_with_call(task, name))
             edits.replace[site.node] = site.node.with_changes(args=remove_item(site.node.args, arg))
-            return edits.apply(module)
+            return edits
 
         message = "Add the task to the injected `BackgroundTasks` and drop `background=`"
         return FixPlan(SAFE, message, move_task)
@@ -181,7 +181,7 @@ def _argument_fix(
             model, route, local_site.statement, local, edits, rename_all=True
         )
         edits.replace[site.node] = site.node.with_changes(args=remove_item(site.node.args, arg))
-        return edits.apply(module)
+        return edits
 
     message = f"Merge `{local}` into the injected `BackgroundTasks` and drop `background=`"
     return FixPlan(SAFE if only_add_task else UNSAFE, message, merge)
@@ -225,10 +225,10 @@ def _assignment_fix(
     if task is None or not is_lone_statement(statement):
         return None
 
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         name = inject_background_tasks(model, route, edits)
         edits.replace[statement] = statement_with_call(task, name, statement.leading_lines)
-        return edits.apply(module)
+        return edits
 
     return FixPlan(SAFE, "Add the task to the injected `BackgroundTasks`", rewrite)

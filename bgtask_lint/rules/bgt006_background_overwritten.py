@@ -241,14 +241,14 @@ def _overwrite_fix(
     if not is_lone_statement(statement):
         return None
 
-    def rewrite(module: cst.Module) -> cst.Module:
+    def rewrite(module: cst.Module) -> Edits:
         edits = _replacements(model, function, [overwrite])
         name = inject_background_tasks(model, function, edits)
         edits.before[statement].append(statement_with_call(task, name))
         edits.replace[constructor.node] = constructor.node.with_changes(
             args=remove_item(constructor.node.args, arg)
         )
-        return edits.apply(module)
+        return edits
 
     return FixPlan(SAFE, "Add both tasks to the injected `BackgroundTasks`", rewrite)
 
@@ -264,8 +264,8 @@ def _replace_with_add_task(
         if not is_inline or not is_lone_statement(assignment.statement):
             return None
 
-    def rewrite(module: cst.Module) -> cst.Module:
-        return _replacements(model, function, assignments).apply(module)
+    def rewrite(module: cst.Module) -> Edits:
+        return _replacements(model, function, assignments)
 
     return FixPlan(SAFE, "Add the task to the injected `BackgroundTasks`", rewrite)
 
