@@ -73,6 +73,8 @@ def check_paths(
     run = runner.Run(resolver, result, fix, workers, cache)
     runner.discover_into(run, [Path(p) for p in paths], force_exclude, respect_gitignore)
     run.execute()
+    if fix is not None:
+        runner.settle_fixes(run)
     result.diagnostics.sort(key=lambda d: (d.filename, d.location, d.code))
     return result
 

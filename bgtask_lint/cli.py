@@ -30,9 +30,13 @@ def _split_codes(
     """`--select BGT001,BGT002 --select BGT003` → ("BGT001", "BGT002", "BGT003")."""
     if not values:
         return None
-    return tuple(
+    codes = tuple(
         code.strip().upper() for value in values for code in value.split(",") if code.strip()
     )
+    if not codes:
+        # As ruff: an empty selection is a mistake, not a request to check nothing.
+        raise click.BadParameter("expected at least one rule code or prefix, got an empty list")
+    return codes
 
 
 def _fail(message: str) -> None:
@@ -47,7 +51,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--fix", is_flag=True, help="Apply fixes (safe ones; see --unsafe-fixes).")
 @click.option("--unsafe-fixes", is_flag=True, help="Also offer and apply fixes marked unsafe.")
 @click.option(
@@ -175,6 +179,8 @@ def _check(
     from_stdin = paths == (Path("-"),) or (not paths and stdin_filename is not None)
     if not from_stdin and Path("-") in paths:
         _fail("`-` (standard input) cannot be combined with other paths")
+    if stdin_filename is not None and not from_stdin:
+        _fail("`--stdin-filename` names source read from standard input: give `-` as the path")
     try:
         if add_noqa:
             added, result = api.add_noqa(

@@ -258,19 +258,32 @@ def _specificity(selectors: Iterable[str], code: str) -> int:
 def load_settings(pyproject: Path, *, required: bool = False) -> Optional[Settings]:
     """Settings from `pyproject`'s [tool.bgtask-lint] table; None when the file has
     no such table (unless `required`, as for `--config`)."""
-    try:
-        with open(pyproject, "rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"cannot read {pyproject}: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{pyproject} is not valid TOML: {error}") from None
-    table = document.get("tool", {}).get(SECTION)
+    document = read_toml(pyproject)
+    tools = document.get("tool", {})
+    if not isinstance(tools, Mapping):
+        raise ConfigError(f"`tool` in {pyproject} must be a table, got {tools!r}")
+    table = tools.get(SECTION)
     if table is None:
         if required:
             return Settings(root=pyproject.resolve().parent, source=pyproject)
         return None
     return settings_from_table(table, pyproject)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict; ConfigError (one line) when it cannot be read or
+    is not valid UTF-8 TOML."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path} is not valid TOML: invalid UTF-8 byte at offset {error.start}"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
 def settings_from_table(table: Any, source: Path) -> Settings:
@@ -406,16 +419,23 @@ class SettingsResolver:
         return settings
 
     def _for_directory(self, directory: Path) -> Settings:
-        cached = self._by_directory.get(directory)
-        if cached is not None:
-            return cached
-        candidate = directory / "pyproject.toml"
-        settings = load_settings(candidate) if candidate.is_file() else None
-        if settings is not None:
-            settings = self.overrides.apply(settings)
-        elif directory.parent != directory:
-            settings = self._for_directory(directory.parent)
-        else:
-            settings = self.overrides.apply(Settings(root=self.cwd))
-        self._by_directory[directory] = settings
+        # Up the tree until a directory with settings (a loop, not recursion:
+        # a tree can be deeper than Python's stack).
+        unresolved: list[Path] = []
+        settings: Optional[Settings] = None
+        while settings is None:
+            settings = self._by_directory.get(directory)
+            if settings is not None:
+                break
+            unresolved.append(directory)
+            candidate = directory / "pyproject.toml"
+            loaded = load_settings(candidate) if os.path.isfile(candidate) else None
+            if loaded is not None:
+                settings = self.overrides.apply(loaded)
+            elif directory.parent == directory:
+                settings = self.overrides.apply(Settings(root=self.cwd))
+            else:
+                directory = directory.parent
+        for seen in unresolved:
+            self._by_directory[seen] = settings
         return settings

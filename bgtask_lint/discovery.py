@@ -41,7 +41,7 @@ def discover(
             continue
         if force_exclude and resolver.for_path(path).is_excluded_with_ancestors(path):
             continue
-        if path.is_dir():
+        if os.path.isdir(path):
             absolute = os.path.abspath(path)
             respect = respect_gitignore
             if respect is None:  # not said on the command line: the configuration decides
@@ -61,8 +61,37 @@ def _walk(
     seen: set[str],
     ignores: Optional[tuple[gitignore.IgnoreFile, ...]],
 ) -> Iterator[Found]:
-    """Walk a directory; `shown` is how its paths are spelled in reports;
-    `ignores` the .gitignore files in force (None: .gitignore not respected)."""
+    """Walk a directory depth first, entries in name order; `shown` is how its
+    paths are spelled in reports; `ignores` the .gitignore files in force (None:
+    .gitignore not respected). A loop over a stack of open directories, not
+    recursion: a tree can be deeper than Python's stack."""
+    stack: list[Iterator[Found]] = [_directory(absolute, shown, resolver, seen, ignores)]
+    while stack:
+        found = next(stack[-1], None)
+        if found is None:
+            stack.pop()
+        elif isinstance(found, _Descend):
+            stack.append(_directory(*found.args, resolver, seen, found.ignores))
+        else:
+            yield found
+
+
+@dataclass(frozen=True)
+class _Descend(Found):
+    """Not a file: the walk is to go into this directory next."""
+
+    args: tuple[str, str] = ("", "")
+    ignores: Optional[tuple[gitignore.IgnoreFile, ...]] = None
+
+
+def _directory(
+    absolute: str,
+    shown: str,
+    resolver: SettingsResolver,
+    seen: set[str],
+    ignores: Optional[tuple[gitignore.IgnoreFile, ...]],
+) -> Iterator[Found]:
+    """One directory's files, and _Descend for each subdirectory, in name order."""
     try:
         entries = sorted(os.scandir(absolute), key=lambda entry: entry.name)
     except OSError as error:
@@ -86,7 +115,7 @@ def _walk(
             continue
         child = os.path.join(shown, entry.name)
         if is_dir:
-            yield from _walk(entry.path, child, resolver, seen, ignores)
+            yield _Descend(child, args=(entry.path, child), ignores=ignores)
         elif entry.name.endswith(PYTHON_SUFFIXES) and child not in seen:
             seen.add(child)
             yield Found(child)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -33,7 +33,7 @@ from bgtask_lint.noqa import (
     unused_codes,
     without_codes,
 )
-from bgtask_lint.parsing import TooComplex, parse_module
+from bgtask_lint.parsing import CannotParse, parse_source
 from bgtask_lint.positions import node_ranges
 from bgtask_lint.rewrite import CannotFix, ModuleLayout
 from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
@@ -70,11 +70,13 @@ def check_text(
             project = None
     if project is None:
         try:
-            model = build_model(parse_module(text), filename)
+            module, parsed, shifts = parse_source(text)
+            model = build_model(module, filename)
+            model.parsed_text, model.column_shifts = parsed, shifts
         except cst.ParserSyntaxError as error:
             return [_syntax_error(text, error, filename, lines)]
-        except TooComplex as error:
-            return [file_error(filename, f"cannot check this file: {error}", SYNTAX_ERROR)]
+        except CannotParse as error:
+            return [file_error(filename, f"SyntaxError: {error}", SYNTAX_ERROR)]
         except RecursionError:
             return [file_error(filename, TOO_DEEP, SYNTAX_ERROR)]
     assert model is not None
@@ -83,7 +85,16 @@ def check_text(
     for code in sorted(codes):
         rule = _RULES[code]
         violations.extend((rule, v) for v in rule.check(context))
-    return place(model.module, violations, filename, lines, text, codes)
+    return place(
+        model.module,
+        violations,
+        filename,
+        lines,
+        text,
+        codes,
+        parsed_text=model.parsed_text,
+        shifts=model.column_shifts,
+    )
 
 
 def place(
@@ -93,9 +104,15 @@ def place(
     lines: tuple[str, ...],
     text: str,
     codes: frozenset[str] = frozenset(),
+    *,
+    parsed_text: Optional[str] = None,
+    shifts: Optional[dict[int, int]] = None,
 ) -> list[Diagnostic]:
     """Turn violations into located diagnostics, dropping the ones under noqa
-    (and, with BGT100 enabled, reporting directives that suppressed nothing)."""
+    (and, with BGT100 enabled, reporting directives that suppressed nothing).
+    `parsed_text` and `shifts`: the text the module was parsed from, when
+    form feeds had to be taken out of indentation (see parse_source)."""
+    shifts = shifts or {}
     judge_noqa = UNUSED_NOQA in codes and mentions_noqa(text)
     comments = file_comments(module, text) if violations or judge_noqa else EMPTY
     ranges = node_ranges(module, (v.node for _, v in violations))
@@ -104,8 +121,9 @@ def place(
     suppressed: dict[int, set[str]] = {}
     for rule, violation in violations:
         code_range = ranges[violation.node]
-        start = Location(code_range.start.line, code_range.start.column + 1)
-        end = Location(code_range.end.line, code_range.end.column + 1)
+        start_row, end_row = code_range.start.line, code_range.end.line
+        start = Location(start_row, code_range.start.column + 1 + shifts.get(start_row, 0))
+        end = Location(end_row, code_range.end.column + 1 + shifts.get(end_row, 0))
         noqa_row = comments.noqa_row(start.row)
         if comments.is_suppressed(noqa_row, rule.code):
             suppressed.setdefault(noqa_row, set()).add(rule.code)
@@ -118,7 +136,9 @@ def place(
                 filename=filename,
                 location=start,
                 end_location=end,
-                fix=materialize_fix(module, text, violation.fix, layout),
+                fix=materialize_fix(
+                    module, parsed_text or text, violation.fix, layout, set(shifts)
+                ),
                 noqa_row=noqa_row,
                 severity=violation.severity,
                 source_lines=lines,
@@ -194,10 +214,15 @@ def unused_noqa_diagnostics(
 
 
 def materialize_fix(
-    module: cst.Module, text: str, plan: Optional[FixPlan], layout: list[ModuleLayout]
+    module: cst.Module,
+    text: str,
+    plan: Optional[FixPlan],
+    layout: list[ModuleLayout],
+    shifted_rows: Collection[int] = (),
 ) -> Optional[Fix]:
     """Run a fix's rewrite and reduce it to text edits; None when there is no
-    fix, or when the rewrite finds it cannot be done here."""
+    fix, or when the rewrite finds it cannot be done here, or when it would
+    edit a row whose columns moved (see parse_source)."""
     if plan is None:
         return None
     try:
@@ -209,6 +234,9 @@ def materialize_fix(
     except Exception:
         # A fix that cannot be built (libcst refusing the new node, say) must
         # not cost the finding: it is reported without a fix.
+        return None
+    touched = {row for e in edits for row in range(e.location.row, e.end_location.row + 1)}
+    if touched & shifted_rows:
         return None
     return Fix(plan.applicability, plan.message, edits) if edits else None
 

@@ -27,7 +27,7 @@ import libcst as cst
 
 from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
 from bgtask_lint.engine import check_text
-from bgtask_lint.parsing import parse_module
+from bgtask_lint.parsing import CannotParse, parse_source
 from bgtask_lint.project import Project
 from bgtask_lint.rule import RuleOptions
 from bgtask_lint.textedits import line_starts, offset_of
@@ -119,10 +119,10 @@ class _Validator:
 
     def problem(self, text: str) -> Optional[str]:
         try:
-            parse_module(text)
+            parse_source(text)
         except cst.ParserSyntaxError as error:
             return error.message
-        except RecursionError:
+        except (RecursionError, CannotParse):
             return "too deeply nested"
         return _compile_error(text, self.filename) if self.compiles else None
 

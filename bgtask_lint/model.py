@@ -189,6 +189,11 @@ class Model:
     def __init__(self, module: cst.Module, path: str) -> None:
         self.module = module
         self.path = path
+        # The text `module` was parsed from when it is not the file's own (form
+        # feeds taken out of indentation: see parsing.parse_source), and how
+        # many columns each such row lost.
+        self.parsed_text: Optional[str] = None
+        self.column_shifts: dict[int, int] = {}
         # Set when the model belongs to a Project (see project.py): then names
         # imported from other modules of the project resolve to their code.
         self.project: Optional[Project] = None

@@ -16,7 +16,7 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     import libcst as cst
 
     from bgtask_lint.fixer import NotWritten, write_atomically
-    from bgtask_lint.parsing import TooComplex, parse_module
+    from bgtask_lint.parsing import CannotParse, parse_module
 
     try:
         data, _ = read_file(str(path))
@@ -48,7 +48,7 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
         write_atomically(path, new_text, decoded.encoding, expected=data)
     except (
         cst.ParserSyntaxError,
-        TooComplex,
+        CannotParse,
         RecursionError,
         NotWritten,
         OSError,

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 
 from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
 from bgtask_lint.source import NEWLINE, read_source
+from bgtask_lint.textedits import split_lines
 
 
 def display_path(filename: str) -> str:
@@ -224,11 +225,13 @@ def format_diff_summary(fixed: int, diagnostics: Sequence[Diagnostic], unsafe_fi
 
 
 def unified_diff(filename: str, before: str, after: str) -> str:
+    """A patch `patch -p0` and `git apply` accept: lines split where Python
+    ends them (not at U+2028 or a form feed, as str.splitlines would), and a
+    last line without a newline marked as diff marks it."""
     name = display_path(filename)
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=name,
-        tofile=name,
+        split_lines(before), split_lines(after), fromfile=name, tofile=name
     )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )

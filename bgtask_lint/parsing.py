@@ -17,6 +17,7 @@ the estimate does not have to be exact for the process to survive.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from typing import Any, Optional
 
@@ -30,8 +31,9 @@ MAX_NESTING = 1500
 PARSER_STACK_BYTES = 256 * 1024 * 1024
 
 
-class TooComplex(Exception):
-    """The file nests deeper than the parser can be trusted with."""
+class CannotParse(Exception):
+    """A file CPython rejects that libcst would accept, crash on or take
+    minutes over: its message is the one-line reason."""
 
 
 _TOKEN = re.compile(
@@ -84,12 +86,46 @@ def nesting_problem(text: str) -> Optional[str]:
     return None
 
 
+_INDENT_WITH_FORM_FEED = re.compile(r"^[ \t\f]*\f", re.MULTILINE)
+
+
+def parse_source(text: str) -> tuple[cst.Module, str, dict[int, int]]:
+    """Parse `text` as CPython reads it: (module, the text the module was parsed
+    from, columns removed per row). libcst's tokenizer rejects a form feed in
+    the indentation at the start of a block, which CPython accepts (a form
+    feed resets the indentation count): such a file is parsed again with the
+    indentation up to its last form feed taken out, which CPython ignores, so
+    the code means the same; rows are unchanged, columns on those rows move."""
+    try:
+        return parse_module(text), text, {}
+    except cst.ParserSyntaxError:
+        if "\f" not in text:
+            raise
+        first_error = sys.exc_info()[1]
+    shifts: dict[int, int] = {}
+
+    def drop(match: re.Match) -> str:
+        row = text.count("\n", 0, match.start()) + 1
+        shifts[row] = len(match.group())
+        return ""
+
+    normalized = _INDENT_WITH_FORM_FEED.sub(drop, text)
+    try:
+        return parse_module(normalized), normalized, shifts
+    except cst.ParserSyntaxError:
+        assert first_error is not None
+        raise first_error from None
+
+
 def parse_module(text: str) -> cst.Module:
-    """`libcst.parse_module(text)`, refusing pathological nesting (TooComplex)
-    and parsing on a thread with a large stack. Raises what libcst raises."""
+    """`libcst.parse_module(text)`, refusing null bytes and pathological
+    nesting (CannotParse), parsing on a thread with a large stack. Raises what
+    libcst raises."""
+    if "\0" in text:
+        raise CannotParse("source code cannot contain null bytes")
     problem = nesting_problem(text)
     if problem is not None:
-        raise TooComplex(problem)
+        raise CannotParse(problem)
     outcome: dict[str, Any] = {}
 
     def parse() -> None:

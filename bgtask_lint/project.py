@@ -55,13 +55,30 @@ def _root_path(directory: str) -> Path:
     return Path(directory)
 
 
-@lru_cache(maxsize=4096)
+_MARKED: dict[str, Optional[str]] = {}
+
+
 def _marked_ancestor(directory: str) -> Optional[str]:
-    # Cached per directory: a run over thousands of files asks each ancestor once.
-    if any(os.path.exists(os.path.join(directory, marker)) for marker in PROJECT_MARKERS):
-        return directory
-    parent = os.path.dirname(directory)
-    return None if parent == directory else _marked_ancestor(parent)
+    """The nearest directory at or above `directory` with a project marker.
+    Cached per directory (a run over thousands of files asks each ancestor
+    once); a loop, since a tree can be deeper than Python's stack."""
+    walked = []
+    found: Optional[str] = None
+    while True:
+        if directory in _MARKED:
+            found = _MARKED[directory]
+            break
+        walked.append(directory)
+        if any(os.path.exists(os.path.join(directory, marker)) for marker in PROJECT_MARKERS):
+            found = directory
+            break
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for seen in walked:
+        _MARKED[seen] = found
+    return found
 
 
 class Project:
@@ -79,11 +96,13 @@ class Project:
         # module path found missing when it was looked for (for the cache).
         self.stamps: dict[str, Stamp] = {}
         src = self.root / "src"
-        if src.is_dir():
+        if os.path.isdir(src):
             roots.append(src)
-        self.stamps[str(src)] = DIRECTORY if src.is_dir() else MISSING
+        self.stamps[str(src)] = DIRECTORY if os.path.isdir(src) else MISSING
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
+        # Texts that stand for files' contents (see runner.Run.overlay).
+        self.overlay: dict[str, tuple[str, str]] = {}
         # Per module name, every path looked at to find it, the found one last:
         # a cached finding depends on the absence of the ones before it too.
         self._probes: dict[str, list[str]] = {}
@@ -139,7 +158,7 @@ class Project:
             ):
                 key = _key(candidate)
                 probes.append(key)
-                if candidate.is_file():
+                if os.path.isfile(candidate):
                     return Path(key)
                 self.stamps[key] = MISSING
         return None
@@ -151,6 +170,9 @@ class Project:
         key = _key(path)
         if self.consulted is not None:
             self.consulted.add(key)
+        if key not in self._models and key in self.overlay:
+            text = self.overlay[key][0]
+            self._models[key] = (text, self._parse(text, key))
         if key not in self._models:
             text, stamp = read_source(Path(key), self.max_file_size)
             if stamp is not None:
@@ -174,13 +196,14 @@ class Project:
         import libcst as cst
 
         from bgtask_lint.model_builder import build_model
-        from bgtask_lint.parsing import TooComplex, parse_module
+        from bgtask_lint.parsing import CannotParse, parse_source
 
         try:
-            module = parse_module(text)
-        except (cst.ParserSyntaxError, TooComplex, RecursionError):
+            module, parsed, shifts = parse_source(text)
+        except (cst.ParserSyntaxError, CannotParse, RecursionError):
             return None
         model = build_model(module, str(path))
+        model.parsed_text, model.column_shifts = parsed, shifts
         model.project = self
         model.module_name, model.is_package = self.module_name(path)
         return model

@@ -69,8 +69,12 @@ class Run:
         fix: Optional[FixMode] = None,
         workers: Optional[int] = None,
         cache: Optional[Cache] = None,
+        overlay: Optional[dict[str, tuple[str, str]]] = None,
     ) -> None:
         self.resolver = resolver
+        # Texts (and encodings) that stand for files' contents: the fixed texts
+        # of an earlier pass of `--diff`, which writes nothing.
+        self.overlay = overlay or {}
         self.result = result
         self.fix = fix
         self.workers = workers
@@ -87,6 +91,7 @@ class Run:
         if project is None:
             roots = [settings.root / src for src in settings.src]
             project = Project(root, roots, settings.max_file_size)
+            project.overlay = self.overlay
             self.projects[root] = project
         project.checked.add(absolute)
         self.files.append(SourceFile(str(path), absolute, settings, project))
@@ -137,6 +142,10 @@ class Run:
     def _read(self, file: SourceFile) -> bool:
         """Read and decode; a failure is reported and the file dropped. A file
         too large to parse is reported only when it could have findings."""
+        if file.key in self.overlay:
+            file.text, file.encoding = self.overlay[file.key]
+            file.matters = needs_check(file.text)
+            return True
         try:
             data, file.stamp = read_file(file.key, file.settings.max_file_size)
         except TooLarge as error:
@@ -179,7 +188,10 @@ class Run:
         pool = parallel.Pool(count)
         finished = False
         try:
-            requests = [("index", ([_job(fresh[i]) for i in mine], checked)) for mine in shares]
+            requests = [
+                ("index", ([_job(fresh[i]) for i in mine], checked, self.overlay))
+                for mine in shares
+            ]
             for uses_by_file in pool.ask_all(requests):
                 for key, uses in uses_by_file.items():
                     file = next(f for f in fresh if f.key == key)
@@ -313,12 +325,25 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
         result.changes.append(Change(filename, source, outcome.text, file.encoding))
 
 
-def _job(file: SourceFile) -> tuple:
-    """What a worker needs to rebuild `file` on its side (no Project)."""
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to rebuild a SourceFile on its side (no Project)."""
+
+    name: str
+    text: Optional[str]
+    encoding: str
+    settings: Settings
+    root: str
+    source_roots: list[str]
+    matters: bool
+    stamp: Optional[Stamp]
+
+
+def _job(file: SourceFile) -> Job:
     project = file.project
     assert project is not None
     roots = [str(r) for r in project.source_roots]
-    return (
+    return Job(
         file.name,
         file.text,
         file.encoding,
@@ -326,6 +351,7 @@ def _job(file: SourceFile) -> tuple:
         str(project.root),
         roots,
         file.matters,
+        file.stamp,
     )
 
 
@@ -336,6 +362,7 @@ class WorkerState:
         self.projects: dict[str, Project] = {}
         self.files: list[SourceFile] = []
         self.checked: dict[str, list[str]] = {}
+        self.overlay: dict[str, tuple[str, str]] = {}
         self.parent = parent
 
     def _parent_still_there(self) -> None:
@@ -344,18 +371,27 @@ class WorkerState:
         if self.parent is not None and os.getppid() != self.parent:
             raise SystemExit(1)
 
-    def _file(self, job: tuple) -> SourceFile:
-        path, text, encoding, settings, root, roots, matters = job
-        project = self.projects.get(root)
+    def _file(self, job: Job) -> SourceFile:
+        project = self.projects.get(job.root)
         if project is None:
-            project = Project(Path(root))
-            project.source_roots = [Path(r) for r in roots]
-            project.checked = set(self.checked.get(root, ()))
-            self.projects[root] = project
-        return SourceFile(path, os.path.abspath(path), settings, project, text, encoding, matters)
+            project = Project(Path(job.root), max_file_size=job.settings.max_file_size)
+            project.source_roots = [Path(r) for r in job.source_roots]
+            project.checked = set(self.checked.get(job.root, ()))
+            project.overlay = self.overlay
+            self.projects[job.root] = project
+        file = SourceFile(job.name, os.path.abspath(job.name), job.settings, project)
+        file.text, file.encoding, file.matters, file.stamp = (
+            job.text,
+            job.encoding,
+            job.matters,
+            job.stamp,
+        )
+        return file
 
-    def index(self, jobs: list[tuple], checked: dict[str, list[str]]) -> dict[str, list]:
-        self.checked = checked
+    def index(
+        self, jobs: list[Job], checked: dict[str, list[str]], overlay: dict[str, tuple[str, str]]
+    ) -> dict[str, list]:
+        self.checked, self.overlay = checked, overlay
         answer = {}
         for job in jobs:
             self._parent_still_there()
@@ -366,7 +402,7 @@ class WorkerState:
         return answer
 
     def check(
-        self, tasks: dict[str, list], extras: list[tuple], fix: Optional[FixMode]
+        self, tasks: dict[str, list], extras: list[Job], fix: Optional[FixMode]
     ) -> dict[str, tuple]:
         from bgtask_lint.api import RunResult
 
@@ -380,6 +416,75 @@ class WorkerState:
             check_file(part, file, fix)
             answer[file.key] = (part, file.deps)
         return answer
+
+
+# A fix can make another module's function a task (`add_task(lambda: send(1))`
+# becomes `add_task(send, 1)`), whose own findings then need fixing: whole
+# passes are repeated until one changes nothing, this many at the most.
+MAX_FIX_PASSES = 5
+
+
+def settle_fixes(run: Run) -> None:
+    """After a first `--fix` (or `--diff`) pass, run again over the same files
+    with what the fixes changed, until nothing changes; `run.result` ends with
+    every fix applied and the findings that remain. `--diff` writes nothing,
+    so its later passes read the fixed texts from an overlay."""
+    result = run.result
+    overlay: dict[str, tuple[str, str]] = {}
+    changes = {change.filename: change for change in result.changes}
+    latest = result.changes
+    for _ in range(MAX_FIX_PASSES - 1):
+        if not latest:
+            return
+        if run.fix is not None and not run.fix.write:
+            for change in latest:
+                overlay[os.path.abspath(change.filename)] = (change.after, change.encoding)
+        if not _fixes_reach_other_files(run, {c.filename: c.after for c in latest}):
+            return
+        from bgtask_lint.api import Change, RunResult
+
+        again = Run(run.resolver, RunResult(), run.fix, run.workers, overlay=overlay)
+        for file in run.files:
+            again.add(file.name)
+        again.execute()
+        names = {file.name for file in again.files}
+        result.diagnostics[:] = [
+            *(d for d in result.diagnostics if d.filename not in names),
+            *again.result.diagnostics,
+        ]
+        result.fixed.update(again.result.fixed)
+        result.errors.extend(again.result.errors)
+        for change in again.result.changes:
+            first = changes.get(change.filename)
+            before = first.before if first else change.before
+            changes[change.filename] = Change(
+                change.filename, before, change.after, change.encoding
+            )
+        result.changes[:] = list(changes.values())
+        latest, run = again.result.changes, again
+    if latest:
+        result.errors.append(
+            f"fixes did not settle after {MAX_FIX_PASSES} passes over the project; "
+            "run `--fix` again to see what remains (please report this)"
+        )
+
+
+def _fixes_reach_other_files(run: Run, fixed: dict[str, str]) -> bool:
+    """Whether the fixes of a pass (file name -> fixed text) can change another
+    file's findings: a fixed file is one the findings of another file were
+    read from, or a fix changed which functions are submitted as tasks."""
+    changed = {os.path.abspath(name) for name in fixed}
+    for file in run.files:
+        if any(dep in changed for dep in file.deps if dep != file.key):
+            return True
+    for file in run.files:
+        if file.name not in fixed or file.project is None:
+            continue
+        model = file.project.model_for_text(file.path, fixed[file.name])
+        uses = file.project.note_task_uses(model) if model is not None else []
+        if sorted(uses) != sorted(file.uses):
+            return True
+    return False
 
 
 def discover_into(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import stat
@@ -30,8 +29,11 @@ def decode_source(data: bytes) -> DecodedSource:
             return DecodedSource(data.decode("utf-8"), "utf-8")
         except UnicodeDecodeError:
             pass  # fall through to say where, below
+    # Lines as CPython's tokenizer ends them (CR alone too: io.BytesIO's
+    # readline would hand tokenize the whole of a CR-only file as line one).
+    first_lines = iter(_BYTE_LINES.findall(data, 0, 4096)[:2])
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        encoding, _ = tokenize.detect_encoding(lambda: next(first_lines, b""))
     except SyntaxError as error:
         if "unknown encoding" in str(error):
             raise DecodeError(f"cannot decode file: {error}") from None
@@ -49,12 +51,15 @@ def decode_source(data: bytes) -> DecodedSource:
         ) from None
 
 
+_BYTE_LINES = re.compile(rb"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+$")
 # Line breaks as libcst and the tokenizer count them (str.splitlines also splits
 # on form feeds and other characters, which would shift rows).
 NEWLINE = re.compile(r"\r\n?|\n")
 
 
 def _first_two_lines(data: bytes) -> bytes:
+    if b"\r" in data[:4096]:
+        return data[:4096]  # CR line ends: let the careful path look
     first = data.find(b"\n")
     if first == -1:
         return data

@@ -17,14 +17,17 @@ from bgtask_lint.diagnostic import Edit, Location
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+$")
 
 
-def _lines(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split only at CR, LF and CRLF (as Python's
+    tokenizer and libcst count lines; str.splitlines also splits at U+2028,
+    form feeds and others)."""
     return _LINE.findall(text)
 
 
 def line_starts(text: str) -> list[int]:
     """Offsets where each line begins (line breaks as libcst counts them)."""
     starts, offset = [0], 0
-    for line in _lines(text):
+    for line in split_lines(text):
         offset += len(line)
         starts.append(offset)
     return starts
@@ -53,7 +56,7 @@ def _row_index(offset: int, starts: Sequence[int]) -> int:
 def diff_edits(old: str, new: str) -> tuple[Edit, ...]:
     """The edits that turn `old` into `new`: changed line blocks, each trimmed to
     the characters that actually differ."""
-    old_lines, new_lines = _lines(old), _lines(new)
+    old_lines, new_lines = split_lines(old), split_lines(new)
     starts = line_starts(old)
     edits = []
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)

@@ -7,6 +7,7 @@ dependency's resources (and UploadFiles) before background tasks run.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from functools import lru_cache
@@ -60,15 +61,17 @@ def pinned_fastapi(root: Path) -> Optional[Version]:
 def _requirements(root: Path) -> list[str]:
     found: list[str] = []
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if os.path.isfile(pyproject):
         try:
             document: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (OSError, UnicodeError, tomllib.TOMLDecodeError):
-            document = {}
-        project = document.get("project", {})
-        found.extend(d for d in project.get("dependencies", []) if isinstance(d, str))
-        poetry = document.get("tool", {}).get("poetry", {}).get("dependencies", {})
-        pin = poetry.get("fastapi") if isinstance(poetry, dict) else None
+            document = {}  # the configuration's own reading reports it
+        # Other tools' tables, read as hints: a value of another shape is
+        # theirs to reject, not a reason for a traceback here.
+        dependencies = _table(_table(document, "project"), "dependencies", list)
+        found.extend(d for d in dependencies if isinstance(d, str))
+        poetry = _table(_table(_table(document, "tool"), "poetry"), "dependencies")
+        pin = poetry.get("fastapi")
         if isinstance(pin, dict):
             pin = pin.get("version")
         if isinstance(pin, str):
@@ -79,3 +82,9 @@ def _requirements(root: Path) -> list[str]:
         except OSError:
             continue
     return found
+
+
+def _table(document: Any, key: str, kind: type = dict) -> Any:
+    """`document[key]` when both are of the expected kinds, else an empty one."""
+    value = document.get(key) if isinstance(document, dict) else None
+    return value if isinstance(value, kind) else kind()

@@ -59,7 +59,9 @@ def test_parallel_fix_matches_one_process(tmp_path, pools):
     parallel_tree = copy_fixtures(tmp_path / "parallel")
     serial = check_paths([serial_tree], fix=FixMode(unsafe=True), workers=1)
     two = check_paths([parallel_tree], fix=FixMode(unsafe=True), workers=2)
-    assert pools == [2]
+    # Two workers in every pass (a second pass runs because fixes there change
+    # which functions are submitted as tasks, see runner.settle_fixes).
+    assert pools and set(pools) == {2}
     assert not two.errors
     assert two.fixed == serial.fixed and sum(serial.fixed.values()) > 20
     for fixed in serial_tree.rglob("*.py"):
