@@ -10,8 +10,8 @@ part of the normal suite; bench/fuzz.py runs the same at scale):
 from __future__ import annotations
 
 import hypothesmith
-import pytest
 import libcst
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -140,7 +140,7 @@ def route_modules(draw) -> str:
         source += draw(DECORATORS)
         source += f"{asynchronous}def route{index}({params}):\n"
         source += "".join(f"    {statement}\n" for statement in body) + "\n\n"
-    if "from fastapi import FastAPI\n" == source.split("\n", 1)[0] + "\n":
+    if source.startswith("from fastapi import FastAPI\n"):
         source += "from fastapi import BackgroundTasks\n"
     return source
 
