@@ -17,7 +17,6 @@ the estimate does not have to be exact for the process to survive.
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from typing import Any, Optional
 
@@ -89,19 +88,25 @@ def nesting_problem(text: str) -> Optional[str]:
 _INDENT_WITH_FORM_FEED = re.compile(r"^[ \t\f]*\f", re.MULTILINE)
 
 
+# Blank lines ended by a backslash at the very end of a file: CPython accepts
+# them, libcst's tokenizer stops at "unexpected end of file after a line
+# continuation".
+_TRAILING_CONTINUATIONS = re.compile(r"(?:[ \t\f]*\\(?:\r\n|\r|\n)[ \t\f\r\n]*)+\Z")
+
+
 def parse_source(text: str) -> tuple[cst.Module, str, dict[int, int]]:
     """Parse `text` as CPython reads it: (module, the text the module was parsed
-    from, columns removed per row). libcst's tokenizer rejects a form feed in
-    the indentation at the start of a block, which CPython accepts (a form
-    feed resets the indentation count): such a file is parsed again with the
-    indentation up to its last form feed taken out, which CPython ignores, so
-    the code means the same; rows are unchanged, columns on those rows move."""
+    from, columns removed per row). Where libcst's tokenizer rejects what
+    CPython accepts, the file is parsed again with the part CPython ignores
+    taken out, so the code means the same and rows do not move:
+    - a form feed in the indentation at the start of a block (a form feed
+      resets the indentation count): the indentation up to the last form feed
+      goes, and columns on those rows move;
+    - backslash continuations of blank lines at the end of the file."""
     try:
         return parse_module(text), text, {}
-    except cst.ParserSyntaxError:
-        if "\f" not in text:
-            raise
-        first_error = sys.exc_info()[1]
+    except cst.ParserSyntaxError as error:
+        first_error = error
     shifts: dict[int, int] = {}
 
     def drop(match: re.Match) -> str:
@@ -109,11 +114,13 @@ def parse_source(text: str) -> tuple[cst.Module, str, dict[int, int]]:
         shifts[row] = len(match.group())
         return ""
 
-    normalized = _INDENT_WITH_FORM_FEED.sub(drop, text)
+    normalized = _INDENT_WITH_FORM_FEED.sub(drop, text) if "\f" in text else text
+    normalized = _TRAILING_CONTINUATIONS.sub("\n", normalized)
+    if normalized == text:
+        raise first_error
     try:
         return parse_module(normalized), normalized, shifts
     except cst.ParserSyntaxError:
-        assert first_error is not None
         raise first_error from None
 
 

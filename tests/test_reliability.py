@@ -936,3 +936,10 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     assert not [p.name for p in tmp_path.iterdir() if ".bgtask-lint-" in p.name]
     for path in tmp_path.glob("*.py"):  # each file whole: fixed or untouched
         compile(path.read_text(), str(path), "exec")
+
+
+def test_backslash_continuations_at_the_end_of_the_file_are_not_a_syntax_error():
+    # Found by bench/fuzz.py: CPython accepts these, libcst's tokenizer does not.
+    source = "from fastapi import BackgroundTasks\nBackgroundTasks().add_task(print)\n \\\n\\\r\n"
+    compile(source, "a.py", "exec")
+    assert [d.code for d in check_source(source, "a.py")] == ["BGT001"]
