@@ -234,9 +234,9 @@ def _check(
     if report_to_stderr:
         # The input's own bytes when nothing changed; else its encoding, BOM
         # and line endings (they are in the text already).
-        change = result.changes[0] if result.changes else None
-        fixed = change.after.encode(change.encoding) if change else data
-        sys.stdout.buffer.write(fixed)
+        first = result.changes[0] if result.changes else None
+        output_bytes = first.after.encode(first.encoding) if first else data
+        sys.stdout.buffer.write(output_bytes)
         sys.stdout.buffer.flush()
     _report(
         result,

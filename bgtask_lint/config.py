@@ -20,7 +20,7 @@ from typing import Any, Optional, Union
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python < 3.11
 
 from bgtask_lint.blocking import BLOCKING_CALLS
 from bgtask_lint.codes import RULE_CODES
@@ -131,7 +131,7 @@ class Settings:
             self.extra_blocking_calls, self.target_fastapi, self.root, self.max_call_depth
         )
 
-    def enabled_codes(self, path: Optional[Path] = None) -> frozenset[str]:
+    def enabled_codes(self, path: Union[str, Path, None] = None) -> frozenset[str]:
         codes = self._selected_codes
         if path is not None and self.per_file_ignores:
             relative = self._relative(path)
@@ -176,7 +176,7 @@ class Settings:
             self.is_excluded(self.root / "/".join(parts[:n])) for n in range(1, len(parts) + 1)
         )
 
-    def _relative(self, path: Path) -> str:
+    def _relative(self, path: Union[str, Path]) -> str:
         try:
             return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
         except ValueError:
@@ -295,7 +295,7 @@ def settings_from_table(table: Any, source: Path) -> Settings:
         raise ConfigError(
             f"unknown key `{unknown[0]}` in {where}; expected one of: {', '.join(_KNOWN_KEYS)}"
         )
-    lists = {
+    lists: dict[str, Any] = {
         key.replace("-", "_"): _string_list(table[key], f"`{key}` in {where}")
         for key in _LIST_KEYS
         if key in table

@@ -236,7 +236,7 @@ def materialize_fix(
         # not cost the finding: it is reported without a fix.
         return None
     touched = {row for e in edits for row in range(e.location.row, e.end_location.row + 1)}
-    if touched & shifted_rows:
+    if not touched.isdisjoint(shifted_rows):
         return None
     return Fix(plan.applicability, plan.message, edits) if edits else None
 

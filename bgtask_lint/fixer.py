@@ -64,7 +64,7 @@ def fix_text(
     findings stay), the others are applied."""
     diagnostics = check_text(text, filename, codes, options, project, screen=screen)
     validator = _Validator(text, filename)
-    current, fixed = text, Counter()
+    current, fixed = text, Counter[str]()
     dropped: set[tuple[str, str, str]] = set()
     errors: list[str] = []
     for _ in range(MAX_ROUNDS):

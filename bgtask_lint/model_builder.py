@@ -37,7 +37,7 @@ class _ModelBuilder:
         self.type_checking_depth = 0
         self.statements: list[cst.BaseStatement] = []
         # Function bodies being walked, to open the function's scope on entry.
-        self.bodies: dict[cst.BaseSuite, FunctionInfo] = {}
+        self.bodies: dict[cst.CSTNode, FunctionInfo] = {}
         # The index of the current top-level statement in the module's body.
         self.position = -1
         # `name = SomeCall()` at module level, resolved once all imports are known.

@@ -53,11 +53,11 @@ class Pool:
     def __init__(self, workers: int) -> None:
         context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
         self.connections: list[Connection] = []
-        self.processes = []
+        self.processes: list[Any] = []  # multiprocessing's Process of the context
         for _ in range(workers):
             ours, theirs = context.Pipe()
             inherited = [*self.connections, ours]
-            process = context.Process(
+            process = context.Process(  # type: ignore[attr-defined]  # fork/spawn contexts have it
                 target=_serve, args=(theirs, inherited, os.getpid()), daemon=True
             )
             process.start()
@@ -65,7 +65,7 @@ class Pool:
             self.connections.append(ours)
             self.processes.append(process)
 
-    def ask_all(self, requests: Sequence[tuple[str, Any]]) -> list[Any]:
+    def ask_all(self, requests: Sequence[Any]) -> list[Any]:
         """Send one request to each worker, then collect every answer."""
         for connection, request in zip(self.connections, requests):
             connection.send(request)
@@ -83,7 +83,7 @@ class Pool:
         for connection in self.connections:
             try:
                 if not abort:
-                    connection.send(("stop", None))
+                    connection.send(None)  # stop
                 connection.close()
             except OSError:
                 pass
@@ -110,19 +110,13 @@ def _serve(connection: Connection, inherited: list[Connection], parent: int) -> 
     state = WorkerState(parent)
     while True:
         try:
-            kind, payload = connection.recv()
+            request = connection.recv()
         except (EOFError, OSError):
             return  # the main process is gone
-        if kind == "stop":
+        if request is None:
             return
         try:
-            if kind == "index":
-                answer = state.index(*payload)
-            elif kind == "check":
-                answer = state.check(*payload)
-            else:
-                raise ValueError(f"unknown request {kind!r}")
-            connection.send(("ok", answer))
+            connection.send(("ok", state.handle(request)))
         except Exception as error:  # reported by the main process, exit code 2
             connection.send(("error", f"{type(error).__name__}: {error}"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Optional
+from typing import Optional, cast
 
 import libcst as cst
 from libcst._position import CodePosition, CodeRange
@@ -27,17 +27,15 @@ class _Recorder:
     def __init__(self, wanted: set[cst.CSTNode]) -> None:
         self._computed: dict[cst.CSTNode, CodeRange] = {}
         self.wanted = wanted
-        self.done = False
 
 
 class _StoppingCodegenState(PositionProvidingCodegenState):
     def after_codegen(self, node: cst.CSTNode) -> None:
         super().after_codegen(node)
-        recorder = self.provider
+        recorder = cast(_Recorder, self.provider)
         if node in recorder.wanted:
             recorder.wanted.discard(node)
             if not recorder.wanted:
-                recorder.done = True
                 raise _Done
 
     @contextmanager
@@ -52,7 +50,7 @@ class _StoppingCodegenState(PositionProvidingCodegenState):
         # the stack some of those children were never finished, so stand down.
         start = CodePosition(self.line, self.column)
         yield
-        computed = self.provider._computed
+        computed = cast(_Recorder, self.provider)._computed
         if start_node is not None:
             start = computed[start_node].start
         end = computed[end_node].end if end_node is not None else None

@@ -171,8 +171,8 @@ class Project:
         if self.consulted is not None:
             self.consulted.add(key)
         if key not in self._models and key in self.overlay:
-            text = self.overlay[key][0]
-            self._models[key] = (text, self._parse(text, key))
+            overlaid = self.overlay[key][0]
+            self._models[key] = (overlaid, self._parse(overlaid, key))
         if key not in self._models:
             text, stamp = read_source(Path(key), self.max_file_size)
             if stamp is not None:
@@ -205,7 +205,7 @@ class Project:
         model = build_model(module, str(path))
         model.parsed_text, model.column_shifts = parsed, shifts
         model.project = self
-        model.module_name, model.is_package = self.module_name(path)
+        model.module_name, model.is_package = self.module_name(Path(path))
         return model
 
     # -- the checked files and the tasks they submit ---------------------

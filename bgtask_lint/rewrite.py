@@ -123,7 +123,9 @@ class _Apply(cst.CSTTransformer):
         super().__init__()
         self.edits = edits
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+    def on_leave(  # type: ignore[override]  # returns what libcst accepts from on_leave
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]:
         edits = self.edits
         new = edits.replace.get(original_node, updated_node)
         if callable(new):
@@ -277,13 +279,14 @@ def append_item(
     """`items + [item]`, keeping a one-per-line layout with a trailing comma:
     the new item takes the last item's comma (the newline before the closing
     bracket) and the last item takes the separator the others use."""
-    if not items:
-        return [item]
+    result = list(items)
+    if not items or not _is_multiline(items[-1].comma):
+        result.append(item)
+        return result
     last = items[-1]
-    if not _is_multiline(last.comma):
-        return [*items, item]
-    separator = _separator(items, opening)
-    return [*items[:-1], last.with_changes(comma=separator), item.with_changes(comma=last.comma)]
+    result[-1] = last.with_changes(comma=_separator(items, opening))
+    result.append(item.with_changes(comma=last.comma))
+    return result
 
 
 def remove_item(items: Sequence[ItemT], item: ItemT) -> list[ItemT]:
@@ -295,9 +298,15 @@ def remove_item(items: Sequence[ItemT], item: ItemT) -> list[ItemT]:
     if index == len(remaining) and remaining:
         previous = remaining[-1]
         comma = item.comma
-        if _is_multiline(comma) and _is_multiline(previous.comma):
+        before = previous.comma
+        if (
+            isinstance(comma, cst.Comma)
+            and isinstance(before, cst.Comma)
+            and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace)
+            and isinstance(before.whitespace_after, cst.ParenthesizedWhitespace)
+        ):
             # Keep the previous line's own trailing comment, not the removed one's.
-            own_line = previous.comma.whitespace_after.first_line
+            own_line = before.whitespace_after.first_line
             comma = comma.with_changes(
                 whitespace_after=comma.whitespace_after.with_changes(first_line=own_line)
             )
@@ -313,10 +322,13 @@ def parent_block(root: cst.CSTNode, statement: cst.CSTNode) -> Optional[cst.CSTN
     return None
 
 
-def is_lone_statement(statement: Optional[cst.CSTNode]) -> bool:
-    """A line holding one simple statement: a fix can insert code before it, or
-    replace it, without moving a neighbour (`a = 1; return f(a)` would)."""
-    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+def lone_statement(statement: Optional[cst.CSTNode]) -> Optional[cst.SimpleStatementLine]:
+    """`statement` when it is a line holding one simple statement (a fix can
+    insert code before it, or replace it, without moving a neighbour, as it
+    would in `a = 1; return f(a)`), else None."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        return statement
+    return None
 
 
 def can_remove_statement(root: cst.CSTNode, statement: cst.CSTNode) -> bool:
@@ -339,7 +351,7 @@ def remove_statement(root: cst.CSTNode, statement: cst.SimpleStatementLine, edit
         following = siblings[position + 1]
         carried = list(statement.leading_lines)
         edits.replace[following] = lambda updated: updated.with_changes(
-            leading_lines=[*carried, *updated.leading_lines]
+            leading_lines=[*carried, *getattr(updated, "leading_lines", ())]
         )
 
 

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from bgtask_lint import parallel
 from bgtask_lint.config import Settings, SettingsResolver
@@ -54,6 +54,12 @@ class SourceFile:
     # their stamps when they were read (None: not read, stat it when storing).
     deps: dict[str, Optional[Stamp]] = field(default_factory=dict)
     stamp: Optional[Stamp] = None  # of the bytes `text` was decoded from
+
+    @property
+    def in_project(self) -> Project:
+        """The project of a file of a Run (only the API's check_source has none)."""
+        assert self.project is not None
+        return self.project
 
     @property
     def path(self) -> Path:
@@ -101,11 +107,11 @@ class Run:
         if self.cache is not None:
             for file in self.files:
                 file.entry = self.cache.lookup(
-                    file.key, self._fingerprint(file), file.project.is_checked
+                    file.key, self._fingerprint(file), file.in_project.is_checked
                 )
                 if file.entry is not None:
                     file.matters = file.entry.matters
-                    file.project.add_task_uses(file.entry.uses)
+                    file.in_project.add_task_uses(file.entry.uses)
         self.files = [f for f in self.files if f.entry is not None or self._read(f)]
         fresh = [f for f in self.files if f.entry is None and f.matters]
         count = parallel.worker_count(fresh, self.workers)
@@ -169,7 +175,7 @@ class Run:
         get theirs from the cache."""
         todo = []
         for file in self.files:
-            tasks_here = sorted(file.project.task_keys(file.key))
+            tasks_here = sorted(file.in_project.task_keys(file.key))
             if file.entry is not None and file.entry.tasks_here == tasks_here:
                 self.result.diagnostics.extend(file.entry.diagnostics)
                 continue
@@ -188,20 +194,20 @@ class Run:
         pool = parallel.Pool(count)
         finished = False
         try:
-            requests = [
-                ("index", ([_job(fresh[i]) for i in mine], checked, self.overlay))
+            requests: list[Request] = [
+                IndexRequest([_job(fresh[i]) for i in mine], checked, self.overlay)
                 for mine in shares
             ]
             for uses_by_file in pool.ask_all(requests):
                 for key, uses in uses_by_file.items():
                     file = next(f for f in fresh if f.key == key)
                     file.uses = uses
-                    file.project.add_task_uses(uses)
+                    file.in_project.add_task_uses(uses)
             owned = {fresh[i].key for mine in shares for i in mine}
             extras = [f for f in self._to_check() if f.key not in owned]
             tasks = {str(p.root): p.task_uses() for p in self.projects.values()}
             requests = [
-                ("check", (tasks, [_job(f) for f in extras[n::count]], self.fix))
+                CheckRequest(tasks, [_job(f) for f in extras[n::count]], self.fix)
                 for n in range(count)
             ]
             answers = pool.ask_all(requests)
@@ -237,7 +243,7 @@ class Run:
             for dep, dep_stamp in sorted(file.deps.items()):
                 if dep != file.key:
                     dep_stamp = dep_stamp or self.cache.stamp_of(dep)
-                    deps[dep] = (*dep_stamp, file.project.is_checked(dep))
+                    deps[dep] = (*dep_stamp, file.in_project.is_checked(dep))
             self.cache.store(
                 file.key,
                 Entry(
@@ -246,7 +252,7 @@ class Run:
                     matters=file.matters,
                     uses=file.uses,
                     deps=deps,
-                    tasks_here=sorted(file.project.task_keys(file.key)),
+                    tasks_here=sorted(file.in_project.task_keys(file.key)),
                     diagnostics=by_file.get(file.key, []),
                 ),
             )
@@ -355,6 +361,27 @@ def _job(file: SourceFile) -> Job:
     )
 
 
+@dataclass(frozen=True)
+class IndexRequest:
+    """Phase 3 on a worker: parse these files, say which tasks they submit."""
+
+    jobs: list[Job]
+    checked: dict[str, list[str]]  # project root -> the files this run reports on
+    overlay: dict[str, tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """Phase 4 on a worker: check (or fix) its files and these extra ones."""
+
+    tasks: dict[str, list[tuple[str, str]]]  # project root -> every task use
+    extras: list[Job]
+    fix: Optional[FixMode]
+
+
+Request = Union[IndexRequest, CheckRequest]
+
+
 class WorkerState:
     """What a worker process keeps between its index and check requests."""
 
@@ -388,12 +415,15 @@ class WorkerState:
         )
         return file
 
-    def index(
-        self, jobs: list[Job], checked: dict[str, list[str]], overlay: dict[str, tuple[str, str]]
-    ) -> dict[str, list]:
-        self.checked, self.overlay = checked, overlay
-        answer = {}
-        for job in jobs:
+    def handle(self, request: Request) -> dict[str, Any]:
+        if isinstance(request, IndexRequest):
+            return self.index(request)
+        return self.check(request)
+
+    def index(self, request: IndexRequest) -> dict[str, Any]:
+        self.checked, self.overlay = request.checked, request.overlay
+        answer: dict[str, Any] = {}
+        for job in request.jobs:
             self._parent_still_there()
             file = self._file(job)
             self.files.append(file)
@@ -401,19 +431,17 @@ class WorkerState:
             answer[file.key] = file.uses
         return answer
 
-    def check(
-        self, tasks: dict[str, list], extras: list[Job], fix: Optional[FixMode]
-    ) -> dict[str, tuple]:
+    def check(self, request: CheckRequest) -> dict[str, Any]:
         from bgtask_lint.api import RunResult
 
-        self.files.extend(self._file(job) for job in extras)
+        self.files.extend(self._file(job) for job in request.extras)
         for root, project in self.projects.items():
-            project.add_task_uses(tasks.get(root, ()))
-        answer = {}
+            project.add_task_uses(request.tasks.get(root, ()))
+        answer: dict[str, Any] = {}
         for file in self.files:
             self._parent_still_there()
             part = RunResult()
-            check_file(part, file, fix)
+            check_file(part, file, request.fix)
             answer[file.key] = (part, file.deps)
         return answer
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python < 3.11
 
 Version = tuple[int, ...]
 

@@ -11,8 +11,8 @@ from bgtask_lint.rewrite import (
     Edits,
     append_item,
     inject_background_tasks,
-    is_lone_statement,
     keyword_argument,
+    lone_statement,
     remove_item,
     replace_local_with_injected,
     statement_with_call,
@@ -177,7 +177,7 @@ def _in_http_route(site: CallSite) -> bool:
 def _removable_local(site: CallSite) -> Optional[str]:
     """The name of `name = BackgroundTasks()` when that line can simply go."""
     local = assigned_name(site)
-    if local is None or site.node.args or not is_lone_statement(site.statement):
+    if local is None or site.node.args or lone_statement(site.statement) is None:
         return None  # `BackgroundTasks([...])` starts with tasks of its own
     return local
 
@@ -258,12 +258,8 @@ def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
         return FixPlan(SAFE, "Call `add_task` on the injected `BackgroundTasks`", rewrite_statement)
 
     arg, response = add_task.parent, add_task.grandparent
-    statement = add_task.statement
-    if not (
-        _is_background_keyword(arg)
-        and isinstance(response, cst.Call)
-        and is_lone_statement(statement)
-    ):
+    statement = lone_statement(add_task.statement)
+    if not (_is_background_keyword(arg) and isinstance(response, cst.Call) and statement):
         return None
 
     def rewrite_argument(module: cst.Module) -> Edits:

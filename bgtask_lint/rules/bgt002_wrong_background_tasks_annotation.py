@@ -205,7 +205,11 @@ def _problem(model: Model, param: cst.Param, where: str) -> Optional[tuple[str, 
             "the `Depends()` default"
         )
         return message, False, True
-    if param.annotation is None and model.is_background_tasks_call(param.default):
+    if (
+        param.annotation is None
+        and param.default is not None
+        and model.is_background_tasks_call(param.default)
+    ):
         message = (
             f"unannotated `{name}=BackgroundTasks()` in {where} is a query parameter, "
             "not injected: its tasks never run; annotate it `BackgroundTasks`"

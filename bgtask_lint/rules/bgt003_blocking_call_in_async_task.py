@@ -157,7 +157,7 @@ def route(queue):
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
-        reported: set[cst.Call] = set()
+        reported: set[cst.CSTNode] = set()
         uses = _task_uses(model)
         only_tasks = _used_only_as_tasks(model, [ref for ref, _ in uses])
         for task, submission in uses:

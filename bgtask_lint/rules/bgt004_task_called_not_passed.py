@@ -113,7 +113,7 @@ def route(scheduler):
                 continue
             value = arg.value
             awaited = isinstance(value, cst.Await)
-            call = value.expression if awaited else value
+            call = value.expression if isinstance(value, cst.Await) else value
             if isinstance(call, cst.Call):
                 yield from self._called(model, submission, call, awaited)
             elif isinstance(value, cst.Lambda):
@@ -144,12 +144,12 @@ def route(scheduler):
         if qualname in _CALLABLE_FACTORIES or model.is_background_task_class(call.func):
             return
         ref = model.resolve_function(call.func, submission.site.function)
-        function = ref.info if ref else None
         # A target we cannot find may be a factory that returns the task
         # (`graph.end_traces(...)` returning a function, in real code): only
         # calls of functions we can read are judged.
-        if function is None or _returns_a_callable(ref.model, function):
+        if ref is None or _returns_a_callable(ref.model, ref.info):
             return
+        function = ref.info
         name = _display(call.func)
         if function is not None and function.is_async and not awaited:
             consequence = "its coroutine is never awaited, so the task never runs"

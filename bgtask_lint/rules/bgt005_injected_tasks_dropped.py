@@ -10,7 +10,7 @@ from bgtask_lint.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
 from bgtask_lint.rewrite import (
     Edits,
     inject_background_tasks,
-    is_lone_statement,
+    lone_statement,
     remove_item,
     replace_local_with_injected,
     statement_with_call,
@@ -147,20 +147,19 @@ def _background_argument(call: cst.Call) -> Optional[cst.Arg]:
 
 def _replaces(value: cst.BaseExpression, injected: set[str]) -> bool:
     """Not `None` and not the injected object itself."""
-    is_name = isinstance(value, cst.Name)
-    return not (is_name and (value.value == "None" or value.value in injected))
+    return not (isinstance(value, cst.Name) and (value.value == "None" or value.value in injected))
 
 
 def _argument_fix(
     model: Model, route: FunctionInfo, site: CallSite, arg: cst.Arg
 ) -> Optional[FixPlan]:
-    statement = site.statement
-    if site.in_lambda or not is_lone_statement(statement):
+    statement = lone_statement(site.statement)
+    if site.in_lambda or statement is None:
         return None
     task = model.inline_background_task(arg.value)
     if task is not None:
 
-        def move_task(module: cst.Module) -> cst.Module:
+        def move_task(module: cst.Module) -> Edits:
             edits = Edits()
             name = inject_background_tasks(model, route, edits)
             edits.before[statement].append(statement_with_call(task, name))
@@ -175,7 +174,7 @@ def _argument_fix(
         return None
     only_add_task = _only_add_task_uses(route, local, arg)
 
-    def merge(module: cst.Module) -> cst.Module:
+    def merge(module: cst.Module) -> Edits:
         edits = Edits()
         replace_local_with_injected(
             model, route, local_site.statement, local, edits, rename_all=True
@@ -222,13 +221,14 @@ def _assignment_fix(
     statement: Optional[cst.BaseStatement],
 ) -> Optional[FixPlan]:
     task = model.inline_background_task(assignment.value)
-    if task is None or not is_lone_statement(statement):
+    line = lone_statement(statement)
+    if task is None or line is None:
         return None
 
     def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         name = inject_background_tasks(model, route, edits)
-        edits.replace[statement] = statement_with_call(task, name, statement.leading_lines)
+        edits.replace[line] = statement_with_call(task, name, line.leading_lines)
         return edits
 
     return FixPlan(SAFE, "Add the task to the injected `BackgroundTasks`", rewrite)

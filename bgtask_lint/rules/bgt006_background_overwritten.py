@@ -11,7 +11,7 @@ from bgtask_lint.model import HTTP, BackgroundAssignment, FunctionInfo, Model
 from bgtask_lint.rewrite import (
     Edits,
     inject_background_tasks,
-    is_lone_statement,
+    lone_statement,
     remove_item,
     statement_with_call,
 )
@@ -109,12 +109,12 @@ class Audit(BaseHTTPMiddleware):
         for function in sorted(functions, key=model.functions.index):
             yield from self._overwrites(model, function, assignments)
         for assignment in model.background_assignments:
-            function, target = assignment.function, assignment.target.value
+            owner, target = assignment.function, assignment.target.value
             if (
-                function is not None
-                and function.route_kind == HTTP
+                owner is not None
+                and owner.route_kind == HTTP
                 and isinstance(target, cst.Name)
-                and target.value in model.response_parameters(function)
+                and target.value in model.response_parameters(owner)
             ):
                 yield Violation(
                     assignment.node,
@@ -122,7 +122,7 @@ class Audit(BaseHTTPMiddleware):
                     "copies only headers, cookies and status code from it, so this "
                     "background is silently ignored; use `add_task` on an injected "
                     "`BackgroundTasks`",
-                    _replace_with_add_task(model, function, [assignment]),
+                    _replace_with_add_task(model, owner, [assignment]),
                 )
 
     def _overwrites(
@@ -183,8 +183,7 @@ def _origin_of(
     """Whether `name = value` gives `name` a background: a response built with
     `background=`, or the result of the endpoint a wrapper wraps (a parameter
     of the enclosing decorator, called in the wrapper)."""
-    awaited = isinstance(value, cst.Await)
-    call = value.expression if awaited else value
+    call = value.expression if isinstance(value, cst.Await) else value
     if not isinstance(call, cst.Call):
         return None
     for arg in call.args:
@@ -237,8 +236,8 @@ def _overwrite_fix(
     plan = _replace_with_add_task(model, function, [overwrite])
     if task is None or constructor is None or plan is None:
         return None
-    statement = constructor.statement
-    if not is_lone_statement(statement):
+    statement = lone_statement(constructor.statement)
+    if statement is None:
         return None
 
     def rewrite(module: cst.Module) -> Edits:
@@ -261,7 +260,7 @@ def _replace_with_add_task(
         return None
     for assignment in assignments:
         is_inline = model.inline_background_task(assignment.node.value) is not None
-        if not is_inline or not is_lone_statement(assignment.statement):
+        if not is_inline or lone_statement(assignment.statement) is None:
             return None
 
     def rewrite(module: cst.Module) -> Edits:
