@@ -6,43 +6,25 @@ directly.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from bgtask_lint import runner
-from bgtask_lint.config import Overrides, Settings, SettingsResolver
+from bgtask_lint.config.settings import Overrides, Settings, SettingsResolver
 from bgtask_lint.diagnostic import Diagnostic, file_error
-from bgtask_lint.source import DecodeError, decode_source
+from bgtask_lint.run import runner
+from bgtask_lint.run.result import Change, FixMode, RunResult
+from bgtask_lint.text.source import DecodeError, decode_source
 
-
-@dataclass(frozen=True)
-class FixMode:
-    unsafe: bool = False  # also apply fixes marked unsafe
-    write: bool = True  # False for --diff: compute the fixed text, write nothing
-
-
-@dataclass(frozen=True)
-class Change:
-    """A file whose text a fix changed (written, or shown by --diff)."""
-
-    filename: str
-    before: str
-    after: str
-    encoding: str = "utf-8"  # the file's, as decode_source names it ("utf-8-sig": a BOM)
-
-
-@dataclass
-class RunResult:
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    files_checked: int = 0
-    fixed: Counter = field(default_factory=Counter)
-    changes: list[Change] = field(default_factory=list)
-    # One line per file we failed on (a bug of ours, a write that failed); the
-    # run went on without it, and the exit code is 2.
-    errors: list[str] = field(default_factory=list)
+__all__ = [
+    "Change",
+    "FixMode",
+    "RunResult",
+    "add_noqa",
+    "check_paths",
+    "check_source",
+    "check_stdin",
+]
 
 
 def check_paths(
@@ -67,7 +49,7 @@ def check_paths(
     result = RunResult()
     cache = None
     if cache_dir is not None and fix is None:
-        from bgtask_lint.cache import Cache
+        from bgtask_lint.run.cache import Cache
 
         cache = Cache(cache_dir)
     run = runner.Run(resolver, result, fix, workers, cache)
@@ -120,7 +102,7 @@ def check_source(
             return [file_error(filename, str(error))]
     result = RunResult()
     file = runner.SourceFile(filename, filename, settings, None, source)
-    runner.check_file(result, file, None)
+    runner.check_file(result, file, None, screen=True)
     if result.errors:
         raise RuntimeError(result.errors[0])
     return result.diagnostics
@@ -137,7 +119,7 @@ def add_noqa(
     adopt the tool now and fix later. Returns how many lines got a directive,
     and the check's result (its errors include files that could not be
     written)."""
-    from bgtask_lint.noqa_writer import add_directives
+    from bgtask_lint.engine.noqa_writer import add_directives
 
     result = check_paths(
         paths, overrides, force_exclude=force_exclude, respect_gitignore=respect_gitignore

@@ -17,7 +17,7 @@ from typing import Any, Optional
 import click
 
 from bgtask_lint import __version__
-from bgtask_lint.output import FORMATS
+from bgtask_lint.output.formats import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -166,8 +166,9 @@ def _check(
     no_cache: bool,
     force_exclude: bool,
 ) -> None:
-    from bgtask_lint import api, output
-    from bgtask_lint.config import ConfigError, Overrides
+    from bgtask_lint import api
+    from bgtask_lint.config.settings import ConfigError, Overrides
+    from bgtask_lint.output import formats as output
 
     overrides = Overrides(
         config_file=config_file,
@@ -267,7 +268,7 @@ def _report(
     to_stderr: bool,
     output_file: Optional[Path],
 ) -> None:
-    from bgtask_lint import output
+    from bgtask_lint.output import formats as output
 
     diagnostics = result.diagnostics
     if statistics:

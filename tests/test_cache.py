@@ -31,7 +31,7 @@ def shop_copy(tmp_path):
 def test_warm_run_reports_what_the_cold_run_did(tmp_path):
     tree = tmp_path / "tree"
     tree.mkdir()
-    for fixture in FIXTURES.glob("BGT00*.py"):
+    for fixture in FIXTURES.glob("BGT*.py"):
         shutil.copy(fixture, tree / fixture.name)
     cold = findings(tree, "--no-cache", ".")
     first = findings(tree, ".")

@@ -6,8 +6,8 @@ import re
 
 from conftest import ROOT
 
-from bgtask_lint.rule_docs import expected_pages
 from bgtask_lint.rules import ALL_RULES
+from bgtask_lint.rules.docs import expected_pages
 
 SECTIONS = (
     "## What it does",
@@ -22,9 +22,9 @@ SECTIONS = (
 def test_pages_are_in_sync_with_the_rules():
     for name, text in expected_pages().items():
         page = ROOT / "docs" / "rules" / name
-        assert page.exists(), f"{page} is missing: run python -m bgtask_lint.rule_docs"
+        assert page.exists(), f"{page} is missing: run python -m bgtask_lint.rules.docs"
         assert page.read_text(encoding="utf-8") == text, (
-            f"{page} is stale: run python -m bgtask_lint.rule_docs docs/rules"
+            f"{page} is stale: run python -m bgtask_lint.rules.docs docs/rules"
         )
 
 
@@ -56,6 +56,8 @@ def test_pre_commit_hooks_file():
 
 
 def test_light_code_list_matches_the_registry():
-    from bgtask_lint.codes import RULE_CODES
+    from bgtask_lint.rules import RULE_CODES, RULE_NAMES
 
     assert tuple(rule.code for rule in ALL_RULES) == RULE_CODES
+    # A rule's module is named after it: bgtNNN_<name>.py.
+    assert {rule.code: rule.name for rule in ALL_RULES} == RULE_NAMES

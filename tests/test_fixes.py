@@ -10,8 +10,8 @@ import shutil
 import pytest
 from conftest import FIXTURES
 
-from bgtask_lint import fixer
 from bgtask_lint.api import FixMode, check_paths
+from bgtask_lint.engine import fix as fixer
 
 FIXED = {"safe": ".fixed", "unsafe": ".unsafe-fixed"}
 PAIRS = sorted(

@@ -58,3 +58,28 @@ def test_rule_examples_flag(rule, example):
 def test_rule_examples_do_not_flag(rule, example):
     codes = [d.code for d in check_source(example, "example.py")]
     assert rule.code not in codes
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.code)
+def test_every_rule_declares_triggers_its_examples_pass(rule):
+    """The text screen is built from each rule's TRIGGERS: a rule whose
+    examples its own triggers reject could never fire from the command line."""
+    from bgtask_lint.rules import screen, triggers
+
+    assert triggers(rule.code)
+    for example in rule.MUST_FLAG:
+        assert screen(frozenset({rule.code}))(example), example
+
+
+def test_a_rule_missing_its_trigger_word_fails_its_fixture(monkeypatch):
+    """Fixtures go through the same screen as the command line."""
+    from bgtask_lint import rules
+
+    source = (FIXTURES / "BGT006.py").read_text(encoding="utf-8")
+    assert any(d.code == "BGT006" for d in check_source(source, "BGT006.py"))
+    rules.screen.cache_clear()
+    monkeypatch.setattr(rules, "triggers", lambda code: ("a trigger no file has",))
+    try:
+        assert check_source(source, "BGT006.py") == []
+    finally:
+        rules.screen.cache_clear()

@@ -52,7 +52,7 @@ def test_github_workflow_commands(items):
 
 def test_github_escapes_what_would_break_a_command(tmp_path):
     from bgtask_lint.diagnostic import Diagnostic, Location
-    from bgtask_lint.reports import format_github
+    from bgtask_lint.output.reports import format_github
 
     d = Diagnostic("BGT001", "x", "50% done\nnext", "a,b:c.py", Location(1, 1), Location(1, 2))
     line = format_github([d])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bgtask_lint.model import HTTP, WEBSOCKET
-from bgtask_lint.model_builder import build_model
-from bgtask_lint.names import dotted_name
+from bgtask_lint.analysis.builder import build_model
+from bgtask_lint.analysis.model import HTTP, WEBSOCKET
+from bgtask_lint.analysis.names import dotted_name
 
 
 def model_of(source: str):

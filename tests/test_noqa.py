@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bgtask_lint.api import check_source
-from bgtask_lint.noqa import comment_map
+from bgtask_lint.text.noqa import comment_map
 
 BUG = "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_task(print){}\n"
 
@@ -63,14 +63,14 @@ def test_unused_noqa_in_a_file_that_cannot_report_anything():
 
 def _fixed_line(source, diagnostic):
     """The reported line once the diagnostic's fix is applied."""
-    from bgtask_lint.fixer import apply_fixes
+    from bgtask_lint.engine.fix import apply_fixes
 
     fixed, _ = apply_fixes(source, [diagnostic])
     return fixed.splitlines()[diagnostic.location.row - 1]
 
 
 def test_without_and_with_codes():
-    from bgtask_lint.noqa import with_codes, without_codes
+    from bgtask_lint.text.noqa import with_codes, without_codes
 
     def comment(line):
         return comment_map(line + "\n").by_row.get(1)
@@ -105,7 +105,7 @@ def test_add_noqa_silences_every_finding(tmp_path):
 
 
 def test_add_noqa_skips_a_line_ending_inside_a_string(tmp_path):
-    from bgtask_lint.noqa_writer import add_directives
+    from bgtask_lint.engine.noqa_writer import add_directives
 
     path = tmp_path / "a.py"
     path.write_text('x = """a\nb"""\ny = 1\n')

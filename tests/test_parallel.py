@@ -7,8 +7,8 @@ import shutil
 import pytest
 from conftest import FIXTURES
 
-from bgtask_lint import parallel
 from bgtask_lint.api import FixMode, check_paths
+from bgtask_lint.run import parallel
 
 
 @pytest.fixture
@@ -17,9 +17,9 @@ def pools(monkeypatch):
     started = []
     real_init = parallel.Pool.__init__
 
-    def counting_init(self, workers):
+    def counting_init(self, workers, *args):
         started.append(workers)
-        real_init(self, workers)
+        real_init(self, workers, *args)
 
     monkeypatch.setattr(parallel.Pool, "__init__", counting_init)
     return started
@@ -27,7 +27,7 @@ def pools(monkeypatch):
 
 def copy_fixtures(target):
     target.mkdir()
-    for fixture in FIXTURES.glob("BGT00*.py"):
+    for fixture in FIXTURES.glob("BGT*.py"):
         shutil.copy(fixture, target / fixture.name)
     shutil.copytree(FIXTURES / "projects" / "shop", target / "shop")
     return target
@@ -73,7 +73,7 @@ def test_falls_back_to_one_process_when_workers_cannot_start(tmp_path, monkeypat
     tree = copy_fixtures(tmp_path / "tree")
     expected = summary(check_paths([tree], workers=1))
 
-    def no_processes(self, workers):
+    def no_processes(self, workers, *args):
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(parallel.Pool, "__init__", no_processes)

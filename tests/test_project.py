@@ -10,8 +10,8 @@ from pathlib import Path
 import libcst as cst
 from conftest import FIXTURES, expectations
 
-from bgtask_lint.model_builder import build_model
-from bgtask_lint.project import Project, find_project_root
+from bgtask_lint.analysis.builder import build_model
+from bgtask_lint.analysis.project import Project, find_project_root
 
 SHOP = FIXTURES / "projects" / "shop"
 SRCAPP = FIXTURES / "projects" / "srcapp"

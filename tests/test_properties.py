@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bgtask_lint.config import ALL_CODES
-from bgtask_lint.fixer import fix_text
+from bgtask_lint.config.settings import ALL_CODES
+from bgtask_lint.engine.fix import fix_text
 
 CODES = frozenset(ALL_CODES)
 # Generated programs are full of `1()` and the like: CPython warns, we don't care.

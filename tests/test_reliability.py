@@ -113,7 +113,7 @@ def test_no_await_fix_inside_a_class_body(tmp_path):
 
 
 def test_a_fix_that_does_not_compile_is_dropped_with_a_message(tmp_path, monkeypatch):
-    from bgtask_lint import fixer
+    from bgtask_lint.engine import fix as fixer
 
     path = tmp_path / "a.py"
     source = SLEEP_IN_CLASS_BODY.replace("    class Retry:\n        time.sleep(0.1)\n", "") + (
@@ -248,7 +248,7 @@ def test_injection_after_positional_only_parameters_with_defaults(tmp_path):
 
 
 def test_a_fix_that_raises_costs_the_fix_not_the_finding(monkeypatch):
-    from bgtask_lint import rewrite
+    from bgtask_lint.rules import rewrite
 
     def refuse(*args, **kwargs):
         raise ValueError("libcst refused the new node")
@@ -286,7 +286,7 @@ def test_pathological_nesting_is_reported_and_the_run_goes_on(tmp_path):
 
 
 def test_nesting_check_accepts_what_cpython_accepts():
-    from bgtask_lint.parsing import nesting_problem
+    from bgtask_lint.analysis.parsing import nesting_problem
 
     for source in (
         "x = " + "[" * 150 + "]" * 150 + "\n",
@@ -312,7 +312,7 @@ def _many_findings(count: int) -> str:
 
 
 def test_fix_work_grows_with_the_findings_not_with_findings_times_size(monkeypatch):
-    from bgtask_lint import rewrite
+    from bgtask_lint.rules import rewrite
 
     visited = [0]
     real_on_leave = rewrite._Apply.on_leave
@@ -337,12 +337,12 @@ def test_local_fix_edits_equal_whole_module_edits_on_every_fixture():
     import libcst as cst
     from conftest import FIXTURES
 
+    from bgtask_lint.analysis.builder import build_model
     from bgtask_lint.diagnostic import Diagnostic, Fix, Location
-    from bgtask_lint.fixer import apply_fixes
-    from bgtask_lint.model_builder import build_model
-    from bgtask_lint.rewrite import CannotFix, ModuleLayout
-    from bgtask_lint.rule import RuleContext
+    from bgtask_lint.engine.fix import apply_fixes
     from bgtask_lint.rules import ALL_RULES
+    from bgtask_lint.rules.base import RuleContext
+    from bgtask_lint.rules.rewrite import CannotFix, ModuleLayout
 
     compared = 0
     for path in sorted(FIXTURES.rglob("*.py")):
@@ -483,7 +483,7 @@ def test_read_only_files_are_not_fixed(tmp_path):
 
 
 def test_a_file_saved_while_the_fix_ran_is_left_alone(tmp_path, monkeypatch):
-    from bgtask_lint import fixer
+    from bgtask_lint.engine import fix as fixer
 
     path = tmp_path / "app.py"
     path.write_text(ROUTE_BUG)
@@ -553,7 +553,7 @@ def test_permission_errors_on_paths_do_not_raise(tmp_path, monkeypatch):
 
 
 def test_a_cache_of_the_wrong_shape_is_ignored(tmp_path):
-    from bgtask_lint.cache import Cache
+    from bgtask_lint.run.cache import Cache
 
     path = tmp_path / "app.py"
     path.write_text(ROUTE_BUG)
@@ -600,7 +600,7 @@ def test_files_over_max_file_size_are_skipped_when_they_could_matter(tmp_path):
 def test_max_file_size_is_validated(tmp_path):
     import pytest
 
-    from bgtask_lint.config import ConfigError, load_settings
+    from bgtask_lint.config.settings import ConfigError, load_settings
 
     path = tmp_path / "pyproject.toml"
     for good, size in (("2048", 2048), ('"2MiB"', 2 * 1024 * 1024), ('"500 KB"', 500_000)):
@@ -616,7 +616,7 @@ def test_max_file_size_is_validated(tmp_path):
 
 
 def test_a_file_saved_during_a_check_is_checked_again(tmp_path, monkeypatch):
-    from bgtask_lint import runner
+    from bgtask_lint.run import runner
 
     path = tmp_path / "app.py"
     path.write_text("from fastapi import BackgroundTasks\n")
@@ -671,8 +671,8 @@ def test_a_module_that_appears_later_is_followed_by_a_cached_run(tmp_path):
 
 
 def test_changing_src_changes_the_cache_key(tmp_path):
-    from bgtask_lint.cache import fingerprint
-    from bgtask_lint.options import RuleOptions
+    from bgtask_lint.config.options import RuleOptions
+    from bgtask_lint.run.cache import fingerprint
 
     codes = frozenset({"BGT003"})
     assert fingerprint(codes, RuleOptions(), ("src",)) != fingerprint(codes, RuleOptions(), ())
@@ -771,7 +771,7 @@ def test_diff_is_a_valid_patch_around_line_separator_characters(tmp_path):
     path = tmp_path / "app.py"
     path.write_text(source, encoding="utf-8")
     result = check_paths([path], fix=FixMode(write=False))
-    from bgtask_lint.output import unified_diff
+    from bgtask_lint.output.formats import unified_diff
 
     [change] = result.changes
     patch = unified_diff(str(path), change.before, change.after)

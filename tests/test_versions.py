@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bgtask_lint.versions import lowest_allowed, parse_version, pinned_fastapi
+from bgtask_lint.config.versions import lowest_allowed, parse_version, pinned_fastapi
 
 
 @pytest.mark.parametrize(

@@ -1,44 +1,144 @@
-"""The rule registry: every rule, by code. Codes never change meaning."""
+"""The rule registry: every rule, found by its module's name, `bgtNNN_<name>.py`
+(code BGTNNN, name `<name>` in kebab case). Codes never change meaning.
+
+Listing the rules imports none of them: the configuration validates selectors
+and the text screen is built on every run, cached or not, and importing the
+rules means importing libcst. Each rule declares, as a literal `TRIGGERS` in
+its module, the words a file must contain for it to report anything; they are
+read from the module's source. The rule classes themselves are loaded on first
+use (`ALL_RULES`, `RULES_BY_CODE`, `RULES_BY_NAME`, `load_rule`).
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import ast
+import importlib
+import pkgutil
+import re
+from collections.abc import Collection
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
-from bgtask_lint.rule import Rule
-from bgtask_lint.rules.bgt001_unattached_background_tasks import UnattachedBackgroundTasks
-from bgtask_lint.rules.bgt002_wrong_background_tasks_annotation import (
-    WrongBackgroundTasksAnnotation,
-)
-from bgtask_lint.rules.bgt003_blocking_call_in_async_task import BlockingCallInAsyncTask
-from bgtask_lint.rules.bgt004_task_called_not_passed import TaskCalledNotPassed
-from bgtask_lint.rules.bgt005_injected_tasks_dropped import InjectedTasksDropped
-from bgtask_lint.rules.bgt006_background_overwritten import BackgroundOverwritten
-from bgtask_lint.rules.bgt007_background_tasks_in_websocket import BackgroundTasksInWebsocket
-from bgtask_lint.rules.bgt008_add_task_after_yield import AddTaskAfterYield
-from bgtask_lint.rules.bgt009_request_scoped_resource_in_task import (
-    RequestScopedResourceInTask,
-)
-from bgtask_lint.rules.bgt010_shared_response_instance import SharedResponseInstance
-from bgtask_lint.rules.bgt100_unused_noqa import UnusedNoqa
+if TYPE_CHECKING:
+    from bgtask_lint.rules.base import Rule
 
-ALL_RULES: tuple[type[Rule], ...] = (
-    UnattachedBackgroundTasks,
-    WrongBackgroundTasksAnnotation,
-    BlockingCallInAsyncTask,
-    TaskCalledNotPassed,
-    InjectedTasksDropped,
-    BackgroundOverwritten,
-    BackgroundTasksInWebsocket,
-    AddTaskAfterYield,
-    RequestScopedResourceInTask,
-    SharedResponseInstance,
-    UnusedNoqa,
-)
+_RULE_MODULE = re.compile(r"^bgt(?P<number>\d{3})_(?P<name>[a-z0-9_]+)$")
 
-RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
-RULES_BY_NAME: dict[str, type[Rule]] = {rule.name: rule for rule in ALL_RULES}
+
+def _rule_modules() -> dict[str, str]:
+    """Rule code -> module name, in code order."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        match = _RULE_MODULE.match(info.name)
+        if match:
+            found[f"BGT{match.group('number')}"] = info.name
+    return dict(sorted(found.items()))
+
+
+RULE_MODULES: dict[str, str] = _rule_modules()
+RULE_CODES: tuple[str, ...] = tuple(RULE_MODULES)
+RULE_NAMES: dict[str, str] = {
+    code: _RULE_MODULE.match(module).group("name").replace("_", "-")  # type: ignore[union-attr]
+    for code, module in RULE_MODULES.items()
+}
+
+
+@cache
+def triggers(code: str) -> tuple[str, ...]:
+    """The regular expressions a file must match (any of them) for rule `code`
+    to report on it: the module's `TRIGGERS` literal, read without importing."""
+    source = (Path(__file__).parent / f"{RULE_MODULES[code]}.py").read_text(encoding="utf-8")
+    for statement in ast.parse(source).body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and statement.targets[0].id == "TRIGGERS"
+        ):
+            value = ast.literal_eval(statement.value)
+            if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+                return value
+    raise LookupError(f"rule module {RULE_MODULES[code]} has no TRIGGERS tuple of strings")
+
+
+class Screen:
+    """Whether a text can have a finding of some rules: any of their triggers
+    matches. Substring tests first (they run at memory speed, a regular
+    expression does not): each trigger's literal start, then the expression."""
+
+    def __init__(self, patterns: Collection[str]) -> None:
+        self.checks = [
+            (_literal_start(p), re.compile(p) if _literal_start(p) != p else None)
+            for p in sorted(set(patterns))
+        ]
+
+    def __call__(self, text: str) -> bool:
+        return any(
+            literal in text and (expression is None or expression.search(text) is not None)
+            for literal, expression in self.checks
+        )
+
+
+@lru_cache(maxsize=64)
+def screen(codes: frozenset[str]) -> Screen:
+    """The text screen of the rules `codes`: a file it rejects is never parsed."""
+    return Screen([pattern for code in codes for pattern in triggers(code)])
+
+
+def _literal_start(pattern: str) -> str:
+    """The plain text a regular expression starts with (`\\.background` from
+    `\\.background\\s*=`)."""
+    literal, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern) and pattern[index + 1] in ".()[]{}*+?^$|\\":
+            literal.append(pattern[index + 1])
+            index += 2
+        elif char in ".^$*+?{}[]()|\\":
+            break
+        else:
+            literal.append(char)
+            index += 1
+    if index < len(pattern) and pattern[index] in "*?{":
+        literal = literal[:-1]  # `ab*`: the `b` is optional
+    return "".join(literal)
+
+
+def load_rule(code: str) -> type[Rule]:
+    """The rule class of `code` (importing its module, and libcst)."""
+    from bgtask_lint.rules.base import Rule
+
+    module = importlib.import_module(f"{__name__}.{RULE_MODULES[code]}")
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, Rule)
+            and value.__dict__.get("code") == code
+        ):
+            return value
+    raise LookupError(f"module {module.__name__} defines no rule with code {code}")
+
+
+@lru_cache(maxsize=1)
+def _all_rules() -> tuple[type[Rule], ...]:
+    return tuple(load_rule(code) for code in RULE_CODES)
 
 
 def find_rule(code_or_name: str) -> Optional[type[Rule]]:
     key = code_or_name.strip()
-    return RULES_BY_CODE.get(key.upper()) or RULES_BY_NAME.get(key.lower())
+    for code, name in RULE_NAMES.items():
+        if key.upper() == code or key.lower() == name:
+            return load_rule(code)
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: importing this package must not import libcst.
+    if name == "ALL_RULES":
+        return _all_rules()
+    if name == "RULES_BY_CODE":
+        return {rule.code: rule for rule in _all_rules()}
+    if name == "RULES_BY_NAME":
+        return {rule.name: rule for rule in _all_rules()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,9 +5,11 @@ from typing import Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
+from bgtask_lint.analysis.walk import is_load, nodes_with_parents
 from bgtask_lint.diagnostic import SAFE, UNSAFE
-from bgtask_lint.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
-from bgtask_lint.rewrite import (
+from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.rewrite import (
     Edits,
     append_item,
     inject_background_tasks,
@@ -17,8 +19,6 @@ from bgtask_lint.rewrite import (
     replace_local_with_injected,
     statement_with_call,
 )
-from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.walk import is_load, nodes_with_parents
 
 # What becomes of a BackgroundTasks object after it is created.
 CHAINED = "chained"  # `BackgroundTasks().add_task(f)`: the object is lost at once
@@ -28,6 +28,10 @@ ESCAPES = "escapes"  # attached, passed on, stored, awaited...: not our business
 
 # How many helper levels (`make()` returning `make_inner()`) are followed.
 MAX_FACTORY_DEPTH = 3
+
+
+# A file without these words cannot have a finding of this rule (the text screen).
+TRIGGERS = ("BackgroundTasks",)
 
 
 class UnattachedBackgroundTasks(Rule):

@@ -5,10 +5,12 @@ from typing import Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.model import FunctionInfo, MisspelledImport, Model
+from bgtask_lint.analysis.names import ANNOTATED, BACKGROUND_TASKS, DEPENDS
+from bgtask_lint.analysis.walk import is_load, nodes_with_parents
 from bgtask_lint.diagnostic import SAFE, UNSAFE
-from bgtask_lint.model import FunctionInfo, MisspelledImport, Model
-from bgtask_lint.names import ANNOTATED, BACKGROUND_TASKS, DEPENDS
-from bgtask_lint.rewrite import (
+from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.rewrite import (
     CannotFix,
     Edits,
     add_parameter,
@@ -16,8 +18,9 @@ from bgtask_lint.rewrite import (
     can_remove_statement,
     remove_item,
 )
-from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.walk import is_load, nodes_with_parents
+
+# A file without these words cannot have a finding of this rule (the text screen).
+TRIGGERS = ("BackgroundTask",)
 
 
 class WrongBackgroundTasksAnnotation(Rule):

@@ -7,16 +7,20 @@ from typing import Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
+from bgtask_lint.analysis.positions import node_ranges
+from bgtask_lint.analysis.walk import is_load, nodes_with_parents
 from bgtask_lint.diagnostic import SAFE, UNSAFE
-from bgtask_lint.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
-from bgtask_lint.output import display_path
-from bgtask_lint.positions import node_ranges
-from bgtask_lint.rewrite import Edits, module_reference
-from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.walk import is_load, nodes_with_parents
+from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.rewrite import Edits, module_reference
 
 # How many calls deep a blocking call is looked for below the task.
 MAX_DEPTH = 4
+
+
+# Tasks are submitted where `BackgroundTask(s)` is named; a module that only
+# defines a task submitted elsewhere is checked all the same (see run/runner.py).
+TRIGGERS = ("BackgroundTask",)
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,7 @@ def _message(task: FunctionInfo, path: BlockingPath, elsewhere: bool) -> str:
     if elsewhere:
         where_model, call = path.blocking
         row = node_ranges(where_model.module, [call])[call].start.line
-        chain += f" ({display_path(where_model.path)}:{row})"
+        chain += f" ({where_model.shown_path}:{row})"
     return (
         f"async task `{task.display_name}` blocks the event loop: {chain}; make the task a `def` "
         "(it then runs in the thread pool) or use a non-blocking call"

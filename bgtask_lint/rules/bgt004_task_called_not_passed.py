@@ -5,16 +5,20 @@ from typing import Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.model import FunctionInfo, Model, TaskSubmission, call_argument
+from bgtask_lint.analysis.names import PARTIAL
 from bgtask_lint.diagnostic import SAFE, UNSAFE
-from bgtask_lint.model import FunctionInfo, Model, TaskSubmission, call_argument
-from bgtask_lint.names import PARTIAL
-from bgtask_lint.rewrite import Edits
-from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.rewrite import Edits
 
 # Return annotations of functions that hand back something to call or await.
 _CALLABLE_ANNOTATIONS = frozenset({"Callable", "Awaitable", "Coroutine", "partial"})
 # Calls that build a callable: handing their result to add_task is right.
 _CALLABLE_FACTORIES = PARTIAL | {"operator.methodcaller", "operator.attrgetter", "builtins.getattr"}
+
+
+# A file without these words cannot have a finding of this rule (the text screen).
+TRIGGERS = ("BackgroundTask",)
 
 
 class TaskCalledNotPassed(Rule):

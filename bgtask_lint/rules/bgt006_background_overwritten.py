@@ -6,17 +6,20 @@ from typing import Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.model import HTTP, BackgroundAssignment, FunctionInfo, Model
+from bgtask_lint.analysis.walk import own_nodes, walk
 from bgtask_lint.diagnostic import SAFE
-from bgtask_lint.model import HTTP, BackgroundAssignment, FunctionInfo, Model
-from bgtask_lint.rewrite import (
+from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.rewrite import (
     Edits,
     inject_background_tasks,
     lone_statement,
     remove_item,
     statement_with_call,
 )
-from bgtask_lint.rule import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.walk import own_nodes, walk
+
+# A file without `.background =` cannot have an overwrite (the text screen).
+TRIGGERS = (r"\.background\s*=(?!=)",)
 
 
 @dataclass(frozen=True)

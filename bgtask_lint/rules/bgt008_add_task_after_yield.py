@@ -4,8 +4,11 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
-from bgtask_lint.walk import own_nodes
+from bgtask_lint.analysis.walk import own_nodes
+from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
+
+# A file without these words cannot have a finding of this rule (the text screen).
+TRIGGERS = ("BackgroundTasks",)
 
 
 class AddTaskAfterYield(Rule):

@@ -6,17 +6,21 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.model import FunctionInfo, Model, TaskSubmission, call_argument
-from bgtask_lint.names import PARTIAL, REQUEST_CLASSES, UPLOAD_FILE
-from bgtask_lint.rule import FIX_NEVER, Rule, RuleContext, Violation
-from bgtask_lint.versions import Version
-from bgtask_lint.walk import nodes_with_parents, walk
+from bgtask_lint.analysis.model import FunctionInfo, Model, TaskSubmission, call_argument
+from bgtask_lint.analysis.names import PARTIAL, REQUEST_CLASSES, UPLOAD_FILE
+from bgtask_lint.analysis.walk import nodes_with_parents, walk
+from bgtask_lint.config.versions import Version
+from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
 # FastAPI closed a yield dependency's resources (and UploadFiles) before
 # background tasks ran in these versions (inclusive, exclusive).
 BROKEN_RANGE = ((0, 106), (0, 118))
 # From this version, `Depends(..., scope="function")` tears down before the response.
 FUNCTION_SCOPE_SINCE = (0, 121)
+
+
+# A file without these words cannot have a finding of this rule (the text screen).
+TRIGGERS = ("BackgroundTask",)
 
 
 @dataclass(frozen=True)

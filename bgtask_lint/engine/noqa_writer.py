@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from bgtask_lint.noqa import CannotTokenize, comment_map, with_codes
-from bgtask_lint.source import NEWLINE, DecodeError, UnreadableFile, decode_source, read_file
+from bgtask_lint.text.noqa import CannotTokenize, comment_map, with_codes
+from bgtask_lint.text.source import NEWLINE, DecodeError, UnreadableFile, decode_source, read_file
 
 
 def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional[str]]:
@@ -15,8 +15,8 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     returns how many lines changed and an error, if the file was left alone."""
     import libcst as cst
 
-    from bgtask_lint.fixer import NotWritten, write_atomically
-    from bgtask_lint.parsing import CannotParse, parse_module
+    from bgtask_lint.analysis.parsing import CannotParse, parse_module
+    from bgtask_lint.engine.fix import NotWritten, write_atomically
 
     try:
         data, _ = read_file(str(path))

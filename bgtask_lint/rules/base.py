@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Optional
 
 import libcst as cst
 
-from bgtask_lint.model import Model
-from bgtask_lint.options import RuleOptions
+from bgtask_lint.analysis.model import Model
+from bgtask_lint.config.options import RuleOptions
 
 if TYPE_CHECKING:
-    from bgtask_lint.rewrite import Edits
+    from bgtask_lint.rules.rewrite import Edits
 
 # How often a rule can offer a fix, shown by `bgtask-lint rules` as ruff does.
 FIX_NEVER = "never"

@@ -19,24 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from bgtask_lint import parallel
-from bgtask_lint.config import Settings, SettingsResolver
+from bgtask_lint.analysis.project import Project, find_project_root
+from bgtask_lint.config.settings import Settings, SettingsResolver
 from bgtask_lint.diagnostic import file_error
-from bgtask_lint.project import Project, find_project_root
-from bgtask_lint.source import (
+from bgtask_lint.run import parallel
+from bgtask_lint.text.source import (
     DecodeError,
     Stamp,
     TooLarge,
     UnreadableFile,
     decode_source,
     might_matter,
-    needs_check,
     read_file,
 )
 
 if TYPE_CHECKING:
-    from bgtask_lint.api import FixMode, RunResult
-    from bgtask_lint.cache import Cache, Entry
+    from bgtask_lint.rules import Screen
+    from bgtask_lint.run.cache import Cache, Entry
+    from bgtask_lint.run.result import FixMode, RunResult
 
 
 @dataclass
@@ -134,7 +134,7 @@ class Run:
     def _fingerprint(self, file: SourceFile) -> str:
         """The cache fingerprint of the configuration that applies to `file`;
         computed once per configuration (and rule selection) in the run."""
-        from bgtask_lint.cache import fingerprint
+        from bgtask_lint.run.cache import fingerprint
 
         codes = file.settings.enabled_codes(file.name)
         key = (id(file.settings), codes)
@@ -150,7 +150,7 @@ class Run:
         too large to parse is reported only when it could have findings."""
         if file.key in self.overlay:
             file.text, file.encoding = self.overlay[file.key]
-            file.matters = needs_check(file.text)
+            file.matters = _screen(file)(file.text)
             return True
         try:
             data, file.stamp = read_file(file.key, file.settings.max_file_size)
@@ -167,7 +167,7 @@ class Run:
             self.result.diagnostics.append(file_error(file.name, str(error)))
             return False
         file.text, file.encoding = decoded.text, decoded.encoding
-        file.matters = needs_check(file.text)
+        file.matters = _screen(file)(file.text)
         return True
 
     def _to_check(self) -> list[SourceFile]:
@@ -191,7 +191,7 @@ class Run:
         """Phases 3 and 4 on `count` workers, each owning a share of `fresh`."""
         checked = {str(p.root): sorted(p.checked) for p in self.projects.values()}
         shares = parallel.share(fresh, count)
-        pool = parallel.Pool(count)
+        pool = parallel.Pool(count, WorkerState)
         finished = False
         try:
             requests: list[Request] = [
@@ -230,7 +230,7 @@ class Run:
         """Cache what was computed this run (with its dependencies)."""
         if self.cache is None:
             return
-        from bgtask_lint.cache import Entry
+        from bgtask_lint.run.cache import Entry
 
         by_file: dict[str, list] = {}
         for diagnostic in self.result.diagnostics:
@@ -259,6 +259,12 @@ class Run:
         self.cache.save()
 
 
+def _screen(file: SourceFile) -> Screen:
+    from bgtask_lint.rules import screen
+
+    return screen(file.settings.enabled_codes(file.name))
+
+
 def _index(file: SourceFile) -> None:
     """Parse `file` and record the tasks it submits (and the files it read)."""
     project = file.project
@@ -271,10 +277,13 @@ def _index(file: SourceFile) -> None:
     file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
 
 
-def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> None:
-    """Check (or fix) one file into `result`; a rule's crash is reported, not raised."""
-    from bgtask_lint.engine import check_text
-    from bgtask_lint.fixer import NotWritten, fix_text, write_atomically
+def check_file(
+    result: RunResult, file: SourceFile, fix: Optional[FixMode], *, screen: bool = False
+) -> None:
+    """Check (or fix) one file into `result`; a rule's crash is reported, not
+    raised. A run screens its files before (`screen`: do it here)."""
+    from bgtask_lint.engine.check import check_text
+    from bgtask_lint.engine.fix import NotWritten, fix_text, write_atomically
 
     assert file.text is not None
     filename, source, settings, project = file.name, file.text, file.settings, file.project
@@ -284,15 +293,15 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
     try:
         if fix is None:
             result.diagnostics.extend(
-                check_text(source, filename, codes, options, project, screen=False)
+                check_text(source, filename, codes, options, project, screen=screen)
             )
             return
         outcome = fix_text(
-            source, filename, codes, options, project, unsafe=fix.unsafe, screen=False
+            source, filename, codes, options, project, unsafe=fix.unsafe, screen=screen
         )
     except RecursionError:
         from bgtask_lint.diagnostic import SYNTAX_ERROR
-        from bgtask_lint.engine import TOO_DEEP
+        from bgtask_lint.engine.check import TOO_DEEP
 
         result.diagnostics.append(file_error(filename, TOO_DEEP, SYNTAX_ERROR))
         return
@@ -306,7 +315,7 @@ def check_file(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> N
         if project is not None:
             project.consulted = None
             file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
-    from bgtask_lint.api import Change
+    from bgtask_lint.run.result import Change
 
     result.errors.extend(f"{filename}: {error}" for error in outcome.errors)
     if outcome.text != source and fix.write:
@@ -432,7 +441,7 @@ class WorkerState:
         return answer
 
     def check(self, request: CheckRequest) -> dict[str, Any]:
-        from bgtask_lint.api import RunResult
+        from bgtask_lint.run.result import RunResult
 
         self.files.extend(self._file(job) for job in request.extras)
         for root, project in self.projects.items():
@@ -469,7 +478,7 @@ def settle_fixes(run: Run) -> None:
                 overlay[os.path.abspath(change.filename)] = (change.after, change.encoding)
         if not _fixes_reach_other_files(run, {c.filename: c.after for c in latest}):
             return
-        from bgtask_lint.api import Change, RunResult
+        from bgtask_lint.run.result import Change, RunResult
 
         again = Run(run.resolver, RunResult(), run.fix, run.workers, overlay=overlay)
         for file in run.files:
@@ -518,7 +527,7 @@ def _fixes_reach_other_files(run: Run, fixed: dict[str, str]) -> bool:
 def discover_into(
     run: Run, paths: Sequence[Path], force_exclude: bool, respect_gitignore: Optional[bool]
 ) -> None:
-    from bgtask_lint.discovery import discover
+    from bgtask_lint.run.discovery import discover
 
     found_files = discover(
         list(paths), run.resolver, force_exclude=force_exclude, respect_gitignore=respect_gitignore

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 # Below this much source to parse, starting processes costs more than it saves.
 MIN_PARALLEL_BYTES = 256 * 1024
@@ -50,7 +50,9 @@ class Pool:
     workers, each of which stops at a safe point (a file being written is
     finished first, see fixer.write_atomically)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, state: Callable[[int], Any]) -> None:
+        """`state(parent_pid)` makes a worker's state, whose `handle(request)`
+        answers each request."""
         context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []  # multiprocessing's Process of the context
@@ -58,7 +60,7 @@ class Pool:
             ours, theirs = context.Pipe()
             inherited = [*self.connections, ours]
             process = context.Process(  # type: ignore[attr-defined]  # fork/spawn contexts have it
-                target=_serve, args=(theirs, inherited, os.getpid()), daemon=True
+                target=_serve, args=(theirs, inherited, os.getpid(), state), daemon=True
             )
             process.start()
             theirs.close()
@@ -96,18 +98,18 @@ class Pool:
                 process.join()
 
 
-def _serve(connection: Connection, inherited: list[Connection], parent: int) -> None:
-    """A worker's loop: index its files, then check them, then stop."""
+def _serve(
+    connection: Connection, inherited: list[Connection], parent: int, state: Callable[[int], Any]
+) -> None:
+    """A worker's loop: answer requests until told to stop."""
     import signal
-
-    from bgtask_lint.runner import WorkerState
 
     for end in inherited:  # the main process's ends of the pipes, fork's copies
         if end is not connection:
             end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's
     signal.signal(signal.SIGTERM, _exit_at_safe_point)
-    state = WorkerState(parent)
+    worker = state(parent)
     while True:
         try:
             request = connection.recv()
@@ -116,7 +118,7 @@ def _serve(connection: Connection, inherited: list[Connection], parent: int) -> 
         if request is None:
             return
         try:
-            connection.send(("ok", state.handle(request)))
+            connection.send(("ok", worker.handle(request)))
         except Exception as error:  # reported by the main process, exit code 2
             connection.send(("error", f"{type(error).__name__}: {error}"))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from bgtask_lint.blocking import BLOCKING_CALLS
+from bgtask_lint.config.blocking import BLOCKING_CALLS
 
 
 @dataclass(frozen=True)

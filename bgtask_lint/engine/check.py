@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.builder import build_model
+from bgtask_lint.analysis.parsing import CannotParse, parse_source
+from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.diagnostic import (
     SAFE,
     SYNTAX_ERROR,
@@ -21,8 +24,11 @@ from bgtask_lint.diagnostic import (
     Location,
     file_error,
 )
-from bgtask_lint.model_builder import build_model
-from bgtask_lint.noqa import (
+from bgtask_lint.rules import ALL_RULES
+from bgtask_lint.rules import screen as text_screen
+from bgtask_lint.rules.base import FixPlan, Rule, RuleContext, RuleOptions, Violation
+from bgtask_lint.rules.rewrite import CannotFix, ModuleLayout
+from bgtask_lint.text.noqa import (
     EMPTY,
     CannotTokenize,
     Comment,
@@ -33,15 +39,10 @@ from bgtask_lint.noqa import (
     unused_codes,
     without_codes,
 )
-from bgtask_lint.parsing import CannotParse, parse_source
-from bgtask_lint.positions import node_ranges
-from bgtask_lint.rewrite import CannotFix, ModuleLayout
-from bgtask_lint.rule import FixPlan, Rule, RuleContext, RuleOptions, Violation
-from bgtask_lint.rules import ALL_RULES
-from bgtask_lint.source import NEWLINE, needs_check
+from bgtask_lint.text.source import NEWLINE
 
 if TYPE_CHECKING:
-    from bgtask_lint.project import Project
+    from bgtask_lint.analysis.project import Project
 
 
 _RULES: dict[str, Rule] = {rule.code: rule() for rule in ALL_RULES}
@@ -61,7 +62,7 @@ def check_text(
     """Diagnostics for one decoded file, sorted by position, noqa applied. With
     a `project`, names imported from other project modules resolve to their
     code, and the file's model is shared with the rest of the run."""
-    if not codes or (screen and not needs_check(text)):
+    if not codes or (screen and not text_screen(codes)(text)):
         return []
     lines = tuple(NEWLINE.split(text))
     if project is not None:

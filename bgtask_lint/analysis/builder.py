@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.model import (
+from bgtask_lint.analysis.model import (
     HTTP,
     HTTP_ROUTE_METHODS,
     WEBSOCKET,
@@ -18,8 +18,8 @@ from bgtask_lint.model import (
     Model,
     call_argument,
 )
-from bgtask_lint.names import APP_CLASSES, DEPENDS, MISSPELLED_FASTAPI_TASK, dotted_name
-from bgtask_lint.walk import walk
+from bgtask_lint.analysis.names import APP_CLASSES, DEPENDS, MISSPELLED_FASTAPI_TASK, dotted_name
+from bgtask_lint.analysis.walk import walk
 
 
 class _ModelBuilder:

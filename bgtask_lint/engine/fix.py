@@ -25,12 +25,12 @@ from typing import Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.parsing import CannotParse, parse_source
+from bgtask_lint.analysis.project import Project
 from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
-from bgtask_lint.engine import check_text
-from bgtask_lint.parsing import CannotParse, parse_source
-from bgtask_lint.project import Project
-from bgtask_lint.rule import RuleOptions
-from bgtask_lint.textedits import line_starts, offset_of
+from bgtask_lint.engine.check import check_text
+from bgtask_lint.rules.base import RuleOptions
+from bgtask_lint.text.edits import line_starts, offset_of
 
 MAX_ROUNDS = 10
 

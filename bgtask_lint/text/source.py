@@ -175,21 +175,3 @@ def read_source(
         return decode_source(data).text, stamp
     except DecodeError:
         return None, stamp
-
-
-# A file without these words cannot produce a finding, so it is never parsed
-# (most of any codebase): every receiver, annotation or constructor a rule
-# looks at spells `BackgroundTask(s)`, and BGT006 also reads `.background =`.
-# A module that only defines tasks submitted elsewhere is checked all the same
-# (see runner.py).
-_BACKGROUND_ASSIGNMENT = re.compile(r"\.background\s*=(?!=)")
-
-
-def needs_check(text: str) -> bool:
-    """Whether any rule can report on this text (the cheap screen). Substring
-    tests first: they run at memory speed, a regular expression does not."""
-    if "BackgroundTask" in text:
-        return True
-    if "BGT" in text and "noqa" in text:
-        return True  # a `# noqa: BGT...` here can only be unused (BGT100)
-    return ".background" in text and _BACKGROUND_ASSIGNMENT.search(text) is not None

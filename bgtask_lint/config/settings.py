@@ -22,14 +22,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python < 3.11
 
-from bgtask_lint.blocking import BLOCKING_CALLS
-from bgtask_lint.codes import RULE_CODES
-from bgtask_lint.options import RuleOptions
-from bgtask_lint.source import DEFAULT_MAX_FILE_SIZE
-from bgtask_lint.versions import Version, parse_version, pinned_fastapi
+from bgtask_lint.config.blocking import BLOCKING_CALLS
+from bgtask_lint.config.options import RuleOptions
+from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi
+from bgtask_lint.rules import RULE_CODES
+from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
 
 SECTION = "bgtask-lint"
-ALL_CODES = RULE_CODES
+ALL_CODES = RULE_CODES  # every rule's code, from the registry (no rule is imported)
 
 DEFAULT_EXCLUDE = (
     ".bzr",

@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
-from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
-from bgtask_lint.source import NEWLINE, read_source
-from bgtask_lint.textedits import split_lines
-
-
-def display_path(filename: str) -> str:
-    """Paths under the working directory are shown relative to it, as ruff does."""
-    try:
-        relative = os.path.relpath(filename)
-    except ValueError:  # another drive on Windows
-        return filename
-    return filename if relative.startswith("..") else relative
+from bgtask_lint.diagnostic import Diagnostic
+from bgtask_lint.output.shared import diagnostic_to_json, display_path, source_lines
+from bgtask_lint.text.edits import split_lines
 
 
 def fixable_mark(diagnostic: Diagnostic, unsafe_fixes: bool = False) -> str:
@@ -56,11 +44,6 @@ def format_full(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -
     return "\n".join(blocks)
 
 
-def source_lines(d: Diagnostic) -> tuple[str, ...]:
-    """The lines of the file a finding is in (read again for cached findings)."""
-    return d.source_lines or _file_lines(d.filename)
-
-
 def _excerpt(d: Diagnostic) -> str:
     lines = source_lines(d)
     if not lines:
@@ -87,57 +70,12 @@ def _excerpt(d: Diagnostic) -> str:
     return "\n".join(out) + "\n"
 
 
-@lru_cache(maxsize=64)
-def _file_lines(filename: str) -> tuple[str, ...]:
-    """A file's lines, for findings that came from the cache without them."""
-    text = read_source(Path(filename))[0] if os.path.isfile(filename) else None
-    return tuple(NEWLINE.split(text)) if text is not None else ()
-
-
-def _location(location: Location) -> dict:
-    return {"column": location.column, "row": location.row}
-
-
-def _edit(edit: Edit) -> dict:
-    return {
-        "content": edit.content,
-        "end_location": _location(edit.end_location),
-        "location": _location(edit.location),
-    }
-
-
-def _fix(fix: Optional[Fix]) -> Optional[dict]:
-    if fix is None:
-        return None
-    return {
-        "applicability": fix.applicability,
-        "edits": [_edit(e) for e in fix.edits],
-        "message": fix.message,
-    }
-
-
-def diagnostic_to_json(d: Diagnostic) -> dict:
-    return {
-        "cell": None,
-        "code": d.code,
-        "end_location": _location(d.end_location),
-        "filename": os.path.abspath(d.filename) if d.filename != "-" else d.filename,
-        "fix": _fix(d.fix),
-        "location": _location(d.location),
-        "message": d.message,
-        "name": d.name,
-        "noqa_row": d.noqa_row,
-        "severity": d.severity,
-        "url": d.url,
-    }
-
-
 def format_json(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
     return json.dumps([diagnostic_to_json(d) for d in diagnostics], indent=2) + "\n"
 
 
 def _writers() -> dict[str, Callable[[Sequence[Diagnostic], bool], str]]:
-    from bgtask_lint import reports
+    from bgtask_lint.output import reports
 
     return {
         "full": format_full,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from bgtask_lint import gitignore
-from bgtask_lint.config import SettingsResolver
+from bgtask_lint.config.settings import SettingsResolver
+from bgtask_lint.run import gitignore
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 

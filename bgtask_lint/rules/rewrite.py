@@ -16,11 +16,11 @@ from typing import Callable, Optional, TypeVar, Union
 
 import libcst as cst
 
+from bgtask_lint.analysis.model import FunctionInfo, Model
+from bgtask_lint.analysis.names import BACKGROUND_TASKS, dotted_name
+from bgtask_lint.analysis.walk import is_load, nodes_with_parents, walk
 from bgtask_lint.diagnostic import Edit, Location
-from bgtask_lint.model import FunctionInfo, Model
-from bgtask_lint.names import BACKGROUND_TASKS, dotted_name
-from bgtask_lint.textedits import diff_edits, line_starts
-from bgtask_lint.walk import is_load, nodes_with_parents, walk
+from bgtask_lint.text.edits import diff_edits, line_starts
 
 # A new node, a removal, or a function of the node as updated by edits inside it.
 Replacement = Union[cst.CSTNode, cst.RemovalSentinel, Callable[[cst.CSTNode], cst.CSTNode]]

@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 from bgtask_lint import __version__
 from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
-from bgtask_lint.source import DIRECTORY, MISSING, Stamp
+from bgtask_lint.text.source import DIRECTORY, MISSING, Stamp
 
 CACHE_DIRECTORY = ".bgtask_lint_cache"
 

@@ -12,12 +12,13 @@ model_builder.py, cross-module resolution in project.py.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Union
 
 import libcst as cst
 
-from bgtask_lint.names import (
+from bgtask_lint.analysis.names import (
     ANNOTATED,
     BACKGROUND_TASK,
     BACKGROUND_TASKS,
@@ -33,7 +34,7 @@ from bgtask_lint.names import (
 )
 
 if TYPE_CHECKING:
-    from bgtask_lint.project import Project
+    from bgtask_lint.analysis.project import Project
 
 HTTP_ROUTE_METHODS = frozenset(
     {
@@ -226,6 +227,17 @@ class Model:
         self._submissions: Optional[list[TaskSubmission]] = None
         self._background_tasks_names: dict[FunctionInfo, set[str]] = {}
         self._site_by_call: dict[cst.Call, CallSite] = {}
+
+    @property
+    def shown_path(self) -> str:
+        """How messages name this module's file: relative to the project root
+        (the same whatever the working directory, so cached messages stay
+        right), else as it was given."""
+        if self.project is not None:
+            relative = os.path.relpath(self.path, self.project.root)
+            if not relative.startswith(".."):
+                return relative.replace(os.sep, "/")
+        return self.path
 
     # -- resolution ------------------------------------------------------
     def qualified_name(self, expr: Optional[cst.BaseExpression]) -> Optional[str]:

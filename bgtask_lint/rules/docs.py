@@ -1,7 +1,7 @@
 """Writes docs/rules/ from the rules' own documentation, so the pages and
 `bgtask-lint rule CODE` never disagree (a test checks they are in sync).
 
-    python -m bgtask_lint.rule_docs docs/rules
+    python -m bgtask_lint.rules.docs docs/rules
 """
 
 from __future__ import annotations

@@ -233,7 +233,7 @@ def format_gitlab(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False)
 
 
 def _line_text(d: Diagnostic) -> str:
-    from bgtask_lint.output import source_lines
+    from bgtask_lint.output.shared import source_lines
 
     lines = source_lines(d)
     return lines[d.location.row - 1].strip() if 0 < d.location.row <= len(lines) else ""
@@ -248,6 +248,6 @@ def _digest(text: str) -> str:
 
 def format_json_lines(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
     """ruff's JSON objects, one per line."""
-    from bgtask_lint.output import diagnostic_to_json
+    from bgtask_lint.output.shared import diagnostic_to_json
 
     return "".join(json.dumps(diagnostic_to_json(d)) + "\n" for d in diagnostics)

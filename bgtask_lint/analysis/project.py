@@ -16,10 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from bgtask_lint.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
+from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
 
 if TYPE_CHECKING:
-    from bgtask_lint.model import Model, Target
+    from bgtask_lint.analysis.model import Model, Target
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # How many `from .x import y` re-exports are followed to find a definition.
@@ -195,8 +195,8 @@ class Project:
         # parses, and libcst alone takes a quarter of a second to import.
         import libcst as cst
 
-        from bgtask_lint.model_builder import build_model
-        from bgtask_lint.parsing import CannotParse, parse_source
+        from bgtask_lint.analysis.builder import build_model
+        from bgtask_lint.analysis.parsing import CannotParse, parse_source
 
         try:
             module, parsed, shifts = parse_source(text)
@@ -254,7 +254,7 @@ class Project:
         return None
 
     def _resolve_in(self, model: Model, rest: list[str], depth: int) -> Optional[Target]:
-        from bgtask_lint.model import ClassRef, FunctionRef
+        from bgtask_lint.analysis.model import ClassRef, FunctionRef
 
         if not rest:
             return model

@@ -1,0 +1,127 @@
+"""The package's shape holds: imports run one way (no cycle between modules, and
+packages only import the layers below them), and the layers that orchestrate a
+run, read configuration, cache and print never import libcst."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "bgtask_lint"
+
+# Lowest first: a package may import its own modules and those of packages
+# before it in this list, never one after it.
+LAYERS = (
+    "text",  # files as text: reading, comments, edits
+    "config",  # settings and what rules may read from them
+    "analysis",  # libcst: parsing, the semantic model, the project
+    "rules",  # one file per rule, and the building blocks of fixes
+    "engine",  # checking and fixing one file
+    "run",  # a run over many files: discovery, cache, workers
+    "output",  # formats
+)
+# Never import libcst at module level: a warm run must not pay for it.
+LIBCST_FREE = ("text", "config", "run", "output")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """bgtask_lint modules `path` imports when it runs (at module level or in a
+    function), not under `if TYPE_CHECKING:`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("bgtask_lint"))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bgtask_lint"):
+            module = node.module or ""
+            for alias in node.names:
+                candidate = f"{module}.{alias.name}"
+                is_module = (PACKAGE.parent / candidate.replace(".", "/")).with_suffix(".py")
+                is_package = PACKAGE.parent / candidate.replace(".", "/") / "__init__.py"
+                found.add(candidate if is_module.exists() or is_package.exists() else module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = module_name(path)
+        graph[name] = {m for m in runtime_imports(path) if m != name and m != "bgtask_lint"}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    cycles = []
+    state: dict[str, str] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                cycles.append(" -> ".join([*stack[stack.index(target) :], target]))
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in LAYERS else None
+
+
+def test_packages_import_only_the_layers_below_them():
+    wrong = []
+    for module, targets in import_graph().items():
+        layer = layer_of(module)
+        if layer is None:
+            continue
+        for target in targets:
+            if target == "bgtask_lint.rules":
+                continue  # the registry: it lists rules without importing any
+            other = layer_of(target)
+            if other is not None and LAYERS.index(other) > LAYERS.index(layer):
+                wrong.append(f"{module} imports {target}")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_the_libcst_free_layers_do_not_import_libcst():
+    modules = sorted(
+        module_name(p)
+        for p in PACKAGE.rglob("*.py")
+        if layer_of(module_name(p)) in LIBCST_FREE or module_name(p).count(".") == 1
+    )
+    # The entry points too (api, cli, flake8 plugin): each in a fresh interpreter.
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print('libcst' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
