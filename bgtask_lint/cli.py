@@ -18,10 +18,10 @@ import click
 
 from bgtask_lint import __version__
 from bgtask_lint.output.formats import FORMATS
+from bgtask_lint.run.cache import CACHE_DIRECTORY
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-CACHE_DIRECTORY = ".bgtask_lint_cache"
 
 
 def _split_codes(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+HOMEPAGE = "https://github.com/bgtask-lint/bgtask-lint"
 SAFE = "safe"
 UNSAFE = "unsafe"
 # Problems with the input itself, reported like findings (never selectable).
@@ -56,7 +57,7 @@ class Diagnostic:
 
     @property
     def url(self) -> str:
-        return f"https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules/{self.code}.md"
+        return f"{HOMEPAGE}/blob/main/docs/rules/{self.code}.md"
 
 
 def file_error(filename: str, message: str, kind: tuple[str, str] = IO_ERROR) -> Diagnostic:

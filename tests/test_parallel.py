@@ -80,3 +80,37 @@ def test_falls_back_to_one_process_when_workers_cannot_start(tmp_path, monkeypat
     result = check_paths([tree], workers=2)
     assert not result.errors
     assert summary(result) == expected
+
+
+def test_a_failing_worker_is_reported_and_the_run_goes_on(tmp_path, monkeypatch):
+    from bgtask_lint.run import runner
+
+    tree = copy_fixtures(tmp_path / "tree")
+    expected = summary(check_paths([tree], workers=1))
+
+    def broken(self, request):
+        raise ValueError("a bug in the worker")
+
+    monkeypatch.setattr(runner.WorkerState, "handle", broken)
+    result = check_paths([tree], workers=2)
+    [error] = result.errors
+    assert "a worker process failed (RuntimeError: ValueError: a bug in the worker)" in error
+    assert summary(result) == expected
+
+
+def test_messages_do_not_depend_on_the_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    shop = FIXTURES / "projects" / "shop"
+    outputs = set()
+    for seed in ("0", "1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "BGTASK_LINT_NO_CACHE": "1"}
+        run = subprocess.run(
+            [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json", str(shop)],
+            capture_output=True,
+            env=env,
+        )
+        outputs.add(run.stdout)
+    assert len(outputs) == 1

@@ -8,6 +8,8 @@ from typing import Optional
 
 from bgtask_lint.config.blocking import BLOCKING_CALLS
 
+DEFAULT_MAX_CALL_DEPTH = 4
+
 
 @dataclass(frozen=True)
 class RuleOptions:
@@ -19,4 +21,4 @@ class RuleOptions:
     # else the project's own pin of fastapi.
     target_fastapi: Optional[tuple[int, ...]] = None
     # How many calls deep BGT003 follows a task, across modules.
-    max_call_depth: int = 4
+    max_call_depth: int = DEFAULT_MAX_CALL_DEPTH

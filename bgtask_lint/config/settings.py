@@ -23,7 +23,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python < 3.11
 
 from bgtask_lint.config.blocking import BLOCKING_CALLS
-from bgtask_lint.config.options import RuleOptions
+from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, RuleOptions
 from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi
 from bgtask_lint.rules import RULE_CODES
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
@@ -112,7 +112,6 @@ class Settings:
     """The configuration that applies to the files below `root`."""
 
     root: Path
-    source: Optional[Path] = None  # the pyproject.toml read, if any
     selection: tuple[SelectionLayer, ...] = (DEFAULT_SELECTION,)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
@@ -121,7 +120,7 @@ class Settings:
     target_fastapi: Optional[Version] = None
     # Where the project's top-level modules live, besides its root and src/.
     src: tuple[str, ...] = ()
-    max_call_depth: int = 4
+    max_call_depth: int = DEFAULT_MAX_CALL_DEPTH
     respect_gitignore: bool = True
     # Larger files are reported as skipped, never parsed (memory stays bounded).
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
@@ -265,7 +264,7 @@ def load_settings(pyproject: Path, *, required: bool = False) -> Optional[Settin
     table = tools.get(SECTION)
     if table is None:
         if required:
-            return Settings(root=pyproject.resolve().parent, source=pyproject)
+            return Settings(root=pyproject.resolve().parent)
         return None
     return settings_from_table(table, pyproject)
 
@@ -331,7 +330,6 @@ def settings_from_table(table: Any, source: Path) -> Settings:
         lists["respect_gitignore"] = table["respect-gitignore"]
     return Settings(
         root=source.resolve().parent,
-        source=source,
         selection=(DEFAULT_SELECTION, layer),
         **lists,
     )

@@ -12,14 +12,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Callable
 
-from bgtask_lint.diagnostic import Diagnostic
+from bgtask_lint.diagnostic import SAFE, UNSAFE, Diagnostic
 from bgtask_lint.output.shared import diagnostic_to_json, display_path, source_lines
 from bgtask_lint.text.edits import split_lines
 
 
 def fixable_mark(diagnostic: Diagnostic, unsafe_fixes: bool = False) -> str:
     fix = diagnostic.fix
-    if fix is not None and (fix.applicability == "safe" or unsafe_fixes):
+    if fix is not None and (fix.applicability == SAFE or unsafe_fixes):
         return "[*] "
     return ""
 
@@ -126,7 +126,7 @@ def format_summary(
     hidden = sum(
         1
         for d in diagnostics
-        if d.fix is not None and d.fix.applicability == "unsafe" and not unsafe_fixes
+        if d.fix is not None and d.fix.applicability == UNSAFE and not unsafe_fixes
     )
     unsafe_hint = f"{_plural(hidden, 'unsafe fix', 'unsafe fixes')} available with "
     unsafe_hint += "`--fix --unsafe-fixes`"
@@ -149,7 +149,7 @@ def format_diff_summary(fixed: int, diagnostics: Sequence[Diagnostic], unsafe_fi
     hidden = sum(
         1
         for d in diagnostics
-        if d.fix is not None and d.fix.applicability == "unsafe" and not unsafe_fixes
+        if d.fix is not None and d.fix.applicability == UNSAFE and not unsafe_fixes
     )
     extra = (
         f" ({_plural(hidden, 'additional fix', 'additional fixes')} available with "

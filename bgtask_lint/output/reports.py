@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bgtask_lint import __version__
-from bgtask_lint.diagnostic import Diagnostic
-
-HOMEPAGE = "https://github.com/bgtask-lint/bgtask-lint"
+from bgtask_lint.diagnostic import HOMEPAGE, Diagnostic
 
 
 def relative_posix(filename: str) -> str:

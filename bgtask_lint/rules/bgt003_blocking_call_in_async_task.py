@@ -10,12 +10,12 @@ import libcst as cst
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.analysis.walk import is_load, nodes_with_parents
+from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import Edits, module_reference
 
 # How many calls deep a blocking call is looked for below the task.
-MAX_DEPTH = 4
 
 
 # Tasks are submitted where `BackgroundTask(s)` is named; a module that only
@@ -199,7 +199,7 @@ def _task_uses(model: Model) -> list[tuple[FunctionRef, Optional[TaskSubmission]
             if ref is not None:
                 uses.append((ref, submission))
     if model.project is not None:
-        for key in model.project.task_keys(model.path):
+        for key in sorted(model.project.task_keys(model.path)):
             info = model.function_by_key(key)
             if info is not None:
                 uses.append((FunctionRef(model, info), None))
@@ -270,7 +270,7 @@ def _def_fix(task: FunctionInfo) -> FixPlan:
 
 
 def blocking_paths(
-    task: FunctionRef, blocking: frozenset[str], max_depth: int = MAX_DEPTH
+    task: FunctionRef, blocking: frozenset[str], max_depth: int = DEFAULT_MAX_CALL_DEPTH
 ) -> Iterator[BlockingPath]:
     """Every blocking call reachable from async `task` on the event loop, across
     the modules of the project: through sync helpers called directly and async

@@ -16,7 +16,6 @@ from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 # background tasks ran in these versions (inclusive, exclusive).
 BROKEN_RANGE = ((0, 106), (0, 118))
 # From this version, `Depends(..., scope="function")` tears down before the response.
-FUNCTION_SCOPE_SINCE = (0, 121)
 
 
 # A file without these words cannot have a finding of this rule (the text screen).

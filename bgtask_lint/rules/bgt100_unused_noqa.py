@@ -41,9 +41,6 @@ class UnusedNoqa(Rule):
     name = "unused-noqa"
     summary = "`# noqa: BGT...` that suppresses nothing"
     fix_availability = FIX_ALWAYS
-    # Judged by the engine after suppression (it needs every other finding of
-    # the file, suppressed or not): see engine.unused_noqa_diagnostics.
-    after_suppression = True
 
     MUST_FLAG = ("x = 1  # noqa: BGT001\nBackgroundTasks = None\n",)
     MUST_NOT_FLAG = (

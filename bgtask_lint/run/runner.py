@@ -121,10 +121,20 @@ class Run:
                 self._in_parallel(fresh, count)
                 self._store()
                 return
-            except (OSError, RuntimeError, EOFError):
-                # No processes to be had (or one died): do it all here instead.
-                # A rule's own crash is not this: check_file reports it per file.
+            except (OSError, RuntimeError, EOFError) as error:
+                # No processes to be had, or a worker failed: do it all here
+                # instead. A rule's own crash is not this (check_file reports it
+                # per file), so a worker that failed is a bug: say so.
                 del self.result.diagnostics[reported:]
+                if not isinstance(error, OSError):
+                    self.result.errors.append(
+                        f"a worker process failed ({type(error).__name__}: {error}); "
+                        "the run went on in one process (please report this)"
+                    )
+                if self.fix is not None and self.fix.write:
+                    # The worker may have written fixes: start from the files as they are.
+                    self.files = [f for f in self.files if f.entry is not None or self._read(f)]
+                    fresh = [f for f in self.files if f.entry is None and f.matters]
         for file in fresh:
             _index(file)
         for file in self._to_check():
