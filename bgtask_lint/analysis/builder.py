@@ -19,6 +19,7 @@ from bgtask_lint.analysis.model import (
     call_argument,
 )
 from bgtask_lint.analysis.names import APP_CLASSES, DEPENDS, MISSPELLED_FASTAPI_TASK, dotted_name
+from bgtask_lint.analysis.scopes import ScopeBuilder
 from bgtask_lint.analysis.walk import walk
 
 
@@ -36,39 +37,48 @@ class _ModelBuilder:
         self.scope_is_class: list[bool] = [False]
         self.type_checking_depth = 0
         self.statements: list[cst.BaseStatement] = []
-        # Function bodies being walked, to open the function's scope on entry.
-        self.bodies: dict[cst.CSTNode, FunctionInfo] = {}
+        # Function bodies (by id: libcst hashes nodes slowly), to open the
+        # function's scope on entry.
+        self.bodies: dict[int, FunctionInfo] = {}
         # The index of the current top-level statement in the module's body.
         self.position = -1
         # `name = SomeCall()` at module level, resolved once all imports are known.
         self.pending_apps: list[tuple[str, cst.Call]] = []
 
     def run(self, module: cst.Module) -> None:
+        # Python's layer (scopes.py) is fed by the same walk: its handlers and
+        # this builder's, per node type.
+        scopes = ScopeBuilder(module, self.stack)
+        enter, leave = scopes.handlers()
+        for kind, method in _ENTER.items():
+            enter.setdefault(kind, []).append(method.__get__(self))
+        for kind, method in _LEAVE.items():
+            leave.setdefault(kind, []).insert(0, method.__get__(self))
         for node, entering in walk(module):
+            kind = type(node)
             if entering:
                 self.stack.append(node)
-                if node in self.bodies:
-                    self.functions.append(self.bodies[node])
+                if id(node) in self.bodies:
+                    self.functions.append(self.bodies[id(node)])
                     self.lambda_depth.append(0)
                     self.scope_is_class.append(False)
-                if isinstance(node, _STATEMENTS):
-                    self.statements.append(node)
+                if _is_line(kind):
+                    self.statements.append(node)  # type: ignore[arg-type]  # a statement
                     if len(self.statements) == 1:
                         self.position += 1
-                handler = _ENTER.get(type(node))
-                if handler is not None:
-                    handler(self, node)
+                for handler in enter.get(kind, ()):
+                    handler(node)
             else:
-                handler = _LEAVE.get(type(node))
-                if handler is not None:
-                    handler(self, node)
-                if isinstance(node, _STATEMENTS):
+                for handler in leave.get(kind, ()):
+                    handler(node)
+                if _is_line(kind):
                     self.statements.pop()
-                if self.bodies.pop(node, None) is not None:
+                if self.bodies.pop(id(node), None) is not None:
                     self.functions.pop()
                     self.lambda_depth.pop()
                     self.scope_is_class.pop()
                 self.stack.pop()
+        self.model.scopes = scopes.finish()
         self.finish()
 
     @property
@@ -194,7 +204,7 @@ class _ModelBuilder:
         self.model.functions.append(info)
         # Decorators and parameter defaults run in the enclosing scope; the
         # function is the current scope only inside its body.
-        self.bodies[node.body] = info
+        self.bodies[id(node.body)] = info
 
     def _class_is_nearer(self) -> bool:
         for ancestor in reversed(self.stack[:-1]):
@@ -296,6 +306,18 @@ class _ModelBuilder:
 
 
 _STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+_IS_LINE: dict[type, bool] = {}
+
+
+def _is_line(kind: type) -> bool:
+    """A statement line or a compound statement (decided once per type:
+    isinstance against libcst's ABCs is slow)."""
+    answer = _IS_LINE.get(kind)
+    if answer is None:
+        answer = _IS_LINE[kind] = issubclass(kind, _STATEMENTS)
+    return answer
+
+
 # Handlers by exact node type, read off the builder's visit_X / leave_X methods.
 _ENTER = {
     getattr(cst, name[len("visit_") :]): method

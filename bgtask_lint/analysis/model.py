@@ -32,6 +32,7 @@ from bgtask_lint.analysis.names import (
     Binding,
     ImportTable,
 )
+from bgtask_lint.analysis.scopes import MODULE, Scope, Scopes
 
 if TYPE_CHECKING:
     from bgtask_lint.analysis.project import Project
@@ -194,6 +195,8 @@ class Model:
         # feeds taken out of indentation: see parsing.parse_source), and how
         # many columns each such row lost.
         self.parsed_text: Optional[str] = None
+        # Python's layer: scopes, bindings, references, branches (scopes.py).
+        self.scopes: Scopes = Scopes(Scope(MODULE, module, None))
         self.column_shifts: dict[int, int] = {}
         # Set when the model belongs to a Project (see project.py): then names
         # imported from other modules of the project resolve to their code.
