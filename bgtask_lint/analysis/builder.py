@@ -243,6 +243,8 @@ class _ModelBuilder:
     def visit_Yield(self, node: cst.Yield) -> None:
         if self.functions and not self.lambda_depth[-1]:
             self.functions[-1].yields.append(node)
+            if self.statements:
+                self.functions[-1].yield_statements.append(self.statements[-1])
 
     def visit_Await(self, node: cst.Await) -> None:
         if self.functions:

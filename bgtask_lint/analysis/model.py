@@ -29,10 +29,9 @@ from bgtask_lint.analysis.names import (
     PARTIAL,
     RESPONSE_CLASSES,
     UNION,
-    Binding,
     ImportTable,
 )
-from bgtask_lint.analysis.scopes import MODULE, Scope, Scopes
+from bgtask_lint.analysis.scopes import MODULE, Binding, Reference, Scope, Scopes
 
 if TYPE_CHECKING:
     from bgtask_lint.analysis.project import Project
@@ -84,6 +83,8 @@ class FunctionInfo:
     calls: list[CallSite] = field(default_factory=list)
     returns: list[cst.Return] = field(default_factory=list)
     yields: list[cst.Yield] = field(default_factory=list)
+    # The statement holding each yield (for the branch queries).
+    yield_statements: list[cst.BaseStatement] = field(default_factory=list)
     # `await`, `async for` or `async with` directly in the body.
     awaits: bool = False
     # The index in the module's body of the top-level statement holding the
@@ -241,6 +242,19 @@ class Model:
             if not relative.startswith(".."):
                 return relative.replace(os.sep, "/")
         return self.path
+
+    # -- Python's layer, asked about this module's functions ---------------
+    def local_bindings(self, scope_node: cst.CSTNode, name: str) -> list[Binding]:
+        """The bindings of `name` in the scope a function (or the module) opens."""
+        scope = self.scopes.scope_of(scope_node)
+        return list(scope.bindings.get(name, [])) if scope is not None else []
+
+    def local_uses(self, scope_node: cst.CSTNode, name: str) -> list[Reference]:
+        """Every load of the `name` bound in the scope `scope_node` opens (a
+        function, or the module): from that scope and from the closures nested
+        in it, not a nested function's own `name`."""
+        scope = self.scopes.scope_of(scope_node)
+        return self.scopes.references_to(scope, name) if scope is not None else []
 
     # -- resolution ------------------------------------------------------
     def qualified_name(self, expr: Optional[cst.BaseExpression]) -> Optional[str]:
@@ -618,7 +632,6 @@ __all__ = [
     "WEBSOCKET",
     "AnnotationInfo",
     "BackgroundAssignment",
-    "Binding",
     "CallSite",
     "FunctionInfo",
     "Model",

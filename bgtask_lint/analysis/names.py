@@ -67,7 +67,7 @@ _BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
-class Binding:
+class ImportBinding:
     qualname: str
     # The ImportAlias, FunctionDef, ClassDef or assignment that created the name.
     node: cst.CSTNode
@@ -102,9 +102,9 @@ class ImportTable:
     """Maps each module-level name to the qualified name it stands for."""
 
     def __init__(self) -> None:
-        self.bindings: dict[str, Binding] = {}
+        self.bindings: dict[str, ImportBinding] = {}
 
-    def bind(self, name: str, binding: Binding, *, module_level: bool) -> None:
+    def bind(self, name: str, binding: ImportBinding, *, module_level: bool) -> None:
         # An import inside a function only fills a gap: it must not hide the
         # module-level meaning of the name for the rest of the file.
         if module_level or name not in self.bindings:
@@ -122,7 +122,7 @@ class ImportTable:
             else:
                 # `import a.b.c` binds `a`, and `a.b.c.f` resolves through it.
                 local = target = full.split(".", 1)[0]
-            binding = Binding(target, alias, type_checking, module_level, position)
+            binding = ImportBinding(target, alias, type_checking, module_level, position)
             self.bind(local, binding, module_level=module_level)
 
     def add_import_from(
@@ -140,11 +140,11 @@ class ImportTable:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             qualname = f"{module}{separator}{imported}"
-            binding = Binding(qualname, alias, type_checking, module_level, position)
+            binding = ImportBinding(qualname, alias, type_checking, module_level, position)
             self.bind(local, binding, module_level=module_level)
 
     def add_definition(self, name: str, node: cst.CSTNode, position: int = 0) -> None:
-        binding = Binding(LOCAL_PREFIX + name, node, position=position)
+        binding = ImportBinding(LOCAL_PREFIX + name, node, position=position)
         self.bind(name, binding, module_level=True)
 
     def qualified_name(self, expr: Optional[cst.BaseExpression]) -> Optional[str]:

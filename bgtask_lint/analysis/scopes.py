@@ -53,6 +53,8 @@ class Binding:
     order: int  # index of the statement that binds it
     branch: BranchPath
     references: list[Reference] = field(default_factory=list)
+    # The value assigned, for `name = value` (the whole target a single name).
+    value: Optional[cst.BaseExpression] = None
 
     def __repr__(self) -> str:
         return f"<Binding {self.kind} {self.name!r} in {self.scope.kind} @{self.order}>"
@@ -64,6 +66,10 @@ class Reference:
     scope: Scope
     order: int
     branch: BranchPath
+    # The nodes right above the load: what it is used for (`tasks.add_task(...)`
+    # is an Attribute in a Call).
+    parent: Optional[cst.CSTNode] = None
+    grandparent: Optional[cst.CSTNode] = None
     bindings: list[Binding] = field(default_factory=list)
 
 
@@ -140,6 +146,8 @@ class Scopes:
     statements: dict[int, tuple[int, BranchPath]] = field(default_factory=dict)
     # Statements after which the rest of their block never runs.
     terminators: set[int] = field(default_factory=set)
+    # The `if` / `try` / `match` nodes that branch paths name, by id.
+    branch_nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
 
     def scope_of(self, node: cst.CSTNode) -> Optional[Scope]:
         """The scope a Module / FunctionDef / ClassDef / Lambda / comprehension opens."""
@@ -162,6 +170,15 @@ class Scopes:
         """The loads that can read `binding`, in source order."""
         return [reference.node for reference in binding.references]
 
+    def references_to(self, scope: Scope, name: str) -> list[Reference]:
+        """The loads that read any binding of `name` in `scope` (from it or from
+        the scopes nested in it), in source order, each once."""
+        seen: dict[int, Reference] = {}
+        for binding in scope.bindings.get(name, []):
+            for reference in binding.references:
+                seen.setdefault(id(reference), reference)
+        return sorted(seen.values(), key=lambda r: r.order)
+
     def exclusive(self, a: cst.CSTNode, b: cst.CSTNode) -> bool:
         """Whether statements `a` and `b` can never both run."""
         first, second = self.statements.get(id(a)), self.statements.get(id(b))
@@ -177,6 +194,18 @@ class Scopes:
             return True
         (order_a, path_a), (order_b, path_b) = before, after
         return order_b > order_a and not exclusive(path_a, path_b)
+
+    def order_of(self, statement: cst.CSTNode) -> Optional[int]:
+        found = self.statements.get(id(statement))
+        return found[0] if found is not None else None
+
+    def enclosing_branches(self, statement: cst.CSTNode) -> list[tuple[cst.CSTNode, str]]:
+        """The `if` / `try` / `match` nodes around `statement`, outermost first,
+        each with the arm it is on ("body", "else", "try", "except0", "case1"...)."""
+        found = self.statements.get(id(statement))
+        if found is None:
+            return []
+        return [(self.branch_nodes[branch], arm) for branch, arm in found[1]]
 
     def all_bindings(self) -> Iterator[Binding]:
         for scope in self.by_node.values():
@@ -332,10 +361,13 @@ class ScopeBuilder:
         for scope in list(self.result.by_node.values()):
             for name in sorted(scope.globals | scope.nonlocals):
                 target = scope.binding_scope(name)
+                if target is scope:
+                    continue
                 moved = scope.bindings.pop(name, [])
-                if target is not scope:
-                    target.bindings.setdefault(name, []).extend(moved)
-                    target.bindings[name].sort(key=lambda b: b.order)
+                for binding in moved:
+                    binding.scope = target
+                target.bindings.setdefault(name, []).extend(moved)
+                target.bindings[name].sort(key=lambda b: b.order)
         for reference in self.pending:
             resolve(reference)
         return self.result
@@ -371,7 +403,8 @@ class ScopeBuilder:
             return
         if isinstance(parent, cst.Arg) and parent.keyword is node:
             return
-        reference = Reference(node, self.scope, self.order, tuple(self.branch))
+        grandparent = self.stack[-3] if len(self.stack) > 2 else None
+        reference = Reference(node, self.scope, self.order, tuple(self.branch), parent, grandparent)
         self.result.references[key] = reference
         self.pending.append(reference)
 
@@ -412,6 +445,8 @@ class ScopeBuilder:
         for target in node.targets:
             for name in target_names(target.target):
                 self._bind(name, "assignment")
+                if name is target.target:
+                    self.scope.bindings[name.value][-1].value = node.value
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name):
@@ -498,12 +533,14 @@ class ScopeBuilder:
 
     # -- branches ------------------------------------------------------------
     def visit_If(self, node: cst.If) -> None:
+        self.result.branch_nodes[id(node)] = node
         self.arms[id(node.body)] = (id(node), "body")
         if node.orelse is not None:
             self.arms[id(node.orelse)] = (id(node), "else")
 
     def _try(self, node: cst.CSTNode) -> None:
         assert isinstance(node, (cst.Try, cst.TryStar))
+        self.result.branch_nodes[id(node)] = node
         self.arms[id(node.body)] = (id(node), "try")
         for index, handler in enumerate(node.handlers):
             self.arms[id(handler)] = (id(node), f"except{index}")
@@ -513,6 +550,7 @@ class ScopeBuilder:
     visit_Try = visit_TryStar = _try
 
     def visit_Match(self, node: cst.Match) -> None:
+        self.result.branch_nodes[id(node)] = node
         for index, case in enumerate(node.cases):
             self.arms[id(case)] = (id(node), f"case{index}")
 

@@ -6,7 +6,6 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
-from bgtask_lint.analysis.walk import is_load, nodes_with_parents
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -154,7 +153,7 @@ async def test_view():
                 yield from self._follow(model, site, "BackgroundTasks()", depth=0)
 
     def _follow(self, model: Model, site: CallSite, what: str, depth: int) -> Iterator[Violation]:
-        fate = fate_of(site)
+        fate = fate_of(model, site)
         direct = depth == 0  # the `BackgroundTasks()` call itself, not a helper's
         if fate == CHAINED:
             fix = _chained_fix(model, site) or _helper_fix(model, site) if direct else None
@@ -218,11 +217,7 @@ def _helper_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     callers = [c for c in model.calls if model.local_function(c.node.func) is helper]
     if not callers or not all(_in_http_route(c) and c.function is not helper for c in callers):
         return None
-    mentions = sum(
-        1
-        for node, parent, _ in nodes_with_parents(model.module)
-        if isinstance(node, cst.Name) and node.value == helper.name and is_load(node, parent)
-    )
+    mentions = len(model.local_uses(model.module, helper.name))
     if mentions != len(callers):
         return None  # the helper is also passed around: its callers are unknown
 
@@ -280,7 +275,7 @@ def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     )
 
 
-def fate_of(site: CallSite) -> str:
+def fate_of(model: Model, site: CallSite) -> str:
     """Where the object made by the call at `site` ends up."""
     parent, grandparent = site.parent, site.grandparent
     if isinstance(parent, cst.Attribute) and parent.value is site.node:
@@ -294,32 +289,26 @@ def fate_of(site: CallSite) -> str:
         return RETURNED
     name = assigned_name(site)
     if name is not None and site.function is not None and not site.in_lambda:
-        return _fate_of_local(site.function, name)
+        return _fate_of_local(model, site.function, name)
     return ESCAPES
 
 
-def _fate_of_local(function: FunctionInfo, name: str) -> str:
-    """Classify every use of local `name` in the function body."""
-    assignments, returned = 0, False
-    for node, parent, grandparent in nodes_with_parents(function.node.body):
-        if not isinstance(node, cst.Name) or node.value != name:
-            continue
-        if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and parent.target is node:
-            assignments += 1
-        elif isinstance(parent, cst.Attribute) and parent.value is node:
+def _fate_of_local(model: Model, function: FunctionInfo, name: str) -> str:
+    """Classify every use of the function's local `name` (the model's uses of
+    it: a nested function's own `name` is another variable)."""
+    if len(model.local_bindings(function.node, name)) > 1:
+        return ESCAPES  # assigned again: the first object may be dropped or not
+    returned = False
+    for use in model.local_uses(function.node, name):
+        parent, grandparent = use.parent, use.grandparent
+        if isinstance(parent, cst.Attribute):
             is_call = isinstance(grandparent, cst.Call) and grandparent.func is parent
             if not (parent.attr.value == "add_task" and is_call):
                 return ESCAPES  # `tasks.tasks`, `await tasks()`, ...
-        elif isinstance(parent, cst.Attribute):
-            continue  # `x.tasks`: an attribute that happens to share the name
-        elif isinstance(parent, cst.Arg) and parent.keyword is node:
-            continue  # `f(tasks=...)`: the keyword, not a use of the local
         elif isinstance(parent, cst.Return):
             returned = True
         else:
             return ESCAPES
-    if assignments > 1:
-        return ESCAPES
     return RETURNED if returned else DROPPED
 
 

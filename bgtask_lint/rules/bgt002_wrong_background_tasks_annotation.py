@@ -7,7 +7,6 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import FunctionInfo, MisspelledImport, Model
 from bgtask_lint.analysis.names import ANNOTATED, BACKGROUND_TASKS, DEPENDS
-from bgtask_lint.analysis.walk import is_load, nodes_with_parents
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -230,7 +229,7 @@ def _param_fix(
 ) -> Optional[FixPlan]:
     if not retype and not drop_default:
         return None  # a subclass: its own methods cannot be kept
-    safe = not _uses_single_task_api(function, param.name.value)
+    safe = not _uses_single_task_api(model, function, param.name.value)
 
     def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
@@ -301,14 +300,14 @@ def replace_parameter(params: cst.Parameters, old: cst.Param, new: cst.Param) ->
     raise CannotFix("the parameter is not in the signature")
 
 
-def _uses_single_task_api(function: FunctionInfo, name: str) -> bool:
-    for node, parent, _ in nodes_with_parents(function.node.body):
-        if not (isinstance(node, cst.Name) and node.value == name):
-            continue
-        if isinstance(parent, cst.Attribute) and parent.value is node:
-            if parent.attr.value in _SINGLE_TASK_ATTRIBUTES:
-                return True
-        elif isinstance(parent, cst.Call) and parent.func is node:
+def _uses_single_task_api(model: Model, function: FunctionInfo, name: str) -> bool:
+    """The parameter `name` is used as a single `BackgroundTask` (its `.func`,
+    `.args`..., or called by hand): retyping it would break that code."""
+    for use in model.local_uses(function.node, name):
+        parent = use.parent
+        if isinstance(parent, cst.Attribute) and parent.attr.value in _SINGLE_TASK_ATTRIBUTES:
+            return True
+        if isinstance(parent, cst.Call) and parent.func is use.node:
             return True  # `await task()` runs a single task by hand
     return False
 
@@ -320,12 +319,10 @@ def _import_fix(model: Model, misspelled: MisspelledImport) -> Optional[FixPlan]
     alias, statement, line = misspelled.alias, misspelled.statement, misspelled.line
     local = alias.asname.name.value if alias.asname else "BackgroundTask"  # type: ignore[union-attr]
     uses = []
-    for node, parent, _ in nodes_with_parents(model.module):
-        if not isinstance(node, cst.Name) or node.value != local or not is_load(node, parent):
-            continue
-        if isinstance(parent, cst.Call) and parent.func is node:
+    for use in model.local_uses(model.module, local):
+        if isinstance(use.parent, cst.Call) and use.parent.func is use.node:
             return None
-        uses.append(node)
+        uses.append(use.node)
     existing = next(
         (
             name

@@ -9,7 +9,6 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
 from bgtask_lint.analysis.positions import node_ranges
-from bgtask_lint.analysis.walk import is_load, nodes_with_parents
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
@@ -240,12 +239,11 @@ def _used_only_as_tasks(model: Model, tasks: list[FunctionRef]) -> set[FunctionI
     candidates = {info.name: info for info in submitted if info.is_async and info.is_module_level}
     if not candidates:
         return set()
-    mentions: Counter[str] = Counter(
-        node.value
-        for node, parent, _ in nodes_with_parents(model.module)
-        if isinstance(node, cst.Name) and node.value in candidates and is_load(node, parent)
-    )
-    return {info for name, info in candidates.items() if mentions[name] <= submitted[info]}
+    return {
+        info
+        for name, info in candidates.items()
+        if len(model.local_uses(model.module, name)) <= submitted[info]
+    }
 
 
 def _asyncio_sleep_fix(model: Model, site: CallSite) -> FixPlan:

@@ -6,7 +6,6 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
-from bgtask_lint.analysis.walk import is_load, nodes_with_parents
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -175,7 +174,7 @@ def _argument_fix(
     local_site = _local_background_tasks(model, route, local) if local else None
     if local is None or local_site is None:
         return None
-    only_add_task = _only_add_task_uses(route, local, arg)
+    only_add_task = _only_add_task_uses(model, route, local, arg)
 
     def merge(module: cst.Module) -> Edits:
         edits = Edits()
@@ -201,12 +200,14 @@ def _local_background_tasks(model: Model, route: FunctionInfo, local: str) -> Op
     return found[0] if len(found) == 1 else None
 
 
-def _only_add_task_uses(route: FunctionInfo, local: str, background: cst.Arg) -> bool:
-    for node, parent, grandparent in nodes_with_parents(route.node.body):
-        if not isinstance(node, cst.Name) or node.value != local or not is_load(node, parent):
+def _only_add_task_uses(model: Model, route: FunctionInfo, local: str, background: cst.Arg) -> bool:
+    """Every use of the route's local `local` (the model's: not a nested
+    function's own parameter of that name) is `local.add_task(...)`, or the
+    `background=` argument itself."""
+    for use in model.local_uses(route.node, local):
+        if use.parent is background:
             continue
-        if parent is background or isinstance(parent, cst.AssignTarget):
-            continue
+        parent, grandparent = use.parent, use.grandparent
         is_add_task = (
             isinstance(parent, cst.Attribute)
             and parent.attr.value == "add_task"

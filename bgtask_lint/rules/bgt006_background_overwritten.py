@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import libcst as cst
@@ -28,6 +28,7 @@ class _Origin:
 
     kind: str  # "constructor", "assigned" or "endpoint"
     node: Optional[cst.CSTNode] = None  # the `background=` Arg or the Assign
+    statement: Optional[cst.CSTNode] = None  # the assignment that gave it
 
 
 class BackgroundOverwritten(Rule):
@@ -144,7 +145,7 @@ class Audit(BaseHTTPMiddleware):
                 if origin is None:
                     origins.pop(target.value, None)
                 else:
-                    origins[target.value] = origin
+                    origins[target.value] = replace(origin, statement=node)
                 continue
             if not (
                 isinstance(target, cst.Attribute)
@@ -157,13 +158,18 @@ class Audit(BaseHTTPMiddleware):
                 origins.pop(name, None)
                 continue
             earlier = origins.get(name)
-            if earlier is not None and not _mentions_background(node.value, name):
+            if (
+                earlier is not None
+                and not _keeps_previous(model, function, node, name)
+                and not (earlier.statement and model.scopes.exclusive(earlier.statement, node))
+                and not _only_when_none(model, node, name)
+            ):
                 yield Violation(
                     node,
                     _overwrite_message(name, earlier),
                     _overwrite_fix(model, function, earlier, assignments[node], assignments),
                 )
-            origins[name] = _Origin("assigned", node)
+            origins[name] = _Origin("assigned", node, node)
 
 
 def _overwrite_message(name: str, earlier: _Origin) -> str:
@@ -206,15 +212,58 @@ def _is_none(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Name) and value.value == "None"
 
 
-def _mentions_background(value: cst.BaseExpression, name: str) -> bool:
-    """`BackgroundTasks([response.background, ...])` keeps the earlier one."""
-    for node, entering in walk(value):
+def _keeps_previous(
+    model: Model, function: FunctionInfo, assignment: cst.Assign, name: str
+) -> bool:
+    """Chaining, not an overwrite: the new value reads the previous background
+    (`BackgroundTasks([response.background, ...])`), or a local holding it
+    (`previous = response.background`) is read by the new value or after it
+    (`BackgroundTask(previous.func, *previous.args, **previous.kwargs)`, or
+    `response.background.add_task(previous.func, ...)` on the next line)."""
+    if _is_background_of(assignment.value, name, deep=True):
+        return True
+    order = model.scopes.order_of(assignment)
+    for binding in model.scopes.all_bindings():
+        if binding.value is None or not _is_background_of(binding.value, name, deep=False):
+            continue
+        if binding.scope is not model.scopes.scope_of(function.node):
+            continue
+        if any(order is None or use.order >= order for use in binding.references):
+            return True
+    return False
+
+
+def _is_background_of(value: cst.BaseExpression, name: str, *, deep: bool) -> bool:
+    """`value` is (`deep`: contains) `<name>.background`."""
+    nodes = (n for n, entering in walk(value) if entering) if deep else iter((value,))
+    return any(
+        isinstance(node, cst.Attribute)
+        and node.attr.value == "background"
+        and isinstance(node.value, cst.Name)
+        and node.value.value == name
+        for node in nodes
+    )
+
+
+def _only_when_none(model: Model, assignment: cst.Assign, name: str) -> bool:
+    """The assignment runs only when there was no background yet: it is in the
+    body of `if <name>.background is None:` (or `if not <name>.background:`)."""
+    for branch, arm in model.scopes.enclosing_branches(assignment):
+        if not isinstance(branch, cst.If) or arm != "body":
+            continue
+        test = branch.test
         if (
-            entering
-            and isinstance(node, cst.Attribute)
-            and node.attr.value == "background"
-            and isinstance(node.value, cst.Name)
-            and node.value.value == name
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.Is)
+            and _is_none(test.comparisons[0].comparator)
+            and _is_background_of(test.left, name, deep=False)
+        ):
+            return True
+        if (
+            isinstance(test, cst.UnaryOperation)
+            and isinstance(test.operator, cst.Not)
+            and _is_background_of(test.expression, name, deep=False)
         ):
             return True
     return False

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from bgtask_lint.analysis.walk import own_nodes
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
 # A file without these words cannot have a finding of this rule (the text screen).
@@ -80,17 +79,22 @@ def dep(tasks: BackgroundTasks):
             injected = set(model.injected_tasks(function))
             if not function.yields or not injected:
                 continue
-            after_yield = False
-            for node in own_nodes(function.node):
-                if isinstance(node, cst.Yield):
-                    after_yield = True
-                elif after_yield and _is_add_task_on(node, injected):
-                    yield Violation(
-                        node,
-                        f"`add_task` after `yield` in dependency `{function.name}` runs "
-                        "during teardown, after the response's tasks were handed over: "
-                        "this task never runs; add it before `yield`",
-                    )
+            yields = function.yield_statements
+            for site in function.calls:
+                # After a yield that can have run: later in the code and not on
+                # an exclusive branch (the `else` of the `if` that yields).
+                if site.in_lambda or not _is_add_task_on(site.node, injected):
+                    continue
+                if site.statement is None or not any(
+                    model.scopes.can_run_after(y, site.statement) for y in yields
+                ):
+                    continue
+                yield Violation(
+                    site.node,
+                    f"`add_task` after `yield` in dependency `{function.name}` runs "
+                    "during teardown, after the response's tasks were handed over: "
+                    "this task never runs; add it before `yield`",
+                )
 
 
 def _is_add_task_on(node: cst.CSTNode, names: set[str]) -> bool:

@@ -18,7 +18,7 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import FunctionInfo, Model
 from bgtask_lint.analysis.names import BACKGROUND_TASKS, dotted_name
-from bgtask_lint.analysis.walk import is_load, nodes_with_parents, walk
+from bgtask_lint.analysis.walk import nodes_with_parents, walk
 from bgtask_lint.diagnostic import Edit, Location
 from bgtask_lint.text.edits import diff_edits, line_starts
 
@@ -491,9 +491,8 @@ def replace_local_with_injected(
     remove_statement(function.node.body, statement, edits)
     if name == local:
         return name
-    for node, parent, _ in nodes_with_parents(function.node.body):
-        if not isinstance(node, cst.Name) or node.value != local or not is_load(node, parent):
-            continue
-        if rename_all or (isinstance(parent, cst.Attribute) and parent.value is node):
-            edits.replace[node] = node.with_changes(value=name)
+    for use in model.local_uses(function.node, local):
+        # The uses of this local only: a nested function's own `local` stays.
+        if rename_all or isinstance(use.parent, cst.Attribute):
+            edits.replace[use.node] = use.node.with_changes(value=name)
     return name
