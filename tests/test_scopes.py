@@ -246,3 +246,31 @@ def test_can_run_after():
     assert model.scopes.can_run_after(statement(model, "a = 1"), statement(model, "k = 10"))
     assert not model.scopes.can_run_after(statement(model, "k = 10"), statement(model, "a = 1"))
     assert not model.scopes.can_run_after(statement(model, "a = 1"), statement(model, "c = 3"))
+
+
+def test_what_follows_a_return_on_every_path_cannot_run_after():
+    model = model_of(
+        """\
+        def route(cached, flag):
+            if cached:
+                first = 1
+                return first
+            if flag: return 2
+            after = 3
+            if flag:
+                inner = 4
+                raise ValueError
+            else:
+                other = 5
+            last = 6
+        """
+    )
+
+    def can(a, b):
+        return model.scopes.can_run_after(statement(model, a), statement(model, b))
+
+    assert not can("first = 1", "after = 3")  # the `if cached:` body returns
+    assert can("first = 1", "return first")  # ... but its own block goes on
+    assert can("after = 3", "last = 6")
+    assert not can("inner = 4", "last = 6")  # raises on every path
+    assert can("other = 5", "last = 6")

@@ -505,6 +505,12 @@ class Model:
             if p.annotation is not None and self.is_response_class(p.annotation.annotation)
         }
 
+    def returns_name(self, function: FunctionInfo, name: str) -> bool:
+        """`function` has a `return <name>`."""
+        return any(
+            isinstance(r.value, cst.Name) and r.value.value == name for r in function.returns
+        )
+
     def inline_background_task(self, value: cst.BaseExpression) -> Optional[cst.Call]:
         """`BackgroundTask(f, ...)` written in place, or None."""
         if isinstance(value, cst.Call) and self.is_background_task_class(value.func):

@@ -146,6 +146,11 @@ class Scopes:
     statements: dict[int, tuple[int, BranchPath]] = field(default_factory=dict)
     # Statements after which the rest of their block never runs.
     terminators: set[int] = field(default_factory=set)
+    # Each statement line's place: (its block, its index there, the statement
+    # owning the block or 0 at module level), and per block the index of its
+    # first line that returns or raises.
+    lines: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    block_exits: dict[int, int] = field(default_factory=dict)
     # The `if` / `try` / `match` nodes that branch paths name, by id.
     branch_nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
 
@@ -193,7 +198,33 @@ class Scopes:
         if before is None or after is None:
             return True
         (order_a, path_a), (order_b, path_b) = before, after
-        return order_b > order_a and not exclusive(path_a, path_b)
+        if order_b <= order_a or exclusive(path_a, path_b):
+            return False
+        return not self._returns_before_leaving(first, then)
+
+    def _returns_before_leaving(self, first: cst.CSTNode, then: cst.CSTNode) -> bool:
+        """Whether every path from `first` returns or raises before it leaves
+        the blocks `then` is not in (`if cached: add(); return ...` never gets
+        to what follows the `if`)."""
+        blocks_of_then = set(self._blocks_around(id(then)))
+        line = id(first)
+        while line in self.lines:
+            block, index, owner = self.lines[line]
+            if block in blocks_of_then:
+                return False
+            exit_index = self.block_exits.get(block)
+            if exit_index is not None and exit_index >= index:
+                return True
+            line = owner
+        return False
+
+    def _blocks_around(self, line: int) -> list[int]:
+        found = []
+        while line in self.lines:
+            block, _, owner = self.lines[line]
+            found.append(block)
+            line = owner
+        return found
 
     def order_of(self, statement: cst.CSTNode) -> Optional[int]:
         found = self.statements.get(id(statement))
@@ -313,6 +344,8 @@ class ScopeBuilder:
         self.arms: dict[int, tuple[int, str]] = {}
         self.branch: list[tuple[int, str]] = []
         self.order = 0
+        self.block_sizes: dict[int, int] = {}
+        self.owners: list[int] = []  # the compound statements being walked
         self.bound: set[int] = set()  # ids of Names that are bindings, not loads
         self.skipped: set[int] = set()  # ... and of Names that are neither (module paths)
         self.pending: list[Reference] = []
@@ -330,6 +363,8 @@ class ScopeBuilder:
             leave.setdefault(arm, []).append(self._close)
         for own in _OPENS_AT_NODE:
             leave.setdefault(own, []).append(self._close_own)
+        for compound in _COMPOUND_TYPES:
+            leave.setdefault(compound, []).append(self._leave_compound)
         for kind, method in _SCOPE_ENTER.items():
             enter.setdefault(kind, []).append(method.__get__(self))
         enter.setdefault(cst.Name, []).append(self._name)  # type: ignore[arg-type]  # Names only
@@ -338,7 +373,18 @@ class ScopeBuilder:
     # -- the walk ------------------------------------------------------------
     def _statement(self, node: cst.CSTNode) -> None:
         self.order += 1
-        self.result.statements[id(node)] = (self.order, tuple(self.branch))
+        key = id(node)
+        self.result.statements[key] = (self.order, tuple(self.branch))
+        block = self.stack[-2] if len(self.stack) > 1 else None
+        if type(node) not in _SMALL_TYPES or type(block) is cst.SimpleStatementSuite:
+            # A line or a compound statement (or a statement of a one-line
+            # suite): where it sits, for can_run_after.
+            block_key = id(block)
+            index = self.block_sizes.get(block_key, 0)
+            self.block_sizes[block_key] = index + 1
+            self.result.lines[key] = (block_key, index, self.owners[-1] if self.owners else 0)
+            if type(node) in _COMPOUND_SET:
+                self.owners.append(key)
 
     def _open(self, node: cst.CSTNode) -> None:
         key = id(node)
@@ -353,6 +399,10 @@ class ScopeBuilder:
             self.branch.pop()
         if key in self.opens:
             self.scopes.pop()
+
+    def _leave_compound(self, node: cst.CSTNode) -> None:
+        if self.owners and self.owners[-1] == id(node):
+            self.owners.pop()
 
     def _close_own(self, node: cst.CSTNode) -> None:
         self.scopes.pop()  # a lambda's or a comprehension's, opened on entry
@@ -556,6 +606,13 @@ class ScopeBuilder:
 
     def _terminator(self, node: cst.CSTNode) -> None:
         self.result.terminators.add(id(node))
+        if isinstance(node, (cst.Return, cst.Raise)) and len(self.stack) > 1:
+            line = self.result.lines.get(id(node)) or self.result.lines.get(id(self.stack[-2]))
+            if line is not None:  # the line it is in ends its block for every path
+                block, index, _ = line
+                self.result.block_exits[block] = min(
+                    self.result.block_exits.get(block, index), index
+                )
 
     visit_Return = visit_Raise = visit_Continue = visit_Break = _terminator
 
@@ -571,6 +628,21 @@ _ARM_TYPES = (
     cst.ExceptHandler,
     cst.ExceptStarHandler,
     cst.MatchCase,
+)
+_COMPOUND_TYPES: tuple[type, ...] = tuple(
+    value
+    for value in vars(cst).values()
+    if isinstance(value, type)
+    and issubclass(value, cst.BaseCompoundStatement)
+    and not value.__name__.startswith("Base")
+)
+_COMPOUND_SET = frozenset(_COMPOUND_TYPES)
+_SMALL_TYPES = frozenset(
+    value
+    for value in vars(cst).values()
+    if isinstance(value, type)
+    and issubclass(value, cst.BaseSmallStatement)
+    and not value.__name__.startswith("Base")
 )
 _STATEMENT_TYPES: tuple[type, ...] = tuple(
     value

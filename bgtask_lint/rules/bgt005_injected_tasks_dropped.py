@@ -116,7 +116,7 @@ def create():
             if route.route_kind != HTTP or not model.uses_injected_tasks(route):
                 continue
             injected = set(model.injected_tasks(route))
-            where = f"`{next(iter(injected))}`" if injected else "a dependency's"
+            where = f"`{sorted(injected)[0]}`" if injected else "a dependency's"
             message = (
                 f"this background replaces the injected tasks ({where}): FastAPI runs "
                 "injected tasks only when the response has no background, so every task "
@@ -125,7 +125,11 @@ def create():
             )
             for site in route.calls:
                 arg = _background_argument(site.node)
-                if arg is not None and _replaces(arg.value, injected):
+                if (
+                    arg is not None
+                    and _replaces(arg.value, injected)
+                    and _tasks_can_be_pending(model, route, injected, site.statement)
+                ):
                     yield Violation(arg, message, _argument_fix(model, route, site, arg))
             responses = model.response_parameters(route)
             for assignment in model.background_assignments:
@@ -134,10 +138,57 @@ def create():
                     assignment.node.value, injected
                 ):
                     continue
-                if isinstance(target, cst.Name) and target.value in responses:
-                    continue  # the injected Response parameter: BGT006 reports it
+                if not _tasks_can_be_pending(model, route, injected, assignment.statement):
+                    continue
+                if (
+                    isinstance(target, cst.Name)
+                    and target.value in responses
+                    and not model.returns_name(route, target.value)
+                ):
+                    continue  # the injected Response, not sent: BGT006 reports it
                 fix = _assignment_fix(model, route, assignment.node, assignment.statement)
                 yield Violation(assignment.node, message, fix)
+
+
+def _tasks_can_be_pending(
+    model: Model, route: FunctionInfo, injected: set[str], statement: Optional[cst.CSTNode]
+) -> bool:
+    """Whether injected tasks can have been added when `statement` runs: a
+    dependency adds some, the injected object is passed on, or one of the
+    route's own `add_task` calls can run before it (not only on an exclusive
+    path, such as the branch that returns a plain response)."""
+    if statement is None:
+        return True
+    for param in route.parameters():
+        dependency = model.dependency_of(param)
+        if dependency is not None and dependency.model.uses_injected_tasks(dependency.info):
+            return True
+    for name in sorted(injected):
+        for use in model.local_uses(route.node, name):
+            site = model.site_of(use.grandparent)
+            is_add_task = (
+                isinstance(use.parent, cst.Attribute)
+                and use.parent.attr.value == "add_task"
+                and site is not None
+                and site.node.func is use.parent
+            )
+            if not is_add_task or site is None or site.statement is None:
+                if use.parent is not None and _is_background_keyword_of(use.parent):
+                    continue  # `background=bt` itself
+                return True  # passed on, stored...: tasks may be added anywhere
+            if model.scopes.can_run_after(site.statement, statement) or (
+                site.statement is statement
+            ):
+                return True
+    return False
+
+
+def _is_background_keyword_of(node: cst.CSTNode) -> bool:
+    return (
+        isinstance(node, cst.Arg)
+        and node.keyword is not None
+        and (node.keyword.value == "background")
+    )
 
 
 def _background_argument(call: cst.Call) -> Optional[cst.Arg]:

@@ -119,6 +119,9 @@ class Audit(BaseHTTPMiddleware):
                 and owner.route_kind == HTTP
                 and isinstance(target, cst.Name)
                 and target.value in model.response_parameters(owner)
+                # A route that returns the injected Response sends it: its
+                # background is kept (BGT005 judges whether it drops tasks).
+                and not model.returns_name(owner, target.value)
             ):
                 yield Violation(
                     assignment.node,
