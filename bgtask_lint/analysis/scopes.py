@@ -37,6 +37,11 @@ MODULE, CLASS, FUNCTION, LAMBDA, COMPREHENSION = (
     "comprehension",
 )
 
+# What the walk records of a load: the Name, its scope, its statement's order
+# and branch path, its parent and grandparent.
+RawReference = tuple[
+    cst.Name, "Scope", int, "BranchPath", Optional[cst.CSTNode], Optional[cst.CSTNode]
+]
 # A statement's place among branches: (branch node id, arm) from the outside in.
 # Arms: "body" / "else" for `if`; "case0", "case1"... for `match`; "try" (the
 # body), "else", "except0", "except1"... for `try` (a body may be cut short by
@@ -153,17 +158,30 @@ class Scopes:
     block_exits: dict[int, int] = field(default_factory=dict)
     # The `if` / `try` / `match` nodes that branch paths name, by id.
     branch_nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
+    # Loads seen by the walk, made into References and resolved on the first
+    # question: most models are never asked one (3 of the 28 files a run over
+    # the benchmark corpus parses), and this costs more than collecting.
+    pending: list[RawReference] = field(default_factory=list)
+
+    def _resolved(self) -> Scopes:
+        if self.pending:
+            pending, self.pending = self.pending, []
+            for node, scope, order, path, parent, grandparent in pending:
+                reference = Reference(node, scope, order, path, parent, grandparent)
+                self.references[id(node)] = reference
+                resolve(reference)
+        return self
 
     def scope_of(self, node: cst.CSTNode) -> Optional[Scope]:
         """The scope a Module / FunctionDef / ClassDef / Lambda / comprehension opens."""
         return self.by_node.get(id(node))
 
     def reference(self, name: cst.Name) -> Optional[Reference]:
-        return self.references.get(id(name))
+        return self._resolved().references.get(id(name))
 
     def bindings_of(self, name: cst.Name) -> list[Binding]:
         """The bindings that can reach a load of `name` (none for a builtin)."""
-        found = self.references.get(id(name))
+        found = self._resolved().references.get(id(name))
         return found.bindings if found is not None else []
 
     def binding(self, scope: Scope, name: str) -> Optional[Binding]:
@@ -173,11 +191,13 @@ class Scopes:
 
     def uses(self, binding: Binding) -> list[cst.Name]:
         """The loads that can read `binding`, in source order."""
+        self._resolved()
         return [reference.node for reference in binding.references]
 
     def references_to(self, scope: Scope, name: str) -> list[Reference]:
         """The loads that read any binding of `name` in `scope` (from it or from
         the scopes nested in it), in source order, each once."""
+        self._resolved()
         seen: dict[int, Reference] = {}
         for binding in scope.bindings.get(name, []):
             for reference in binding.references:
@@ -239,6 +259,7 @@ class Scopes:
         return [(self.branch_nodes[branch], arm) for branch, arm in found[1]]
 
     def all_bindings(self) -> Iterator[Binding]:
+        self._resolved()
         for scope in self.by_node.values():
             for bindings in scope.bindings.values():
                 yield from bindings
@@ -343,12 +364,13 @@ class ScopeBuilder:
         self.opens: dict[int, Scope] = {}
         self.arms: dict[int, tuple[int, str]] = {}
         self.branch: list[tuple[int, str]] = []
+        self.path: BranchPath = ()  # tuple(self.branch), kept in step
         self.order = 0
         self.block_sizes: dict[int, int] = {}
         self.owners: list[int] = []  # the compound statements being walked
         self.bound: set[int] = set()  # ids of Names that are bindings, not loads
         self.skipped: set[int] = set()  # ... and of Names that are neither (module paths)
-        self.pending: list[Reference] = []
+        self.raw: list[RawReference] = []
 
     def handlers(self) -> tuple[dict[type, list[Handler]], dict[type, list[Handler]]]:
         """What to call on entering and leaving each node type, bound to this
@@ -374,7 +396,7 @@ class ScopeBuilder:
     def _statement(self, node: cst.CSTNode) -> None:
         self.order += 1
         key = id(node)
-        self.result.statements[key] = (self.order, tuple(self.branch))
+        self.result.statements[key] = (self.order, self.path)
         block = self.stack[-2] if len(self.stack) > 1 else None
         if type(node) not in _SMALL_TYPES or type(block) is cst.SimpleStatementSuite:
             # A line or a compound statement (or a statement of a one-line
@@ -392,11 +414,13 @@ class ScopeBuilder:
             self.scopes.append(self.opens[key])
         if key in self.arms:
             self.branch.append(self.arms[key])
+            self.path = tuple(self.branch)
 
     def _close(self, node: cst.CSTNode) -> None:
         key = id(node)
         if key in self.arms:
             self.branch.pop()
+            self.path = tuple(self.branch)
         if key in self.opens:
             self.scopes.pop()
 
@@ -418,8 +442,7 @@ class ScopeBuilder:
                     binding.scope = target
                 target.bindings.setdefault(name, []).extend(moved)
                 target.bindings[name].sort(key=lambda b: b.order)
-        for reference in self.pending:
-            resolve(reference)
+        self.result.pending = self.raw  # made into References when first asked
         return self.result
 
     # -- scopes --------------------------------------------------------------
@@ -441,22 +464,23 @@ class ScopeBuilder:
     ) -> None:
         self.bound.add(id(name))
         target = scope or self.scope
-        binding = Binding(name.value, kind, node or name, target, self.order, tuple(self.branch))
+        binding = Binding(name.value, kind, node or name, target, self.order, self.path)
         target.bindings.setdefault(name.value, []).append(binding)
 
     def _name(self, node: cst.Name) -> None:
         key = id(node)
         if key in self.bound or key in self.skipped:
             return
-        parent = self.stack[-2] if len(self.stack) > 1 else None
-        if isinstance(parent, cst.Attribute) and parent.attr is node:
+        stack = self.stack
+        parent = stack[-2] if len(stack) > 1 else None
+        kind = type(parent)
+        if kind is cst.Attribute and parent.attr is node:  # type: ignore[union-attr]
             return
-        if isinstance(parent, cst.Arg) and parent.keyword is node:
+        if kind is cst.Arg and parent.keyword is node:  # type: ignore[union-attr]
             return
-        grandparent = self.stack[-3] if len(self.stack) > 2 else None
-        reference = Reference(node, self.scope, self.order, tuple(self.branch), parent, grandparent)
-        self.result.references[key] = reference
-        self.pending.append(reference)
+        grandparent = stack[-3] if len(stack) > 2 else None
+        # A tuple now, a Reference when the model is first asked (see Scopes).
+        self.raw.append((node, self.scopes[-1], self.order, self.path, parent, grandparent))
 
     # -- what opens scopes and binds names -------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -506,9 +530,7 @@ class ScopeBuilder:
         if isinstance(node.target, cst.Name):
             # Reads the name, then binds it: a reference and a binding.
             name = node.target
-            reference = Reference(name, self.scope, self.order, tuple(self.branch))
-            self.result.references[id(name)] = reference
-            self.pending.append(reference)
+            self.raw.append((name, self.scope, self.order, self.path, node, None))
             self._bind(name, "augmented")
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:

@@ -16,17 +16,22 @@ from bgtask_lint.analysis.builder import build_model
 from bgtask_lint.analysis.parsing import CannotParse, parse_source
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.diagnostic import (
-    SAFE,
     SYNTAX_ERROR,
     Diagnostic,
-    Edit,
     Fix,
     Location,
     file_error,
 )
 from bgtask_lint.rules import ALL_RULES
 from bgtask_lint.rules import screen as text_screen
-from bgtask_lint.rules.base import FixPlan, Rule, RuleContext, RuleOptions, Violation
+from bgtask_lint.rules.base import (
+    FixPlan,
+    Rule,
+    RuleContext,
+    RuleOptions,
+    SuppressionContext,
+    Violation,
+)
 from bgtask_lint.rules.rewrite import CannotFix, ModuleLayout
 from bgtask_lint.text.noqa import (
     EMPTY,
@@ -34,10 +39,7 @@ from bgtask_lint.text.noqa import (
     Comment,
     CommentMap,
     comment_map,
-    directives,
-    mentions_noqa,
-    unused_codes,
-    without_codes,
+    mentions_own_directive,
 )
 from bgtask_lint.text.source import NEWLINE
 
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
 
 _RULES: dict[str, Rule] = {rule.code: rule() for rule in ALL_RULES}
 TOO_DEEP = "cannot check this file: it is too deeply nested"
-UNUSED_NOQA = "BGT100"
 
 
 def check_text(
@@ -114,7 +115,8 @@ def place(
     `parsed_text` and `shifts`: the text the module was parsed from, when
     form feeds had to be taken out of indentation (see parse_source)."""
     shifts = shifts or {}
-    judge_noqa = UNUSED_NOQA in codes and mentions_noqa(text)
+    judges = [_RULES[code] for code in sorted(codes) if _RULES[code].judges_suppressions]
+    judge_noqa = bool(judges) and mentions_own_directive(text)
     comments = file_comments(module, text) if violations or judge_noqa else EMPTY
     ranges = node_ranges(module, (v.node for _, v in violations))
     layout: list[ModuleLayout] = []  # made on the first fix, shared by the others
@@ -146,7 +148,9 @@ def place(
             )
         )
     if judge_noqa:
-        diagnostics.extend(unused_noqa_diagnostics(filename, lines, comments, suppressed, codes))
+        after = SuppressionContext(filename, lines, comments, suppressed, codes)
+        for rule in judges:
+            diagnostics.extend(rule.check_suppressions(after))
     diagnostics.sort(key=lambda d: (d.location, d.code))
     return diagnostics
 
@@ -172,46 +176,6 @@ def file_comments(module: Optional[cst.Module], text: str) -> CommentMap:
         start = ranges[node].start
         by_row[start.line] = Comment(start.line, start.column, node.value)
     return CommentMap(by_row, {})
-
-
-def unused_noqa_diagnostics(
-    filename: str,
-    lines: Sequence[str],
-    comments: CommentMap,
-    suppressed: dict[int, set[str]],
-    codes: frozenset[str],
-) -> list[Diagnostic]:
-    """BGT100: `# noqa: BGT...` codes that suppressed nothing on their line. The
-    fix edits the comment only; a comment left empty goes with the spaces
-    before it."""
-    rule = _RULES[UNUSED_NOQA]
-    found = []
-    for row in comments.rows_with_directives():
-        comment = comments.by_row[row]
-        unused = unused_codes(comment.text, suppressed.get(row, ()), codes)
-        if not unused:
-            continue
-        first = next(d for d in directives(comment.text) if set(d.codes or ()) & set(unused))
-        line = lines[row - 1]
-        comment_end = comment.column + len(comment.text)
-        kept = without_codes(comment.text, unused)
-        edit_start = comment.column if kept else len(line[: comment.column].rstrip())
-        edit = Edit(kept, Location(row, edit_start + 1), Location(row, comment_end + 1))
-        names = ", ".join(f"`{code}`" for code in unused)
-        found.append(
-            Diagnostic(
-                code=rule.code,
-                name=rule.name,
-                message=f"unused `noqa` directive: {names} suppresses nothing here",
-                filename=filename,
-                location=Location(row, comment.column + first.start + 1),
-                end_location=Location(row, comment_end + 1),
-                fix=Fix(SAFE, "Remove the unused codes", (edit,)),
-                noqa_row=row,
-                source_lines=tuple(lines),
-            )
-        )
-    return found
 
 
 def materialize_fix(

@@ -68,16 +68,19 @@ class Screen:
     expression does not): each trigger's literal start, then the expression."""
 
     def __init__(self, patterns: Collection[str]) -> None:
+        plain = {p for p in patterns if _literal_start(p) == p}
+        # A plain word inside another plain word adds nothing: `BackgroundTask`
+        # finds every file `BackgroundTasks` would.
+        kept = {p for p in patterns if not any(q != p and q in p for q in plain)}
         self.checks = [
-            (_literal_start(p), re.compile(p) if _literal_start(p) != p else None)
-            for p in sorted(set(patterns))
+            (_literal_start(p), None if p in plain else re.compile(p)) for p in sorted(kept)
         ]
 
     def __call__(self, text: str) -> bool:
-        return any(
-            literal in text and (expression is None or expression.search(text) is not None)
-            for literal, expression in self.checks
-        )
+        for literal, expression in self.checks:
+            if literal in text and (expression is None or expression.search(text) is not None):
+                return True
+        return False
 
 
 @lru_cache(maxsize=64)

@@ -9,7 +9,7 @@ yields Violations. Rules know nothing about positions, noqa, config or output.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar, Optional
 
@@ -17,6 +17,8 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import Model
 from bgtask_lint.config.options import RuleOptions
+from bgtask_lint.diagnostic import Diagnostic
+from bgtask_lint.text.noqa import CommentMap
 
 if TYPE_CHECKING:
     from bgtask_lint.rules.rewrite import Edits
@@ -57,6 +59,18 @@ class RuleContext:
         return self.options.blocking_calls
 
 
+@dataclass(frozen=True)
+class SuppressionContext:
+    """What a rule that judges `# noqa` directives sees, after every other
+    finding of the file was placed and suppressed."""
+
+    filename: str
+    lines: Sequence[str]
+    comments: CommentMap
+    suppressed: Mapping[int, set[str]]  # row -> the codes its directive silenced
+    codes: frozenset[str]  # the rules enabled for this file
+
+
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
@@ -67,8 +81,16 @@ class Rule:
     MUST_FLAG: ClassVar[tuple[str, ...]] = ()
     MUST_NOT_FLAG: ClassVar[tuple[str, ...]] = ()
 
+    # A rule that judges the file's `# noqa` directives (BGT100) sets this and
+    # implements check_suppressions; the engine calls it after suppression.
+    judges_suppressions: ClassVar[bool] = False
+
     def check(self, context: RuleContext) -> Iterator[Violation]:
         raise NotImplementedError
+
+    def check_suppressions(self, context: SuppressionContext) -> Iterator[Diagnostic]:
+        """Findings about the directives themselves, located by their comments."""
+        return iter(())
 
     @classmethod
     def documentation(cls) -> str:

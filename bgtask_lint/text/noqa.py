@@ -26,6 +26,8 @@ _NOQA = re.compile(
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 _MENTIONS_NOQA = re.compile("noqa", re.IGNORECASE)
+# A directive that names one of our codes (the only kind that can be unused).
+_OWN_DIRECTIVE = re.compile(r"noqa\s*:[^\r\n]*\bBGT\d", re.IGNORECASE)
 OWN_PREFIX = "BGT"
 
 
@@ -82,6 +84,13 @@ EMPTY = CommentMap({}, {})
 
 def mentions_noqa(text: str) -> bool:
     return _MENTIONS_NOQA.search(text) is not None
+
+
+def mentions_own_directive(text: str) -> bool:
+    """Whether `text` may hold a `# noqa: ...` naming a bgtask-lint code (a
+    cheap look first: real files carry many `# noqa: E501`, and reading their
+    comments means tokenizing the whole file)."""
+    return OWN_PREFIX in text and _OWN_DIRECTIVE.search(text) is not None
 
 
 def comment_map(text: str) -> CommentMap:
