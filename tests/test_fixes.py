@@ -10,7 +10,7 @@ import shutil
 import pytest
 from conftest import FIXTURES
 
-from bgtask_lint.api import FixMode, check_paths
+from bgtask_lint.api import FixMode, check_paths, check_source
 from bgtask_lint.engine import fix as fixer
 
 FIXED = {"safe": ".fixed", "unsafe": ".unsafe-fixed"}
@@ -59,9 +59,20 @@ def test_every_fixable_fixture_has_its_expected_output():
 def test_fixed_outputs_parse_and_round_trip():
     import libcst as cst
 
+    from bgtask_lint.engine.fix import is_applicable
+
+    checked = 0
     for expected in [*FIXTURES.glob("*.fixed"), *FIXTURES.glob("*.unsafe-fixed")]:
         text = expected.read_text(encoding="utf-8")
         assert cst.parse_module(text).code == text
+        # Each expected output is real Python and a fixed point of its mode:
+        # nothing left that the same `--fix` would change.
+        compile(text, str(expected), "exec")
+        unsafe = expected.name.endswith(".unsafe-fixed")
+        left = [d for d in check_source(text, str(expected)) if is_applicable(d.fix, unsafe)]
+        assert not left, (expected.name, [(d.code, d.location.row) for d in left])
+        checked += 1
+    assert checked >= 10
 
 
 BUG = (
