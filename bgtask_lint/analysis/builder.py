@@ -268,8 +268,6 @@ class _ModelBuilder:
         for name, call in self.pending_apps:
             if model.qualified_name(call.func) in APP_CLASSES:
                 model.app_names.add(name)
-            elif model.is_response_class(call.func):
-                model.module_responses.add(name)
         for info in model.functions:
             info.route_kind = self._route_kind_from_decorators(info)
         for site in model.calls:

@@ -218,8 +218,6 @@ class Model:
         self.imports_fastapi = False
         # `DB = Annotated[Session, Depends(get_db)]`: module-level type aliases.
         self.type_aliases: dict[str, cst.Subscript] = {}
-        # Module-level names bound to a Response object (`OK = JSONResponse(...)`).
-        self.module_responses: set[str] = set()
         # `<x>.background = ...` anywhere, in source order.
         self.background_assignments: list[BackgroundAssignment] = []
         # Top-level import lines that run at import time (not under

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import HTTP
+from bgtask_lint.analysis.model import HTTP, Model
+from bgtask_lint.analysis.scopes import MODULE
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
 # A file without these words cannot have a finding of this rule (the text screen).
@@ -81,9 +82,6 @@ def health():
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
-        shared = model.module_responses
-        if not shared:
-            return
         for route in model.functions:
             if route.route_kind != HTTP:
                 continue
@@ -93,7 +91,7 @@ def health():
             if not adds_tasks:
                 continue
             for ret in route.returns:
-                if isinstance(ret.value, cst.Name) and ret.value.value in shared:
+                if isinstance(ret.value, cst.Name) and _is_module_response(model, ret.value):
                     yield Violation(
                         ret,
                         f"`{ret.value.value}` is one Response object shared by every "
@@ -101,3 +99,14 @@ def health():
                         "and re-run after every later request (with the first "
                         "request's arguments); build the response inside the route",
                     )
+
+
+def _is_module_response(model: Model, name: cst.Name) -> bool:
+    """The returned name reads a module-level `NAME = SomeResponse(...)` (the
+    model resolves it: a local of the same name is another object)."""
+    return any(
+        binding.scope.kind == MODULE
+        and isinstance(binding.value, cst.Call)
+        and model.is_response_class(binding.value.func)
+        for binding in model.scopes.bindings_of(name)
+    )
