@@ -66,7 +66,7 @@ def node_ranges(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CS
     state = _StoppingCodegenState(
         default_indent=module.default_indent,
         default_newline=module.default_newline,
-        provider=recorder,  # type: ignore[arg-type]
+        provider=recorder,  # type: ignore[arg-type]  # it stands in for libcst's provider
     )
     with suppress(_Done):
         module._codegen(state)

@@ -474,9 +474,11 @@ class ScopeBuilder:
         stack = self.stack
         parent = stack[-2] if len(stack) > 1 else None
         kind = type(parent)
-        if kind is cst.Attribute and parent.attr is node:  # type: ignore[union-attr]
+        # `type(...) is` rather than isinstance: libcst's ABCs make isinstance
+        # slow, and this runs for every name; mypy cannot narrow on it.
+        if kind is cst.Attribute and parent.attr is node:  # type: ignore[union-attr]  # see above
             return
-        if kind is cst.Arg and parent.keyword is node:  # type: ignore[union-attr]
+        if kind is cst.Arg and parent.keyword is node:  # type: ignore[union-attr]  # see above
             return
         grandparent = stack[-3] if len(stack) > 2 else None
         # A tuple now, a Reference when the model is first asked (see Scopes).

@@ -39,8 +39,7 @@ def _rule_modules() -> dict[str, str]:
 RULE_MODULES: dict[str, str] = _rule_modules()
 RULE_CODES: tuple[str, ...] = tuple(RULE_MODULES)
 RULE_NAMES: dict[str, str] = {
-    code: _RULE_MODULE.match(module).group("name").replace("_", "-")  # type: ignore[union-attr]
-    for code, module in RULE_MODULES.items()
+    code: module.split("_", 1)[1].replace("_", "-") for code, module in RULE_MODULES.items()
 }
 
 

@@ -81,7 +81,7 @@ class Rule:
     MUST_FLAG: ClassVar[tuple[str, ...]] = ()
     MUST_NOT_FLAG: ClassVar[tuple[str, ...]] = ()
 
-    # A rule that judges the file's `# noqa` directives (BGT100) sets this and
+    # A rule that judges the noqa directives of a file (BGT100) sets this and
     # implements check_suppressions; the engine calls it after suppression.
     judges_suppressions: ClassVar[bool] = False
 

@@ -317,7 +317,8 @@ def _import_fix(model: Model, misspelled: MisspelledImport) -> Optional[FixPlan]
     the imported name with it. A use as a call (`BackgroundTask(f)`) meant
     Starlette's single task: no fix then."""
     alias, statement, line = misspelled.alias, misspelled.statement, misspelled.line
-    local = alias.asname.name.value if alias.asname else "BackgroundTask"  # type: ignore[union-attr]
+    asname = alias.asname.name if alias.asname else None
+    local = asname.value if isinstance(asname, cst.Name) else "BackgroundTask"
     uses = []
     for use in model.local_uses(model.module, local):
         if isinstance(use.parent, cst.Call) and use.parent.func is use.node:
@@ -335,7 +336,9 @@ def _import_fix(model: Model, misspelled: MisspelledImport) -> Optional[FixPlan]
     def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         if existing:
-            names = remove_item(list(statement.names), alias)  # type: ignore[arg-type]
+            if isinstance(statement.names, cst.ImportStar):
+                raise CannotFix("a star import")
+            names = remove_item(list(statement.names), alias)
             if names:
                 edits.replace[statement] = statement.with_changes(names=names)
             elif line is not None and can_remove_statement(model.module, line):
