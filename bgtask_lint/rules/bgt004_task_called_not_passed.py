@@ -50,7 +50,9 @@ class TaskCalledNotPassed(Rule):
     one that returns a nested function or lambda. Calls of functions bgtask-lint
     cannot find (another package, a method of an object of unknown type) are
     not flagged, since they may be such factories (langflow's
-    `add_task(graph.end_all_traces_in_context())` is one).
+    `add_task(graph.end_all_traces_in_context())` is one), unless they are
+    awaited: `add_task(await f(...))` always runs the work during the request,
+    whatever `f` is.
 
     ## Example
     ```python
@@ -64,9 +66,9 @@ class TaskCalledNotPassed(Rule):
 
     ## Fix safety
     The call's arguments become `add_task` arguments. Safe when the function
-    returns nothing (so nothing used its result); unsafe otherwise. Unsafe for
-    the lambda form too: the arguments are now evaluated when the task is
-    added, not when it runs. No fix when `add_task` has further arguments
+    returns nothing (so nothing used its result); unsafe otherwise, and when
+    the awaited function cannot be read. Unsafe for the lambda form too: the
+    arguments are now evaluated when the task is added, not when it runs. No fix when `add_task` has further arguments
     after the call.
 
     ## References
@@ -148,6 +150,17 @@ def route(scheduler):
         if qualname in _CALLABLE_FACTORIES or model.is_background_task_class(call.func):
             return
         ref = model.resolve_function(call.func, submission.site.function)
+        if ref is None and awaited:
+            # `add_task(await f(...))` runs the work now, during the request,
+            # whatever `f` is: only a function known to return a callable
+            # makes it right, and this one cannot be read.
+            name = _display(call.func)
+            message = (
+                f"`await {name}(...)` runs it now, inside the request, and hands its result "
+                f"to `add_task`; pass the function and its arguments: `add_task({name}, ...)`"
+            )
+            yield Violation(call, message, _pass_instead_of_call(submission, call, UNSAFE))
+            return
         # A target we cannot find may be a factory that returns the task
         # (`graph.end_traces(...)` returning a function, in real code): only
         # calls of functions we can read are judged.
