@@ -68,8 +68,8 @@ class TaskCalledNotPassed(Rule):
     The call's arguments become `add_task` arguments. Safe when the function
     returns nothing (so nothing used its result); unsafe otherwise, and when
     the awaited function cannot be read. Unsafe for the lambda form too: the
-    arguments are now evaluated when the task is added, not when it runs. No fix when `add_task` has further arguments
-    after the call.
+    arguments are now evaluated when the task is added, not when it runs. No
+    fix when `add_task` has further arguments after the call.
 
     ## References
     - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
