@@ -943,3 +943,12 @@ def test_backslash_continuations_at_the_end_of_the_file_are_not_a_syntax_error()
     source = "from fastapi import BackgroundTasks\nBackgroundTasks().add_task(print)\n \\\n\\\r\n"
     compile(source, "a.py", "exec")
     assert [d.code for d in check_source(source, "a.py")] == ["BGT001"]
+
+
+def test_a_long_expression_cpython_compiles_is_skipped_not_a_syntax_error(tmp_path):
+    # sympy has such files: sums of 2,000 terms. libcst takes seconds over them.
+    source = "from fastapi import BackgroundTasks\nx = " + " + ".join(["y"] * 2000) + "\n"
+    compile(source, "long.py", "exec")
+    (tmp_path / "long.py").write_text(source)
+    [finding] = check_paths([tmp_path]).diagnostics
+    assert finding.code == "BGT901" and "skipped" in finding.message

@@ -26,13 +26,26 @@ import libcst as cst
 # operators and trailers of this length costs libcst about a second.
 MAX_BRACKET_DEPTH = 200
 MAX_NESTING = 1500
+# CPython's compiler gives up (RecursionError) between 2,000 and 4,000 links:
+# past this, the file is a syntax error for CPython too; below, it may compile
+# and is only skipped.
+CPYTHON_NESTING = 4000
+# Nesting the parser survives on the usual 8 MiB stack with room to spare (it
+# first crashed there at about 2,000 levels); deeper files get a thread.
+MAIN_STACK_NESTING = 400
 # Virtual size: only the pages the parser touches are ever used.
 PARSER_STACK_BYTES = 256 * 1024 * 1024
 
 
 class CannotParse(Exception):
-    """A file CPython rejects that libcst would accept, crash on or take
-    minutes over: its message is the one-line reason."""
+    """A file libcst is not handed (it would crash on it or take minutes over
+    it): the message is the one-line reason. `cpython_rejects`: CPython
+    refuses it too (a syntax error); otherwise the file is only skipped (a
+    sum of 2,000 terms compiles, but costs libcst seconds)."""
+
+    def __init__(self, message: str, *, cpython_rejects: bool) -> None:
+        super().__init__(message)
+        self.cpython_rejects = cpython_rejects
 
 
 # Strings and comments, taken out first (in C, by one substitution), then the
@@ -52,11 +65,18 @@ _TOO_DEEP = f"an expression is nested more than {MAX_NESTING} levels deep"
 
 
 def nesting_problem(text: str) -> Optional[str]:
-    """Why `text` is too deeply nested to parse safely, or None. Brackets count
-    a level each; inside a level, each operator or trailer (`.x`, `(...)`,
-    `[...]`) chained since the last `,` `:` `=` `;` or line end counts one."""
+    """Why `text` is too deeply nested to parse safely, or None."""
+    return nesting(text)[0]
+
+
+def nesting(text: str) -> tuple[Optional[str], int]:
+    """(why `text` is too deeply nested to parse safely or None, how deep it
+    goes). Brackets count a level each; inside a level, each operator or
+    trailer (`.x`, `(...)`, `[...]`) chained since the last `,` `:` `=` `;` or
+    line end counts one."""
     chain = [0]  # links chained so far, per open bracket level
     total = 0  # sum of `chain`: the recursion the parser needs here
+    deepest = 0
     for token in _SIGNIFICANT.findall(_STRINGS_AND_COMMENTS.sub(" ", text)):
         char = token[0] if len(token) == 1 else "+"  # `**`, `//`, `<<`, `>>`: links
         if char in "([{":
@@ -64,9 +84,11 @@ def nesting_problem(text: str) -> Optional[str]:
             total += 1
             chain.append(0)
             if len(chain) > MAX_BRACKET_DEPTH:
-                return f"too many nested parentheses (more than {MAX_BRACKET_DEPTH} levels)"
-            if total + len(chain) > MAX_NESTING:
-                return _TOO_DEEP
+                message = f"too many nested parentheses (more than {MAX_BRACKET_DEPTH} levels)"
+                return message, total + len(chain)
+            deepest = max(deepest, total + len(chain))
+            if deepest > CPYTHON_NESTING:
+                return _TOO_DEEP, deepest
         elif char in ")]}":
             if len(chain) > 1:
                 total -= chain.pop()
@@ -77,9 +99,10 @@ def nesting_problem(text: str) -> Optional[str]:
         elif char != "\n":
             chain[-1] += 1
             total += 1
-            if total + len(chain) > MAX_NESTING:
-                return _TOO_DEEP
-    return None
+            deepest = max(deepest, total + len(chain))
+            if deepest > CPYTHON_NESTING:
+                return _TOO_DEEP, deepest
+    return (_TOO_DEEP if deepest > MAX_NESTING else None), deepest
 
 
 _INDENT_WITH_FORM_FEED = re.compile(r"^[ \t\f]*\f", re.MULTILINE)
@@ -126,10 +149,15 @@ def parse_module(text: str) -> cst.Module:
     nesting (CannotParse), parsing on a thread with a large stack. Raises what
     libcst raises."""
     if "\0" in text:
-        raise CannotParse("source code cannot contain null bytes")
-    problem = nesting_problem(text)
+        raise CannotParse("source code cannot contain null bytes", cpython_rejects=True)
+    problem, depth = nesting(text)
     if problem is not None:
-        raise CannotParse(problem)
+        # Past 200 brackets CPython's tokenizer refuses the file, past 4,000
+        # links its compiler; in between it may compile the file.
+        rejects = problem.startswith("too many nested") or depth > CPYTHON_NESTING
+        raise CannotParse(problem, cpython_rejects=rejects)
+    if depth <= MAIN_STACK_NESTING:
+        return cst.parse_module(text)  # the usual stack is plenty: no thread to pay for
     outcome: dict[str, Any] = {}
 
     def parse() -> None:

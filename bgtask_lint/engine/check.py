@@ -78,7 +78,9 @@ def check_text(
         except cst.ParserSyntaxError as error:
             return [_syntax_error(text, error, filename, lines)]
         except CannotParse as error:
-            return [file_error(filename, f"SyntaxError: {error}", SYNTAX_ERROR)]
+            if error.cpython_rejects:
+                return [file_error(filename, f"SyntaxError: {error}", SYNTAX_ERROR)]
+            return [file_error(filename, f"cannot check this file safely: {error}; skipped")]
         except RecursionError:
             return [file_error(filename, TOO_DEEP, SYNTAX_ERROR)]
     assert model is not None
