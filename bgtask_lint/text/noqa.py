@@ -42,9 +42,9 @@ class Comment:
 
 @dataclass(frozen=True)
 class Directive:
-    start: int  # offset of the `#` of `# noqa` within its comment's text
+    start: int  # offset of the directive's hash sign within its comment's text
     end: int
-    codes: Optional[tuple[str, ...]]  # None for a bare `# noqa`
+    codes: Optional[tuple[str, ...]]  # None for a bare directive (no codes)
 
 
 class CannotTokenize(Exception):
@@ -184,7 +184,7 @@ def with_codes(line: str, codes: Iterable[str], comment: Optional[Comment]) -> s
     if comment is not None:
         for directive in directives(comment.text):
             if directive.codes is None:
-                return line  # a bare `# noqa` already covers everything
+                return line  # a bare directive already covers everything
             merged = sorted(set(directive.codes) | set(codes))
             start = comment.column + directive.start
             end = comment.column + directive.end
