@@ -137,3 +137,17 @@ def test_package_relative_imports_from_an_init_module():
     model.module_name, model.is_package = "shop", True
     model.project = project
     assert model.absolute(".tasks.x") == "shop.tasks.x"
+
+
+def test_a_sub_project_keeps_its_own_fastapi_pin_under_a_top_level_configuration(tmp_path):
+    """One `[tool.bgtask-lint]` at the top of a monorepo, sub-projects with
+    their own pins: BGT009 judges each file by its own project's FastAPI."""
+    import shutil
+
+    from bgtask_lint.api import check_paths
+
+    (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\nselect = ["ALL"]\n')
+    shutil.copytree(SHOP, tmp_path / "shop")  # pins fastapi>=0.115 in its pyproject
+    result = check_paths([tmp_path / "shop" / "shop" / "api" / "routes.py"])
+    [bgt009] = [d.message for d in result.diagnostics if d.code == "BGT009"]
+    assert "this project uses 0.115" in bgt009

@@ -125,9 +125,15 @@ class Settings:
     # Larger files are reported as skipped, never parsed (memory stays bounded).
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
-    def rule_options(self) -> RuleOptions:
+    def rule_options(self, project_root: Optional[Path] = None) -> RuleOptions:
+        """What rules read, for a file of the project at `project_root`: its
+        FastAPI pin is that project's own (a sub-project of a monorepo with
+        one configuration at the top pins its own), else the config root's."""
         return _rule_options(
-            self.extra_blocking_calls, self.target_fastapi, self.root, self.max_call_depth
+            self.extra_blocking_calls,
+            self.target_fastapi,
+            project_root or self.root,
+            self.max_call_depth,
         )
 
     def enabled_codes(self, path: Union[str, Path, None] = None) -> frozenset[str]:

@@ -87,7 +87,7 @@ class Run:
         self.cache = cache if fix is None else None  # fixes always start from the text
         self.files: list[SourceFile] = []
         self.projects: dict[Path, Project] = {}
-        self._fingerprints: dict[tuple[int, frozenset[str]], str] = {}
+        self._fingerprints: dict[tuple[int, frozenset[str], Path], str] = {}
 
     def add(self, path: Union[str, Path]) -> None:
         absolute = os.path.abspath(path)  # once: the helpers below get it ready-made
@@ -147,11 +147,13 @@ class Run:
         from bgtask_lint.run.cache import fingerprint
 
         codes = file.settings.enabled_codes(file.name)
-        key = (id(file.settings), codes)
+        project_root = file.in_project.root
+        key = (id(file.settings), codes, project_root)
         if key not in self._fingerprints:
             settings = file.settings
+            options = settings.rule_options(project_root)  # with the project's own pin
             self._fingerprints[key] = fingerprint(
-                codes, settings.rule_options(), settings.src, settings.max_file_size
+                codes, options, settings.src, settings.max_file_size
             )
         return self._fingerprints[key]
 
@@ -298,7 +300,7 @@ def check_file(
     assert file.text is not None
     filename, source, settings, project = file.name, file.text, file.settings, file.project
     codes = settings.enabled_codes(file.name)
-    options = settings.rule_options()
+    options = settings.rule_options(project.root if project is not None else None)
     consulted = project.track_consulted() if project is not None else set()
     try:
         if fix is None:
