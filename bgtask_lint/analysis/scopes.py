@@ -149,8 +149,6 @@ class Scopes:
     references: dict[int, Reference] = field(default_factory=dict)
     # Each statement's branch path and order (for the branch queries).
     statements: dict[int, tuple[int, BranchPath]] = field(default_factory=dict)
-    # Statements after which the rest of their block never runs.
-    terminators: set[int] = field(default_factory=set)
     # Each statement line's place: (its block, its index there, the statement
     # owning the block or 0 at module level), and per block the index of its
     # first line that returns or raises.
@@ -183,11 +181,6 @@ class Scopes:
         """The bindings that can reach a load of `name` (none for a builtin)."""
         found = self._resolved().references.get(id(name))
         return found.bindings if found is not None else []
-
-    def binding(self, scope: Scope, name: str) -> Optional[Binding]:
-        """The only binding of `name` in `scope`, if there is exactly one."""
-        found = scope.bindings.get(name, [])
-        return found[0] if len(found) == 1 else None
 
     def uses(self, binding: Binding) -> list[cst.Name]:
         """The loads that can read `binding`, in source order."""
@@ -628,17 +621,17 @@ class ScopeBuilder:
         for index, case in enumerate(node.cases):
             self.arms[id(case)] = (id(node), f"case{index}")
 
-    def _terminator(self, node: cst.CSTNode) -> None:
-        self.result.terminators.add(id(node))
-        if isinstance(node, (cst.Return, cst.Raise)) and len(self.stack) > 1:
+    def _exit(self, node: cst.CSTNode) -> None:
+        """A `return` or `raise`: the line it is in ends its block on every path."""
+        if len(self.stack) > 1:
             line = self.result.lines.get(id(node)) or self.result.lines.get(id(self.stack[-2]))
-            if line is not None:  # the line it is in ends its block for every path
+            if line is not None:
                 block, index, _ = line
                 self.result.block_exits[block] = min(
                     self.result.block_exits.get(block, index), index
                 )
 
-    visit_Return = visit_Raise = visit_Continue = visit_Break = _terminator
+    visit_Return = visit_Raise = _exit
 
 
 Handler = Callable[[cst.CSTNode], None]

@@ -31,6 +31,7 @@ from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
 from bgtask_lint.engine.check import check_text
 from bgtask_lint.rules.base import RuleOptions
 from bgtask_lint.text.edits import line_starts, offset_of
+from bgtask_lint.text.source import NEWLINE
 
 MAX_ROUNDS = 10
 
@@ -101,7 +102,7 @@ def fix_text(
 def _identity(diagnostic: Diagnostic, text: str) -> tuple[str, str, str]:
     """What recognises a finding in a later round, when edits above it have
     moved it: its code, its message and the text of its line."""
-    lines = text.splitlines()
+    lines = NEWLINE.split(text)  # rows as the tokenizer counts them
     row = diagnostic.location.row
     line = lines[row - 1] if 0 < row <= len(lines) else ""
     return diagnostic.code, diagnostic.message, line

@@ -226,14 +226,18 @@ def _keeps_previous(
     if _is_background_of(assignment.value, name, deep=True):
         return True
     order = model.scopes.order_of(assignment)
-    for binding in model.scopes.all_bindings():
-        if binding.value is None or not _is_background_of(binding.value, name, deep=False):
-            continue
-        if binding.scope is not model.scopes.scope_of(function.node):
-            continue
-        if any(order is None or use.order >= order for use in binding.references):
-            return True
-    return False
+    scope = model.scopes.scope_of(function.node)
+    holders = {
+        binding.name
+        for bindings in (scope.bindings.values() if scope is not None else ())
+        for binding in bindings
+        if binding.value is not None and _is_background_of(binding.value, name, deep=False)
+    }
+    return any(
+        order is None or use.order >= order
+        for holder in sorted(holders)
+        for use in model.local_uses(function.node, holder)
+    )
 
 
 def _is_background_of(value: cst.BaseExpression, name: str, *, deep: bool) -> bool:
