@@ -170,19 +170,22 @@ class _ModelBuilder:
                     self.pending_apps.append((name, node.value))
 
     def _note_self_attribute(self, node: cst.Assign) -> None:
-        """`self.mailer = Mailer(...)` in a method: `self.mailer.send` is Mailer.send."""
+        """`self.mailer = Mailer(...)` in a method: `self.mailer.send` is
+        Mailer.send; and `<request>.state.db = ...` anywhere."""
         function = self.functions[-1] if self.functions else None
         cls = function.enclosing_class if function else None
-        if cls is None or not isinstance(node.value, cst.Call):
-            return
         for target in node.targets:
             attribute = target.target
-            if (
-                isinstance(attribute, cst.Attribute)
-                and isinstance(attribute.value, cst.Name)
-                and attribute.value.value == "self"
-            ):
-                self.model.self_attributes[(cls, attribute.attr.value)] = node.value.func
+            if not isinstance(attribute, cst.Attribute):
+                continue
+            owner = attribute.value
+            if isinstance(owner, cst.Name) and owner.value == "self" and cls and function:
+                key = (cls, attribute.attr.value)
+                self.model.attribute_values.setdefault(key, []).append((node.value, function))
+                if isinstance(node.value, cst.Call):
+                    self.model.self_attributes[key] = node.value.func
+            elif isinstance(owner, cst.Attribute) and owner.attr.value == "state":
+                self.model.state_assignments.append((attribute.attr.value, node.value, function))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self.at_module_level and isinstance(node.target, cst.Name):

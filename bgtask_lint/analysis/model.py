@@ -208,6 +208,13 @@ class Model:
         self.methods: dict[tuple[str, str], FunctionInfo] = {}
         # `self.<attr> = SomeClass(...)` in a method: the class, by (class, attr).
         self.self_attributes: dict[tuple[str, str], cst.BaseExpression] = {}
+        # Every value assigned to `self.<attr>` in a method, with the method.
+        self.attribute_values: dict[
+            tuple[str, str], list[tuple[cst.BaseExpression, FunctionInfo]]
+        ] = {}
+        # `<x>.state.<name> = value` (a middleware storing on request.state):
+        # (name, value, the function it is in).
+        self.state_assignments: list[tuple[str, cst.BaseExpression, Optional[FunctionInfo]]] = []
         self.imports = ImportTable()
         self.functions: list[FunctionInfo] = []
         self.calls: list[CallSite] = []
@@ -229,6 +236,10 @@ class Model:
         self._submissions: Optional[list[TaskSubmission]] = None
         self._background_tasks_names: dict[FunctionInfo, set[str]] = {}
         self._site_by_call: dict[cst.Call, CallSite] = {}
+        self._info_by_def: Optional[dict[int, FunctionInfo]] = None
+        # Provenance facts of a model checked without a project, by file (see
+        # provenance.propagate); None until followed.
+        self.provenance_facts: Optional[dict[str, set[str]]] = None
 
     @property
     def shown_path(self) -> str:
@@ -253,6 +264,12 @@ class Model:
         in it, not a nested function's own `name`."""
         scope = self.scopes.scope_of(scope_node)
         return self.scopes.references_to(scope, name) if scope is not None else []
+
+    def function_of(self, node: cst.CSTNode) -> Optional[FunctionInfo]:
+        """The FunctionInfo of a FunctionDef of this module."""
+        if self._info_by_def is None:
+            self._info_by_def = {id(info.node): info for info in self.functions}
+        return self._info_by_def.get(id(node))
 
     # -- resolution ------------------------------------------------------
     def qualified_name(self, expr: Optional[cst.BaseExpression]) -> Optional[str]:
@@ -335,14 +352,16 @@ class Model:
             and cls
         ):
             built_by = self.self_attributes.get((cls, expr.attr.value))
-            return self._class_named(built_by) if built_by is not None else None
+            return self.class_named(built_by) if built_by is not None else None
         if isinstance(expr, cst.Name) and scope is not None:
             for site in scope.calls:
                 if assigned_name(site) == expr.value:  # `service = Service(...)`
-                    return self._class_named(site.node.func)
-        return self._class_named(expr)
+                    return self.class_named(site.node.func)
+        return self.class_named(expr)
 
-    def _class_named(self, expr: cst.BaseExpression) -> Optional[tuple[Model, str]]:
+    def class_named(self, expr: cst.BaseExpression) -> Optional[tuple[Model, str]]:
+        """The project class `expr` names (`Service`, `services.Service`), with
+        the model of its module."""
         target = self._resolve(expr)
         return (target.model, target.name) if isinstance(target, ClassRef) else None
 

@@ -11,11 +11,13 @@ and only those.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
+from bgtask_lint.analysis.facts import is_task_key
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
 
 if TYPE_CHECKING:
@@ -81,6 +83,10 @@ def _marked_ancestor(directory: str) -> Optional[str]:
     return found
 
 
+def _mentions(text: Optional[str], words: tuple[str, ...]) -> bool:
+    return text is not None and any(word in text for word in words)
+
+
 class Project:
     def __init__(
         self,
@@ -114,10 +120,21 @@ class Project:
         # While a file is checked: the other files its findings depend on, for
         # the result cache (see track_consulted).
         self.consulted: Optional[set[str]] = None
-        # Functions used as background tasks anywhere in the checked files, by
-        # file and key (`func`, `Class.method`): their own files must be checked
-        # for BGT003 even when no task is submitted there.
-        self._tasks: dict[str, set[str]] = {}
+        # What the checked files say about the functions of other files, by
+        # file: the functions they submit as background tasks (`func`,
+        # `Class.method`: their own files must be checked for BGT003 even when
+        # no task is submitted there), and what FastAPI-made values reach which
+        # parameters (provenance facts: see facts.py). Facts
+        # about the project as a whole (what is kept on `request.state`) are
+        # filed under the project root.
+        self._facts: dict[str, set[str]] = {}
+        # Per file, the model whose routes have been followed into the
+        # functions they call, and the facts that gave (provenance.propagate).
+        self.propagated: dict[str, tuple[Model, list[tuple[str, str]]]] = {}
+        # While set, a module is parsed only if its text has one of these words
+        # (see only_modules_mentioning).
+        self._parse_filter: Optional[tuple[str, ...]] = None
+        self._texts: dict[str, Optional[str]] = {}
 
     # -- modules and files -----------------------------------------------
     def module_name(self, path: Path) -> tuple[Optional[str], bool]:
@@ -170,15 +187,41 @@ class Project:
         key = _key(path)
         if self.consulted is not None:
             self.consulted.add(key)
+        words = self._parse_filter
+        if (
+            key not in self._models
+            and words
+            and not any(w in (self._text(key) or "") for w in words)
+        ):
+            return None
         if key not in self._models and key in self.overlay:
             overlaid = self.overlay[key][0]
             self._models[key] = (overlaid, self._parse(overlaid, key))
         if key not in self._models:
+            text = self._text(key)
+            self._models[key] = (text, self._parse(text, key) if text is not None else None)
+        return self._models[key][1]
+
+    def _text(self, key: str) -> Optional[str]:
+        if key in self.overlay:
+            return self.overlay[key][0]
+        if key not in self._texts:
             text, stamp = read_source(Path(key), self.max_file_size)
             if stamp is not None:
                 self.stamps[key] = stamp
-            self._models[key] = (text, self._parse(text, key) if text is not None else None)
-        return self._models[key][1]
+            self._texts[key] = text
+        return self._texts[key]
+
+    @contextmanager
+    def only_modules_mentioning(self, words: tuple[str, ...]) -> Iterator[None]:
+        """Within this block, a module not parsed yet is parsed only when its
+        text has one of `words` (else it resolves to nothing): following values
+        into every module a route calls would parse half the project."""
+        previous, self._parse_filter = self._parse_filter, words
+        try:
+            yield
+        finally:
+            self._parse_filter = previous
 
     def model_for_text(self, path: Path, text: str) -> Optional[Model]:
         """The model of `path` with content `text`: the cached one when the text
@@ -212,34 +255,50 @@ class Project:
     def is_checked(self, path: str) -> bool:
         return _key(path) in self.checked
 
-    def note_task_uses(self, model: Model) -> list[tuple[str, str]]:
-        """Record every function `model` submits as a background task; returns
-        them as (file, key)."""
+    def index(self, model: Model) -> list[tuple[str, str]]:
+        """Record what `model` says about other files: the functions it submits
+        as background tasks, and the values its routes hand to the functions
+        they call (see provenance.propagate). Returns them as (file, fact)."""
+        from bgtask_lint.analysis.provenance import propagate
+
         uses = []
         for submission in model.task_submissions():
             if submission.callable_arg is None:
                 continue
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
-                self._tasks.setdefault(_key(ref.model.path), set()).add(ref.info.key)
                 uses.append((_key(ref.model.path), ref.info.key))
-        return uses
+        uses.extend(propagate(model))
+        self.add_facts(uses)
+        return sorted(set(uses))
 
     def track_consulted(self) -> set[str]:
         """Start recording the files whose models are read; returns the set."""
         self.consulted = set()
         return self.consulted
 
-    def task_uses(self) -> list[tuple[str, str]]:
-        """(file, key) for every task use recorded, to send between processes."""
-        return [(path, key) for path, keys in self._tasks.items() for key in keys]
+    def all_facts(self) -> list[tuple[str, str]]:
+        """(file, fact) for every fact recorded, to send between processes."""
+        return [(path, fact) for path, facts in sorted(self._facts.items()) for fact in facts]
 
-    def add_task_uses(self, uses: Sequence[tuple[str, str]]) -> None:
-        for path, key in uses:
-            self._tasks.setdefault(_key(path), set()).add(key)
+    def add_facts(self, facts: Sequence[tuple[str, str]]) -> None:
+        for path, fact in facts:
+            self._facts.setdefault(_key(path), set()).add(fact)
+
+    def facts_about(self, path: str) -> set[str]:
+        """The facts filed under `path` (a file, or the project root)."""
+        return self._facts.get(_key(path), set())
 
     def task_keys(self, path: str) -> set[str]:
-        return self._tasks.get(_key(path), set())
+        """The functions of file `path` that checked files submit as tasks."""
+        return {fact for fact in self.facts_about(path) if is_task_key(fact)}
+
+    def facts_here(self, path: str) -> list[str]:
+        """Everything recorded that the findings of file `path` may depend on:
+        facts about it and about the whole project (for the result cache)."""
+        own = self.facts_about(path)
+        shared = self.facts_about(str(self.root)) if _key(path) != str(self.root) else set()
+        return sorted(own | shared)
 
     def resolve(self, qualname: str, depth: int = 0) -> Optional[Target]:
         """What an absolute dotted name (`shop.tasks.send_receipt`) refers to in

@@ -58,8 +58,11 @@ class Binding:
     order: int  # index of the statement that binds it
     branch: BranchPath
     references: list[Reference] = field(default_factory=list)
-    # The value assigned, for `name = value` (the whole target a single name).
+    # The value assigned, for `name = value` (the whole target a single name),
+    # and the context manager of `with value as name`.
     value: Optional[cst.BaseExpression] = None
+    # The annotation of `name: T` / `name: T = value`.
+    annotation: Optional[cst.BaseExpression] = None
 
     def __repr__(self) -> str:
         return f"<Binding {self.kind} {self.name!r} in {self.scope.kind} @{self.order}>"
@@ -520,6 +523,8 @@ class ScopeBuilder:
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name):
             self._bind(node.target, "assignment" if node.value is not None else "annotation")
+            binding = self.scope.bindings[node.target.value][-1]
+            binding.value, binding.annotation = node.value, node.annotation.annotation
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Name):
@@ -543,6 +548,8 @@ class ScopeBuilder:
         if node.asname is not None:
             for name in target_names(node.asname.name):
                 self._bind(name, "with")
+                if name is node.asname.name:
+                    self.scope.bindings[name.value][-1].value = node.item
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         if node.name is not None and isinstance(node.name.name, cst.Name):

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import FunctionInfo, Model, TaskSubmission, call_argument
-from bgtask_lint.analysis.names import PARTIAL, REQUEST_CLASSES, UPLOAD_FILE
-from bgtask_lint.analysis.walk import nodes_with_parents, walk
+from bgtask_lint.analysis.model import FunctionInfo, Model, TaskSubmission
+from bgtask_lint.analysis.names import PARTIAL
+from bgtask_lint.analysis.provenance import (
+    BOUND,
+    DEPENDENCY,
+    INJECTED,
+    INSTANCE,
+    STATE,
+    Origin,
+    entry_label,
+    is_closable,
+    origins_of,
+)
 from bgtask_lint.config.versions import Version
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
@@ -18,15 +27,9 @@ BROKEN_RANGE = ((0, 106), (0, 118))
 # From this version, `Depends(..., scope="function")` tears down before the response.
 
 
-# A file without these words cannot have a finding of this rule (the text screen).
-TRIGGERS = ("BackgroundTask",)
-
-
-@dataclass(frozen=True)
-class Resource:
-    kind: str  # "dependency", "upload" or "state"
-    description: str
-    function_scope: bool = False
+# A file without these words cannot have a finding of this rule (the text
+# screen); a middleware's `request.state.db = ...` is read for what it keeps.
+TRIGGERS = ("BackgroundTask", ".state.")
 
 
 class RequestScopedResourceInTask(Rule):
@@ -121,90 +124,29 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
         target = context.options.target_fastapi
-        by_function: dict[FunctionInfo, dict[str, Resource]] = {}
+        depth = context.options.max_call_depth
         for submission in model.task_submissions():
             function = submission.site.function
             if function is None or submission.site.in_lambda:
                 continue
-            if function not in by_function:
-                by_function[function] = _resources(model, function)
-            resources = by_function[function]
-            requests = _request_parameters(model, function)
-            if not resources and not requests:
-                continue
             for expr in _handed_over(model, submission):
-                found = _find_resource(expr, resources, requests)
+                found = _request_scoped(origins_of(model, expr, function, depth))
                 if found is None:
                     continue
                 severity, versions = _verdict(found, target)
+                shown = model.module.code_for_node(expr)
                 yield Violation(
                     expr,
-                    f"{found.description} is handed to a background task, which runs "
-                    f"after the response: {versions}; let the task open its own",
+                    f"{_describe(shown, found, model, function)} is handed to a background "
+                    f"task, which runs after the response: {versions}; let the task open its own",
                     severity=severity,
                 )
 
 
-def _resources(model: Model, function: FunctionInfo) -> dict[str, Resource]:
-    """Request-scoped values in `function`: parameters filled by a yield
-    dependency or with an upload, and locals built from them (`svc =
-    Service(db)`)."""
-    resources: dict[str, Resource] = {}
-    for param in function.parameters():
-        name = param.name.value
-        ref = model.dependency_of(param)
-        dependency = ref.info if ref else None
-        if dependency is not None and dependency.yields:
-            call = model.depends_call(param)
-            scope = call_argument(call, 99, "scope") if call else None
-            function_scope = (
-                scope is not None
-                and isinstance(scope.value, cst.SimpleString)
-                and scope.value.evaluated_value == "function"
-            )
-            resources[name] = Resource(
-                "dependency",
-                f"`{name}` (from yield dependency `{dependency.name}`)",
-                function_scope,
-            )
-        elif param.annotation is not None and _is_upload(model, param.annotation.annotation):
-            resources[name] = Resource("upload", f"the uploaded file `{name}`")
-    if resources:
-        for node, entering in walk(function.node.body):
-            if (
-                entering
-                and isinstance(node, cst.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.targets[0].target, cst.Name)
-            ):
-                found = _find_resource(node.value, resources, set())
-                if found is not None:
-                    local = node.targets[0].target.value
-                    resources.setdefault(local, found)
-    return resources
-
-
-def _is_upload(model: Model, annotation: cst.BaseExpression) -> bool:
-    if isinstance(annotation, cst.Subscript):  # list[UploadFile], Optional[UploadFile]
-        return any(
-            isinstance(e.slice, cst.Index) and _is_upload(model, e.slice.value)
-            for e in annotation.slice
-        )
-    return model.qualified_name(annotation) in UPLOAD_FILE
-
-
-def _request_parameters(model: Model, function: FunctionInfo) -> set[str]:
-    return {
-        p.name.value
-        for p in function.parameters()
-        if p.annotation is not None
-        and model.qualified_name(p.annotation.annotation) in REQUEST_CLASSES
-    }
-
-
 def _handed_over(model: Model, submission: TaskSubmission) -> Iterator[cst.BaseExpression]:
     """What a submission hands to the task: its arguments, the arguments bound
-    by `partial(f, ...)`, and the object behind a bound method (`svc.run`)."""
+    by `partial(f, ...)`, the object behind a bound method (`svc.run`), and a
+    callable built elsewhere (a partial a handler returned)."""
     for arg in submission.site.node.args:
         if arg is submission.callable_arg:
             value = arg.value
@@ -212,34 +154,44 @@ def _handed_over(model: Model, submission: TaskSubmission) -> Iterator[cst.BaseE
                 yield from (a.value for a in value.args[1:])
             elif isinstance(value, cst.Attribute):
                 yield value.value
+            elif isinstance(value, (cst.Name, cst.Call)):
+                yield value
             continue
         yield arg.value
 
 
-def _find_resource(
-    expr: cst.BaseExpression, resources: dict[str, Resource], requests: set[str]
-) -> Optional[Resource]:
-    for node, parent, _ in nodes_with_parents(expr):
-        # `upload.filename`, `db.info["x"]`: a plain value read from the
-        # resource, not the resource itself.
-        is_read_from = isinstance(parent, cst.Attribute) and parent.value is node
-        if isinstance(node, cst.Name) and node.value in resources and not is_read_from:
-            return resources[node.value]
-        if (
-            isinstance(node, cst.Attribute)
-            and isinstance(node.value, cst.Attribute)
-            and node.value.attr.value == "state"
-            and isinstance(node.value.value, cst.Name)
-            and node.value.value.value in requests
-        ):
-            owner = node.value.value.value
-            return Resource("state", f"`{owner}.state.{node.attr.value}` (owned by a middleware)")
+def _request_scoped(origins: tuple[Origin, ...]) -> Optional[Origin]:
+    """The request-scoped resource among `origins` or inside them (a partial
+    binding it, an object built from it, a dependency returning it)."""
+    for origin in origins:
+        if origin.kind == DEPENDENCY and (origin.yields or origin.function_scope):
+            return origin
+        if origin.kind == INJECTED and origin.type == "UploadFile":
+            return origin
+        if origin.kind == STATE:
+            if any(is_closable(part) for o in origin.parts for part in o.flattened()):
+                return origin
+            continue  # an id, a string, data: not closed after the response
+        if origin.kind in (BOUND, INSTANCE, DEPENDENCY):
+            inner = _request_scoped(origin.parts)
+            if inner is not None:
+                return inner
     return None
 
 
-def _verdict(resource: Resource, target: Optional[Version]) -> tuple[str, str]:
+def _describe(shown: str, origin: Origin, model: Model, function: FunctionInfo) -> str:
+    here = entry_label(model, function)
+    route = f" in {origin.route}" if origin.route and origin.route != here else ""
+    if origin.kind == DEPENDENCY:
+        return f"`{shown}` (from yield dependency `{origin.name}`{route})"
+    if origin.kind == STATE:
+        return f"`{shown}` (`request.state.{origin.name}`, which a middleware closes{route})"
+    return f"`{shown}` (the uploaded file `{origin.name}`{route})"
+
+
+def _verdict(resource: Origin, target: Optional[Version]) -> tuple[str, str]:
     """(severity, what breaks where) for `resource` on FastAPI `target`."""
-    if resource.kind == "state":
+    if resource.kind == STATE:
         return "error", "the middleware closes it before the task runs, on every FastAPI version"
     if resource.function_scope:
         return "error", 'with `scope="function"` FastAPI (0.121 and later) closes it first'

@@ -47,9 +47,9 @@ class Entry:
     stamp: Stamp
     fingerprint: str
     matters: bool  # passed the text screen
-    uses: list[tuple[str, str]]  # tasks it submits: (file, key)
+    uses: list[tuple[str, str]]  # what it says about other files: (file, fact)
     deps: dict[str, tuple[int, int, bool]]  # file -> size, mtime, was checked
-    tasks_here: list[str]  # its functions other files submitted as tasks
+    tasks_here: list[str]  # what other files said about it (Project.facts_here)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 

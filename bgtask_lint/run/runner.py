@@ -111,7 +111,7 @@ class Run:
                 )
                 if file.entry is not None:
                     file.matters = file.entry.matters
-                    file.in_project.add_task_uses(file.entry.uses)
+                    file.in_project.add_facts(file.entry.uses)
         self.files = [f for f in self.files if f.entry is not None or self._read(f)]
         fresh = [f for f in self.files if f.entry is None and f.matters]
         count = parallel.worker_count(fresh, self.workers)
@@ -187,15 +187,15 @@ class Run:
         get theirs from the cache."""
         todo = []
         for file in self.files:
-            tasks_here = sorted(file.in_project.task_keys(file.key))
-            if file.entry is not None and file.entry.tasks_here == tasks_here:
+            facts_here = file.in_project.facts_here(file.key)
+            if file.entry is not None and file.entry.tasks_here == facts_here:
                 self.result.diagnostics.extend(file.entry.diagnostics)
                 continue
             if file.entry is not None:
                 file.entry = None  # other files now submit its functions as tasks
                 if not self._read(file):
                     continue
-            if file.matters or tasks_here:
+            if file.matters or file.in_project.task_keys(file.key):
                 todo.append(file)
         return todo
 
@@ -214,12 +214,12 @@ class Run:
                 for key, uses in uses_by_file.items():
                     file = next(f for f in fresh if f.key == key)
                     file.uses = uses
-                    file.in_project.add_task_uses(uses)
+                    file.in_project.add_facts(uses)
             owned = {fresh[i].key for mine in shares for i in mine}
             extras = [f for f in self._to_check() if f.key not in owned]
-            tasks = {str(p.root): p.task_uses() for p in self.projects.values()}
+            facts = {str(p.root): p.all_facts() for p in self.projects.values()}
             requests = [
-                CheckRequest(tasks, [_job(f) for f in extras[n::count]], self.fix)
+                CheckRequest(facts, [_job(f) for f in extras[n::count]], self.fix)
                 for n in range(count)
             ]
             answers = pool.ask_all(requests)
@@ -264,7 +264,7 @@ class Run:
                     matters=file.matters,
                     uses=file.uses,
                     deps=deps,
-                    tasks_here=sorted(file.in_project.task_keys(file.key)),
+                    tasks_here=file.in_project.facts_here(file.key),
                     diagnostics=by_file.get(file.key, []),
                 ),
             )
@@ -284,7 +284,7 @@ def _index(file: SourceFile) -> None:
     consulted = project.track_consulted()
     model = project.model_for_text(file.path, file.text)
     if model is not None:
-        file.uses = project.note_task_uses(model)
+        file.uses = project.index(model)
     project.consulted = None
     file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
 
@@ -395,7 +395,7 @@ class IndexRequest:
 class CheckRequest:
     """Phase 4 on a worker: check (or fix) its files and these extra ones."""
 
-    tasks: dict[str, list[tuple[str, str]]]  # project root -> every task use
+    facts: dict[str, list[tuple[str, str]]]  # project root -> every fact (Project.index)
     extras: list[Job]
     fix: Optional[FixMode]
 
@@ -457,7 +457,7 @@ class WorkerState:
 
         self.files.extend(self._file(job) for job in request.extras)
         for root, project in self.projects.items():
-            project.add_task_uses(request.tasks.get(root, ()))
+            project.add_facts(request.facts.get(root, ()))
         answer: dict[str, Any] = {}
         for file in self.files:
             self._parent_still_there()
@@ -530,7 +530,7 @@ def _fixes_reach_other_files(run: Run, fixed: dict[str, str]) -> bool:
         if file.name not in fixed or file.project is None:
             continue
         model = file.project.model_for_text(file.path, fixed[file.name])
-        uses = file.project.note_task_uses(model) if model is not None else []
+        uses = file.project.index(model) if model is not None else []
         if sorted(uses) != sorted(file.uses):
             return True
     return False

@@ -1,0 +1,34 @@
+"""What one file's analysis says about other files, as strings that travel
+between processes and into the result cache (light: no libcst).
+
+A fact is filed under a file (or under the project root when it is about the
+whole project). A function key (`send`, `Mailer.send`) says the function is
+submitted as a background task; anything else starts with FACT_PREFIX and is
+`<prefix><kind>\\t<subject>\\t<json payload>` (see provenance.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+FACT_PREFIX = "@"
+
+
+def encode(kind: str, subject: str, payload: Any) -> str:
+    return f"{FACT_PREFIX}{kind}\t{subject}\t{json.dumps(payload, separators=(',', ':'))}"
+
+
+def decode(fact: str) -> Optional[tuple[str, str, Any]]:
+    """(kind, subject, payload), or None for a task key or a malformed fact."""
+    if not fact.startswith(FACT_PREFIX):
+        return None
+    try:
+        kind, subject, raw = fact[len(FACT_PREFIX) :].split("\t", 2)
+        return kind, subject, json.loads(raw)
+    except ValueError:
+        return None
+
+
+def is_task_key(fact: str) -> bool:
+    return not fact.startswith(FACT_PREFIX)

@@ -1,0 +1,773 @@
+"""Where a value comes from: for an expression, the origins it can hold.
+
+In mature applications the value a task misuses is rarely made where the task
+is submitted: a route's session goes into a handler method in another module,
+which queues `add_task(self.wrapper, db)`; a dependency returns what a
+middleware keeps on `request.state`; a service holds the client it was built
+with. `origins_of` follows an expression back through local aliases,
+unpacking-free assignments, `with ... as`, attributes of `self` (assigned in a
+method or in the class body), `functools.partial`, calls (into the returned
+value, with the call's arguments bound to the parameters), constructors and
+factories of known types, module globals and imports of the project, to a
+bounded depth.
+
+Parameters are the other direction. A route's or a dependency's parameters
+are what FastAPI injects; for any other function, what its callers pass.
+`propagate` follows what a module's routes and dependencies inject into the
+functions they call (argument to parameter, through keywords, `*args` /
+`**kwargs`, `partial` and `run_in_threadpool`), across modules, and files it
+as facts in the project (or the model, without one); the check of the
+callee's own file reads them back. A whole-project run indexes every file
+first, so a handler sees what every route hands it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from bgtask_lint.analysis import facts as fact_strings
+from bgtask_lint.analysis.model import FunctionInfo, FunctionRef, Model, call_argument
+from bgtask_lint.analysis.names import (
+    ANNOTATED,
+    BACKGROUND_TASKS,
+    DEPENDS,
+    OPTIONAL,
+    PARTIAL,
+    REQUEST_CLASSES,
+    RESPONSE_CLASSES,
+    UNION,
+    UPLOAD_FILE,
+)
+from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
+
+# Kinds of origin.
+INJECTED = "injected"  # FastAPI fills the parameter by its type (`type`)
+DEPENDENCY = "dependency"  # a dependency's value (`name`: the dependency)
+STATE = "state"  # `request.state.<name>` (`parts`: what the project stores there)
+INSTANCE = "instance"  # an object of a known type (`type`), from a call or an annotation
+BOUND = "partial"  # `functools.partial(f, ...)` (`parts`: what it binds)
+CLOSED = "closed"  # stored on `request.state.<name>` by code that closes it later
+
+WEBSOCKET_CLASSES = frozenset(
+    {"fastapi.WebSocket", "fastapi.websockets.WebSocket", "starlette.websockets.WebSocket"}
+)
+# Constructors and factories whose result has a known type, by qualified name.
+FACTORIES = {
+    "requests.Session": "requests.Session",
+    "requests.session": "requests.Session",
+    "httpx.Client": "httpx.Client",
+    "httpx.AsyncClient": "httpx.AsyncClient",
+    "urllib3.PoolManager": "urllib3.PoolManager",
+    "boto3.client": "boto3.client",
+    "boto3.resource": "boto3.resource",
+    "redis.Redis": "redis.Redis",
+    "redis.StrictRedis": "redis.Redis",
+    "redis.from_url": "redis.Redis",
+    "redis.Redis.from_url": "redis.Redis",
+    "pymongo.MongoClient": "pymongo.MongoClient",
+    "smtplib.SMTP": "smtplib.SMTP",
+    "smtplib.SMTP_SSL": "smtplib.SMTP",
+    "builtins.open": "builtins.open",
+    "io.open": "builtins.open",
+    "sqlite3.connect": "sqlite3.Connection",
+    "psycopg2.connect": "psycopg2.connection",
+    "psycopg.connect": "psycopg.Connection",
+    "pymysql.connect": "pymysql.Connection",
+    "openai.OpenAI": "openai.OpenAI",
+    "openai.AsyncOpenAI": "openai.AsyncOpenAI",
+    "anthropic.Anthropic": "anthropic.Anthropic",
+    "anthropic.AsyncAnthropic": "anthropic.AsyncAnthropic",
+    "sqlalchemy.create_engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.orm.Session": "sqlalchemy.orm.Session",
+    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.sessionmaker",
+    "sqlalchemy.orm.scoped_session": "sqlalchemy.orm.sessionmaker",
+    "sqlalchemy.ext.asyncio.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.async_sessionmaker",
+    "sqlalchemy.ext.asyncio.create_async_engine": "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlmodel.Session": "sqlalchemy.orm.Session",
+    "databases.Database": "databases.Database",
+}
+# What calling an object of these types makes (`SessionLocal()`).
+PRODUCTS = {
+    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.Session",
+    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.AsyncSession",
+}
+# What methods of these types return (`engine.connect()`).
+METHOD_PRODUCTS = {
+    ("sqlalchemy.engine.Engine", "connect"): "sqlalchemy.engine.Connection",
+    ("sqlalchemy.engine.Engine", "begin"): "sqlalchemy.engine.Connection",
+    ("psycopg2.connection", "cursor"): "psycopg2.cursor",
+    ("sqlite3.Connection", "cursor"): "sqlite3.Cursor",
+    ("pymysql.Connection", "cursor"): "pymysql.Cursor",
+}
+# Annotations naming a known type, by qualified name (`db: Session`).
+ANNOTATED_TYPES = {
+    **{name: kind for name, kind in FACTORIES.items() if name[0].isupper() or "." in name},
+    "sqlalchemy.orm.Session": "sqlalchemy.orm.Session",
+    "sqlalchemy.orm.session.Session": "sqlalchemy.orm.Session",
+    "sqlalchemy.engine.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.ext.asyncio.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlmodel.Session": "sqlalchemy.orm.Session",
+    "redis.Redis": "redis.Redis",
+    "redis.client.Redis": "redis.Redis",
+    "pymongo.MongoClient": "pymongo.MongoClient",
+    "sqlite3.Connection": "sqlite3.Connection",
+}
+# Objects that hold a connection the request's teardown closes: handed to a
+# task, they are used after they are closed.
+CLOSABLE_TYPES = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.engine.Connection",
+        "sqlite3.Connection",
+        "sqlite3.Cursor",
+        "psycopg2.connection",
+        "psycopg2.cursor",
+        "psycopg.Connection",
+        "pymysql.Connection",
+        "pymysql.Cursor",
+        "builtins.open",
+        "databases.Database",
+    }
+)
+# Calls that run their first argument with the others: `run_in_threadpool(f, x)`.
+OFFLOADS = frozenset(
+    {
+        "fastapi.concurrency.run_in_threadpool",
+        "starlette.concurrency.run_in_threadpool",
+        "asyncio.to_thread",
+        "anyio.to_thread.run_sync",
+    }
+)
+# A module the routes' values are followed into must mention one of these:
+# only there can a value reach a task.
+HANDS_TO_TASKS = ("add_task", "BackgroundTask")
+# How many origins one expression keeps (a value merged from many paths).
+MAX_ORIGINS = 16
+
+
+@dataclass(frozen=True)
+class Origin:
+    kind: str
+    type: str = ""  # INJECTED: "BackgroundTasks", "Request"...; INSTANCE: the type
+    name: str = ""  # the parameter, dependency or state attribute it is known by
+    route: str = ""  # where FastAPI made it: "`create` (shop/api/routes.py)"
+    yields: bool = False  # DEPENDENCY: a dependency with `yield`
+    function_scope: bool = False  # DEPENDENCY: `Depends(..., scope="function")`
+    # BOUND: the arguments it binds; STATE: what is stored there; DEPENDENCY:
+    # what it returns or yields; INSTANCE of a project class: its arguments.
+    parts: tuple[Origin, ...] = field(default=())
+
+    def flattened(self) -> Iterator[Origin]:
+        """This origin and every origin inside it."""
+        yield self
+        for part in self.parts:
+            yield from part.flattened()
+
+    def to_json(self) -> list:
+        return [
+            self.kind,
+            self.type,
+            self.name,
+            self.route,
+            self.yields,
+            self.function_scope,
+            [p.to_json() for p in self.parts],
+        ]
+
+    @classmethod
+    def from_json(cls, raw: list) -> Origin:
+        kind, type_, name, route, yields, function_scope, parts = raw
+        return cls(
+            str(kind),
+            str(type_),
+            str(name),
+            str(route),
+            bool(yields),
+            bool(function_scope),
+            tuple(cls.from_json(p) for p in parts),
+        )
+
+
+Origins = tuple[Origin, ...]
+# What the parameters of the function being followed into were given.
+Env = dict[str, Origins]
+
+
+def origins_of(
+    model: Model,
+    expr: cst.BaseExpression,
+    function: Optional[FunctionInfo],
+    max_depth: int = DEFAULT_MAX_CALL_DEPTH,
+) -> Origins:
+    """What `expr`, evaluated in `function` (None: at module level), can hold."""
+    return _Tracer(max_depth).of(model, expr, function, None, 0)
+
+
+def parameter_origins(
+    model: Model,
+    function: FunctionInfo,
+    param: cst.Param,
+    max_depth: int = DEFAULT_MAX_CALL_DEPTH,
+) -> Origins:
+    return _Tracer(max_depth).parameter(model, function, param, 0)
+
+
+def stored_on_state(model: Model, name: str) -> Origins:
+    """What the project keeps on `request.state.<name>`: from this module and,
+    with a project, every file the run indexed."""
+    found: list[Origin] = []
+    if model.project is not None:
+        for fact in sorted(model.project.facts_about(str(model.project.root))):
+            decoded = _decode(fact)
+            if decoded is not None and decoded[0] == "state" and decoded[1] == name:
+                found.append(decoded[2])
+    tracer = _Tracer(DEFAULT_MAX_CALL_DEPTH)
+    for stored, value, function in model.state_assignments:
+        if stored == name:
+            found.extend(_stored(tracer, model, stored, value, function))
+    return _unique(found)
+
+
+def _stored(
+    tracer: _Tracer,
+    model: Model,
+    name: str,
+    value: cst.BaseExpression,
+    function: Optional[FunctionInfo],
+) -> Iterator[Origin]:
+    """What `<request>.state.<name> = value` stores: the value's origins, and
+    CLOSED when the same function closes it (a middleware's `finally:
+    request.state.db.close()`)."""
+    yield from tracer.of(model, value, function, None, 1)
+    for site in function.calls if function is not None else []:
+        func = site.node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("close", "aclose")
+            and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == name
+            and isinstance(func.value.value, cst.Attribute)
+            and func.value.value.attr.value == "state"
+        ):
+            yield Origin(CLOSED)
+            return
+
+
+def is_closable(origin: Origin) -> bool:
+    """An object the request's teardown closes (a session, a connection, a file)."""
+    return origin.kind == CLOSED or (origin.kind == INSTANCE and origin.type in CLOSABLE_TYPES)
+
+
+def entry_label(model: Model, function: FunctionInfo) -> str:
+    return f"`{function.display_name}` ({model.shown_path})"
+
+
+class _Tracer:
+    """One question's walk: the depth left, and the values being computed (a
+    value that depends on itself, through recursive functions, stops there)."""
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.active: set[tuple[int, int]] = set()
+
+    def of(
+        self,
+        model: Model,
+        expr: cst.BaseExpression,
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+    ) -> Origins:
+        key = (id(expr), id(env))
+        if key in self.active or depth > self.max_depth:
+            return ()
+        self.active.add(key)
+        try:
+            return _unique(self._of(model, expr, function, env, depth))[:MAX_ORIGINS]
+        finally:
+            self.active.discard(key)
+
+    def _of(
+        self,
+        model: Model,
+        expr: cst.BaseExpression,
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        if isinstance(expr, cst.Name):
+            yield from self._name(model, expr, function, env, depth)
+        elif isinstance(expr, cst.Attribute):
+            yield from self._attribute(model, expr, function, env, depth)
+        elif isinstance(expr, cst.Call):
+            yield from self._call(model, expr, function, env, depth)
+        elif isinstance(expr, cst.Await):
+            yield from self.of(model, expr.expression, function, env, depth)
+        elif isinstance(expr, cst.IfExp):
+            yield from self.of(model, expr.body, function, env, depth)
+            yield from self.of(model, expr.orelse, function, env, depth)
+        elif isinstance(expr, cst.BooleanOperation):
+            yield from self.of(model, expr.left, function, env, depth)
+            yield from self.of(model, expr.right, function, env, depth)
+        elif isinstance(expr, cst.NamedExpr):
+            yield from self.of(model, expr.value, function, env, depth)
+
+    # -- names -----------------------------------------------------------
+    def _name(
+        self,
+        model: Model,
+        expr: cst.Name,
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        for binding in model.scopes.bindings_of(expr):
+            owner = model.function_of(binding.scope.node)
+            if binding.kind == "parameter" and isinstance(binding.node, cst.Param):
+                if owner is None:
+                    continue
+                if env is not None and owner is function and binding.name in env:
+                    yield from env[binding.name]
+                else:
+                    yield from self.parameter(model, owner, binding.node, depth)
+                continue
+            inner_env = env if owner is function else None
+            if binding.annotation is not None:
+                yield from self._annotation(model, binding.annotation)
+            if binding.kind in ("assignment", "with") and binding.value is not None:
+                yield from self.of(model, binding.value, owner, inner_env, depth)
+            elif binding.kind == "import" and isinstance(binding.node, cst.ImportAlias):
+                yield from self._imported(model, binding.name, depth)
+
+    def _imported(self, model: Model, name: str, depth: int) -> Iterator[Origin]:
+        """The value of a module global imported from another project module."""
+        binding = model.imports.bindings.get(name)
+        project = model.project
+        if binding is None or project is None or depth >= self.max_depth:
+            return
+        absolute = model.absolute(binding.qualname)
+        if absolute is None or "." not in absolute:
+            return
+        module_name, _, attribute = absolute.rpartition(".")
+        path = project.path_for_module(module_name)
+        other = project.model_for_path(path) if path is not None else None
+        if other is None:
+            return
+        for found in other.scopes.module.bindings.get(attribute, [])[-1:]:
+            if found.annotation is not None:
+                yield from self._annotation(other, found.annotation)
+            if found.value is not None:
+                yield from self.of(other, found.value, None, None, depth + 1)
+            elif found.kind == "import":
+                yield from self._imported(other, attribute, depth + 1)
+
+    # -- parameters ------------------------------------------------------
+    def parameter(
+        self, model: Model, function: FunctionInfo, param: cst.Param, depth: int
+    ) -> Origins:
+        found: list[Origin] = []
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        if function.route_kind or function.is_dependency:
+            found.extend(self.injected(model, entry_label(model, function), param, depth))
+        if annotation is not None and not found:
+            found.extend(self._annotation(model, annotation))
+        found.extend(_facts_for(model, function, param.name.value))
+        return _unique(found)
+
+    def injected(self, model: Model, route: str, param: cst.Param, depth: int) -> Iterator[Origin]:
+        """What FastAPI gives parameter `param` of a route or dependency (or a
+        class-based view's attribute), `route` naming it for messages."""
+        name = param.name.value
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        kind = _injected_kind(model, annotation) if annotation is not None else None
+        if kind is not None:
+            yield Origin(INJECTED, kind, name, route)
+            return
+        found = _depends_of(model, param)
+        if found is None:
+            return
+        where, call = found
+        target = call_argument(call, 0, "dependency")
+        scope = call_argument(call, 99, "scope")
+        function_scope = (
+            scope is not None
+            and isinstance(scope.value, cst.SimpleString)
+            and scope.value.evaluated_value == "function"
+        )
+        if target is None:  # `Depends()`: the annotation's class is the dependency
+            yield Origin(DEPENDENCY, "", name, route, False, function_scope)
+            return
+        ref = where.resolve_function(target.value)
+        if ref is None:
+            cls = where.qualified_name(target.value) or ""
+            yield Origin(DEPENDENCY, "", cls.rpartition(".")[2], route, False, function_scope)
+            return
+        values: list[Origin] = []
+        if depth < self.max_depth:
+            dependency = ref.info
+            produced = [
+                y.value for y in dependency.yields if isinstance(y.value, cst.BaseExpression)
+            ]
+            produced += [r.value for r in dependency.returns if r.value is not None]
+            label = entry_label(ref.model, dependency)
+            env = {
+                p.name.value: _unique(self.injected(ref.model, label, p, depth + 1))
+                for p in dependency.parameters()
+            }
+            for value in produced:
+                values.extend(self.of(ref.model, value, dependency, env, depth + 1))
+        yield Origin(
+            DEPENDENCY,
+            "",
+            ref.info.display_name,
+            route,
+            bool(ref.info.yields),
+            function_scope,
+            _unique(values),
+        )
+
+    # -- attributes and calls --------------------------------------------
+    def _attribute(
+        self,
+        model: Model,
+        expr: cst.Attribute,
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        owner = expr.value
+        attr = expr.attr.value
+        if isinstance(owner, cst.Attribute) and owner.attr.value == "state":
+            holder = self.of(model, owner.value, function, env, depth)
+            if any(o.kind == INJECTED and o.type in ("Request", "WebSocket") for o in holder):
+                yield Origin(STATE, "", attr, "", parts=stored_on_state(model, attr))
+            return
+        cls = function.enclosing_class if function is not None else None
+        if isinstance(owner, cst.Name) and owner.value == "self" and cls is not None:
+            yield from self._self_attribute(model, cls, attr, depth)
+
+    def _self_attribute(self, model: Model, cls: str, attr: str, depth: int) -> Iterator[Origin]:
+        """`self.<attr>`: what the class body or its methods assign to it."""
+        for assigned, method in model.attribute_values.get((cls, attr), []):
+            yield from self.of(model, assigned, method, None, depth + 1)
+        classdef = model.classes.get(cls)
+        scope = model.scopes.scope_of(classdef) if classdef is not None else None
+        for binding in scope.bindings.get(attr, []) if scope is not None else []:
+            value = binding.value
+            if isinstance(value, cst.Call) and model.qualified_name(value.func) in DEPENDS:
+                # A class-based view: FastAPI fills class attributes that are
+                # dependencies, for each request.
+                param = cst.Param(
+                    cst.Name(attr),
+                    cst.Annotation(binding.annotation) if binding.annotation else None,
+                    default=value,
+                )
+                yield from self.injected(model, f"`{cls}` ({model.shown_path})", param, depth)
+                continue
+            if binding.annotation is not None:
+                yield from self._annotation(model, binding.annotation)
+            if value is not None:
+                yield from self.of(model, value, None, None, depth + 1)
+
+    def _call(
+        self,
+        model: Model,
+        call: cst.Call,
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        qualname = model.qualified_name(call.func)
+        if qualname in PARTIAL:
+            parts: list[Origin] = []
+            for arg in call.args[1:]:
+                parts.extend(self.of(model, arg.value, function, env, depth))
+            yield Origin(BOUND, parts=_unique(parts))
+            return
+        if qualname in FACTORIES:
+            yield Origin(INSTANCE, FACTORIES[qualname])
+            return
+        if isinstance(call.func, cst.Attribute):
+            for origin in self.of(model, call.func.value, function, env, depth):
+                product = METHOD_PRODUCTS.get((origin.type, call.func.attr.value))
+                if origin.kind == INSTANCE and product:
+                    yield Origin(INSTANCE, product)
+        elif isinstance(call.func, cst.Name):
+            for origin in self.of(model, call.func, function, env, depth):
+                if origin.kind == INSTANCE and origin.type in PRODUCTS:
+                    yield Origin(INSTANCE, PRODUCTS[origin.type])
+        if depth >= self.max_depth:
+            return
+        target = model.class_named(call.func)
+        if target is not None:
+            other, cls = target
+            parts = []
+            for arg in call.args:
+                parts.extend(self.of(model, arg.value, function, env, depth))
+            name = f"{other.module_name or other.shown_path}.{cls}"
+            yield Origin(INSTANCE, name, parts=_unique(parts))
+            return
+        ref = model.resolve_function(call.func, function)
+        if ref is None:
+            return
+        callee = ref.info
+        given = self.arguments(model, call.args, function, env, depth, callee, _is_bound(call))
+        for returned in callee.returns:
+            if returned.value is not None:
+                yield from self.of(ref.model, returned.value, callee, given, depth + 1)
+
+    def arguments(
+        self,
+        model: Model,
+        args: Iterable[cst.Arg],
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+        callee: FunctionInfo,
+        bound: bool,
+    ) -> Env:
+        """What a call gives each parameter of `callee` (`bound`: called as a
+        method of an object, so the first parameter is the object)."""
+        params = callee.node.params
+        positional = [*params.posonly_params, *params.params]
+        if bound and callee.class_name and positional:
+            positional = positional[1:]
+        by_name = {p.name.value: p for p in [*positional, *params.kwonly_params]}
+        star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
+        star_kw = params.star_kwarg.name.value if params.star_kwarg is not None else None
+        given: dict[str, list[Origin]] = {}
+        index = 0
+        for arg in args:
+            origins = self.of(model, arg.value, function, env, depth)
+            if not origins:
+                if arg.keyword is None and not arg.star:
+                    index += 1
+                continue
+            if arg.star:  # `*args` / `**kwargs`: any parameter not given yet
+                names = (
+                    [p.name.value for p in positional[index:]] if arg.star == "*" else list(by_name)
+                )
+                names += [n for n in (star if arg.star == "*" else star_kw,) if n]
+                for name in names:
+                    given.setdefault(name, []).extend(origins)
+            elif arg.keyword is not None:
+                name = arg.keyword.value
+                target = name if name in by_name else star_kw
+                if target:
+                    given.setdefault(target, []).extend(origins)
+            else:
+                if index < len(positional):
+                    given.setdefault(positional[index].name.value, []).extend(origins)
+                elif star:
+                    given.setdefault(star, []).extend(origins)
+                index += 1
+        return {name: _unique(found) for name, found in given.items()}
+
+    def _annotation(self, model: Model, annotation: cst.BaseExpression) -> Iterator[Origin]:
+        for inner in _unwrap(model, annotation):
+            qualname = model.qualified_name(inner)
+            if qualname in ANNOTATED_TYPES:
+                yield Origin(INSTANCE, ANNOTATED_TYPES[qualname])
+
+
+def _injected_kind(model: Model, annotation: cst.BaseExpression) -> Optional[str]:
+    for inner in _unwrap(model, annotation):
+        qualname = model.qualified_name(inner)
+        if qualname in BACKGROUND_TASKS:
+            return "BackgroundTasks"
+        if qualname in REQUEST_CLASSES:
+            return "Request"
+        if qualname in WEBSOCKET_CLASSES:
+            return "WebSocket"
+        if qualname in UPLOAD_FILE:
+            return "UploadFile"
+        if qualname in RESPONSE_CLASSES:
+            return "Response"
+    return None
+
+
+def _unwrap(model: Model, annotation: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The types an annotation names: `Annotated[T, ...]`, `Optional[T]`,
+    `Union[...]`, `T | None`, `list[T]` unwrapped."""
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        yield from _unwrap(model, annotation.left)
+        yield from _unwrap(model, annotation.right)
+    elif isinstance(annotation, cst.Subscript):
+        origin = model.qualified_name(annotation.value)
+        args = [e.slice.value for e in annotation.slice if isinstance(e.slice, cst.Index)]
+        if origin in ANNOTATED and args:
+            yield from _unwrap(model, args[0])
+        elif origin in OPTIONAL or origin in UNION or origin in ("builtins.list", "typing.List"):
+            for arg in args:
+                yield from _unwrap(model, arg)
+    else:
+        yield annotation
+
+
+def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Call]]:
+    """The `Depends(...)` behind a parameter, with the model it is written in:
+    the default, `Annotated[T, Depends(...)]`, or a type alias of this module
+    or imported from another module of the project."""
+    call = model.depends_call(param)
+    if call is not None:
+        return model, call
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    if not isinstance(annotation, cst.Name) or model.project is None:
+        return None
+    binding = model.imports.bindings.get(annotation.value)
+    absolute = model.absolute(binding.qualname) if binding is not None else None
+    if absolute is None or "." not in absolute:
+        return None
+    module_name, _, alias = absolute.rpartition(".")
+    path = model.project.path_for_module(module_name)
+    other = model.project.model_for_path(path) if path is not None else None
+    if other is None or alias not in other.type_aliases:
+        return None
+    stand_in = cst.Param(cst.Name(param.name.value), cst.Annotation(cst.Name(alias)))
+    call = other.depends_call(stand_in)
+    return (other, call) if call is not None else None
+
+
+def _is_bound(call: cst.Call) -> bool:
+    """`obj.method(...)` / `self.method(...)`: the callee's first parameter is
+    the object (a class called through its name, `Class.method(x)`, is not
+    told apart: rare in code that submits tasks)."""
+    return isinstance(call.func, cst.Attribute)
+
+
+def _unique(origins: Iterable[Origin]) -> Origins:
+    return tuple(dict.fromkeys(origins))
+
+
+# -- following routes into the functions they call ------------------------
+
+
+def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tuple[str, str]]:
+    """Follow what this module's routes and dependencies are injected into the
+    functions they call, `max_depth` calls deep, and what it stores on
+    `request.state`. Files the facts (in the project, else in the model) and
+    returns them as (file, fact)."""
+    project = model.project
+    facts: list[tuple[str, str]] = []
+    if project is not None:
+        done = project.propagated.get(model.path)
+        if done is not None and done[0] is model:
+            return done[1]
+        # Filed before following: parameters met on the way read no facts yet.
+        project.propagated[model.path] = (model, facts)
+    elif model.provenance_facts is not None:
+        return []
+    local: dict[str, set[str]] = {}
+    if project is None:
+        model.provenance_facts = local
+    tracer = _Tracer(max_depth)
+    seen: set[tuple[int, tuple[tuple[str, Origins], ...]]] = set()
+
+    def follow(where: Model, function: FunctionInfo, env: Optional[Env], depth: int) -> None:
+        for site in function.calls:
+            call = site.node
+            func: cst.BaseExpression = call.func
+            args: list[cst.Arg] = list(call.args)
+            qualname = where.qualified_name(func)
+            if (qualname in OFFLOADS or qualname in PARTIAL) and args:
+                func, args = args[0].value, args[1:]
+            if not isinstance(func, (cst.Name, cst.Attribute)):
+                continue
+            ref = _callee(where, func, function)
+            if ref is None or ref.info.key is None:
+                continue
+            bound = isinstance(func, cst.Attribute)
+            given = tracer.arguments(where, args, function, env, depth, ref.info, bound)
+            given = {name: found for name, found in given.items() if found}
+            if not given:
+                continue
+            for name, found in sorted(given.items()):
+                for origin in found:
+                    facts.append(
+                        (ref.model.path, _encode("param", f"{ref.info.key} {name}", origin))
+                    )
+            mark = (id(ref.info), tuple(sorted(given.items())))
+            if depth + 1 < max_depth and mark not in seen:
+                seen.add(mark)
+                follow(ref.model, ref.info, given, depth + 1)
+
+    for entry in model.functions:
+        if entry.route_kind or entry.is_dependency:
+            follow(model, entry, None, 0)
+    root = str(project.root) if project is not None else ""
+    for name, value, function in model.state_assignments:
+        for origin in _unique(_stored(tracer, model, name, value, function)):
+            facts.append((root, _encode("state", name, origin)))
+    if project is not None:
+        project.add_facts(facts)
+    else:
+        for path, fact in facts:
+            local.setdefault(path, set()).add(fact)
+    return facts
+
+
+def _callee(
+    model: Model, func: cst.BaseExpression, function: FunctionInfo
+) -> Optional[FunctionRef]:
+    """The project function a route's call reaches, in a module that can hand
+    a value to a task (following every call would parse half the project)."""
+    if model.project is None:
+        return model.resolve_function(func, function)
+    with model.project.only_modules_mentioning(HANDS_TO_TASKS):
+        return model.resolve_function(func, function)
+
+
+def _facts_for(model: Model, function: FunctionInfo, param: str) -> Iterator[Origin]:
+    """What the indexed routes hand to parameter `param` of `function`."""
+    if function.key is None:
+        return
+    if model.project is not None:
+        propagate(model)
+        facts = model.project.facts_about(model.path)
+    else:
+        if model.provenance_facts is None:
+            propagate(model)
+        facts = (model.provenance_facts or {}).get(model.path, set())
+    wanted = f"{function.key} {param}"
+    for fact in sorted(facts):
+        decoded = _decode(fact)
+        if decoded is not None and decoded[0] == "param" and decoded[1] == wanted:
+            yield decoded[2]
+
+
+def _encode(kind: str, subject: str, origin: Origin) -> str:
+    return fact_strings.encode(kind, subject, origin.to_json())
+
+
+def _decode(fact: str) -> Optional[tuple[str, str, Origin]]:
+    decoded = fact_strings.decode(fact)
+    if decoded is None:
+        return None
+    try:
+        return decoded[0], decoded[1], Origin.from_json(decoded[2])
+    except (ValueError, TypeError):
+        return None
+
+
+__all__ = [
+    "BOUND",
+    "CLOSED",
+    "DEPENDENCY",
+    "INJECTED",
+    "INSTANCE",
+    "STATE",
+    "Origin",
+    "entry_label",
+    "is_closable",
+    "origins_of",
+    "parameter_origins",
+    "propagate",
+    "stored_on_state",
+]

@@ -1,0 +1,256 @@
+"""Where a value comes from (analysis/provenance.py): origins followed through
+aliases, calls, partials, objects and modules, and the production patterns of
+BGT009 as a fixture package (tests/fixtures/projects/crm)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from conftest import FIXTURES, expectations
+
+from bgtask_lint.analysis.builder import build_model
+from bgtask_lint.analysis.provenance import (
+    BOUND,
+    DEPENDENCY,
+    INJECTED,
+    INSTANCE,
+    STATE,
+    origins_of,
+)
+from bgtask_lint.api import check_paths, check_stdin
+
+CRM = FIXTURES / "projects" / "crm"
+
+
+def model_of(source: str):
+    return build_model(cst.parse_module(source), "example.py")
+
+
+def origins_at(source: str, function: str, expression: str, max_depth: int = 4):
+    """The origins of the last argument of the last call in `function`."""
+    model = model_of(source)
+    info = next(f for f in model.functions if f.name == function)
+    call = info.calls[-1].node
+    expr = call.args[-1].value
+    assert model.module.code_for_node(expr) == expression
+    return origins_of(model, expr, info, max_depth)
+
+
+HEADER = """
+import functools
+import requests
+from fastapi import BackgroundTasks, Depends, FastAPI, Request, UploadFile
+from sqlalchemy.orm import Session, sessionmaker
+app = FastAPI()
+SessionLocal = sessionmaker()
+def get_db():
+    db = SessionLocal()
+    yield db
+def get_settings():
+    return {}
+"""
+
+
+def test_injected_values_by_type_and_dependency():
+    source = HEADER + (
+        "@app.post('/')\n"
+        "def route(bt: BackgroundTasks, request: Request, f: UploadFile,\n"
+        "          db=Depends(get_db), settings=Depends(get_settings)):\n"
+        "    use(bt)\n    use(request)\n    use(f)\n    use(db)\n    use(settings)\n"
+    )
+    model = model_of(source)
+    route = model.module_functions["route"]
+    found = [origins_of(model, site.node.args[0].value, route) for site in route.calls]
+    assert [(o.kind, o.type) for [o] in found[:3]] == [
+        (INJECTED, "BackgroundTasks"),
+        (INJECTED, "Request"),
+        (INJECTED, "UploadFile"),
+    ]
+    [db], [settings] = found[3], found[4]
+    assert (db.kind, db.name, db.yields) == (DEPENDENCY, "get_db", True)
+    # What the dependency yields: a session from the session factory.
+    assert [(p.kind, p.type) for p in db.parts] == [(INSTANCE, "sqlalchemy.orm.Session")]
+    assert (settings.kind, settings.yields, settings.parts) == (DEPENDENCY, False, ())
+
+
+def test_aliases_partials_objects_and_returns():
+    source = HEADER + (
+        "class Service:\n"
+        "    def __init__(self, db):\n        self.db = db\n"
+        "def build(db, **kwargs):\n    return functools.partial(work, db, **kwargs)\n"
+        "@app.post('/')\n"
+        "def route(db=Depends(get_db)):\n"
+        "    alias = db\n"
+        "    service = Service(alias)\n"
+        "    task = build(service, x=1)\n"
+        "    use(task)\n"
+    )
+    [task] = origins_at(source, "route", "task")
+    assert task.kind == BOUND
+    [service] = task.parts
+    assert service.kind == INSTANCE and service.type.endswith(".Service")
+    [db] = service.parts
+    assert (db.kind, db.name) == (DEPENDENCY, "get_db")
+
+
+def test_clients_from_constructors_annotations_globals_and_self():
+    source = (
+        "import requests\nfrom sqlalchemy.orm import Session\n"
+        "CLIENT = requests.Session()\n"
+        "class Worker:\n"
+        "    def __init__(self):\n        self.http = requests.Session()\n"
+        "    def run(self, db: Session):\n"
+        "        use(self.http)\n        use(CLIENT)\n        use(db)\n"
+        "        with requests.Session() as s:\n            use(s)\n"
+    )
+    model = model_of(source)
+    run = model.methods[("Worker", "run")]
+    types = [
+        [o.type for o in origins_of(model, site.node.args[0].value, run)]
+        for site in run.calls
+        if site.node.args
+    ]
+    assert types == [
+        ["requests.Session"],
+        ["requests.Session"],
+        ["sqlalchemy.orm.Session"],
+        ["requests.Session"],
+    ]
+
+
+def test_state_values_are_told_apart_by_what_is_stored():
+    source = HEADER + (
+        "@app.middleware('http')\n"
+        "async def mw(request: Request, call_next):\n"
+        "    request.state.db = SessionLocal()\n"
+        "    request.state.trace = 'abc'\n"
+        "    return await call_next(request)\n"
+        "@app.post('/')\n"
+        "def route(request: Request):\n"
+        "    use(request.state.db)\n    use(request.state.trace)\n"
+    )
+    model = model_of(source)
+    route = model.module_functions["route"]
+    db, trace = (origins_of(model, s.node.args[0].value, route) for s in route.calls)
+    [[state_db], [state_trace]] = db, trace
+    assert state_db.kind == state_trace.kind == STATE
+    assert [p.type for p in state_db.parts] == ["sqlalchemy.orm.Session"]
+    assert state_trace.parts == ()
+
+
+def test_mutually_recursive_functions_end():
+    source = HEADER + (
+        "def ping(x, n):\n    return pong(x, n - 1) if n else x\n"
+        "def pong(x, n):\n    return ping(x, n)\n"
+        "@app.post('/')\n"
+        "def route(db=Depends(get_db)):\n"
+        "    value = ping(db, 3)\n    use(value)\n"
+    )
+    [origin] = origins_at(source, "route", "value")
+    assert (origin.kind, origin.name) == (DEPENDENCY, "get_db")
+
+
+def test_depth_limit():
+    source = HEADER + (
+        "def one(x):\n    return two(x)\n"
+        "def two(x):\n    return three(x)\n"
+        "def three(x):\n    return x\n"
+        "@app.post('/')\n"
+        "def route(db=Depends(get_db)):\n"
+        "    value = one(db)\n    use(value)\n"
+    )
+    assert origins_at(source, "route", "value", max_depth=4)
+    assert origins_at(source, "route", "value", max_depth=2) == ()
+
+
+def test_parameters_get_what_the_routes_of_the_module_pass():
+    source = HEADER + (
+        "def helper(session, *rest, **options):\n    use(session)\n    use(rest)\n    use(options)\n"
+        "@app.post('/')\n"
+        "def route(db=Depends(get_db)):\n"
+        "    helper(None, db, flag=db)\n"
+    )
+    model = model_of(source)
+    helper = model.module_functions["helper"]
+    session, rest, options = (
+        origins_of(model, site.node.args[0].value, helper) for site in helper.calls
+    )
+    assert session == ()
+    assert [o.name for o in rest] == [o.name for o in options] == ["get_db"]
+
+
+# -- the production patterns, as a package --------------------------------
+
+
+def crm_findings(*paths: str) -> set[tuple[str, int, str]]:
+    cwd = os.getcwd()
+    os.chdir(CRM)
+    try:
+        result = check_paths(list(paths), workers=1)
+    finally:
+        os.chdir(cwd)
+    return {
+        (Path(d.filename).as_posix().lstrip("./"), d.location.row, d.code)
+        for d in result.diagnostics
+    }
+
+
+def crm_expected() -> set[tuple[str, int, str]]:
+    found = set()
+    for path in CRM.rglob("*.py"):
+        for row, _, code in expectations(path.read_text(encoding="utf-8")):
+            found.add((path.relative_to(CRM).as_posix(), row, code))
+    return found
+
+
+def test_whole_package_reports_every_pattern():
+    assert crm_findings(".") == crm_expected()
+
+
+def messages(*paths: str) -> dict[tuple[str, int], str]:
+    cwd = os.getcwd()
+    os.chdir(CRM)
+    try:
+        result = check_paths(list(paths), workers=1)
+    finally:
+        os.chdir(cwd)
+    return {
+        (Path(d.filename).as_posix().lstrip("./"), d.location.row): d.message
+        for d in result.diagnostics
+    }
+
+
+def test_each_pattern_names_its_origin():
+    found = messages(".")
+    # 1. The route's session, into a handler method in another module (through
+    #    run_in_threadpool, and through *args / **kwargs).
+    assert (
+        "yield dependency `get_db` in `create_order` (crm/api/orders.py)"
+        in (found[("crm/handlers/orders.py", 11)])
+    )
+    assert "in `resend` (crm/api/orders.py)" in found[("crm/handlers/orders.py", 15)]
+    # 2. A partial a handler in another module builds and returns.
+    assert "`task` (from yield dependency `get_db`)" in found[("crm/api/orders.py", 27)]
+    # 3. A non-yield dependency returning what a middleware keeps on
+    #    request.state, through an Annotated alias of another module.
+    assert "`request.state.db`, which a middleware closes" in (found[("crm/api/contacts.py", 11)])
+    assert "on every FastAPI version" in found[("crm/api/contacts.py", 11)]
+    # 4. A class-based view whose session is a dependency class attribute.
+    assert (
+        "in `ContactController` (crm/api/controller.py)" in (found[("crm/api/controller.py", 19)])
+    )
+
+
+@pytest.mark.parametrize("path", ["crm/api/orders.py", "crm/api/controller.py"])
+def test_one_file_reports_what_it_holds(path):
+    expected = {item for item in crm_expected() if item[0] == path}
+    assert crm_findings(path) == expected
+
+
+def test_stdin_reports_the_same_as_the_file():
+    path = CRM / "crm" / "api" / "controller.py"
+    result = check_stdin(path.read_bytes(), str(path))
+    assert [(d.location.row, d.code) for d in result.diagnostics] == [(19, "BGT009")]
