@@ -168,7 +168,8 @@ def test_depth_limit():
 
 def test_parameters_get_what_the_routes_of_the_module_pass():
     source = HEADER + (
-        "def helper(session, *rest, **options):\n    use(session)\n    use(rest)\n    use(options)\n"
+        "def helper(session, *rest, **options):\n"
+        "    use(session)\n    use(rest)\n    use(options)\n"
         "@app.post('/')\n"
         "def route(db=Depends(get_db)):\n"
         "    helper(None, db, flag=db)\n"
