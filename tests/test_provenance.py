@@ -255,3 +255,34 @@ def test_stdin_reports_the_same_as_the_file():
     path = CRM / "crm" / "api" / "controller.py"
     result = check_stdin(path.read_bytes(), str(path))
     assert [(d.location.row, d.code) for d in result.diagnostics] == [(19, "BGT009")]
+
+
+def test_extra_blocking_calls_take_methods_of_project_types(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.bgtask-lint]\nextra-blocking-calls = ["app.clients.Legacy.fetch"]\n'
+    )
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "clients.py").write_text(
+        "class Legacy:\n    def fetch(self): ...\n    def close(self): ...\n"
+    )
+    (tmp_path / "app" / "routes.py").write_text(
+        "import asyncio\n"
+        "from fastapi import BackgroundTasks\n"
+        "from app.clients import Legacy\n"
+        "LEGACY = Legacy()\n"
+        "async def task():\n"
+        "    await asyncio.sleep(0)\n"
+        "    LEGACY.fetch()\n"
+        "    LEGACY.close()\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(task)\n"
+    )
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = check_paths(["."], workers=1)
+    finally:
+        os.chdir(cwd)
+    [finding] = result.diagnostics
+    assert (finding.code, finding.location.row) == ("BGT003", 7)
+    assert "task → app.clients.Legacy.fetch" in finding.message

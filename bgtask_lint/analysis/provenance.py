@@ -90,6 +90,8 @@ FACTORIES = {
     "sqlalchemy.ext.asyncio.create_async_engine": "sqlalchemy.ext.asyncio.AsyncEngine",
     "sqlmodel.Session": "sqlalchemy.orm.Session",
     "databases.Database": "databases.Database",
+    "pathlib.Path": "pathlib.Path",
+    "socket.socket": "socket.socket",
 }
 # What calling an object of these types makes (`SessionLocal()`).
 PRODUCTS = {
@@ -263,6 +265,16 @@ def _stored(
 def is_closable(origin: Origin) -> bool:
     """An object the request's teardown closes (a session, a connection, a file)."""
     return origin.kind == CLOSED or (origin.kind == INSTANCE and origin.type in CLOSABLE_TYPES)
+
+
+def held_types(origins: Iterable[Origin]) -> Iterator[str]:
+    """The types of the objects `origins` stand for: instances, and what a
+    dependency gives or `request.state` keeps."""
+    for origin in origins:
+        if origin.kind == INSTANCE:
+            yield origin.type
+        elif origin.kind in (DEPENDENCY, STATE):
+            yield from held_types(origin.parts)
 
 
 def entry_label(model: Model, function: FunctionInfo) -> str:
@@ -676,7 +688,9 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
             func: cst.BaseExpression = call.func
             args: list[cst.Arg] = list(call.args)
             qualname = where.qualified_name(func)
-            if (qualname in OFFLOADS or qualname in PARTIAL) and args:
+            submits = isinstance(func, cst.Attribute) and func.attr.value == "add_task"
+            if (submits or qualname in OFFLOADS or qualname in PARTIAL) and args:
+                # The callable runs with the other arguments: a call of it.
                 func, args = args[0].value, args[1:]
             if not isinstance(func, (cst.Name, cst.Attribute)):
                 continue
@@ -765,6 +779,7 @@ __all__ = [
     "STATE",
     "Origin",
     "entry_label",
+    "held_types",
     "is_closable",
     "origins_of",
     "parameter_origins",

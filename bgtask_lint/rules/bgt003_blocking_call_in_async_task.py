@@ -9,6 +9,8 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
 from bgtask_lint.analysis.positions import node_ranges
+from bgtask_lint.analysis.provenance import held_types, origins_of
+from bgtask_lint.config.blocking import blocks
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
@@ -63,6 +65,17 @@ class BlockingCallInAsyncTask(Rule):
     The blocking call is often one or two helpers deep. The message shows the
     whole chain, for example ``notify → _send → smtplib.SMTP``.
 
+    Methods of sync clients and handles block too, wherever the object came
+    from: a sync SQLAlchemy `Session` (`session.execute`, `db.query`,
+    `commit`; the most common blocking call in production tasks), a
+    `requests.Session`, an `httpx.Client`, boto3 clients and resources, Redis,
+    pymongo, sync OpenAI / Anthropic clients, DB-API connections and cursors,
+    `smtplib.SMTP`, `pathlib.Path` reads and writes, sockets. The object is
+    known from its constructor or factory (`SessionLocal()` of a
+    `sessionmaker`), an annotation (`db: Session`), a module global
+    (`s3 = boto3.client("s3")`), a `self` attribute, or the dependency whose
+    value the route hands to the task.
+
     Not flagged: a `def` task with blocking calls, and a blocking callable
     passed directly (`add_task(requests.post, url)`): both run in the thread
     pool. Calls inside a lambda or nested function that is handed to
@@ -102,7 +115,8 @@ class BlockingCallInAsyncTask(Rule):
 
     ## Options
     - `extra-blocking-calls`: qualified names of your own blocking functions,
-      for example `["myapp.mail.send_sync"]`.
+      for example `["myapp.mail.send_sync"]`, and methods of types:
+      `"myapp.clients.Legacy.fetch"`, or `"myapp.clients.Legacy.*"` for all.
 
     ## References
     - [FastAPI: Concurrency and async / await](https://fastapi.tiangolo.com/async/)
@@ -328,7 +342,26 @@ def _sync_chain(
 
 
 def _blocking_name(model: Model, site: CallSite, blocking: frozenset[str]) -> Optional[str]:
-    qualname = model.qualified_name(site.node.func)
+    """How the chain names the call when it blocks: its qualified name, or the
+    type and method (`sqlalchemy.orm.Session.execute`) of an object of a
+    known type, wherever the object came from."""
+    func = site.node.func
+    qualname = model.qualified_name(func)
     if qualname in blocking:
         return qualname.removeprefix("builtins.") if qualname else None
-    return None
+    if not isinstance(func, cst.Attribute):
+        return None
+    # `session.execute(...)`, and `client.chat.completions.create(...)` for
+    # clients whose every attribute is remote.
+    path, owner, direct = func.attr.value, func.value, True
+    while True:
+        for type_name in held_types(origins_of(model, owner, site.function)):
+            if blocks(type_name, path if direct else "*", blocking):
+                return f"{type_name.removeprefix('builtins.')}.{path}"
+        if not isinstance(owner, cst.Attribute) or _is_self(owner.value):
+            return None
+        path, owner, direct = f"{owner.attr.value}.{path}", owner.value, False
+
+
+def _is_self(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "self"

@@ -36,9 +36,23 @@ class RequestScopedResourceInTask(Rule):
     """
     ## What it does
     Flags a request-scoped resource handed to a background task: the value of
-    a yield dependency (typically a database session), an `UploadFile`, or an
-    object a middleware keeps on `request.state` — passed directly, inside
-    `functools.partial`, or inside an object handed to the task.
+    a yield dependency (typically a database session), an `UploadFile`, or a
+    session or connection a middleware keeps on `request.state` and closes —
+    passed directly, inside `functools.partial`, or inside an object handed to
+    the task.
+
+    The resource is followed however it travels: into a handler method in
+    another module that queues the task (also through `run_in_threadpool` and
+    `*args` / `**kwargs`), back out of a helper that returns a `partial`
+    holding it, through a dependency that returns `request.state.db`, an
+    `Annotated[Session, Depends(get_db)]` alias defined in another module, and
+    the dependency attributes of a class-based view. The message names where
+    it came from. It is reported where it is handed to the task, as long as the
+    route's file is checked in the same run.
+
+    A plain value kept on `request.state` (an id, a string, a dict of data) is
+    not a resource and is not reported. What a middleware stores is read from
+    the checked files.
 
     ## Why is this bad?
     Background tasks run after the response is sent, when the request's
