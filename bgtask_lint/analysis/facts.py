@@ -1,9 +1,8 @@
 """What one file's analysis says about other files, as strings that travel
 between processes and into the result cache (light: no libcst).
 
-A fact is filed under a file (or under the project root when it is about the
-whole project). A function key (`send`, `Mailer.send`) says the function is
-submitted as a background task; anything else starts with FACT_PREFIX and is
+A fact is filed under the file it is about. A function key (`send`,
+`Mailer.send`) says the function is submitted as a background task; anything else starts with FACT_PREFIX and is
 `<prefix><kind>\\t<subject>\\t<json payload>` (see provenance.py).
 """
 

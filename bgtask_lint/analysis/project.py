@@ -102,6 +102,7 @@ class Project:
         # module path found missing when it was looked for (for the cache).
         self.stamps: dict[str, Stamp] = {}
         src = self.root / "src"
+        self._src = str(src)
         if os.path.isdir(src):
             roots.append(src)
         self.stamps[str(src)] = DIRECTORY if os.path.isdir(src) else MISSING
@@ -124,9 +125,7 @@ class Project:
         # file: the functions they submit as background tasks (`func`,
         # `Class.method`: their own files must be checked for BGT003 even when
         # no task is submitted there), and what FastAPI-made values reach which
-        # parameters (provenance facts: see facts.py). Facts
-        # about the project as a whole (what is kept on `request.state`) are
-        # filed under the project root.
+        # parameters (provenance facts: see facts.py).
         self._facts: dict[str, set[str]] = {}
         # Per file, the model whose routes have been followed into the
         # functions they call, and the facts that gave (provenance.propagate).
@@ -159,7 +158,7 @@ class Project:
             self._paths[name] = self._find_module(name)
         if self.consulted is not None:
             self.consulted.update(self._probes[name])
-            self.consulted.add(str(self.root / "src"))  # a new src/ shadows the root
+            self.consulted.add(self._src)  # a new src/ shadows the root
         return self._paths[name]
 
     def _find_module(self, name: str) -> Optional[Path]:
@@ -201,6 +200,13 @@ class Project:
             text = self._text(key)
             self._models[key] = (text, self._parse(text, key) if text is not None else None)
         return self._models[key][1]
+
+    def text_of(self, path: Union[str, Path]) -> Optional[str]:
+        """The text of a project file (read once per run), None if unreadable."""
+        key = _key(path)
+        if self.consulted is not None:
+            self.consulted.add(key)
+        return self._text(key)
 
     def _text(self, key: str) -> Optional[str]:
         if key in self.overlay:
@@ -286,7 +292,7 @@ class Project:
             self._facts.setdefault(_key(path), set()).add(fact)
 
     def facts_about(self, path: str) -> set[str]:
-        """The facts filed under `path` (a file, or the project root)."""
+        """The facts filed under file `path`."""
         return self._facts.get(_key(path), set())
 
     def task_keys(self, path: str) -> set[str]:
@@ -294,11 +300,8 @@ class Project:
         return {fact for fact in self.facts_about(path) if is_task_key(fact)}
 
     def facts_here(self, path: str) -> list[str]:
-        """Everything recorded that the findings of file `path` may depend on:
-        facts about it and about the whole project (for the result cache)."""
-        own = self.facts_about(path)
-        shared = self.facts_about(str(self.root)) if _key(path) != str(self.root) else set()
-        return sorted(own | shared)
+        """What other files said about file `path`, sorted (for the cache)."""
+        return sorted(self.facts_about(path))
 
     def resolve(self, qualname: str, depth: int = 0) -> Optional[Target]:
         """What an absolute dotted name (`shop.tasks.send_receipt`) refers to in

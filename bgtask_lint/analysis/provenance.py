@@ -23,8 +23,10 @@ first, so a handler sees what every route hands it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import libcst as cst
@@ -222,18 +224,25 @@ def parameter_origins(
 
 
 def stored_on_state(model: Model, name: str) -> Origins:
-    """What the project keeps on `request.state.<name>`: from this module and,
-    with a project, every file the run indexed."""
+    """What the code keeps on `request.state.<name>`: from this module and,
+    with a project, every checked file that assigns it (a middleware, read
+    only when a route hands such a value on: that is rare, reading is not)."""
     found: list[Origin] = []
-    if model.project is not None:
-        for fact in sorted(model.project.facts_about(str(model.project.root))):
-            decoded = _decode(fact)
-            if decoded is not None and decoded[0] == "state" and decoded[1] == name:
-                found.append(decoded[2])
     tracer = _Tracer(DEFAULT_MAX_CALL_DEPTH)
-    for stored, value, function in model.state_assignments:
-        if stored == name:
-            found.extend(_stored(tracer, model, stored, value, function))
+    models = [model]
+    project = model.project
+    if project is not None:
+        assigns = re.compile(rf"\.state\.{re.escape(name)}\s*=[^=]")
+        for path in sorted(project.checked):
+            text = project.text_of(path)
+            if path != model.path and text is not None and assigns.search(text):
+                other = project.model_for_path(Path(path))
+                if other is not None:
+                    models.append(other)
+    for where in models:
+        for stored, value, function in where.state_assignments:
+            if stored == name:
+                found.extend(_stored(tracer, where, stored, value, function))
     return _unique(found)
 
 
@@ -288,6 +297,10 @@ class _Tracer:
     def __init__(self, max_depth: int) -> None:
         self.max_depth = max_depth
         self.active: set[tuple[int, int]] = set()
+        # Answers by (expression, environment), with the environments kept
+        # alive so that their ids are not reused.
+        self.memo: dict[tuple[int, int, int], Origins] = {}
+        self.envs: list[Env] = []
 
     def of(
         self,
@@ -300,11 +313,18 @@ class _Tracer:
         key = (id(expr), id(env))
         if key in self.active or depth > self.max_depth:
             return ()
+        remembered = self.memo.get((*key, depth))
+        if remembered is not None:
+            return remembered
         self.active.add(key)
         try:
-            return _unique(self._of(model, expr, function, env, depth))[:MAX_ORIGINS]
+            found = _unique(self._of(model, expr, function, env, depth))[:MAX_ORIGINS]
         finally:
             self.active.discard(key)
+        if env is not None:
+            self.envs.append(env)
+        self.memo[(*key, depth)] = found
+        return found
 
     def _of(
         self,
@@ -369,7 +389,12 @@ class _Tracer:
             return
         module_name, _, attribute = absolute.rpartition(".")
         path = project.path_for_module(module_name)
-        other = project.model_for_path(path) if path is not None else None
+        # Parsed only when it assigns the name at module level: most imported
+        # names are classes and functions, and parsing costs.
+        text = project.text_of(path) if path is not None else None
+        if path is None or text is None or not _assigns(text, attribute):
+            return
+        other = project.model_for_path(path)
         if other is None:
             return
         for found in other.scopes.module.bindings.get(attribute, [])[-1:]:
@@ -647,6 +672,11 @@ def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Cal
     return (other, call) if call is not None else None
 
 
+def _assigns(text: str, name: str) -> bool:
+    """`name = ...` / `name: T = ...` at the start of a line of `text`."""
+    return re.search(rf"^{re.escape(name)}\s*[:=]", text, re.MULTILINE) is not None
+
+
 def _is_bound(call: cst.Call) -> bool:
     """`obj.method(...)` / `self.method(...)`: the callee's first parameter is
     the object (a class called through its name, `Class.method(x)`, is not
@@ -663,9 +693,8 @@ def _unique(origins: Iterable[Origin]) -> Origins:
 
 def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tuple[str, str]]:
     """Follow what this module's routes and dependencies are injected into the
-    functions they call, `max_depth` calls deep, and what it stores on
-    `request.state`. Files the facts (in the project, else in the model) and
-    returns them as (file, fact)."""
+    functions they call, `max_depth` calls deep. Files the facts (in the
+    project, else in the model) and returns them as (file, fact)."""
     project = model.project
     facts: list[tuple[str, str]] = []
     if project is not None:
@@ -694,6 +723,8 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
                 func, args = args[0].value, args[1:]
             if not isinstance(func, (cst.Name, cst.Attribute)):
                 continue
+            if not any(tracer.of(where, a.value, function, env, depth) for a in args):
+                continue  # nothing worth following: do not look for the callee
             ref = _callee(where, func, function)
             if ref is None or ref.info.key is None:
                 continue
@@ -715,10 +746,6 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
     for entry in model.functions:
         if entry.route_kind or entry.is_dependency:
             follow(model, entry, None, 0)
-    root = str(project.root) if project is not None else ""
-    for name, value, function in model.state_assignments:
-        for origin in _unique(_stored(tracer, model, name, value, function)):
-            facts.append((root, _encode("state", name, origin)))
     if project is not None:
         project.add_facts(facts)
     else:

@@ -159,41 +159,49 @@ class Scopes:
     block_exits: dict[int, int] = field(default_factory=dict)
     # The `if` / `try` / `match` nodes that branch paths name, by id.
     branch_nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
-    # Loads seen by the walk, made into References and resolved on the first
-    # question: most models are never asked one (3 of the 28 files a run over
-    # the benchmark corpus parses), and this costs more than collecting.
+    # Loads seen by the walk, made into References and resolved when a
+    # question is first asked about their name: most models are never asked
+    # one, and the few that are ask about a few names; resolving costs more
+    # than collecting.
     pending: list[RawReference] = field(default_factory=list)
+    _unresolved: dict[str, list[RawReference]] = field(default_factory=dict)
 
-    def _resolved(self) -> Scopes:
+    def _resolve(self, name: Optional[str]) -> None:
+        """Resolve the loads of `name` (None: of every name)."""
         if self.pending:
-            pending, self.pending = self.pending, []
-            for node, scope, order, path, parent, grandparent in pending:
+            groups = self._unresolved
+            for raw in self.pending:
+                groups.setdefault(raw[0].value, []).append(raw)
+            self.pending = []
+        names = [name] if name is not None else list(self._unresolved)
+        for each in names:
+            for node, scope, order, path, parent, grandparent in self._unresolved.pop(each, ()):
                 reference = Reference(node, scope, order, path, parent, grandparent)
                 self.references[id(node)] = reference
                 resolve(reference)
-        return self
 
     def scope_of(self, node: cst.CSTNode) -> Optional[Scope]:
         """The scope a Module / FunctionDef / ClassDef / Lambda / comprehension opens."""
         return self.by_node.get(id(node))
 
     def reference(self, name: cst.Name) -> Optional[Reference]:
-        return self._resolved().references.get(id(name))
+        self._resolve(name.value)
+        return self.references.get(id(name))
 
     def bindings_of(self, name: cst.Name) -> list[Binding]:
         """The bindings that can reach a load of `name` (none for a builtin)."""
-        found = self._resolved().references.get(id(name))
+        found = self.reference(name)
         return found.bindings if found is not None else []
 
     def uses(self, binding: Binding) -> list[cst.Name]:
         """The loads that can read `binding`, in source order."""
-        self._resolved()
+        self._resolve(binding.name)
         return [reference.node for reference in binding.references]
 
     def references_to(self, scope: Scope, name: str) -> list[Reference]:
         """The loads that read any binding of `name` in `scope` (from it or from
         the scopes nested in it), in source order, each once."""
-        self._resolved()
+        self._resolve(name)
         seen: dict[int, Reference] = {}
         for binding in scope.bindings.get(name, []):
             for reference in binding.references:
@@ -255,7 +263,7 @@ class Scopes:
         return [(self.branch_nodes[branch], arm) for branch, arm in found[1]]
 
     def all_bindings(self) -> Iterator[Binding]:
-        self._resolved()
+        self._resolve(None)
         for scope in self.by_node.values():
             for bindings in scope.bindings.values():
                 yield from bindings

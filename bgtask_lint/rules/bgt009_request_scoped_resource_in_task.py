@@ -27,9 +27,8 @@ BROKEN_RANGE = ((0, 106), (0, 118))
 # From this version, `Depends(..., scope="function")` tears down before the response.
 
 
-# A file without these words cannot have a finding of this rule (the text
-# screen); a middleware's `request.state.db = ...` is read for what it keeps.
-TRIGGERS = ("BackgroundTask", ".state.")
+# A file without these words cannot have a finding of this rule (the text screen).
+TRIGGERS = ("BackgroundTask",)
 
 
 class RequestScopedResourceInTask(Rule):
@@ -52,7 +51,7 @@ class RequestScopedResourceInTask(Rule):
 
     A plain value kept on `request.state` (an id, a string, a dict of data) is
     not a resource and is not reported. What a middleware stores is read from
-    the checked files.
+    the checked files (so check the middleware's file with the routes).
 
     ## Why is this bad?
     Background tasks run after the response is sent, when the request's
