@@ -2,7 +2,8 @@
 between processes and into the result cache (light: no libcst).
 
 A fact is filed under the file it is about. A function key (`send`,
-`Mailer.send`) says the function is submitted as a background task; anything else starts with FACT_PREFIX and is
+`Mailer.send`) says the function is submitted as a background task; anything
+else starts with FACT_PREFIX and is
 `<prefix><kind>\\t<subject>\\t<json payload>` (see provenance.py).
 """
 
