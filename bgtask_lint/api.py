@@ -6,6 +6,7 @@ directly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional, Union
@@ -79,9 +80,11 @@ def check_stdin(
     path = Path(filename) if filename != "-" else Path.cwd() / "-"
     run = runner.Run(resolver, result)
     run.add(path)
+    run.requested.append(os.path.abspath(path))
     file = run.files[0]
     file.name = filename
     file.text, file.encoding = decoded.text, decoded.encoding
+    run.index_context()  # the routes elsewhere whose chains lead into this file
     runner.check_file(result, file, FixMode(unsafe=fix.unsafe, write=False) if fix else None)
     return result
 

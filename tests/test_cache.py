@@ -58,12 +58,14 @@ def test_an_edited_file_is_checked_again(tmp_path):
 
 def test_a_changed_dependency_invalidates_the_file_that_used_it(tmp_path):
     shop = shop_copy(tmp_path)
+    # The route file's chain ends where the loop blocks, in tasks.py, through
+    # a helper of helpers.py.
     before = findings(shop, "shop/api/routes.py")
-    assert any("time.sleep (shop/helpers.py:9)" in message for *_, message in before)
+    assert any("_load_template → time.sleep" in message for *_, message in before)
     helpers = shop / "shop" / "helpers.py"
     helpers.write_text(helpers.read_text().replace("time.sleep(0.1)", "pass  # fast now  "))
     after = findings(shop, "shop/api/routes.py")  # routes.py itself is unchanged
-    assert not any("helpers.py" in message for *_, message in after)
+    assert not any("_load_template" in message for *_, message in after)
 
 
 def test_a_module_no_longer_submitted_as_task_loses_its_finding(tmp_path):

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import libcst as cst
-import pytest
 from conftest import FIXTURES, expectations
 
 from bgtask_lint.analysis.builder import build_model
@@ -20,7 +19,7 @@ from bgtask_lint.analysis.provenance import (
     STATE,
     origins_of,
 )
-from bgtask_lint.api import check_paths, check_stdin
+from bgtask_lint.api import FixMode, check_paths, check_stdin
 
 CRM = FIXTURES / "projects" / "crm"
 
@@ -245,16 +244,104 @@ def test_each_pattern_names_its_origin():
     )
 
 
-@pytest.mark.parametrize("path", ["crm/api/orders.py", "crm/api/controller.py"])
-def test_one_file_reports_what_it_holds(path):
-    expected = {item for item in crm_expected() if item[0] == path}
-    assert crm_findings(path) == expected
+def in_crm(function, *args, **kwargs):
+    cwd = os.getcwd()
+    os.chdir(CRM)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        os.chdir(cwd)
 
 
-def test_stdin_reports_the_same_as_the_file():
-    path = CRM / "crm" / "api" / "controller.py"
-    result = check_stdin(path.read_bytes(), str(path))
-    assert [(d.location.row, d.code) for d in result.diagnostics] == [(19, "BGT009")]
+def located(diagnostics) -> set[tuple[str, int, str]]:
+    return {(Path(d.filename).as_posix(), d.location.row, d.code) for d in diagnostics}
+
+
+CHAIN = {
+    ("crm/handlers/orders.py", 11, "BGT009"),
+    ("crm/handlers/orders.py", 15, "BGT009"),
+}
+
+
+def test_a_chain_is_reported_in_one_place_whatever_is_checked():
+    # The whole package, the route file alone, the handler's module alone (as
+    # pre-commit passes a changed file), and the handler's text on stdin.
+    assert crm_findings(".") >= CHAIN
+    route_file = in_crm(check_paths, ["crm/api/orders.py"], workers=1)
+    assert located(route_file.diagnostics) == CHAIN | {("crm/api/orders.py", 27, "BGT009")}
+    handler_file = in_crm(check_paths, ["crm/handlers/orders.py"], workers=1)
+    assert located(handler_file.diagnostics) == CHAIN
+    handler = CRM / "crm" / "handlers" / "orders.py"
+    stdin = in_crm(check_stdin, handler.read_bytes(), "crm/handlers/orders.py")
+    assert located(stdin.diagnostics) == CHAIN
+    # The same messages in every mode.
+    assert sorted(d.message for d in route_file.diagnostics if "handlers" in d.filename) == (
+        sorted(d.message for d in stdin.diagnostics)
+    )
+
+
+def test_noqa_at_the_canonical_place_silences_every_mode(tmp_path):
+    import shutil
+
+    copy = tmp_path / "crm"
+    shutil.copytree(CRM, copy)
+    handler = copy / "crm" / "handlers" / "orders.py"
+    text = handler.read_text().replace(
+        "add_task(self._notify, db_session, order_id)  # expect: BGT009",
+        "add_task(self._notify, db_session, order_id)  # noqa: BGT009",
+    )
+    handler.write_text(text)
+    cwd = os.getcwd()
+    os.chdir(copy)
+    try:
+        runs = [
+            check_paths(["."], workers=1),
+            check_paths(["crm/api/orders.py"], workers=1),
+            check_paths(["crm/handlers/orders.py"], workers=1),
+            check_stdin(handler.read_bytes(), "crm/handlers/orders.py"),
+        ]
+    finally:
+        os.chdir(cwd)
+    for result in runs:
+        rows = {(Path(d.filename).as_posix(), d.location.row) for d in result.diagnostics}
+        assert ("crm/handlers/orders.py", 11) not in rows
+        assert ("crm/handlers/orders.py", 15) in rows
+
+
+def test_a_file_read_for_its_chain_reports_nothing_else(tmp_path):
+    """The handler module is read to report the chain from the route; its own
+    unrelated findings are not reported (it was not asked about), and it is
+    never fixed."""
+    import shutil
+
+    copy = tmp_path / "crm"
+    shutil.copytree(CRM, copy)
+    handler = copy / "crm" / "handlers" / "orders.py"
+    handler.write_text(
+        handler.read_text() + "\n\ndef unrelated():\n    BackgroundTasks().add_task(print)\n"
+    )
+    before = handler.read_bytes()
+    cwd = os.getcwd()
+    os.chdir(copy)
+    try:
+        result = check_paths(["crm/api/orders.py"], workers=1, fix=FixMode(unsafe=True))
+        whole = check_paths(["."], workers=1)
+    finally:
+        os.chdir(cwd)
+    assert handler.read_bytes() == before
+    assert "BGT001" not in {d.code for d in result.diagnostics}
+    assert "BGT001" in {d.code for d in whole.diagnostics}
+
+
+def test_parallel_run_reports_the_same():
+    # Two files that need a parse: two workers, with the chain end checked by one.
+    paths = ["crm/api/orders.py", "crm/api/controller.py"]
+    one = in_crm(check_paths, paths, workers=1)
+    two = in_crm(check_paths, paths, workers=2)
+    assert ("crm/handlers/orders.py", 11, "BGT009") in located(two.diagnostics)
+    assert [(d.filename, d.location, d.message) for d in one.diagnostics] == [
+        (d.filename, d.location, d.message) for d in two.diagnostics
+    ]
 
 
 def test_extra_blocking_calls_take_methods_of_project_types(tmp_path):

@@ -126,7 +126,13 @@ class Project:
         # `Class.method`: their own files must be checked for BGT003 even when
         # no task is submitted there), and what FastAPI-made values reach which
         # parameters (provenance facts: see facts.py).
-        self._facts: dict[str, set[str]] = {}
+        # Filed as file -> fact -> the files that said it.
+        self._facts: dict[str, dict[str, set[str]]] = {}
+        # Files whose facts are recorded (checked, or read for context).
+        self.indexed: set[str] = set()
+        # The project's files a run does not check, when it reads them to
+        # complete chains (run/context.py).
+        self.context_files: list[str] = []
         # Per file, the model whose routes have been followed into the
         # functions they call, and the facts that gave (provenance.propagate).
         self.propagated: dict[str, tuple[Model, list[tuple[str, str]]]] = {}
@@ -274,8 +280,9 @@ class Project:
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
                 uses.append((_key(ref.model.path), ref.info.key))
+        self.add_facts(uses, model.path)
         uses.extend(propagate(model))
-        self.add_facts(uses)
+        self.indexed.add(_key(model.path))
         return sorted(set(uses))
 
     def track_consulted(self) -> set[str]:
@@ -283,25 +290,45 @@ class Project:
         self.consulted = set()
         return self.consulted
 
-    def all_facts(self) -> list[tuple[str, str]]:
-        """(file, fact) for every fact recorded, to send between processes."""
-        return [(path, fact) for path, facts in sorted(self._facts.items()) for fact in facts]
+    def all_facts(self) -> list[tuple[str, str, str]]:
+        """(source, file, fact) for every fact recorded, to send between processes."""
+        return [
+            (source, path, fact)
+            for path, facts in sorted(self._facts.items())
+            for fact, sources in sorted(facts.items())
+            for source in sorted(sources)
+        ]
 
-    def add_facts(self, facts: Sequence[tuple[str, str]]) -> None:
+    def add_facts(self, facts: Sequence[tuple[str, str]], source: str) -> None:
+        """Record (file, fact) pairs that file `source` says."""
+        origin = _key(source)
         for path, fact in facts:
-            self._facts.setdefault(_key(path), set()).add(fact)
+            self._facts.setdefault(_key(path), {}).setdefault(fact, set()).add(origin)
+
+    def add_fact_triples(self, triples: Sequence[tuple[str, str, str]]) -> None:
+        for source, path, fact in triples:
+            self.add_facts([(path, fact)], source)
 
     def facts_about(self, path: str) -> set[str]:
         """The facts filed under file `path`."""
-        return self._facts.get(_key(path), set())
+        return set(self._facts.get(_key(path), {}))
+
+    def sources_of(self, path: str, fact: str) -> set[str]:
+        """The files that said `fact` about file `path`."""
+        return self._facts.get(_key(path), {}).get(fact, set())
+
+    def files_with_facts(self) -> list[str]:
+        return sorted(self._facts)
 
     def task_keys(self, path: str) -> set[str]:
         """The functions of file `path` that checked files submit as tasks."""
         return {fact for fact in self.facts_about(path) if is_task_key(fact)}
 
     def facts_here(self, path: str) -> list[str]:
-        """What other files said about file `path`, sorted (for the cache)."""
-        return sorted(self.facts_about(path))
+        """What other files said about file `path`, and who, sorted (for the
+        cache: findings name where their chains start)."""
+        facts = self._facts.get(_key(path), {})
+        return sorted(f"{fact}\t{source}" for fact, sources in facts.items() for source in sources)
 
     def resolve(self, qualname: str, depth: int = 0) -> Optional[Target]:
         """What an absolute dotted name (`shop.tasks.send_receipt`) refers to in

@@ -167,6 +167,8 @@ class Origin:
     # BOUND: the arguments it binds; STATE: what is stored there; DEPENDENCY:
     # what it returns or yields; INSTANCE of a project class: its arguments.
     parts: tuple[Origin, ...] = field(default=())
+    # The file of the route or dependency FastAPI made it for.
+    source: str = ""
 
     def flattened(self) -> Iterator[Origin]:
         """This origin and every origin inside it."""
@@ -183,11 +185,12 @@ class Origin:
             self.yields,
             self.function_scope,
             [p.to_json() for p in self.parts],
+            self.source,
         ]
 
     @classmethod
     def from_json(cls, raw: list) -> Origin:
-        kind, type_, name, route, yields, function_scope, parts = raw
+        kind, type_, name, route, yields, function_scope, parts, source = raw
         return cls(
             str(kind),
             str(type_),
@@ -196,6 +199,7 @@ class Origin:
             bool(yields),
             bool(function_scope),
             tuple(cls.from_json(p) for p in parts),
+            str(source),
         )
 
 
@@ -225,15 +229,15 @@ def parameter_origins(
 
 def stored_on_state(model: Model, name: str) -> Origins:
     """What the code keeps on `request.state.<name>`: from this module and,
-    with a project, every checked file that assigns it (a middleware, read
-    only when a route hands such a value on: that is rare, reading is not)."""
+    with a project, every checked or context file that assigns it (a
+    middleware; parsed only when a route hands such a value on)."""
     found: list[Origin] = []
     tracer = _Tracer(DEFAULT_MAX_CALL_DEPTH)
     models = [model]
     project = model.project
     if project is not None:
         assigns = re.compile(rf"\.state\.{re.escape(name)}\s*=[^=]")
-        for path in sorted(project.checked):
+        for path in sorted({*project.checked, *project.context_files}):
             text = project.text_of(path)
             if path != model.path and text is not None and assigns.search(text):
                 other = project.model_for_path(Path(path))
@@ -425,7 +429,7 @@ class _Tracer:
         annotation = param.annotation.annotation if param.annotation is not None else None
         kind = _injected_kind(model, annotation) if annotation is not None else None
         if kind is not None:
-            yield Origin(INJECTED, kind, name, route)
+            yield Origin(INJECTED, kind, name, route, source=model.path)
             return
         found = _depends_of(model, param)
         if found is None:
@@ -439,12 +443,13 @@ class _Tracer:
             and scope.value.evaluated_value == "function"
         )
         if target is None:  # `Depends()`: the annotation's class is the dependency
-            yield Origin(DEPENDENCY, "", name, route, False, function_scope)
+            yield Origin(DEPENDENCY, "", name, route, False, function_scope, source=model.path)
             return
         ref = where.resolve_function(target.value)
         if ref is None:
             cls = where.qualified_name(target.value) or ""
-            yield Origin(DEPENDENCY, "", cls.rpartition(".")[2], route, False, function_scope)
+            cls = cls.rpartition(".")[2]
+            yield Origin(DEPENDENCY, "", cls, route, False, function_scope, source=model.path)
             return
         values: list[Origin] = []
         if depth < self.max_depth:
@@ -468,6 +473,7 @@ class _Tracer:
             bool(ref.info.yields),
             function_scope,
             _unique(values),
+            model.path,
         )
 
     # -- attributes and calls --------------------------------------------
@@ -747,7 +753,7 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
         if entry.route_kind or entry.is_dependency:
             follow(model, entry, None, 0)
     if project is not None:
-        project.add_facts(facts)
+        project.add_facts(facts, model.path)
     else:
         for path, fact in facts:
             local.setdefault(path, set()).add(fact)

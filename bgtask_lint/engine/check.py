@@ -89,6 +89,12 @@ def check_text(
     for code in sorted(codes):
         rule = _RULES[code]
         violations.extend((rule, v) for v in rule.check(context))
+    if project is not None and not project.is_checked(filename):
+        # Not asked about: a file that holds the end of a chain that starts in
+        # a checked file reports only what those chains lead to.
+        violations = [
+            (rule, v) for rule, v in violations if any(project.is_checked(s) for s in v.sources)
+        ]
     return place(
         model.module,
         violations,

@@ -47,6 +47,10 @@ class Violation:
     # "error", or "warning" where the harm depends on facts we cannot see
     # (BGT009 when the project's FastAPI version is unknown or unaffected).
     severity: str = "error"
+    # The other files whose code leads here (the routes that submit the task or
+    # hand over the value). A file read only to complete a chain reports just
+    # the findings one of whose sources the run checks.
+    sources: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

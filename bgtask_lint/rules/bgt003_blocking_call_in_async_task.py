@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import libcst as cst
 
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
-from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.analysis.provenance import held_types, origins_of
 from bgtask_lint.config.blocking import blocks
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
@@ -174,10 +173,11 @@ def route(queue):
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
-        reported: set[cst.CSTNode] = set()
+        # Each blocking call once, with every file whose routes lead to it.
+        reported: dict[cst.CSTNode, Violation] = {}
         uses = _task_uses(model)
-        only_tasks = _used_only_as_tasks(model, [ref for ref, _ in uses])
-        for task, submission in uses:
+        only_tasks = _used_only_as_tasks(model, [ref for ref, _, _ in uses])
+        for task, _, sources in uses:
             if not task.info.is_async:
                 continue
             paths = list(
@@ -190,58 +190,46 @@ def route(queue):
                 and not any(p.is_sleep_statement and p.site.function is task.info for p in paths)
             )
             for path in paths:
-                node = _report_node(model, path, submission)
-                if node is None or node in reported:
+                # Reported once, where the loop blocks (the canonical place):
+                # a task of another module is reported by that module's check.
+                node = path.site.node
+                if path.model is not model:
                     continue
-                reported.add(node)
+                if node in reported:
+                    known = reported[node]
+                    reported[node] = replace(known, sources=known.sources | sources)
+                    continue
                 fix = None
-                if node is path.site.node and path.is_sleep_statement:
+                if path.is_sleep_statement:
                     fix = _asyncio_sleep_fix(model, path.site)
-                elif node is path.site.node and can_become_def and path.site.function is task.info:
+                elif can_become_def and path.site.function is task.info:
                     fix = _def_fix(task.info)
-                yield Violation(node, _message(task.info, path, node is not path.site.node), fix)
+                reported[node] = Violation(node, _message(task.info, path), fix, sources=sources)
+        yield from reported.values()
 
 
-def _task_uses(model: Model) -> list[tuple[FunctionRef, Optional[TaskSubmission]]]:
+def _task_uses(model: Model) -> list[tuple[FunctionRef, Optional[TaskSubmission], frozenset[str]]]:
     """The tasks this module submits (with the submission), and the functions
-    of this module that other checked modules of the project submit."""
-    uses: list[tuple[FunctionRef, Optional[TaskSubmission]]] = []
+    of this module that other files of the project submit (with those files)."""
+    uses: list[tuple[FunctionRef, Optional[TaskSubmission], frozenset[str]]] = []
     for submission in model.task_submissions():
         if submission.callable_arg is not None:
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None:
-                uses.append((ref, submission))
+                uses.append((ref, submission, frozenset()))
     if model.project is not None:
         for key in sorted(model.project.task_keys(model.path)):
             info = model.function_by_key(key)
             if info is not None:
-                uses.append((FunctionRef(model, info), None))
+                sources = frozenset(model.project.sources_of(model.path, key)) - {model.path}
+                uses.append((FunctionRef(model, info), None, sources))
     return uses
 
 
-def _report_node(
-    model: Model, path: BlockingPath, submission: Optional[TaskSubmission]
-) -> Optional[cst.CSTNode]:
-    """Where this file reports `path`, if it does: at the call on the event loop
-    when it is in this file; at the `add_task` when the task lives in a module
-    this run does not report on; nowhere when another checked file reports it."""
-    if path.model is model:
-        return path.site.node
-    project = model.project
-    if submission is not None and (project is None or not project.is_checked(path.model.path)):
-        return submission.site.node
-    return None
-
-
-def _message(task: FunctionInfo, path: BlockingPath, elsewhere: bool) -> str:
-    chain = " → ".join(path.chain)
-    if elsewhere:
-        where_model, call = path.blocking
-        row = node_ranges(where_model.module, [call])[call].start.line
-        chain += f" ({where_model.shown_path}:{row})"
+def _message(task: FunctionInfo, path: BlockingPath) -> str:
     return (
-        f"async task `{task.display_name}` blocks the event loop: {chain}; make the task a `def` "
-        "(it then runs in the thread pool) or use a non-blocking call"
+        f"async task `{task.display_name}` blocks the event loop: {' → '.join(path.chain)}; "
+        "make the task a `def` (it then runs in the thread pool) or use a non-blocking call"
     )
 
 

@@ -143,9 +143,11 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
             if function is None or submission.site.in_lambda:
                 continue
             for expr in _handed_over(model, submission):
-                found = _request_scoped(origins_of(model, expr, function, depth))
+                origins = origins_of(model, expr, function, depth)
+                found = _request_scoped(origins)
                 if found is None:
                     continue
+                sources = {o.source for origin in origins for o in origin.flattened()}
                 severity, versions = _verdict(found, target)
                 shown = model.module.code_for_node(expr)
                 yield Violation(
@@ -153,6 +155,7 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
                     f"{_describe(shown, found, model, function)} is handed to a background "
                     f"task, which runs after the response: {versions}; let the task open its own",
                     severity=severity,
+                    sources=frozenset(sources - {"", model.path}),
                 )
 
 

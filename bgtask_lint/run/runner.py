@@ -87,6 +87,12 @@ class Run:
         self.cache = cache if fix is None else None  # fixes always start from the text
         self.files: list[SourceFile] = []
         self.projects: dict[Path, Project] = {}
+        # The paths asked for (absolute): a project they do not cover whole is
+        # read for the chains that lead into them (see context.py).
+        self.requested: list[str] = []
+        # Files not asked about that hold the end of a chain starting in one
+        # that is: checked for those findings only, never fixed nor cached.
+        self.chain_ends: list[SourceFile] = []
         self._fingerprints: dict[tuple[int, frozenset[str], Path], str] = {}
 
     def add(self, path: Union[str, Path]) -> None:
@@ -111,7 +117,7 @@ class Run:
                 )
                 if file.entry is not None:
                     file.matters = file.entry.matters
-                    file.in_project.add_facts(file.entry.uses)
+                    file.in_project.add_facts(file.entry.uses, file.key)
         self.files = [f for f in self.files if f.entry is not None or self._read(f)]
         fresh = [f for f in self.files if f.entry is None and f.matters]
         count = parallel.worker_count(fresh, self.workers)
@@ -137,9 +143,27 @@ class Run:
                     fresh = [f for f in self.files if f.entry is None and f.matters]
         for file in fresh:
             _index(file)
+        self.index_context()
         for file in self._to_check():
             check_file(self.result, file, self.fix)
         self._store()
+
+    def index_context(self) -> None:
+        """Index the files of each project that lead into the checked ones,
+        when the paths asked for do not cover the whole project."""
+        from bgtask_lint.run.context import covers, index_context
+
+        for project in self.projects.values():
+            if covers(self.requested, project.root):
+                continue
+            depth = max(f.settings.max_call_depth for f in self.files if f.project is project)
+            index_context(project, self.resolver, self._matters, depth)
+
+    def _matters(self, path: str, text: str) -> bool:
+        codes = self.resolver.for_path(path, is_dir=False).enabled_codes(path)
+        from bgtask_lint.rules import screen
+
+        return screen(codes)(text)
 
     def _fingerprint(self, file: SourceFile) -> str:
         """The cache fingerprint of the configuration that applies to `file`;
@@ -197,7 +221,28 @@ class Run:
                     continue
             if file.matters or file.in_project.task_keys(file.key):
                 todo.append(file)
-        return todo
+        return todo + self._chain_ends()
+
+    def _chain_ends(self) -> list[SourceFile]:
+        """The files not asked about that checked files' chains lead into."""
+        if self.chain_ends:
+            return self.chain_ends
+        known = {file.key for file in self.files}
+        for project in self.projects.values():
+            for path in project.files_with_facts():
+                if path in known or not any(
+                    project.is_checked(source)
+                    for fact in project.facts_about(path)
+                    for source in project.sources_of(path, fact)
+                ):
+                    continue
+                relative = os.path.relpath(path)
+                name = path if relative.startswith("..") else relative
+                settings = self.resolver.for_path(path, is_dir=False)
+                file = SourceFile(name, path, settings, project)
+                if self._read(file):
+                    self.chain_ends.append(file)
+        return self.chain_ends
 
     def _in_parallel(self, fresh: list[SourceFile], count: int) -> None:
         """Phases 3 and 4 on `count` workers, each owning a share of `fresh`."""
@@ -214,7 +259,8 @@ class Run:
                 for key, uses in uses_by_file.items():
                     file = next(f for f in fresh if f.key == key)
                     file.uses = uses
-                    file.in_project.add_facts(uses)
+                    file.in_project.add_facts(uses, key)
+            self.index_context()
             owned = {fresh[i].key for mine in shares for i in mine}
             extras = [f for f in self._to_check() if f.key not in owned]
             facts = {str(p.root): p.all_facts() for p in self.projects.values()}
@@ -229,7 +275,7 @@ class Run:
         parts = {}
         for answer in answers:
             parts.update(answer)
-        for file in self.files:  # in discovery order, as one process reports
+        for file in [*self.files, *self.chain_ends]:  # in order, as one process reports
             if file.key in parts:
                 part, deps = parts[file.key]
                 file.deps = dict(deps)
@@ -299,6 +345,8 @@ def check_file(
 
     assert file.text is not None
     filename, source, settings, project = file.name, file.text, file.settings, file.project
+    if project is not None and not project.is_checked(file.key):
+        fix = None  # a file read to complete a chain is reported on, never fixed
     codes = settings.enabled_codes(file.name)
     options = settings.rule_options(project.root if project is not None else None)
     consulted = project.track_consulted() if project is not None else set()
@@ -395,7 +443,8 @@ class IndexRequest:
 class CheckRequest:
     """Phase 4 on a worker: check (or fix) its files and these extra ones."""
 
-    facts: dict[str, list[tuple[str, str]]]  # project root -> every fact (Project.index)
+    # Project root -> every fact (Project.index), as (source, file, fact).
+    facts: dict[str, list[tuple[str, str, str]]]
     extras: list[Job]
     fix: Optional[FixMode]
 
@@ -457,7 +506,7 @@ class WorkerState:
 
         self.files.extend(self._file(job) for job in request.extras)
         for root, project in self.projects.items():
-            project.add_facts(request.facts.get(root, ()))
+            project.add_fact_triples(request.facts.get(root, ()))
         answer: dict[str, Any] = {}
         for file in self.files:
             self._parent_still_there()
@@ -544,6 +593,7 @@ def discover_into(
     found_files = discover(
         list(paths), run.resolver, force_exclude=force_exclude, respect_gitignore=respect_gitignore
     )
+    run.requested.extend(os.path.abspath(path) for path in paths)
     for found in found_files:
         if found.error is not None:
             run.result.diagnostics.append(file_error(str(found.path), found.error))
