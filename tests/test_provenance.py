@@ -373,3 +373,26 @@ def test_extra_blocking_calls_take_methods_of_project_types(tmp_path):
     [finding] = result.diagnostics
     assert (finding.code, finding.location.row) == ("BGT003", 7)
     assert "task → app.clients.Legacy.fetch" in finding.message
+
+
+def test_context_facts_come_from_the_cache_until_the_file_changes(tmp_path):
+    import shutil
+
+    copy = tmp_path / "crm"
+    shutil.copytree(CRM, copy)
+    cache = tmp_path / "cache"
+    cwd = os.getcwd()
+    os.chdir(copy)
+    try:
+        cold = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
+        warm = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
+        assert located(cold.diagnostics) == located(warm.diagnostics) == CHAIN
+        # The route (read for context only) stops handing its session over.
+        routes = copy / "crm" / "api" / "orders.py"
+        routes.write_text(
+            routes.read_text().replace("handler.create, db_session,", "handler.create, None,")
+        )
+        after = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
+    finally:
+        os.chdir(cwd)
+    assert located(after.diagnostics) == {("crm/handlers/orders.py", 15, "BGT009")}

@@ -207,6 +207,9 @@ class Project:
             self._models[key] = (text, self._parse(text, key) if text is not None else None)
         return self._models[key][1]
 
+    def is_parsed(self, path: Union[str, Path]) -> bool:
+        return _key(path) in self._models
+
     def text_of(self, path: Union[str, Path]) -> Optional[str]:
         """The text of a project file (read once per run), None if unreadable."""
         key = _key(path)

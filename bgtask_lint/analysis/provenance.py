@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -37,6 +38,7 @@ from bgtask_lint.analysis.names import (
     ANNOTATED,
     BACKGROUND_TASKS,
     DEPENDS,
+    LOCAL_PREFIX,
     OPTIONAL,
     PARTIAL,
     REQUEST_CLASSES,
@@ -108,6 +110,7 @@ METHOD_PRODUCTS = {
     ("sqlite3.Connection", "cursor"): "sqlite3.Cursor",
     ("pymysql.Connection", "cursor"): "pymysql.Cursor",
 }
+_MADE_BY_METHODS = frozenset(method for _, method in METHOD_PRODUCTS)
 # Annotations naming a known type, by qualified name (`db: Session`).
 ANNOTATED_TYPES = {
     **{name: kind for name, kind in FACTORIES.items() if name[0].isupper() or "." in name},
@@ -152,6 +155,8 @@ OFFLOADS = frozenset(
 # A module the routes' values are followed into must mention one of these:
 # only there can a value reach a task.
 HANDS_TO_TASKS = ("add_task", "BackgroundTask")
+# The type of a dependency not resolved yet, before its qualified name.
+LAZY = "lazy:"
 # How many origins one expression keeps (a value merged from many paths).
 MAX_ORIGINS = 16
 
@@ -298,8 +303,12 @@ class _Tracer:
     """One question's walk: the depth left, and the values being computed (a
     value that depends on itself, through recursive functions, stops there)."""
 
-    def __init__(self, max_depth: int) -> None:
+    def __init__(self, max_depth: int, *, cheap: bool = False) -> None:
         self.max_depth = max_depth
+        # While following routes into what they call (propagate), for every
+        # call of every route: parse no module for a value that is not worth
+        # following (see _imported and _call).
+        self.cheap = cheap
         self.active: set[tuple[int, int]] = set()
         # Answers by (expression, environment), with the environments kept
         # alive so that their ids are not reused.
@@ -398,6 +407,8 @@ class _Tracer:
         text = project.text_of(path) if path is not None else None
         if path is None or text is None or not _assigns(text, attribute):
             return
+        if self.cheap and not project.is_parsed(path):
+            return
         other = project.model_for_path(path)
         if other is None:
             return
@@ -419,7 +430,8 @@ class _Tracer:
             found.extend(self.injected(model, entry_label(model, function), param, depth))
         if annotation is not None and not found:
             found.extend(self._annotation(model, annotation))
-        found.extend(_facts_for(model, function, param.name.value))
+        for origin in _facts_for(model, function, param.name.value):
+            found.append(origin if self.cheap else self.expand(model, origin))
         return _unique(found)
 
     def injected(self, model: Model, route: str, param: cst.Param, depth: int) -> Iterator[Origin]:
@@ -445,12 +457,27 @@ class _Tracer:
         if target is None:  # `Depends()`: the annotation's class is the dependency
             yield Origin(DEPENDENCY, "", name, route, False, function_scope, source=model.path)
             return
+        qualname = where.qualified_name(target.value) or ""
+        absolute = where.absolute(qualname) if not qualname.startswith(LOCAL_PREFIX) else None
+        if self.cheap and absolute:
+            # Resolved when a rule reads it (see expand): following every
+            # route would otherwise parse every module with a dependency.
+            label = absolute.rpartition(".")[2]
+            yield Origin(
+                DEPENDENCY, LAZY + absolute, label, route, False, function_scope, source=model.path
+            )
+            return
         ref = where.resolve_function(target.value)
         if ref is None:
-            cls = where.qualified_name(target.value) or ""
-            cls = cls.rpartition(".")[2]
+            cls = qualname.rpartition(".")[2]
             yield Origin(DEPENDENCY, "", cls, route, False, function_scope, source=model.path)
             return
+        yield self.dependency(ref, route, function_scope, model.path, depth)
+
+    def dependency(
+        self, ref: FunctionRef, route: str, function_scope: bool, source: str, depth: int
+    ) -> Origin:
+        """The value of dependency `ref`: whether it yields, and what it gives."""
         values: list[Origin] = []
         if depth < self.max_depth:
             dependency = ref.info
@@ -465,7 +492,7 @@ class _Tracer:
             }
             for value in produced:
                 values.extend(self.of(ref.model, value, dependency, env, depth + 1))
-        yield Origin(
+        return Origin(
             DEPENDENCY,
             "",
             ref.info.display_name,
@@ -473,8 +500,22 @@ class _Tracer:
             bool(ref.info.yields),
             function_scope,
             _unique(values),
-            model.path,
+            source,
         )
+
+    def expand(self, model: Model, origin: Origin) -> Origin:
+        """`origin` with the dependencies that following routes left unresolved
+        (LAZY) resolved, inside it too."""
+        if origin.kind == DEPENDENCY and origin.type.startswith(LAZY):
+            target = model.project.resolve(origin.type[len(LAZY) :]) if model.project else None
+            if isinstance(target, FunctionRef):
+                return self.dependency(
+                    target, origin.route, origin.function_scope, origin.source, 1
+                )
+            return replace(origin, type="")
+        if not origin.parts:
+            return origin
+        return replace(origin, parts=tuple(self.expand(model, p) for p in origin.parts))
 
     # -- attributes and calls --------------------------------------------
     def _attribute(
@@ -537,7 +578,7 @@ class _Tracer:
         if qualname in FACTORIES:
             yield Origin(INSTANCE, FACTORIES[qualname])
             return
-        if isinstance(call.func, cst.Attribute):
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in _MADE_BY_METHODS:
             for origin in self.of(model, call.func.value, function, env, depth):
                 product = METHOD_PRODUCTS.get((origin.type, call.func.attr.value))
                 if origin.kind == INSTANCE and product:
@@ -548,16 +589,19 @@ class _Tracer:
                     yield Origin(INSTANCE, PRODUCTS[origin.type])
         if depth >= self.max_depth:
             return
-        target = model.class_named(call.func)
+        parts = []
+        for arg in call.args:
+            parts.extend(self.of(model, arg.value, function, env, depth))
+        if self.cheap and (not parts or model.project is None):
+            return  # an object or a result built from nothing worth following
+        with _parsing(model, self.cheap):
+            target = model.class_named(call.func)
+            ref = model.resolve_function(call.func, function) if target is None else None
         if target is not None:
             other, cls = target
-            parts = []
-            for arg in call.args:
-                parts.extend(self.of(model, arg.value, function, env, depth))
             name = f"{other.module_name or other.shown_path}.{cls}"
             yield Origin(INSTANCE, name, parts=_unique(parts))
             return
-        ref = model.resolve_function(call.func, function)
         if ref is None:
             return
         callee = ref.info
@@ -670,12 +714,25 @@ def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Cal
         return None
     module_name, _, alias = absolute.rpartition(".")
     path = model.project.path_for_module(module_name)
-    other = model.project.model_for_path(path) if path is not None else None
+    # Parsed only when it makes the name an Annotated alias: an annotation
+    # names a class far more often.
+    text = model.project.text_of(path) if path is not None else None
+    if path is None or text is None or not _defines_alias(text, alias):
+        return None
+    other = model.project.model_for_path(path)
     if other is None or alias not in other.type_aliases:
         return None
     stand_in = cst.Param(cst.Name(param.name.value), cst.Annotation(cst.Name(alias)))
     call = other.depends_call(stand_in)
     return (other, call) if call is not None else None
+
+
+def _defines_alias(text: str, name: str) -> bool:
+    """`name = Annotated[...]` (or `name: TypeAlias = ...`) at the start of a line."""
+    pattern = (
+        rf"^{re.escape(name)}[ \t]*(?::[^=\n]*)?=[ \t]*(?:typing\.|typing_extensions\.)?Annotated\["
+    )
+    return re.search(pattern, text, re.MULTILINE) is not None
 
 
 def _assigns(text: str, name: str) -> bool:
@@ -714,7 +771,7 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
     local: dict[str, set[str]] = {}
     if project is None:
         model.provenance_facts = local
-    tracer = _Tracer(max_depth)
+    tracer = _Tracer(max_depth, cheap=True)
     seen: set[tuple[int, tuple[tuple[str, Origins], ...]]] = set()
 
     def follow(where: Model, function: FunctionInfo, env: Optional[Env], depth: int) -> None:
@@ -758,6 +815,14 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
         for path, fact in facts:
             local.setdefault(path, set()).add(fact)
     return facts
+
+
+def _parsing(model: Model, cheap: bool) -> AbstractContextManager[None]:
+    """While following routes, modules are parsed only where a value can reach
+    a task or be wrapped (`partial`)."""
+    if cheap and model.project is not None:
+        return model.project.only_modules_mentioning((*HANDS_TO_TASKS, "partial"))
+    return nullcontext()
 
 
 def _callee(

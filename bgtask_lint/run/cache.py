@@ -51,6 +51,9 @@ class Entry:
     deps: dict[str, tuple[int, int, bool]]  # file -> size, mtime, was checked
     tasks_here: list[str]  # what other files said about it (Project.facts_here)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # False for a file only read to complete chains (run/context.py): its
+    # facts can be reused, it has no findings to reuse.
+    checked: bool = True
 
 
 class Cache:
@@ -71,11 +74,16 @@ class Cache:
             self._stamps[path] = stamp(path)
         return self._stamps[path]
 
-    def lookup(self, key: str, fingerprint: str, is_checked: Any) -> Optional[Entry]:
+    def lookup(
+        self, key: str, fingerprint: str, is_checked: Any, *, for_facts: bool = False
+    ) -> Optional[Entry]:
         """The entry for file `key` if the file, its configuration and every
-        file its findings came from are as they were."""
+        file its findings came from are as they were (`for_facts`: only its
+        facts are wanted, an entry of a file read for context will do)."""
         entry = self.entries.get(key)
         if entry is None or entry.fingerprint != fingerprint:
+            return None
+        if not entry.checked and not for_facts:
             return None
         if self.stamp_of(key) != entry.stamp:
             return None
@@ -131,6 +139,7 @@ def _dump_entry(entry: Entry) -> dict:
         "deps": {k: list(v) for k, v in entry.deps.items()},
         "tasks_here": entry.tasks_here,
         "diagnostics": [_dump_diagnostic(d) for d in entry.diagnostics],
+        "checked": entry.checked,
     }
 
 
@@ -146,6 +155,7 @@ def _load_entry(raw: dict) -> Entry:
         deps=deps,
         tasks_here=[str(key) for key in raw["tasks_here"]],
         diagnostics=[_load_diagnostic(d) for d in raw["diagnostics"]],
+        checked=bool(raw.get("checked", True)),
     )
 
 

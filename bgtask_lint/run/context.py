@@ -40,10 +40,13 @@ def index_context(
     resolver: SettingsResolver,
     matters: Callable[[str, str], bool],
     max_depth: int,
+    cached: Callable[[str], Optional[list[tuple[str, str]]]] = lambda path: None,
+    store: Callable[[str, list[tuple[str, str]], set[str]], None] = lambda *args: None,
 ) -> list[str]:
     """Index the files of `project` that lead into its checked files; returns
     them. `matters(path, text)`: whether some enabled rule could use the file
-    (the text screen of its configuration)."""
+    (the text screen of its configuration); `cached(path)`: its facts from the
+    result cache, if there; `store(path, facts, consulted)`: cache them."""
     from bgtask_lint.run.discovery import discover
 
     others: list[str] = []
@@ -68,12 +71,19 @@ def index_context(
         leading.extend(new)
     indexed = []
     for path in sorted(leading):
+        facts = cached(path)
+        if facts is not None:
+            project.add_facts(facts, path)
+            indexed.append(path)
+            continue
         text = project.text_of(path)
         if text is None or not matters(path, text):
             continue
+        consulted = project.track_consulted()
         model = project.model_for_path(Path(path))
+        project.consulted = None
         if model is not None:
-            project.index(model)
+            store(path, project.index(model), consulted)
             indexed.append(path)
     return indexed
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -157,7 +158,41 @@ class Run:
             if covers(self.requested, project.root):
                 continue
             depth = max(f.settings.max_call_depth for f in self.files if f.project is project)
-            index_context(project, self.resolver, self._matters, depth)
+            index_context(
+                project,
+                self.resolver,
+                self._matters,
+                depth,
+                partial(self._cached_facts, project),
+                partial(self._store_facts, project),
+            )
+
+    def _context_file(self, project: Project, path: str) -> SourceFile:
+        return SourceFile(path, path, self.resolver.for_path(path, is_dir=False), project)
+
+    def _cached_facts(self, project: Project, path: str) -> Optional[list[tuple[str, str]]]:
+        if self.cache is None:
+            return None
+        file = self._context_file(project, path)
+        entry = self.cache.lookup(path, self._fingerprint(file), project.is_checked, for_facts=True)
+        return entry.uses if entry is not None else None
+
+    def _store_facts(
+        self, project: Project, path: str, facts: list[tuple[str, str]], consulted: set[str]
+    ) -> None:
+        """Cache what a file read for context says (it has no findings)."""
+        stamp = project.stamps.get(path)
+        if self.cache is None or stamp is None:
+            return
+        from bgtask_lint.run.cache import Entry
+
+        deps = {}
+        for dep in sorted(consulted - {path}):
+            dep_stamp = project.stamps.get(dep) or self.cache.stamp_of(dep)
+            deps[dep] = (*dep_stamp, project.is_checked(dep))
+        file = self._context_file(project, path)
+        entry = Entry(stamp, self._fingerprint(file), True, facts, deps, [], [], checked=False)
+        self.cache.store(path, entry)
 
     def _matters(self, path: str, text: str) -> bool:
         codes = self.resolver.for_path(path, is_dir=False).enabled_codes(path)
