@@ -62,7 +62,10 @@ class BlockingCallInAsyncTask(Rule):
     does not have this problem: Starlette runs it in the thread pool.
 
     The blocking call is often one or two helpers deep. The message shows the
-    whole chain, for example ``notify → _send → smtplib.SMTP``.
+    whole chain, for example ``notify → _send → smtplib.SMTP``. It is reported
+    where the loop blocks, in the task's own module, whether the route that
+    submits the task or the task's module is checked (see "One finding, one
+    place" in the README).
 
     Methods of sync clients and handles block too, wherever the object came
     from: a sync SQLAlchemy `Session` (`session.execute`, `db.query`,

@@ -46,8 +46,9 @@ class RequestScopedResourceInTask(Rule):
     holding it, through a dependency that returns `request.state.db`, an
     `Annotated[Session, Depends(get_db)]` alias defined in another module, and
     the dependency attributes of a class-based view. The message names where
-    it came from. It is reported where it is handed to the task, as long as the
-    route's file is checked in the same run.
+    it came from. It is reported where it is handed to the task, whichever of
+    the files on the way is checked (the route's, the handler's): see "One
+    finding, one place" in the README.
 
     A plain value kept on `request.state` (an id, a string, a dict of data) is
     not a resource and is not reported. What a middleware stores is read from
