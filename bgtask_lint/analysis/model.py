@@ -353,6 +353,8 @@ class Model:
         ):
             built_by = self.self_attributes.get((cls, expr.attr.value))
             return self.class_named(built_by) if built_by is not None else None
+        if isinstance(expr, cst.Call):  # `Service().method`
+            return self.class_named(expr.func)
         if isinstance(expr, cst.Name) and scope is not None:
             for site in scope.calls:
                 if assigned_name(site) == expr.value:  # `service = Service(...)`

@@ -5,7 +5,7 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import FunctionInfo, Model, TaskSubmission
+from bgtask_lint.analysis.model import Model, TaskSubmission
 from bgtask_lint.analysis.names import PARTIAL
 from bgtask_lint.analysis.provenance import (
     BOUND,
@@ -145,16 +145,19 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
                 continue
             for expr in _handed_over(model, submission):
                 origins = origins_of(model, expr, function, depth)
-                found = _request_scoped(origins)
-                if found is None:
+                found = list(_request_scoped(origins, ""))
+                if not found:
                     continue
+                resource = found[0][0]
+                here = entry_label(model, function)
+                routes = sorted({route for _, route in found if route and route != here})
                 sources = {o.source for origin in origins for o in origin.flattened()}
-                severity, versions = _verdict(found, target)
+                severity, versions = _verdict(resource, target)
                 shown = model.module.code_for_node(expr)
                 yield Violation(
                     expr,
-                    f"{_describe(shown, found, model, function)} is handed to a background "
-                    f"task, which runs after the response: {versions}; let the task open its own",
+                    f"{_describe(shown, resource, routes)} is handed to a background task, "
+                    f"which runs after the response: {versions}; let the task open its own",
                     severity=severity,
                     sources=frozenset(sources - {"", model.path}),
                 )
@@ -177,33 +180,44 @@ def _handed_over(model: Model, submission: TaskSubmission) -> Iterator[cst.BaseE
         yield arg.value
 
 
-def _request_scoped(origins: tuple[Origin, ...]) -> Optional[Origin]:
-    """The request-scoped resource among `origins` or inside them (a partial
-    binding it, an object built from it, a dependency returning it)."""
+def _request_scoped(origins: tuple[Origin, ...], route: str) -> Iterator[tuple[Origin, str]]:
+    """The request-scoped resources among `origins` or inside them (a partial
+    binding one, an object built from one, a dependency returning one), each
+    with the route it was made for (`route`: the enclosing origin's)."""
     for origin in origins:
-        if origin.kind == DEPENDENCY and (origin.yields or origin.function_scope):
-            return origin
-        if origin.kind == INJECTED and origin.type == "UploadFile":
-            return origin
-        if origin.kind == STATE:
-            if any(is_closable(part) for o in origin.parts for part in o.flattened()):
-                return origin
-            continue  # an id, a string, data: not closed after the response
-        if origin.kind in (BOUND, INSTANCE, DEPENDENCY):
-            inner = _request_scoped(origin.parts)
-            if inner is not None:
-                return inner
-    return None
+        made_for = origin.route or route
+        if _is_resource(origin):
+            yield origin, made_for
+        elif origin.kind in (BOUND, INSTANCE, DEPENDENCY):
+            yield from _request_scoped(origin.parts, made_for)
 
 
-def _describe(shown: str, origin: Origin, model: Model, function: FunctionInfo) -> str:
-    here = entry_label(model, function)
-    route = f" in {origin.route}" if origin.route and origin.route != here else ""
+def _is_resource(origin: Origin) -> bool:
     if origin.kind == DEPENDENCY:
-        return f"`{shown}` (from yield dependency `{origin.name}`{route})"
+        return origin.yields or origin.function_scope
+    if origin.kind == INJECTED:
+        return origin.type == "UploadFile"
     if origin.kind == STATE:
-        return f"`{shown}` (`request.state.{origin.name}`, which a middleware closes{route})"
-    return f"`{shown}` (the uploaded file `{origin.name}`{route})"
+        # A session or connection the middleware closes; not an id, a string, data.
+        return any(is_closable(part) for o in origin.parts for part in o.flattened())
+    return False
+
+
+# How many routes a message names before "and N more".
+MAX_ROUTES_SHOWN = 3
+
+
+def _describe(shown: str, origin: Origin, routes: list[str]) -> str:
+    """`db_session` (from yield dependency `get_db` in `create` (app/routes.py))."""
+    named = ", ".join(routes[:MAX_ROUTES_SHOWN])
+    if len(routes) > MAX_ROUTES_SHOWN:
+        named += f" and {len(routes) - MAX_ROUTES_SHOWN} more"
+    where = f" in {named}" if named else ""
+    if origin.kind == DEPENDENCY:
+        return f"`{shown}` (from yield dependency `{origin.name}`{where})"
+    if origin.kind == STATE:
+        return f"`{shown}` (`request.state.{origin.name}`, which a middleware closes{where})"
+    return f"`{shown}` (the uploaded file `{origin.name}`{where})"
 
 
 def _verdict(resource: Origin, target: Optional[Version]) -> tuple[str, str]:
