@@ -98,6 +98,42 @@ def test_bgt001_local_tasks_run_after_injection(tmp_path):
     assert after.RAN == [("ada", "welcome")]
 
 
+PASSED_TO_HELPER = """
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def record(user, what):
+        RAN.append((user, what))
+
+
+    def schedule(tasks: BackgroundTasks, user: str) -> None:
+        tasks.add_task(record, user, "welcome")
+
+
+    @app.post("/signup/{user}")
+    def signup(user: str):
+        tasks = BackgroundTasks()
+        schedule(tasks, user)
+        return {"ok": True}
+"""
+
+
+def test_bgt001_tasks_passed_to_a_helper_run_after_injection(tmp_path):
+    path = write_app(tmp_path, PASSED_TO_HELPER)
+    before = load(path)
+    call(before, "POST", "/signup/ada")
+    assert before.RAN == []  # the helper adds to an object nobody runs
+
+    fixed = fix(path)
+    assert "def signup(user: str, tasks: BackgroundTasks):" in fixed
+    after = load(path)
+    call(after, "POST", "/signup/ada")
+    assert after.RAN == [("ada", "welcome")]
+
+
 CHAINED_BACKGROUND = """
     from fastapi import BackgroundTasks, FastAPI
     from fastapi.responses import JSONResponse

@@ -623,6 +623,23 @@ def assigned_name(site: CallSite) -> Optional[str]:
     return None
 
 
+def bound_parameter(callee: FunctionInfo, call: cst.Call, arg: cst.Arg) -> Optional[str]:
+    """The parameter of `callee` that argument `arg` of `call` binds (None for
+    `*args` / `**kwargs` unpacking, or an argument nothing takes)."""
+    if arg.star:
+        return None
+    params = callee.node.params
+    if arg.keyword is not None:
+        names = {p.name.value for p in [*params.params, *params.kwonly_params]}
+        return arg.keyword.value if arg.keyword.value in names else None
+    positional = [*params.posonly_params, *params.params]
+    # `obj.method(x)`: the first parameter is the object.
+    if isinstance(call.func, cst.Attribute) and callee.class_name and positional:
+        positional = positional[1:]
+    index = [a for a in call.args if a.keyword is None and not a.star].index(arg)
+    return positional[index].name.value if index < len(positional) else None
+
+
 def call_argument(call: cst.Call, position: int, keyword: str) -> Optional[cst.Arg]:
     """The argument given at `position` or as `keyword=`, if any."""
     positional = [a for a in call.args if a.keyword is None and not a.star]
@@ -662,5 +679,6 @@ __all__ = [
     "Model",
     "TaskSubmission",
     "assigned_name",
+    "bound_parameter",
     "call_argument",
 ]

@@ -5,7 +5,14 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
+from bgtask_lint.analysis.model import (
+    HTTP,
+    CallSite,
+    FunctionInfo,
+    Model,
+    assigned_name,
+    bound_parameter,
+)
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -52,6 +59,9 @@ class UnattachedBackgroundTasks(Rule):
 
     A helper that builds and returns a `BackgroundTasks()` is fine when its
     caller attaches it; the call is flagged when the caller drops it too.
+    Handing the object to a function that only calls `.add_task` on it (in
+    this module or another of the project, a route function called directly
+    included) attaches it to nothing either, and is flagged.
 
     ## Example
     ```python
@@ -307,9 +317,47 @@ def _fate_of_local(model: Model, function: FunctionInfo, name: str) -> str:
                 return ESCAPES  # `tasks.tasks`, `await tasks()`, ...
         elif isinstance(parent, cst.Return):
             returned = True
-        else:
+        elif not _passed_to_a_task_adder(model, function, parent, grandparent, 0):
             return ESCAPES
     return RETURNED if returned else DROPPED
+
+
+# How many calls deep a BackgroundTasks passed along is followed.
+MAX_PASS_DEPTH = 3
+
+
+def _passed_to_a_task_adder(
+    model: Model,
+    function: FunctionInfo,
+    parent: Optional[cst.CSTNode],
+    grandparent: Optional[cst.CSTNode],
+    depth: int,
+) -> bool:
+    """The use is an argument of a call (in this module or, with a project,
+    another) whose parameter only ever gets `.add_task(...)`: handing the
+    object there attaches it to nothing either (a route function called
+    directly included)."""
+    if not (
+        isinstance(parent, cst.Arg)
+        and isinstance(grandparent, cst.Call)
+        and parent in grandparent.args
+        and depth < MAX_PASS_DEPTH
+    ):
+        return False
+    ref = model.resolve_function(grandparent.func, function)
+    param = bound_parameter(ref.info, grandparent, parent) if ref is not None else None
+    if ref is None or param is None or len(ref.model.local_bindings(ref.info.node, param)) != 1:
+        return False
+    for use in ref.model.local_uses(ref.info.node, param):
+        if isinstance(use.parent, cst.Attribute):
+            is_call = isinstance(use.grandparent, cst.Call) and use.grandparent.func is use.parent
+            if not (use.parent.attr.value == "add_task" and is_call):
+                return False
+        elif not _passed_to_a_task_adder(
+            ref.model, ref.info, use.parent, use.grandparent, depth + 1
+        ):
+            return False
+    return True
 
 
 def _chained_message(model: Model, site: CallSite, what: str) -> str:

@@ -493,6 +493,7 @@ def replace_local_with_injected(
         return name
     for use in model.local_uses(function.node, local):
         # The uses of this local only: a nested function's own `local` stays.
-        if rename_all or isinstance(use.parent, cst.Attribute):
+        # An argument too: the function it is passed to gets the injected one.
+        if rename_all or isinstance(use.parent, (cst.Attribute, cst.Arg)):
             edits.replace[use.node] = use.node.with_changes(value=name)
     return name
