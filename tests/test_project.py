@@ -156,3 +156,19 @@ def test_a_sub_project_keeps_its_own_fastapi_pin_under_a_top_level_configuration
     result = check_paths([tmp_path / "shop" / "shop" / "api" / "routes.py"])
     [bgt009] = [d.message for d in result.diagnostics if d.code == "BGT009"]
     assert "this project uses 0.115" in bgt009
+
+
+def test_packages_below_the_project_root_resolve_as_python_finds_them(cli, tmp_path):
+    # `backend/` has no __init__.py: it is where `app` is imported from.
+    (tmp_path / "pyproject.toml").write_text("")
+    app = tmp_path / "backend" / "app"
+    app.mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "tasks.py").write_text("import time\nasync def job():\n    time.sleep(1)\n")
+    (app / "routes.py").write_text(
+        "from fastapi import BackgroundTasks\nfrom app.tasks import job\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(job)\n"
+    )
+    [(f, row, code, message)] = findings(cli, tmp_path, "backend/app/routes.py")
+    assert (f, row, code) == ("backend/app/tasks.py", 3, "BGT003")
+    assert "job → time.sleep" in message

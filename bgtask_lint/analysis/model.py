@@ -336,7 +336,7 @@ class Model:
         absolute = self.absolute(qualname)
         if self.project is None or absolute is None:
             return None
-        return self.project.resolve(absolute)
+        return self.project.resolve(absolute, near=self.path)
 
     def _class_of(
         self, expr: cst.BaseExpression, scope: Optional[FunctionInfo]

@@ -108,6 +108,8 @@ class Project:
         self.stamps[str(src)] = DIRECTORY if os.path.isdir(src) else MISSING
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
+        # Per directory, its import root (see add_import_root_of).
+        self._import_roots: dict[str, str] = {}
         # Texts that stand for files' contents (see runner.Run.overlay).
         self.overlay: dict[str, tuple[str, str]] = {}
         # Per module name, every path looked at to find it, the found one last:
@@ -142,6 +144,42 @@ class Project:
         self._texts: dict[str, Optional[str]] = {}
 
     # -- modules and files -----------------------------------------------
+    def import_root(self, path: Optional[str]) -> Optional[str]:
+        """Where Python finds the package holding file `path` when run from
+        there (as mypy and pyright crawl): the nearest directory above it
+        without an `__init__.py`, when that is below the project root and not
+        a source root already. `crm/crm/database.py` imports `crm.database`."""
+        if path is None:
+            return None
+        directory = os.path.dirname(_key(path))
+        if not os.path.isfile(os.path.join(directory, "__init__.py")):
+            return None  # a top-level module: found from the project's roots, or a script
+        root = self._import_root(directory)
+        if not root.startswith(str(self.root) + os.sep) or Path(root) in self.source_roots:
+            return None
+        return root
+
+    def _import_root(self, directory: str) -> str:
+        """The nearest directory at or above `directory` without an
+        `__init__.py` (the project root at the highest); cached per directory."""
+        walked = []
+        top = str(self.root)
+        while directory not in self._import_roots:
+            walked.append(directory)
+            parent = os.path.dirname(directory)
+            if (
+                directory == top
+                or parent == directory
+                or not os.path.isfile(os.path.join(directory, "__init__.py"))
+            ):
+                self._import_roots[directory] = directory
+                break
+            directory = parent
+        found = self._import_roots[directory]
+        for seen in walked:
+            self._import_roots[seen] = found
+        return found
+
     def module_name(self, path: Path) -> tuple[Optional[str], bool]:
         """(`shop.api.routes`, is a package) for a file under a source root."""
         resolved = Path(_key(path))
@@ -159,18 +197,23 @@ class Project:
             return None, False
         return None, False
 
-    def path_for_module(self, name: str) -> Optional[Path]:
-        if name not in self._paths:
-            self._paths[name] = self._find_module(name)
+    def path_for_module(self, name: str, near: Optional[str] = None) -> Optional[Path]:
+        """The file of module `name`, imported from file `near` (whose own
+        import root is searched after the project's source roots)."""
+        extra = self.import_root(near)
+        key = f"{extra}\0{name}" if extra else name
+        if key not in self._paths:
+            self._paths[key] = self._find_module(name, key, extra)
         if self.consulted is not None:
-            self.consulted.update(self._probes[name])
+            self.consulted.update(self._probes[key])
             self.consulted.add(self._src)  # a new src/ shadows the root
-        return self._paths[name]
+        return self._paths[key]
 
-    def _find_module(self, name: str) -> Optional[Path]:
+    def _find_module(self, name: str, key: str, extra: Optional[str]) -> Optional[Path]:
         parts = name.split(".")
-        probes = self._probes[name] = []
-        for root in self.source_roots:
+        probes = self._probes[key] = []
+        roots = [*self.source_roots, Path(extra)] if extra else self.source_roots
+        for root in roots:
             base = root.joinpath(*parts)
             for candidate in (
                 base.with_name(base.name + ".py"),
@@ -333,12 +376,15 @@ class Project:
         facts = self._facts.get(_key(path), {})
         return sorted(f"{fact}\t{source}" for fact, sources in facts.items() for source in sources)
 
-    def resolve(self, qualname: str, depth: int = 0) -> Optional[Target]:
-        """What an absolute dotted name (`shop.tasks.send_receipt`) refers to in
-        the project: a module, a function, a class or a method."""
+    def resolve(
+        self, qualname: str, depth: int = 0, near: Optional[str] = None
+    ) -> Optional[Target]:
+        """What an absolute dotted name (`shop.tasks.send_receipt`) imported in
+        file `near` refers to in the project: a module, a function, a class or
+        a method."""
         parts = qualname.split(".")
         for size in range(len(parts), 0, -1):
-            path = self.path_for_module(".".join(parts[:size]))
+            path = self.path_for_module(".".join(parts[:size]), near)
             if path is None:
                 continue
             model = self.model_for_path(path)
@@ -362,5 +408,5 @@ class Project:
         if binding is not None and depth < MAX_REEXPORTS:
             target = model.absolute(binding.qualname)
             if target:
-                return self.resolve(".".join([target, *rest[1:]]), depth + 1)
+                return self.resolve(".".join([target, *rest[1:]]), depth + 1, model.path)
         return None

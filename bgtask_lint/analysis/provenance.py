@@ -110,6 +110,8 @@ METHOD_PRODUCTS = {
     ("sqlite3.Connection", "cursor"): "sqlite3.Cursor",
     ("pymysql.Connection", "cursor"): "pymysql.Cursor",
 }
+# The last names of FACTORIES (`boto3.client` -> `client`), for text screens.
+_FACTORY_NAMES = frozenset(name.rpartition(".")[2] for name in FACTORIES)
 _MADE_BY_METHODS = frozenset(method for _, method in METHOD_PRODUCTS)
 # Annotations naming a known type, by qualified name (`db: Session`).
 ANNOTATED_TYPES = {
@@ -220,7 +222,8 @@ def origins_of(
     max_depth: int = DEFAULT_MAX_CALL_DEPTH,
 ) -> Origins:
     """What `expr`, evaluated in `function` (None: at module level), can hold."""
-    return _Tracer(max_depth).of(model, expr, function, None, 0)
+    tracer = _Tracer(max_depth)
+    return tuple(tracer.expand(model, o) for o in tracer.of(model, expr, function, None, 0))
 
 
 def parameter_origins(
@@ -303,8 +306,11 @@ class _Tracer:
     """One question's walk: the depth left, and the values being computed (a
     value that depends on itself, through recursive functions, stops there)."""
 
-    def __init__(self, max_depth: int, *, cheap: bool = False) -> None:
+    def __init__(self, max_depth: int, *, cheap: bool = False, built_from: bool = False) -> None:
         self.max_depth = max_depth
+        # An unresolved call of arguments worth following stands for an object
+        # built from them (a dependency's `return Repository(db)`).
+        self.built_from = built_from
         # While following routes into what they call (propagate), for every
         # call of every route: parse no module for a value that is not worth
         # following (see _imported and _call).
@@ -401,11 +407,11 @@ class _Tracer:
         if absolute is None or "." not in absolute:
             return
         module_name, _, attribute = absolute.rpartition(".")
-        path = project.path_for_module(module_name)
+        path = project.path_for_module(module_name, model.path)
         # Parsed only when it assigns the name at module level: most imported
         # names are classes and functions, and parsing costs.
         text = project.text_of(path) if path is not None else None
-        if path is None or text is None or not _assigns(text, attribute):
+        if path is None or text is None or not _assigns_an_object(text, attribute):
             return
         if self.cheap and not project.is_parsed(path):
             return
@@ -477,8 +483,10 @@ class _Tracer:
     def dependency(
         self, ref: FunctionRef, route: str, function_scope: bool, source: str, depth: int
     ) -> Origin:
-        """The value of dependency `ref`: whether it yields, and what it gives."""
+        """The value of dependency `ref`: whether it yields, and what it gives
+        (followed cheaply: dependencies lead to half the project's modules)."""
         values: list[Origin] = []
+        inner = self if self.cheap else _Tracer(self.max_depth, cheap=True, built_from=True)
         if depth < self.max_depth:
             dependency = ref.info
             produced = [
@@ -487,11 +495,11 @@ class _Tracer:
             produced += [r.value for r in dependency.returns if r.value is not None]
             label = entry_label(ref.model, dependency)
             env = {
-                p.name.value: _unique(self.injected(ref.model, label, p, depth + 1))
+                p.name.value: _unique(inner.injected(ref.model, label, p, depth + 1))
                 for p in dependency.parameters()
             }
             for value in produced:
-                values.extend(self.of(ref.model, value, dependency, env, depth + 1))
+                values.extend(inner.of(ref.model, value, dependency, env, depth + 1))
         return Origin(
             DEPENDENCY,
             "",
@@ -503,19 +511,22 @@ class _Tracer:
             source,
         )
 
-    def expand(self, model: Model, origin: Origin) -> Origin:
-        """`origin` with the dependencies that following routes left unresolved
-        (LAZY) resolved, inside it too."""
+    def expand(self, model: Model, origin: Origin, depth: int = 0) -> Origin:
+        """`origin` with the dependencies left unresolved (LAZY) resolved,
+        inside it too, `max_depth` dependencies deep."""
         if origin.kind == DEPENDENCY and origin.type.startswith(LAZY):
-            target = model.project.resolve(origin.type[len(LAZY) :]) if model.project else None
-            if isinstance(target, FunctionRef):
-                return self.dependency(
-                    target, origin.route, origin.function_scope, origin.source, 1
-                )
-            return replace(origin, type="")
+            qualname = origin.type[len(LAZY) :]
+            project = model.project
+            target = project.resolve(qualname, near=model.path) if project else None
+            if not isinstance(target, FunctionRef) or depth >= self.max_depth:
+                return replace(origin, type="")
+            scope, source = origin.function_scope, origin.source
+            origin = self.dependency(target, origin.route, scope, source, 1)
+            model = target.model
         if not origin.parts:
             return origin
-        return replace(origin, parts=tuple(self.expand(model, p) for p in origin.parts))
+        parts = tuple(self.expand(model, p, depth + 1) for p in origin.parts)
+        return replace(origin, parts=parts)
 
     # -- attributes and calls --------------------------------------------
     def _attribute(
@@ -594,15 +605,17 @@ class _Tracer:
             parts.extend(self.of(model, arg.value, function, env, depth))
         if self.cheap and (not parts or model.project is None):
             return  # an object or a result built from nothing worth following
-        with _parsing(model, self.cheap):
-            target = model.class_named(call.func)
-            ref = model.resolve_function(call.func, function) if target is None else None
-        if target is not None:
-            other, cls = target
-            name = f"{other.module_name or other.shown_path}.{cls}"
-            yield Origin(INSTANCE, name, parts=_unique(parts))
+        cls = _class_called(model, call.func)
+        if cls is not None:
+            yield Origin(INSTANCE, cls, parts=_unique(parts))
             return
+        # A function's value is followed where it can be a partial or reach a
+        # task; parsing every module a value passes through costs too much.
+        with _parsing(model, True):
+            ref = model.resolve_function(call.func, function)
         if ref is None:
+            if self.built_from:
+                yield Origin(INSTANCE, "", parts=_unique(parts))
             return
         callee = ref.info
         given = self.arguments(model, call.args, function, env, depth, callee, _is_bound(call))
@@ -713,7 +726,7 @@ def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Cal
     if absolute is None or "." not in absolute:
         return None
     module_name, _, alias = absolute.rpartition(".")
-    path = model.project.path_for_module(module_name)
+    path = model.project.path_for_module(module_name, model.path)
     # Parsed only when it makes the name an Annotated alias: an annotation
     # names a class far more often.
     text = model.project.text_of(path) if path is not None else None
@@ -727,6 +740,35 @@ def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Cal
     return (other, call) if call is not None else None
 
 
+def _class_called(model: Model, func: cst.BaseExpression) -> Optional[str]:
+    """`module.Class` when `func` names a class of the project (told from the
+    defining module's text: no parse)."""
+    qualname = model.qualified_name(func)
+    if qualname is None:
+        return None
+    if qualname.startswith(LOCAL_PREFIX):
+        name = qualname[len(LOCAL_PREFIX) :]
+        if name in model.classes:
+            return f"{model.module_name or model.shown_path}.{name}"
+        return None
+    absolute = model.absolute(qualname)
+    project = model.project
+    if absolute is None or project is None or "." not in absolute:
+        return None
+    module_name, _, cls = absolute.rpartition(".")
+    if not cls[:1].isupper():
+        return None
+    path = project.path_for_module(module_name, model.path)
+    text = project.text_of(path) if path is not None else None
+    if text is None:
+        return None
+    if re.search(rf"^class[ \t]+{re.escape(cls)}\b", text, re.MULTILINE):
+        return absolute
+    # A re-export (`from .services import Service` in a package): parse it.
+    target = model.class_named(func)
+    return f"{target[0].module_name or target[0].shown_path}.{target[1]}" if target else None
+
+
 def _defines_alias(text: str, name: str) -> bool:
     """`name = Annotated[...]` (or `name: TypeAlias = ...`) at the start of a line."""
     pattern = (
@@ -735,9 +777,16 @@ def _defines_alias(text: str, name: str) -> bool:
     return re.search(pattern, text, re.MULTILINE) is not None
 
 
-def _assigns(text: str, name: str) -> bool:
-    """`name = ...` / `name: T = ...` at the start of a line of `text`."""
-    return re.search(rf"^{re.escape(name)}\s*[:=]", text, re.MULTILINE) is not None
+def _assigns_an_object(text: str, name: str) -> bool:
+    """`name = <factory or Class>(...)` (or `name: T = ...`) at the start of a
+    line of `text`: a module global worth parsing the module for."""
+    found = re.search(
+        rf"^{re.escape(name)}[ \t]*(?::[^=\n]*)?=[ \t]*([\w.]+)[ \t]*\(", text, re.MULTILINE
+    )
+    if found is None:
+        return False
+    called = found.group(1).rpartition(".")[2]
+    return called[:1].isupper() or called in _FACTORY_NAMES
 
 
 def _is_bound(call: cst.Call) -> bool:

@@ -63,7 +63,7 @@ def index_context(
             path
             for path in others
             if path not in reached
-            and any(_module_path(project, m) in reached for m in imports[path])
+            and any(_module_path(project, m, path) in reached for m in imports[path])
         ]
         if not new:
             break
@@ -127,8 +127,8 @@ def _absolute(base: str, module: Optional[str], is_package: bool) -> Optional[st
     return ".".join([*parts, rest] if rest else parts)
 
 
-def _module_path(project: Project, name: str) -> Optional[str]:
+def _module_path(project: Project, name: str, near: str) -> Optional[str]:
     if not name:
         return None
-    found = project.path_for_module(name)
+    found = project.path_for_module(name, near)
     return str(found) if found is not None else None
