@@ -30,14 +30,20 @@ def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
 
 
 def share(files: Sequence[Any], workers: int) -> list[list[int]]:
-    """Indexes of `files` per worker, largest first to the least loaded."""
+    """Indexes of `files` per worker: the files of one directory together (they
+    import each other, and each worker parses what its files import), the
+    largest directories first to the least loaded worker."""
+    groups: dict[str, list[int]] = {}
+    for index in range(len(files)):
+        groups.setdefault(os.path.dirname(files[index].key), []).append(index)
     loads = [0] * workers
     shares: list[list[int]] = [[] for _ in range(workers)]
-    for index in sorted(range(len(files)), key=lambda i: -len(files[i].text)):
+    sizes = {d: sum(len(files[i].text) for i in members) for d, members in groups.items()}
+    for directory in sorted(groups, key=lambda d: (-sizes[d], d)):
         target = loads.index(min(loads))
-        shares[target].append(index)
-        loads[target] += len(files[index].text)
-    return shares
+        shares[target].extend(groups[directory])
+        loads[target] += sizes[directory]
+    return [sorted(share) for share in shares]
 
 
 class Pool:
