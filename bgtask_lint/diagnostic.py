@@ -42,6 +42,16 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place on a finding's chain (the route a value comes from, the
+    blocking call under a helper): SARIF's relatedLocations."""
+
+    filename: str  # absolute
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     code: str
     name: str
@@ -52,6 +62,7 @@ class Diagnostic:
     fix: Optional[Fix] = None
     noqa_row: Optional[int] = None
     severity: str = "error"
+    related: tuple[Related, ...] = ()
     # Source lines around the finding, kept for the `full` output format only.
     source_lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
 

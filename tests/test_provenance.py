@@ -396,3 +396,27 @@ def test_context_facts_come_from_the_cache_until_the_file_changes(tmp_path):
     finally:
         os.chdir(cwd)
     assert located(after.diagnostics) == {("crm/handlers/orders.py", 15, "BGT009")}
+
+
+def test_sarif_lists_the_chain_as_related_locations(tmp_path):
+    import json
+
+    from bgtask_lint.output.reports import format_sarif
+
+    result = in_crm(check_paths, ["."], workers=1, cache_dir=tmp_path)
+    warm = in_crm(check_paths, ["."], workers=1, cache_dir=tmp_path)
+    assert warm.diagnostics == result.diagnostics  # the chain survives the cache
+    document = json.loads(in_crm(format_sarif, result.diagnostics))
+    related = {
+        (r["locations"][0]["physicalLocation"]["region"]["startLine"], loc["message"]["text"])
+        for r in document["runs"][0]["results"]
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "crm/handlers/orders.py"
+        for loc in r.get("relatedLocations", [])
+        if loc["physicalLocation"]["artifactLocation"]["uri"] == "crm/api/orders.py"
+    }
+    assert related == {
+        (11, "`bulk_create` gets it from FastAPI"),
+        (11, "`create_order` gets it from FastAPI"),
+        (15, "`resend` gets it from FastAPI"),
+    }

@@ -46,6 +46,7 @@ from bgtask_lint.analysis.names import (
     UNION,
     UPLOAD_FILE,
 )
+from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 
 # Kinds of origin.
@@ -296,6 +297,22 @@ def held_types(origins: Iterable[Origin]) -> Iterator[str]:
             yield origin.type
         elif origin.kind in (DEPENDENCY, STATE):
             yield from held_types(origin.parts)
+
+
+def entry_position(model: Model, origin: Origin) -> Optional[tuple[str, int, int]]:
+    """Where the route or dependency `origin` was made for is defined: (file,
+    row, 1-based column) of its name, when it can be found."""
+    project = model.project
+    if not origin.source or not origin.route.startswith("`"):
+        return None
+    where = model if origin.source == model.path or project is None else None
+    where = where or (project.model_for_path(Path(origin.source)) if project else None)
+    key = origin.route[1:].partition("`")[0]
+    info = where.function_by_key(key) if where is not None else None
+    if where is None or info is None:
+        return None
+    start = node_ranges(where.module, [info.node.name])[info.node.name].start
+    return where.path, start.line, start.column + 1
 
 
 def entry_label(model: Model, function: FunctionInfo) -> str:
@@ -926,6 +943,7 @@ __all__ = [
     "STATE",
     "Origin",
     "entry_label",
+    "entry_position",
     "held_types",
     "is_closable",
     "origins_of",

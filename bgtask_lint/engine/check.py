@@ -20,6 +20,7 @@ from bgtask_lint.diagnostic import (
     Diagnostic,
     Fix,
     Location,
+    Related,
     file_error,
 )
 from bgtask_lint.rules import ALL_RULES
@@ -152,6 +153,10 @@ def place(
                 ),
                 noqa_row=noqa_row,
                 severity=violation.severity,
+                related=tuple(
+                    Related(path, Location(row, column), what)
+                    for path, row, column, what in violation.related
+                ),
                 source_lines=lines,
             )
         )

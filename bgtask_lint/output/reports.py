@@ -110,6 +110,21 @@ def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
             }
         ],
     }
+    if d.related:
+        result["relatedLocations"] = [
+            {
+                "id": number,
+                "physicalLocation": {
+                    "artifactLocation": {"uri": relative_posix(related.filename)},
+                    "region": {
+                        "startLine": related.location.row,
+                        "startColumn": related.location.column,
+                    },
+                },
+                "message": {"text": related.message},
+            }
+            for number, related in enumerate(d.related, start=1)
+        ]
     if d.fix is not None:
         result["fixes"] = [
             {

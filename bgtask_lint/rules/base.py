@@ -51,6 +51,8 @@ class Violation:
     # hand over the value). A file read only to complete a chain reports just
     # the findings one of whose sources the run checks.
     sources: frozenset[str] = frozenset()
+    # Other places on the chain: (absolute file, row, 1-based column, what it is).
+    related: tuple[tuple[str, int, int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
+from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.analysis.provenance import held_types, origins_of
 from bgtask_lint.config.blocking import blocks
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
@@ -207,7 +208,9 @@ def route(queue):
                     fix = _asyncio_sleep_fix(model, path.site)
                 elif can_become_def and path.site.function is task.info:
                     fix = _def_fix(task.info)
-                reported[node] = Violation(node, _message(task.info, path), fix, sources=sources)
+                reported[node] = Violation(
+                    node, _message(task.info, path), fix, sources=sources, related=_related(path)
+                )
         yield from reported.values()
 
 
@@ -227,6 +230,15 @@ def _task_uses(model: Model) -> list[tuple[FunctionRef, Optional[TaskSubmission]
                 sources = frozenset(model.project.sources_of(model.path, key)) - {model.path}
                 uses.append((FunctionRef(model, info), None, sources))
     return uses
+
+
+def _related(path: BlockingPath) -> tuple[tuple[str, int, int, str], ...]:
+    """The blocking call at the end of the chain, when a helper makes it."""
+    where, call = path.blocking
+    if call is path.site.node:
+        return ()
+    start = node_ranges(where.module, [call])[call].start
+    return ((where.path, start.line, start.column + 1, f"`{path.chain[-1]}` blocks here"),)
 
 
 def _message(task: FunctionInfo, path: BlockingPath) -> str:

@@ -15,6 +15,7 @@ from bgtask_lint.analysis.provenance import (
     STATE,
     Origin,
     entry_label,
+    entry_position,
     is_closable,
     origins_of,
 )
@@ -151,6 +152,15 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
                 resource = found[0][0]
                 here = entry_label(model, function)
                 routes = sorted({route for _, route in found if route and route != here})
+                related = []
+                for origin in sorted(
+                    {o for _, route in found for o in _made_for(origins, route)},
+                    key=lambda o: (o.route, o.source),
+                ):
+                    position = entry_position(model, origin)
+                    if position is not None and origin.route != here:
+                        entry = origin.route[1:].partition("`")[0]
+                        related.append((*position, f"`{entry}` gets it from FastAPI"))
                 sources = {o.source for origin in origins for o in origin.flattened()}
                 severity, versions = _verdict(resource, target)
                 shown = model.module.code_for_node(expr)
@@ -160,6 +170,7 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
                     f"which runs after the response: {versions}; let the task open its own",
                     severity=severity,
                     sources=frozenset(sources - {"", model.path}),
+                    related=tuple(dict.fromkeys(related)),
                 )
 
 
@@ -190,6 +201,14 @@ def _request_scoped(origins: tuple[Origin, ...], route: str) -> Iterator[tuple[O
             yield origin, made_for
         elif origin.kind in (BOUND, INSTANCE, DEPENDENCY):
             yield from _request_scoped(origin.parts, made_for)
+
+
+def _made_for(origins: tuple[Origin, ...], route: str) -> Iterator[Origin]:
+    """The origins (inside `origins` too) that name `route`."""
+    for origin in origins:
+        for inner in origin.flattened():
+            if inner.route == route and inner.source:
+                yield inner
 
 
 def _is_resource(origin: Origin) -> bool:

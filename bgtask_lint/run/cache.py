@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bgtask_lint import __version__
-from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location
+from bgtask_lint.diagnostic import Diagnostic, Edit, Fix, Location, Related
 from bgtask_lint.text.source import DIRECTORY, MISSING, Stamp
 
 CACHE_DIRECTORY = ".bgtask_lint_cache"
@@ -188,6 +188,7 @@ def _dump_diagnostic(d: Diagnostic) -> dict:
         "fix": fix,
         "noqa_row": d.noqa_row,
         "severity": d.severity,
+        "related": [[r.filename, r.location.row, r.location.column, r.message] for r in d.related],
     }
 
 
@@ -209,4 +210,8 @@ def _load_diagnostic(raw: dict) -> Diagnostic:
         fix=fix,
         noqa_row=raw["noqa_row"],
         severity=raw["severity"],
+        related=tuple(
+            Related(str(path), Location(int(row), int(column)), str(message))
+            for path, row, column, message in raw.get("related", [])
+        ),
     )
