@@ -134,6 +134,42 @@ def test_bgt001_tasks_passed_to_a_helper_run_after_injection(tmp_path):
     assert after.RAN == [("ada", "welcome")]
 
 
+CREATE_TASK_HANDED = """
+    import asyncio
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    async def notify(order, channel):
+        RAN.append((order, channel))
+
+
+    @app.post("/orders/{order}")
+    async def create(order: int, tasks: BackgroundTasks):
+        tasks.add_task(asyncio.create_task, notify(order, channel="mail"))
+        return {"ok": True}
+"""
+
+
+def test_bgt011_coroutine_runs_once_passed_not_wrapped(tmp_path):
+    path = write_app(tmp_path, CREATE_TASK_HANDED)
+    before = load(path)
+    # The task raises in Starlette's worker thread (no running loop there);
+    # the client already has its 200.
+    with TestClient(before.app, raise_server_exceptions=False) as client:
+        assert client.post("/orders/7").status_code == 200
+    assert before.RAN == []
+
+    fixed = fix(path)
+    assert 'tasks.add_task(notify, order, channel="mail")' in fixed
+    after = load(path)
+    call(after, "POST", "/orders/7")
+    assert after.RAN == [(7, "mail")]
+
+
 CHAINED_BACKGROUND = """
     from fastapi import BackgroundTasks, FastAPI
     from fastapi.responses import JSONResponse

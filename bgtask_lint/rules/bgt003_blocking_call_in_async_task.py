@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Optional
+from dataclasses import replace
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
+from bgtask_lint.analysis.blocking import BlockingPath, blocking_paths, tasks_run_here
+from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model
 from bgtask_lint.analysis.positions import node_ranges
-from bgtask_lint.analysis.provenance import held_types, origins_of
-from bgtask_lint.config.blocking import blocks
-from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import Edits, module_reference
@@ -22,29 +19,6 @@ from bgtask_lint.rules.rewrite import Edits, module_reference
 # Tasks are submitted where `BackgroundTask(s)` is named; a module that only
 # defines a task submitted elsewhere is checked all the same (see run/runner.py).
 TRIGGERS = ("BackgroundTask",)
-
-
-@dataclass(frozen=True)
-class BlockingPath:
-    """A blocking call reached from an async task, and the call to report."""
-
-    model: Model  # the module holding `site`
-    site: CallSite  # the call inside an async function (it runs on the loop)
-    chain: tuple[str, ...]  # task → helper → ... → blocking callable
-    direct: bool  # the reported call is the blocking call itself
-    # The blocking call at the end of the chain, and the module it is in.
-    blocking: tuple[Model, cst.Call]
-
-    @property
-    def is_sleep_statement(self) -> bool:
-        """`time.sleep(x)` as a statement of the async function's own body:
-        `await asyncio.sleep(x)` fits (not in a nested class body)."""
-        return (
-            self.direct
-            and self.chain[-1] == "time.sleep"
-            and isinstance(self.site.parent, cst.Expr)
-            and self.site.in_function_body
-        )
 
 
 class BlockingCallInAsyncTask(Rule):
@@ -179,7 +153,7 @@ def route(queue):
         model = context.model
         # Each blocking call once, with every file whose routes lead to it.
         reported: dict[cst.CSTNode, Violation] = {}
-        uses = _task_uses(model)
+        uses = tasks_run_here(model)
         only_tasks = _used_only_as_tasks(model, [ref for ref, _, _ in uses])
         for task, _, sources in uses:
             if not task.info.is_async:
@@ -212,24 +186,6 @@ def route(queue):
                     node, _message(task.info, path), fix, sources=sources, related=_related(path)
                 )
         yield from reported.values()
-
-
-def _task_uses(model: Model) -> list[tuple[FunctionRef, Optional[TaskSubmission], frozenset[str]]]:
-    """The tasks this module submits (with the submission), and the functions
-    of this module that other files of the project submit (with those files)."""
-    uses: list[tuple[FunctionRef, Optional[TaskSubmission], frozenset[str]]] = []
-    for submission in model.task_submissions():
-        if submission.callable_arg is not None:
-            ref = model.task_function(submission.callable_arg.value, submission.site.function)
-            if ref is not None:
-                uses.append((ref, submission, frozenset()))
-    if model.project is not None:
-        for key in sorted(model.project.task_keys(model.path)):
-            info = model.function_by_key(key)
-            if info is not None:
-                sources = frozenset(model.project.sources_of(model.path, key)) - {model.path}
-                uses.append((FunctionRef(model, info), None, sources))
-    return uses
 
 
 def _related(path: BlockingPath) -> tuple[tuple[str, int, int, str], ...]:
@@ -282,89 +238,3 @@ def _def_fix(task: FunctionInfo) -> FixPlan:
 
     message = f"Make `{task.name}` a `def` task (it then runs in the thread pool)"
     return FixPlan(UNSAFE, message, rewrite)
-
-
-def blocking_paths(
-    task: FunctionRef, blocking: frozenset[str], max_depth: int = DEFAULT_MAX_CALL_DEPTH
-) -> Iterator[BlockingPath]:
-    """Every blocking call reachable from async `task` on the event loop, across
-    the modules of the project: through sync helpers called directly and async
-    helpers awaited, `max_depth` calls deep at most; cycles end a branch."""
-    seen_async: set[FunctionInfo] = set()
-
-    def walk(ref: FunctionRef, chain: tuple[str, ...], depth: int) -> Iterator[BlockingPath]:
-        seen_async.add(ref.info)
-        model = ref.model
-        for site in ref.info.calls:
-            callee_name = _blocking_name(model, site, blocking)
-            if callee_name:
-                yield BlockingPath(model, site, (*chain, callee_name), True, (model, site.node))
-                continue
-            if depth >= max_depth:
-                continue
-            helper = model.resolve_function(site.node.func, site.function)
-            if helper is None:
-                continue
-            if helper.info.is_async:
-                # An async helper runs on the loop too: report inside it.
-                if helper.info not in seen_async:
-                    yield from walk(helper, (*chain, helper.info.display_name), depth + 1)
-                continue
-            below = _sync_chain(helper, blocking, depth + 1, max_depth, set())
-            if below:
-                names, final = below
-                yield BlockingPath(model, site, (*chain, *names), False, final)
-
-    yield from walk(task, (task.info.display_name,), 0)
-
-
-def _sync_chain(
-    ref: FunctionRef,
-    blocking: frozenset[str],
-    depth: int,
-    max_depth: int,
-    seen: set[FunctionInfo],
-) -> Optional[tuple[tuple[str, ...], tuple[Model, cst.Call]]]:
-    """The first blocking chain below a sync helper, if any; cycles end it."""
-    seen.add(ref.info)
-    model = ref.model
-    for site in ref.info.calls:
-        callee_name = _blocking_name(model, site, blocking)
-        if callee_name:
-            return (ref.info.display_name, callee_name), (model, site.node)
-        if depth >= max_depth:
-            continue
-        helper = model.resolve_function(site.node.func, site.function)
-        if helper is None or helper.info.is_async or helper.info in seen:
-            continue
-        below = _sync_chain(helper, blocking, depth + 1, max_depth, seen)
-        if below:
-            names, final = below
-            return (ref.info.display_name, *names), final
-    return None
-
-
-def _blocking_name(model: Model, site: CallSite, blocking: frozenset[str]) -> Optional[str]:
-    """How the chain names the call when it blocks: its qualified name, or the
-    type and method (`sqlalchemy.orm.Session.execute`) of an object of a
-    known type, wherever the object came from."""
-    func = site.node.func
-    qualname = model.qualified_name(func)
-    if qualname in blocking:
-        return qualname.removeprefix("builtins.") if qualname else None
-    if not isinstance(func, cst.Attribute):
-        return None
-    # `session.execute(...)`, and `client.chat.completions.create(...)` for
-    # clients whose every attribute is remote.
-    path, owner, direct = func.attr.value, func.value, True
-    while True:
-        for type_name in held_types(origins_of(model, owner, site.function)):
-            if blocks(type_name, path if direct else "*", blocking):
-                return f"{type_name.removeprefix('builtins.')}.{path}"
-        if not isinstance(owner, cst.Attribute) or _is_self(owner.value):
-            return None
-        path, owner, direct = f"{owner.attr.value}.{path}", owner.value, False
-
-
-def _is_self(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "self"
