@@ -170,6 +170,42 @@ def test_bgt011_coroutine_runs_once_passed_not_wrapped(tmp_path):
     assert after.RAN == [(7, "mail")]
 
 
+RAISE_AFTER_ADD_TASK = """
+    from fastapi import BackgroundTasks, FastAPI, HTTPException
+
+    app = FastAPI()
+    RAN = []
+
+
+    def audit(order, what):
+        RAN.append((order, what))
+
+
+    @app.post("/orders/{order}/cancel")
+    def cancel(order: int, tasks: BackgroundTasks):
+        tasks.add_task(audit, order, "cancel requested")
+        raise HTTPException(status_code=409, detail="already shipped")
+"""
+
+
+def test_bgt012_tasks_run_when_the_error_is_returned(tmp_path):
+    path = write_app(tmp_path, RAISE_AFTER_ADD_TASK)
+    before = load(path)
+    with TestClient(before.app) as client:
+        response = client.post("/orders/3/cancel")
+    assert response.status_code == 409
+    assert before.RAN == []  # the exception dropped the injected tasks
+
+    fixed = fix(path, unsafe=True)
+    assert 'return JSONResponse({"detail": "already shipped"}, status_code=409)' in fixed
+    after = load(path)
+    with TestClient(after.app) as client:
+        response = client.post("/orders/3/cancel")
+    # The same response as FastAPI's own handler sends, and the task ran.
+    assert (response.status_code, response.json()) == (409, {"detail": "already shipped"})
+    assert after.RAN == [(3, "cancel requested")]
+
+
 CHAINED_BACKGROUND = """
     from fastapi import BackgroundTasks, FastAPI
     from fastapi.responses import JSONResponse

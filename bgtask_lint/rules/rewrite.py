@@ -170,6 +170,20 @@ def background_tasks_reference(model: Model, edits: Edits, before: Optional[int]
     return local
 
 
+def class_reference(
+    model: Model, edits: Edits, module_name: str, name: str, also: Collection[str] = ()
+) -> str:
+    """A name bound to class `module_name.name` (or one of the qualified names
+    in `also`) at run time, adding `from module_name import name` if needed."""
+    existing = _runtime_binding(model, {f"{module_name}.{name}", *also})
+    if existing:
+        return existing
+    if name in model.imports.bindings:
+        raise CannotFix(f"`{name}` means something else in this module")
+    add_from_import(model, edits, module_name, cst.ImportAlias(name=cst.Name(name)))
+    return name
+
+
 def module_reference(model: Model, edits: Edits, module_name: str) -> str:
     """A name bound to module `module_name` at run time, importing it if needed
     (for use inside a function body: a binding anywhere in the module will do)."""
@@ -223,9 +237,9 @@ def add_from_import(
             names = append_item(list(node.names), alias, _after_open_paren(node))
             edits.replace[line] = line.with_changes(body=[node.with_changes(names=names)])
             return
-    statement = cst.SimpleStatementLine(
-        body=[cst.ImportFrom(module=cst.Name(module_name), names=[alias])]
-    )
+    module = cst.parse_expression(module_name)  # `fastapi.responses`: an Attribute
+    assert isinstance(module, (cst.Name, cst.Attribute))
+    statement = cst.SimpleStatementLine(body=[cst.ImportFrom(module=module, names=[alias])])
     insert_import_statement(model, edits, statement, before)
 
 
