@@ -159,6 +159,10 @@ class Project:
             return None
         return root
 
+    def package_root(self, directory: str) -> str:
+        """The nearest directory at or above `directory` without an `__init__.py`."""
+        return self._import_root(directory)
+
     def _import_root(self, directory: str) -> str:
         """The nearest directory at or above `directory` without an
         `__init__.py` (the project root at the highest); cached per directory."""

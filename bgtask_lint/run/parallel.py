@@ -29,20 +29,22 @@ def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
     return max(1, min(os.cpu_count() or 1, len(files)))
 
 
-def share(files: Sequence[Any], workers: int) -> list[list[int]]:
-    """Indexes of `files` per worker: the files of one directory together (they
-    import each other, and each worker parses what its files import), the
-    largest directories first to the least loaded worker."""
+def share(
+    files: Sequence[Any], workers: int, group: Callable[[Any], str] = lambda f: f.key
+) -> list[list[int]]:
+    """Indexes of `files` per worker: the files of one `group` together (a
+    package's modules import each other, and each worker parses what its files
+    import), the largest groups first to the least loaded worker."""
     groups: dict[str, list[int]] = {}
     for index in range(len(files)):
-        groups.setdefault(os.path.dirname(files[index].key), []).append(index)
+        groups.setdefault(group(files[index]), []).append(index)
     loads = [0] * workers
     shares: list[list[int]] = [[] for _ in range(workers)]
-    sizes = {d: sum(len(files[i].text) for i in members) for d, members in groups.items()}
-    for directory in sorted(groups, key=lambda d: (-sizes[d], d)):
+    sizes = {key: sum(len(files[i].text) for i in members) for key, members in groups.items()}
+    for key in sorted(groups, key=lambda k: (-sizes[k], k)):
         target = loads.index(min(loads))
-        shares[target].extend(groups[directory])
-        loads[target] += sizes[directory]
+        shares[target].extend(groups[key])
+        loads[target] += sizes[key]
     return [sorted(share) for share in shares]
 
 

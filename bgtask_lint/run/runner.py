@@ -282,7 +282,7 @@ class Run:
     def _in_parallel(self, fresh: list[SourceFile], count: int) -> None:
         """Phases 3 and 4 on `count` workers, each owning a share of `fresh`."""
         checked = {str(p.root): sorted(p.checked) for p in self.projects.values()}
-        shares = parallel.share(fresh, count)
+        shares = parallel.share(fresh, count, _package_of)
         pool = parallel.Pool(count, WorkerState)
         finished = False
         try:
@@ -350,6 +350,16 @@ class Run:
                 ),
             )
         self.cache.save()
+
+
+def _package_of(file: SourceFile) -> str:
+    """The top-level package holding `file` (its directory outside packages)."""
+    project = file.in_project
+    directory = os.path.dirname(file.key)
+    root = project.package_root(directory)
+    if root == directory:
+        return directory
+    return os.path.join(root, os.path.relpath(directory, root).split(os.sep)[0])
 
 
 def _screen(file: SourceFile) -> Screen:
