@@ -14,11 +14,11 @@ from bgtask_lint.analysis.model import (
     BackgroundAssignment,
     CallSite,
     FunctionInfo,
-    MisspelledImport,
+    ImportStatement,
     Model,
     call_argument,
 )
-from bgtask_lint.analysis.names import APP_CLASSES, DEPENDS, MISSPELLED_FASTAPI_TASK, dotted_name
+from bgtask_lint.analysis.names import APP_CLASSES, DEPENDS, dotted_name
 from bgtask_lint.analysis.scopes import ScopeBuilder
 from bgtask_lint.analysis.walk import walk
 
@@ -104,6 +104,8 @@ class _ModelBuilder:
 
     def visit_Import(self, node: cst.Import) -> None:
         self._note_runtime_import(node)
+        line = self.statements[-1] if self.statements else None
+        self.model.import_statements.append(ImportStatement(node, line))
         self.model.imports.add_import(
             node,
             module_level=not self.functions,
@@ -116,6 +118,8 @@ class _ModelBuilder:
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         self._note_runtime_import(node)
+        line = self.statements[-1] if self.statements else None
+        self.model.import_statements.append(ImportStatement(node, line))
         self.model.imports.add_import_from(
             node,
             module_level=not self.functions,
@@ -125,11 +129,6 @@ class _ModelBuilder:
         module = dotted_name(node.module) if node.module and not node.relative else None
         if module and module.split(".")[0] == "fastapi":
             self.model.imports_fastapi = True
-            if not isinstance(node.names, cst.ImportStar):
-                for alias in node.names:
-                    if f"{module}.{dotted_name(alias.name)}" in MISSPELLED_FASTAPI_TASK:
-                        line = self.statements[-1] if self.statements else None
-                        self.model.misspelled_imports.append(MisspelledImport(alias, node, line))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if self.at_module_level:

@@ -168,11 +168,11 @@ class BackgroundAssignment:
 
 
 @dataclass(frozen=True)
-class MisspelledImport:
-    """`from fastapi import BackgroundTask`: the alias, its import, its line."""
+class ImportStatement:
+    """An `import` / `from ... import` anywhere in the module, with the line
+    holding it (for fixes that edit it)."""
 
-    alias: cst.ImportAlias
-    statement: cst.ImportFrom
+    node: Union[cst.Import, cst.ImportFrom]
     line: Optional[cst.BaseStatement]
 
 
@@ -231,8 +231,8 @@ class Model:
         # TYPE_CHECKING), with their Import / ImportFrom and their index in the
         # module's body: where fixes add imports.
         self.runtime_imports: list[tuple[cst.SimpleStatementLine, cst.CSTNode, int]] = []
-        # `from fastapi import BackgroundTask` and friends, for BGT002.
-        self.misspelled_imports: list[MisspelledImport] = []
+        # Every import statement, in source order.
+        self.import_statements: list[ImportStatement] = []
         self._submissions: Optional[list[TaskSubmission]] = None
         self._background_tasks_names: dict[FunctionInfo, set[str]] = {}
         self._site_by_call: dict[cst.Call, CallSite] = {}
@@ -676,6 +676,7 @@ __all__ = [
     "BackgroundAssignment",
     "CallSite",
     "FunctionInfo",
+    "ImportStatement",
     "Model",
     "TaskSubmission",
     "assigned_name",

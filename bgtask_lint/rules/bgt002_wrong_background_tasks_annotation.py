@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import FunctionInfo, MisspelledImport, Model
-from bgtask_lint.analysis.names import ANNOTATED, BACKGROUND_TASKS, DEPENDS
+from bgtask_lint.analysis.model import FunctionInfo, Model
+from bgtask_lint.analysis.names import (
+    ANNOTATED,
+    BACKGROUND_TASKS,
+    DEPENDS,
+    MISSPELLED_FASTAPI_TASK,
+    dotted_name,
+)
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -114,6 +121,7 @@ def view(tasks: BackgroundTask):
     return {}
 """,
         """
+from dataclasses import dataclass
 from typing import Optional
 from fastapi import BackgroundTasks, FastAPI
 app = FastAPI()
@@ -151,7 +159,7 @@ def schedule(task: BackgroundTask) -> None:
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
-        for misspelled in model.misspelled_imports:
+        for misspelled in _misspelled_imports(model):
             yield Violation(
                 misspelled.alias,
                 "`fastapi` has no `BackgroundTask`: this import raises ImportError; "
@@ -310,6 +318,32 @@ def _uses_single_task_api(model: Model, function: FunctionInfo, name: str) -> bo
         if isinstance(parent, cst.Call) and parent.func is use.node:
             return True  # `await task()` runs a single task by hand
     return False
+
+
+@dataclass(frozen=True)
+class MisspelledImport:
+    """`from fastapi import BackgroundTask`: the alias, its import, its line."""
+
+    alias: cst.ImportAlias
+    statement: cst.ImportFrom
+    line: Optional[cst.BaseStatement]
+
+
+def _misspelled_imports(model: Model) -> Iterator[MisspelledImport]:
+    """`from fastapi import BackgroundTask` and friends (an ImportError)."""
+    for found in model.import_statements:
+        node = found.node
+        if (
+            not isinstance(node, cst.ImportFrom)
+            or node.relative
+            or node.module is None
+            or isinstance(node.names, cst.ImportStar)
+        ):
+            continue
+        module = dotted_name(node.module)
+        for alias in node.names:
+            if f"{module}.{dotted_name(alias.name)}" in MISSPELLED_FASTAPI_TASK:
+                yield MisspelledImport(alias, node, found.line)
 
 
 def _import_fix(model: Model, misspelled: MisspelledImport) -> Optional[FixPlan]:
