@@ -51,3 +51,19 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def selecting(*codes: str):
+    """Settings (for check_source) and Overrides (for check_paths) that also
+    run `codes`: BGT100, like ruff's RUF100, runs only when selected."""
+    from bgtask_lint.config.settings import Overrides, Settings
+
+    overrides = Overrides(extend_select=tuple(code for code in codes if code))
+    return overrides.apply(Settings(root=Path.cwd())), overrides
+
+
+def fixture_code(path: Path) -> str:
+    """`BGT001` for BGT001.py, BGT001_helpers.py and their fixed files; "" for
+    a file that is not a rule's fixture."""
+    code = path.name.split(".")[0].split("_")[0]
+    return code if re.fullmatch(r"BGT\d{3}", code) else ""

@@ -193,3 +193,17 @@ def test_bad_target_fastapi_exits_2(cli, tmp_path):
     result = cli("check", ".", cwd=tmp_path)
     assert result.returncode == 2
     assert "`target-fastapi`" in result.stderr and "'latest'" in result.stderr
+
+
+def test_unused_noqa_runs_only_when_selected(tmp_path):
+    """As ruff's RUF100: BGT100 is not among the default rules."""
+    from bgtask_lint.api import check_paths
+    from bgtask_lint.config.settings import Overrides
+
+    path = tmp_path / "a.py"
+    path.write_text("x = 1  # noqa: BGT003\n")
+    assert check_paths([path]).diagnostics == []
+    for overrides in (Overrides(extend_select=("BGT100",)), Overrides(select=("ALL",))):
+        assert [d.code for d in check_paths([path], overrides).diagnostics] == ["BGT100"]
+    (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\nextend-select = ["BGT100"]\n')
+    assert [d.code for d in check_paths([path]).diagnostics] == ["BGT100"]

@@ -8,7 +8,7 @@ import os
 import shutil
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, fixture_code, selecting
 
 from bgtask_lint.api import FixMode, check_paths, check_source
 from bgtask_lint.engine import fix as fixer
@@ -23,7 +23,8 @@ PAIRS = sorted(
 
 
 def run_fix(path, *, unsafe=False):
-    return check_paths([path], fix=FixMode(unsafe=unsafe))
+    overrides = selecting(fixture_code(path))[1]
+    return check_paths([path], fix=FixMode(unsafe=unsafe), overrides=overrides)
 
 
 @pytest.mark.parametrize("source, mode", PAIRS, ids=lambda v: getattr(v, "name", v))

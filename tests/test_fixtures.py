@@ -4,7 +4,7 @@ rule's own MUST_FLAG / MUST_NOT_FLAG examples hold."""
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, expectations
+from conftest import FIXTURES, expectations, fixture_code, selecting
 
 from bgtask_lint.api import check_source
 from bgtask_lint.rules import ALL_RULES
@@ -17,7 +17,8 @@ def test_fixture_reports_exactly_its_expectations(path):
     source = path.read_text(encoding="utf-8")
     expected = expectations(source)
     reported = {
-        (d.location.row, d.location.column, d.code) for d in check_source(source, str(path))
+        (d.location.row, d.location.column, d.code)
+        for d in check_source(source, str(path), selecting(fixture_code(path))[0])
     }
     assert_matches(expected, reported)
 
@@ -46,7 +47,7 @@ def test_every_rule_has_a_fixture():
     ids=lambda value: getattr(value, "code", ""),
 )
 def test_rule_examples_flag(rule, example):
-    codes = [d.code for d in check_source(example, "example.py")]
+    codes = [d.code for d in check_source(example, "example.py", selecting(rule.code)[0])]
     assert rule.code in codes
 
 
@@ -56,7 +57,7 @@ def test_rule_examples_flag(rule, example):
     ids=lambda value: getattr(value, "code", ""),
 )
 def test_rule_examples_do_not_flag(rule, example):
-    codes = [d.code for d in check_source(example, "example.py")]
+    codes = [d.code for d in check_source(example, "example.py", selecting(rule.code)[0])]
     assert rule.code not in codes
 
 

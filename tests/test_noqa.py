@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from conftest import selecting
 
 from bgtask_lint.api import check_source
 from bgtask_lint.text.noqa import comment_map
+
+WITH_BGT100, _ = selecting("BGT100")
 
 BUG = "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_task(print){}\n"
 
@@ -24,13 +27,15 @@ BUG = "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_
 )
 def test_noqa_on_the_reported_line(comment, suppressed):
     # BGT100 (a code that suppresses nothing) is tested on its own below.
-    codes = [d.code for d in check_source(BUG.format(comment), "a.py") if d.code != "BGT100"]
+    codes = [
+        d.code for d in check_source(BUG.format(comment), "a.py", WITH_BGT100) if d.code != "BGT100"
+    ]
     assert (codes == []) is suppressed
 
 
 def test_noqa_on_another_line_does_not_suppress():
     source = "# noqa: BGT001\n" + BUG.format("")
-    assert [d.code for d in check_source(source, "a.py")] == ["BGT100", "BGT001"]
+    assert [d.code for d in check_source(source, "a.py", WITH_BGT100)] == ["BGT100", "BGT001"]
 
 
 def test_is_suppressed_ignores_similar_words():
@@ -49,14 +54,14 @@ UNUSED = (
 
 
 def test_unused_noqa_codes_are_reported_with_a_fix():
-    [unused] = [d for d in check_source(UNUSED, "a.py") if d.code == "BGT100"]
+    [unused] = [d for d in check_source(UNUSED, "a.py", WITH_BGT100) if d.code == "BGT100"]
     assert unused.location.row == 3 and unused.location.column == 25
     assert "`BGT004`" in unused.message
     assert _fixed_line(UNUSED, unused) == "    bt.add_task(print)  # noqa: E501"
 
 
 def test_unused_noqa_in_a_file_that_cannot_report_anything():
-    [unused] = check_source("x = 1  # noqa: BGT003\n", "a.py")
+    [unused] = check_source("x = 1  # noqa: BGT003\n", "a.py", WITH_BGT100)
     assert unused.code == "BGT100"
     assert _fixed_line("x = 1  # noqa: BGT003\n", unused) == "x = 1"
 

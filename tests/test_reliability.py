@@ -7,6 +7,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from conftest import selecting
+
 from bgtask_lint import api
 from bgtask_lint.api import FixMode, check_paths, check_source, check_stdin
 
@@ -17,7 +19,8 @@ def _write(path: Path, source: str) -> Path:
 
 
 def _fix(path: Path, *, unsafe: bool = False) -> api.RunResult:
-    return check_paths([path], fix=FixMode(unsafe=unsafe))
+    # With BGT100 (off by default, as ruff's RUF100), whose fix is tested here too.
+    return check_paths([path], fix=FixMode(unsafe=unsafe), overrides=selecting("BGT100")[1])
 
 
 # -- 1. noqa directives are comments, not text -------------------------------

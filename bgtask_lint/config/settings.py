@@ -25,7 +25,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, RuleOptions
 from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi
-from bgtask_lint.rules import RULE_CODES
+from bgtask_lint.rules import DEFAULT_CODES, RULE_CODES
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
 
 SECTION = "bgtask-lint"
@@ -104,7 +104,7 @@ class SelectionLayer:
         return frozenset(result)
 
 
-DEFAULT_SELECTION = SelectionLayer(select=("ALL",))
+DEFAULT_SELECTION = SelectionLayer(select=DEFAULT_CODES)
 
 
 @dataclass(frozen=True)

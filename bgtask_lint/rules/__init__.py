@@ -60,6 +60,20 @@ def triggers(code: str) -> tuple[str, ...]:
     raise LookupError(f"rule module {RULE_MODULES[code]} has no one-line TRIGGERS tuple of strings")
 
 
+_OFF_BY_DEFAULT_LINE = re.compile(r"^ENABLED_BY_DEFAULT = False$", re.MULTILINE)
+
+
+def _enabled_by_default(code: str) -> bool:
+    """False for a rule whose module says `ENABLED_BY_DEFAULT = False` on a line
+    of its own (as ruff's RUF100: it runs when selected)."""
+    source = (Path(__file__).parent / f"{RULE_MODULES[code]}.py").read_text(encoding="utf-8")
+    return _OFF_BY_DEFAULT_LINE.search(source) is None
+
+
+# The rules a configuration that selects nothing runs.
+DEFAULT_CODES: tuple[str, ...] = tuple(c for c in RULE_CODES if _enabled_by_default(c))
+
+
 class Screen:
     """Whether a text can have a finding of some rules: any of their triggers
     matches. Substring tests first (they run at memory speed, a regular

@@ -7,6 +7,9 @@ from bgtask_lint.rules.base import FIX_ALWAYS, Rule, RuleContext, SuppressionCon
 from bgtask_lint.text.noqa import directives, unused_codes, without_codes
 
 # Only a file that names one of our codes can have an unused one (the text screen).
+# As ruff's RUF100: it runs when selected (`select`, `extend-select`, `ALL`).
+ENABLED_BY_DEFAULT = False
+
 TRIGGERS = (r"BGT\d",)
 
 
@@ -34,6 +37,10 @@ class UnusedNoqa(Rule):
     ## Fix safety
     Safe: the unused codes are removed, and the whole directive when none is
     left.
+
+    ## Options
+    Off by default, as ruff's `RUF100`: select it (`extend-select =
+    ["BGT100"]`, `--extend-select BGT100`, or `select = ["ALL"]`).
 
     ## References
     - [ruff: unused-noqa (RUF100)](https://docs.astral.sh/ruff/rules/unused-noqa/)
