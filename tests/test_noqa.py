@@ -116,3 +116,32 @@ def test_add_noqa_skips_a_line_ending_inside_a_string(tmp_path):
     path.write_text('x = """a\nb"""\ny = 1\n')
     assert add_directives(path, {1: {"BGT001"}, 3: {"BGT001"}}) == (1, None)
     assert path.read_text() == 'x = """a\nb"""\ny = 1  # noqa: BGT001\n'
+
+
+TWO_FINDINGS = (
+    "import time\n"
+    "from fastapi import BackgroundTasks\n"
+    "{}\n"
+    "async def task():\n"
+    "    time.sleep(1)\n"
+    "def route(bt: BackgroundTasks):\n"
+    "    BackgroundTasks().add_task(print)\n"
+    "    bt.add_task(task)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "directive, left",
+    [
+        ("# bgtask-lint: noqa", []),
+        ("# bgtask-lint: noqa: BGT001", ["BGT003"]),
+        ("# BGTASK-LINT: NOQA: BGT001, BGT003", []),
+        ("# ruff: noqa: BGT003", ["BGT001"]),
+        ("# ruff: noqa: E501, BGT001", ["BGT003"]),
+        ("# ruff: noqa", ["BGT001", "BGT003"]),  # ruff's own rules: left to ruff
+        ("x = '# bgtask-lint: noqa'", ["BGT001", "BGT003"]),  # a string, not a comment
+    ],
+)
+def test_file_level_directives(directive, left):
+    found = check_source(TWO_FINDINGS.format(directive), "a.py")
+    assert sorted(d.code for d in found) == left

@@ -137,6 +137,8 @@ def place(
         start = Location(start_row, code_range.start.column + 1 + shifts.get(start_row, 0))
         end = Location(end_row, code_range.end.column + 1 + shifts.get(end_row, 0))
         noqa_row = comments.noqa_row(start.row)
+        if comments.exempts_file(rule.code):
+            continue
         if comments.is_suppressed(noqa_row, rule.code):
             suppressed.setdefault(noqa_row, set()).add(rule.code)
             continue

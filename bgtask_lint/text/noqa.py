@@ -16,6 +16,7 @@ import re
 import tokenize
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 from bgtask_lint.text.source import NEWLINE
@@ -25,6 +26,16 @@ _NOQA = re.compile(
     re.IGNORECASE,
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+# A file-level exemption, as ruff's `# ruff: noqa`: `# bgtask-lint: noqa` (the
+# whole file) or `# bgtask-lint: noqa: BGT001, BGT003`; `# ruff: noqa: BGT001`
+# too, since users put our codes in ruff's directives when they run both (a
+# bare `# ruff: noqa` is about ruff's rules, and left to ruff).
+_FILE_NOQA = re.compile(
+    r"#\s*(?P<tool>bgtask-lint|ruff)\s*:\s*noqa"
+    r"(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
+    re.IGNORECASE,
+)
+EVERY_CODE = "*"
 _MENTIONS_NOQA = re.compile("noqa", re.IGNORECASE)
 # A directive that names one of our codes (the only kind that can be unused).
 _OWN_DIRECTIVE = re.compile(r"noqa\s*:[^\r\n]*\bBGT\d", re.IGNORECASE)
@@ -74,6 +85,26 @@ class CommentMap:
 
     def is_suppressed(self, row: int, code: str) -> bool:
         return any(d.codes is None or code in d.codes for d in self.directives(row))
+
+    @cached_property
+    def file_exemption(self) -> frozenset[str]:
+        """The codes the file's file-level directives exempt it from (EVERY_CODE
+        for all of them)."""
+        exempt: set[str] = set()
+        for comment in self.by_row.values():
+            if "noqa" not in comment.text.lower():
+                continue
+            for match in _FILE_NOQA.finditer(comment.text):
+                codes = match.group("codes")
+                if codes:
+                    exempt.update(c.upper() for c in _CODE.findall(codes))
+                elif match.group("tool").lower() == "bgtask-lint":
+                    exempt.add(EVERY_CODE)
+        return frozenset(exempt)
+
+    def exempts_file(self, code: str) -> bool:
+        exempt = self.file_exemption
+        return EVERY_CODE in exempt or code in exempt
 
     def rows_with_directives(self) -> list[int]:
         return sorted(row for row in self.by_row if self.directives(row))
