@@ -39,6 +39,14 @@ def _split_codes(
     return codes
 
 
+def _per_file_ignore(value: str) -> tuple[str, tuple[str, ...]]:
+    """`tests/*.py:BGT001,BGT003` -> ("tests/*.py", ("BGT001", "BGT003"))."""
+    pattern, colon, codes = value.rpartition(":")
+    if not colon or not pattern or not codes.strip():
+        _fail(f"--extend-per-file-ignores takes PATTERN:CODES, got {value!r}")
+    return pattern, tuple(c.strip().upper() for c in codes.split(",") if c.strip())
+
+
 def _fail(message: str) -> None:
     click.echo(f"bgtask-lint: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
@@ -52,7 +60,17 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
-@click.option("--fix", is_flag=True, help="Apply fixes (safe ones; see --unsafe-fixes).")
+@click.option("--fix/--no-fix", default=False, help="Apply fixes (safe ones; see --unsafe-fixes).")
+@click.option(
+    "--fix-only",
+    is_flag=True,
+    help="Apply fixes and report nothing about what remains (exit 0; implies --fix).",
+)
+@click.option(
+    "--show-fixes/--no-show-fixes",
+    default=False,
+    help="List the fixes applied, per file and rule.",
+)
 @click.option("--unsafe-fixes", is_flag=True, help="Also offer and apply fixes marked unsafe.")
 @click.option(
     "--diff", is_flag=True, help="Show the fixes as a diff and write nothing (exit 1 if any)."
@@ -80,6 +98,8 @@ def main() -> None:
     type=click.Choice(FORMATS),
     default="full",
     show_default=True,
+    envvar="BGTASK_LINT_OUTPUT_FORMAT",
+    show_envvar=True,
     help="full and concise for people; json, json-lines, github, sarif, junit, gitlab for tools.",
 )
 @click.option(
@@ -90,6 +110,19 @@ def main() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option(
+    "--extend-per-file-ignores",
+    multiple=True,
+    metavar="PATTERN:CODES",
+    help="Ignore CODES (comma-separated) in files matching PATTERN, besides the "
+    "configured per-file-ignores.",
+)
+@click.option(
+    "--target-fastapi",
+    metavar="VERSION",
+    help='The FastAPI version the project runs on (for example "0.115"), over the '
+    "configuration and the project's pin.",
+)
 @click.option(
     "--stdin-filename", help="The file name to report for source read from standard input (`-`)."
 )
@@ -148,6 +181,8 @@ def _interruptible() -> Iterator[None]:
 def _check(
     paths: tuple[Path, ...],
     fix: bool,
+    fix_only: bool,
+    show_fixes: bool,
     unsafe_fixes: bool,
     diff: bool,
     exit_non_zero_on_fix: bool,
@@ -159,6 +194,8 @@ def _check(
     exit_zero: bool,
     statistics: bool,
     quiet: bool,
+    extend_per_file_ignores: tuple[str, ...],
+    target_fastapi: Optional[str],
     stdin_filename: Optional[str],
     config_file: Optional[Path],
     add_noqa: bool,
@@ -168,14 +205,21 @@ def _check(
 ) -> None:
     from bgtask_lint import api
     from bgtask_lint.config.settings import ConfigError, Overrides
+    from bgtask_lint.config.versions import parse_version
     from bgtask_lint.output import formats as output
 
+    version = parse_version(target_fastapi) if target_fastapi is not None else None
+    if target_fastapi is not None and version is None:
+        _fail(f'--target-fastapi must be a version such as "0.115", got {target_fastapi!r}')
     overrides = Overrides(
         config_file=config_file,
         select=select,
         extend_select=extend_select or (),
         ignore=ignore or (),
+        extend_per_file_ignores=tuple(_per_file_ignore(v) for v in extend_per_file_ignores),
+        target_fastapi=version,
     )
+    fix = fix or fix_only
     fix_mode = api.FixMode(unsafe=unsafe_fixes, write=not diff) if (fix or diff) else None
     from_stdin = paths == (Path("-"),) or (not paths and stdin_filename is not None)
     if not from_stdin and Path("-") in paths:
@@ -220,6 +264,16 @@ def _check(
         click.echo("warning: No Python files found under the given path(s)", err=True)
 
     fixed = sum(result.fixed.values())
+    if fix_only:
+        if show_fixes and not quiet:
+            click.echo(output.format_fixes(result.fixed_by_file), nl=False)
+        elif not quiet:
+            click.echo(
+                f"Fixed {fixed} error{'s' if fixed != 1 else ''}." if fixed else "No errors fixed."
+            )
+        if result.errors:
+            sys.exit(EXIT_ERROR)
+        sys.exit(EXIT_FINDINGS if exit_non_zero_on_fix and fixed > 0 else EXIT_CLEAN)
     if diff:
         for change in result.changes:
             click.echo(output.unified_diff(change.filename, change.before, change.after), nl=False)
@@ -239,6 +293,8 @@ def _check(
         output_bytes = first.after.encode(first.encoding) if first else data
         sys.stdout.buffer.write(output_bytes)
         sys.stdout.buffer.flush()
+    if show_fixes and fixed and not quiet and output_format in output.TEXT_FORMATS:
+        click.echo(output.format_fixes(result.fixed_by_file), err=report_to_stderr, nl=False)
     _report(
         result,
         output_format,

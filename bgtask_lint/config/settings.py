@@ -196,13 +196,22 @@ class Overrides:
     select: Optional[tuple[str, ...]] = None
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    # `--extend-per-file-ignores PATTERN:CODES`, added to the configured ones.
+    extend_per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    target_fastapi: Optional[Version] = None
 
     def apply(self, settings: Settings) -> Settings:
         layer = SelectionLayer(self.select, self.extend_select, self.ignore)
-        return replace(settings, selection=(*settings.selection, layer))
+        return replace(
+            settings,
+            selection=(*settings.selection, layer),
+            per_file_ignores=(*settings.per_file_ignores, *self.extend_per_file_ignores),
+            target_fastapi=self.target_fastapi or settings.target_fastapi,
+        )
 
     def validate(self) -> None:
-        for selector in (*(self.select or ()), *self.extend_select, *self.ignore):
+        ignored = [code for _, codes in self.extend_per_file_ignores for code in codes]
+        for selector in (*(self.select or ()), *self.extend_select, *self.ignore, *ignored):
             check_selector(selector, "the command line")
 
 

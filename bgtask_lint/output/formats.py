@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Callable
 
 from bgtask_lint.diagnostic import SAFE, UNSAFE, Diagnostic
@@ -96,6 +96,22 @@ TEXT_FORMATS = ("full", "concise")
 
 def write(output_format: str, diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
     return _writers()[output_format](diagnostics, unsafe_fixes)
+
+
+def format_fixes(fixed_by_file: Mapping[str, Counter]) -> str:
+    """ruff's `--show-fixes` list: per file, each rule's count."""
+    from bgtask_lint.rules import RULE_NAMES
+
+    files = {name: counts for name, counts in sorted(fixed_by_file.items()) if sum(counts.values())}
+    total = sum(sum(counts.values()) for counts in files.values())
+    if not total:
+        return "No errors fixed.\n"
+    lines = [f"Fixed {_plural(total, 'error')}:"]
+    for name, counts in files.items():
+        lines.append(f"- {display_path(name)}:")
+        for code, count in sorted(counts.items()):
+            lines.append(f"    {count} × {code} ({RULE_NAMES.get(code, '')})")  # noqa: RUF001 - the sign ruff prints
+    return "\n".join(lines) + "\n\n"
 
 
 def format_statistics(diagnostics: Sequence[Diagnostic]) -> str:

@@ -29,6 +29,8 @@ class RunResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files_checked: int = 0
     fixed: Counter = field(default_factory=Counter)
+    # The same, per file (for --show-fixes): file name -> code -> number fixed.
+    fixed_by_file: dict[str, Counter] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     # One line per file we failed on (a bug of ours, a write that failed); the
     # run went on without it, and the exit code is 2.

@@ -14,6 +14,7 @@ Phases 3 and 4 run on worker processes when there is enough to parse.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -316,6 +317,8 @@ class Run:
                 file.deps = dict(deps)
                 self.result.diagnostics.extend(part.diagnostics)
                 self.result.fixed.update(part.fixed)
+                for name, counts in part.fixed_by_file.items():
+                    self.result.fixed_by_file.setdefault(name, Counter()).update(counts)
                 self.result.changes.extend(part.changes)
                 self.result.errors.extend(part.errors)
 
@@ -442,6 +445,7 @@ def check_file(
     result.diagnostics.extend(outcome.remaining)
     if outcome.text != source:
         result.fixed.update(outcome.fixed)
+        result.fixed_by_file.setdefault(filename, Counter()).update(outcome.fixed)
         result.changes.append(Change(filename, source, outcome.text, file.encoding))
 
 
@@ -596,6 +600,8 @@ def settle_fixes(run: Run) -> None:
             *again.result.diagnostics,
         ]
         result.fixed.update(again.result.fixed)
+        for name, counts in again.result.fixed_by_file.items():
+            result.fixed_by_file.setdefault(name, Counter()).update(counts)
         result.errors.extend(again.result.errors)
         for change in again.result.changes:
             first = changes.get(change.filename)

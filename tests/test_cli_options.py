@@ -1,0 +1,92 @@
+"""Options a ruff user reaches for: --fix-only, --no-fix, --show-fixes,
+--extend-per-file-ignores, --target-fastapi, BGTASK_LINT_OUTPUT_FORMAT. Run
+in-process with click's CliRunner (the subprocess tests are in test_cli.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES
+
+from bgtask_lint.cli import main
+
+FIXABLE = FIXTURES / "BGT001.py"
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BGTASK_LINT_NO_CACHE", "1")
+    (tmp_path / "pyproject.toml").write_text("")
+    shutil.copy(FIXABLE, tmp_path / "app.py")
+    return tmp_path / "app.py"
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, ["check", *args], env=env, catch_exceptions=False)
+
+
+def test_fix_only_fixes_and_reports_nothing_else(app):
+    before = app.read_text()
+    result = run("--fix-only", "app.py")
+    assert result.exit_code == 0
+    assert result.output == "Fixed 4 errors.\n"
+    assert app.read_text() != before
+    assert run("--fix-only", "app.py").output == "No errors fixed.\n"
+    app.write_text(before)
+    assert run("--fix-only", "--exit-non-zero-on-fix", "app.py").exit_code == 1
+
+
+def test_no_fix_wins_over_fix(app):
+    before = app.read_text()
+    result = run("--fix", "--no-fix", "app.py")
+    assert result.exit_code == 1 and app.read_text() == before
+
+
+def test_show_fixes_lists_them_per_file_and_rule(app):
+    result = run("--fix", "--show-fixes", "--output-format", "concise", "app.py")
+    assert (
+        "Fixed 4 errors:\n- app.py:\n"
+        "    4 \N{MULTIPLICATION SIGN} BGT001 (unattached-background-tasks)\n" in result.output
+    )
+    assert "Fixed 4 errors:" not in run("--fix", "--no-show-fixes", "app.py").output
+
+
+def test_extend_per_file_ignores(app):
+    assert run("app.py").exit_code == 1
+    assert run("--extend-per-file-ignores", "app*.py:BGT001", "app.py").exit_code == 0
+    assert run("--extend-per-file-ignores", "other.py:BGT001", "app.py").exit_code == 1
+    bad = run("--extend-per-file-ignores", "app.py:NOPE1", "app.py")
+    assert bad.exit_code == 2 and "NOPE1" in bad.output
+
+
+def test_target_fastapi_decides_the_severity(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(FIXTURES / "BGT009.py", tmp_path / "app.py")
+    (tmp_path / "pyproject.toml").write_text("")
+
+    def severities(*args: str) -> set[str]:
+        found = json.loads(run("--output-format", "json", *args, "app.py").output)
+        return {
+            d["severity"] for d in found if d["code"] == "BGT009" and d["location"]["row"] == 72
+        }
+
+    assert severities() == {"warning"}
+    assert severities("--target-fastapi", "0.110") == {"error"}
+    assert severities("--target-fastapi", "0.120") == {"warning"}
+    bad = run("--target-fastapi", "soon", "app.py")
+    assert bad.exit_code == 2 and "--target-fastapi" in bad.output
+
+
+def test_output_format_from_the_environment(app):
+    concise = run("app.py", env={"BGTASK_LINT_OUTPUT_FORMAT": "concise"})
+    assert concise.output.startswith("app.py:")
+    as_json = run("app.py", env={"BGTASK_LINT_OUTPUT_FORMAT": "json"})
+    assert json.loads(as_json.output)[0]["code"] == "BGT001"
+    # The command line wins.
+    assert run(
+        "--output-format", "concise", "app.py", env={"BGTASK_LINT_OUTPUT_FORMAT": "json"}
+    ).output.startswith("app.py:")
