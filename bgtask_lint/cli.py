@@ -39,6 +39,28 @@ def _split_codes(
     return codes
 
 
+def _config_options(values: tuple[str, ...]) -> tuple[Optional[Path], tuple[tuple[str, Any], ...]]:
+    """`--config` values, as ruff reads them: an existing file is the
+    configuration file (one at most); anything else is a TOML fragment."""
+    from bgtask_lint.config.settings import tomllib
+
+    config_file: Optional[Path] = None
+    table: dict[str, Any] = {}
+    for value in values:
+        if os.path.isfile(value) or "=" not in value:
+            if config_file is not None:
+                _fail("--config names one configuration file at most")
+            config_file = Path(value)
+            if not config_file.is_file():
+                _fail(f"--config: cannot read {value}: no such file (nor a `KEY = VALUE` setting)")
+            continue
+        try:
+            table.update(tomllib.loads(value))
+        except tomllib.TOMLDecodeError as error:
+            _fail(f"--config {value!r} is neither a file nor valid TOML: {error}")
+    return config_file, tuple(table.items())
+
+
 def _per_file_ignore(value: str) -> tuple[str, tuple[str, ...]]:
     """`tests/*.py:BGT001,BGT003` -> ("tests/*.py", ("BGT001", "BGT003"))."""
     pattern, colon, codes = value.rpartition(":")
@@ -128,9 +150,12 @@ def main() -> None:
 )
 @click.option(
     "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Use this pyproject.toml for every file instead of discovering one.",
+    "config_options",
+    multiple=True,
+    metavar="FILE | KEY=VALUE",
+    help="A configuration file (pyproject.toml or bgtask-lint.toml) to use for every "
+    "file instead of discovering one, or a TOML `KEY = VALUE` that overrides a setting "
+    "(for example \"target-fastapi = '0.115'\"); may be repeated.",
 )
 @click.option(
     "--add-noqa",
@@ -197,7 +222,7 @@ def _check(
     extend_per_file_ignores: tuple[str, ...],
     target_fastapi: Optional[str],
     stdin_filename: Optional[str],
-    config_file: Optional[Path],
+    config_options: tuple[str, ...],
     add_noqa: bool,
     respect_gitignore: Optional[bool],
     no_cache: bool,
@@ -211,8 +236,10 @@ def _check(
     version = parse_version(target_fastapi) if target_fastapi is not None else None
     if target_fastapi is not None and version is None:
         _fail(f'--target-fastapi must be a version such as "0.115", got {target_fastapi!r}')
+    config_file, config_table = _config_options(config_options)
     overrides = Overrides(
         config_file=config_file,
+        config_table=config_table,
         select=select,
         extend_select=extend_select or (),
         ignore=ignore or (),

@@ -90,3 +90,53 @@ def test_output_format_from_the_environment(app):
     assert run(
         "--output-format", "concise", "app.py", env={"BGTASK_LINT_OUTPUT_FORMAT": "json"}
     ).output.startswith("app.py:")
+
+
+def test_config_key_value_overrides(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(FIXTURES / "BGT009.py", tmp_path / "app.py")
+    (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\nselect = ["BGT001"]\n')
+    assert json.loads(run("--output-format", "json", "app.py").output) == []
+    found = run("--output-format", "json", "--config", "select = ['BGT009']", "app.py")
+    rows = {(d["code"], d["severity"]) for d in json.loads(found.output)}
+    assert rows == {("BGT009", "warning"), ("BGT009", "error")}
+    pinned = run(
+        "--output-format",
+        "json",
+        "--config",
+        "select = ['BGT009']",
+        "--config",
+        "target-fastapi = '0.110'",
+        "app.py",
+    )
+    assert {d["severity"] for d in json.loads(pinned.output)} == {"error"}
+    bad = run("--config", "selct = ['BGT009']", "app.py")
+    assert bad.exit_code == 2 and "unknown key `selct` in --config" in bad.output
+    broken = run("--config", "select = [", "app.py")
+    assert broken.exit_code == 2 and "neither a file nor valid TOML" in broken.output
+
+
+def test_config_file_without_our_table_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "other.toml").write_text("[tool.black]\nline-length = 99\n")
+    (tmp_path / "app.py").write_text("x = 1\n")
+    result = run("--config", "other.toml", "app.py")
+    assert result.exit_code == 2 and "has no [tool.bgtask-lint] table" in result.output
+
+
+def test_dedicated_configuration_file(tmp_path, monkeypatch):
+    """`bgtask-lint.toml` (or `.bgtask-lint.toml`) holds the settings at top
+    level and wins over pyproject.toml in the same directory, as ruff.toml does."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BGTASK_LINT_NO_CACHE", "1")
+    shutil.copy(FIXABLE, tmp_path / "app.py")
+    (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\nselect = ["BGT001"]\n')
+    assert run("app.py").exit_code == 1
+    (tmp_path / "bgtask-lint.toml").write_text('select = ["BGT003"]\n')
+    assert run("app.py").exit_code == 0
+    (tmp_path / ".bgtask-lint.toml").write_text('ignore = ["BGT003"]\nselect = ["BGT001"]\n')
+    assert run("app.py").exit_code == 1
+    (tmp_path / ".bgtask-lint.toml").write_text("[tool.bgtask-lint]\n")
+    bad = run("app.py")
+    assert bad.exit_code == 2 and "unknown key `tool`" in bad.output
+    assert run("--config", "bgtask-lint.toml", "app.py").exit_code == 0

@@ -199,8 +199,13 @@ class Overrides:
     # `--extend-per-file-ignores PATTERN:CODES`, added to the configured ones.
     extend_per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     target_fastapi: Optional[Version] = None
+    # `--config "KEY = VALUE"` fragments, as one table (later ones win).
+    config_table: tuple[tuple[str, Any], ...] = ()
 
     def apply(self, settings: Settings) -> Settings:
+        if self.config_table:
+            fragment, fields = table_fields(dict(self.config_table), "--config")
+            settings = replace(settings, selection=(*settings.selection, fragment), **fields)
         layer = SelectionLayer(self.select, self.extend_select, self.ignore)
         return replace(
             settings,
@@ -210,6 +215,8 @@ class Overrides:
         )
 
     def validate(self) -> None:
+        if self.config_table:
+            table_fields(dict(self.config_table), "--config")  # a bad key fails now
         ignored = [code for _, codes in self.extend_per_file_ignores for code in codes]
         for selector in (*(self.select or ()), *self.extend_select, *self.ignore, *ignored):
             check_selector(selector, "the command line")
@@ -269,17 +276,31 @@ def _specificity(selectors: Iterable[str], code: str) -> int:
     return best
 
 
+# Configuration files, in the order a directory's are looked for (as ruff
+# finds `.ruff.toml`, `ruff.toml`, then `pyproject.toml`): the dedicated ones
+# hold the settings at top level, pyproject.toml in [tool.bgtask-lint].
+DEDICATED_FILES = (".bgtask-lint.toml", "bgtask-lint.toml")
+CONFIG_FILES = (*DEDICATED_FILES, "pyproject.toml")
+
+
 def load_settings(pyproject: Path, *, required: bool = False) -> Optional[Settings]:
-    """Settings from `pyproject`'s [tool.bgtask-lint] table; None when the file has
-    no such table (unless `required`, as for `--config`)."""
+    """Settings from a configuration file: a dedicated `bgtask-lint.toml`'s top
+    level, or a pyproject.toml's [tool.bgtask-lint] table; None when a
+    pyproject.toml has no such table (an error when `required`, as for
+    `--config`: the file was named for its settings)."""
     document = read_toml(pyproject)
+    if pyproject.name in DEDICATED_FILES:
+        return settings_from_table(document, pyproject, where=str(pyproject))
     tools = document.get("tool", {})
     if not isinstance(tools, Mapping):
         raise ConfigError(f"`tool` in {pyproject} must be a table, got {tools!r}")
     table = tools.get(SECTION)
     if table is None:
         if required:
-            return Settings(root=pyproject.resolve().parent)
+            raise ConfigError(
+                f"{pyproject} has no [tool.{SECTION}] table (a dedicated file is "
+                f"named bgtask-lint.toml and holds the settings at its top level)"
+            )
         return None
     return settings_from_table(table, pyproject)
 
@@ -300,8 +321,14 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
-def settings_from_table(table: Any, source: Path) -> Settings:
-    where = f"[tool.{SECTION}] in {source}"
+def settings_from_table(table: Any, source: Path, where: Optional[str] = None) -> Settings:
+    layer, fields = table_fields(table, where or f"[tool.{SECTION}] in {source}")
+    return Settings(root=source.resolve().parent, selection=(DEFAULT_SELECTION, layer), **fields)
+
+
+def table_fields(table: Any, where: str) -> tuple[SelectionLayer, dict[str, Any]]:
+    """A configuration table read: its rule selection, and the Settings fields
+    it sets (only those: `--config` fragments set a few over a file's)."""
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where} must be a table")
     unknown = sorted(set(table) - set(_KNOWN_KEYS))
@@ -343,11 +370,7 @@ def settings_from_table(table: Any, source: Path) -> Settings:
         if not isinstance(table["respect-gitignore"], bool):
             raise ConfigError(f"`respect-gitignore` in {where} must be true or false")
         lists["respect_gitignore"] = table["respect-gitignore"]
-    return Settings(
-        root=source.resolve().parent,
-        selection=(DEFAULT_SELECTION, layer),
-        **lists,
-    )
+    return layer, lists
 
 
 _SIZE = re.compile(r"^\s*(?P<number>\d+)\s*(?P<unit>[KMG]i?B|B)?\s*$", re.IGNORECASE)
@@ -441,8 +464,12 @@ class SettingsResolver:
             if settings is not None:
                 break
             unresolved.append(directory)
-            candidate = directory / "pyproject.toml"
-            loaded = load_settings(candidate) if os.path.isfile(candidate) else None
+            loaded = None
+            for name in CONFIG_FILES:
+                candidate = directory / name
+                loaded = load_settings(candidate) if os.path.isfile(candidate) else None
+                if loaded is not None:
+                    break
             if loaded is not None:
                 settings = self.overrides.apply(loaded)
             elif directory.parent == directory:
