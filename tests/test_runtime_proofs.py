@@ -206,6 +206,42 @@ def test_bgt012_tasks_run_when_the_error_is_returned(tmp_path):
     assert after.RAN == [(3, "cancel requested")]
 
 
+SHARED_TASK_LIST = """
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+    TASKS = BackgroundTasks()
+
+
+    def record(x):
+        RAN.append(x)
+
+
+    @app.post("/items/{x}")
+    def add(x: int):
+        TASKS.add_task(record, x)
+        return {"ok": True}
+"""
+
+
+def test_bgt010_each_request_runs_its_own_tasks_once(tmp_path):
+    path = write_app(tmp_path, SHARED_TASK_LIST)
+    before = load(path)
+    for x in (1, 2, 3):
+        call(before, "POST", f"/items/{x}")
+    assert before.RAN == []  # the shared list is attached to no response: never run
+    assert len(before.TASKS.tasks) == 3  # and it grows with every request
+
+    fixed = fix(path)
+    assert "def add(x: int, background_tasks: BackgroundTasks):" in fixed
+    after = load(path)
+    for x in (1, 2, 3):
+        call(after, "POST", f"/items/{x}")
+    assert after.RAN == [1, 2, 3]
+    assert after.TASKS.tasks == []
+
+
 CHAINED_BACKGROUND = """
     from fastapi import BackgroundTasks, FastAPI
     from fastapi.responses import JSONResponse
