@@ -420,3 +420,40 @@ def test_sarif_lists_the_chain_as_related_locations(tmp_path):
         (11, "`create_order` gets it from FastAPI"),
         (15, "`resend` gets it from FastAPI"),
     }
+
+
+def test_a_chain_end_is_cached_and_checked_again_when_it_changes(tmp_path):
+    import shutil
+
+    copy = tmp_path / "crm"
+    shutil.copytree(CRM, copy)
+    cache = tmp_path / "cache"
+    cwd = os.getcwd()
+    os.chdir(copy)
+    try:
+        cold = check_paths(["crm/api/orders.py"], workers=1, cache_dir=cache)
+        warm = check_paths(["crm/api/orders.py"], workers=1, cache_dir=cache)
+        assert located(cold.diagnostics) == located(warm.diagnostics)
+        assert located(warm.diagnostics) >= CHAIN
+        # The handler (read only as the chain's end) moves its add_task down a line.
+        handler = copy / "crm" / "handlers" / "orders.py"
+        handler.write_text(
+            handler.read_text().replace(
+                "        order_id = save_order(db_session, payload)\n",
+                "        order_id = save_order(db_session, payload)\n        pass\n",
+            )
+        )
+        after = check_paths(["crm/api/orders.py"], workers=1, cache_dir=cache)
+        # And a run that checks the handler too reports it as its own, not from
+        # the chain end's entry.
+        both = check_paths(
+            ["crm/api/orders.py", "crm/handlers/orders.py"], workers=1, cache_dir=cache
+        )
+    finally:
+        os.chdir(cwd)
+    rows = {row for f, row, _ in located(after.diagnostics) if f == "crm/handlers/orders.py"}
+    assert rows == {12, 16}
+    assert {row for f, row, _ in located(both.diagnostics) if f == "crm/handlers/orders.py"} == {
+        12,
+        16,
+    }

@@ -52,8 +52,11 @@ class Entry:
     tasks_here: list[str]  # what other files said about it (Project.facts_here)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # False for a file only read to complete chains (run/context.py): its
-    # facts can be reused, it has no findings to reuse.
+    # facts can be reused, and its findings only as a chain's end (below).
     checked: bool = True
+    # For a chain's end: the checked files its chains came from when its
+    # findings were computed (they are reused for the same ones only).
+    chain_from: Optional[list[str]] = None
 
 
 class Cache:
@@ -140,6 +143,7 @@ def _dump_entry(entry: Entry) -> dict:
         "tasks_here": entry.tasks_here,
         "diagnostics": [_dump_diagnostic(d) for d in entry.diagnostics],
         "checked": entry.checked,
+        "chain_from": entry.chain_from,
     }
 
 
@@ -156,6 +160,7 @@ def _load_entry(raw: dict) -> Entry:
         tasks_here=[str(key) for key in raw["tasks_here"]],
         diagnostics=[_load_diagnostic(d) for d in raw["diagnostics"]],
         checked=bool(raw.get("checked", True)),
+        chain_from=None if raw.get("chain_from") is None else [str(p) for p in raw["chain_from"]],
     )
 
 

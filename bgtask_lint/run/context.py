@@ -71,13 +71,13 @@ def index_context(
         leading.extend(new)
     indexed = []
     for path in sorted(leading):
+        text = project.text_of(path)
+        if text is None or not matters(path, text):
+            continue
         facts = cached(path)
         if facts is not None:
             project.add_facts(facts, path)
             indexed.append(path)
-            continue
-        text = project.text_of(path)
-        if text is None or not matters(path, text):
             continue
         consulted = project.track_consulted()
         model = project.model_for_path(Path(path))

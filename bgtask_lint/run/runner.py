@@ -95,6 +95,7 @@ class Run:
         # Files not asked about that hold the end of a chain starting in one
         # that is: checked for those findings only, never fixed nor cached.
         self.chain_ends: list[SourceFile] = []
+        self._chain_ends_found = False
         self._fingerprints: dict[tuple[int, frozenset[str], Path], str] = {}
 
     def add(self, path: Union[str, Path]) -> None:
@@ -260,22 +261,35 @@ class Run:
         return todo + self._chain_ends()
 
     def _chain_ends(self) -> list[SourceFile]:
-        """The files not asked about that checked files' chains lead into."""
-        if self.chain_ends:
+        """The files not asked about that checked files' chains lead into (to
+        check: the ones whose findings the cache holds are reported from it)."""
+        if self._chain_ends_found:
             return self.chain_ends
+        self._chain_ends_found = True
         known = {file.key for file in self.files}
         for project in self.projects.values():
             for path in project.files_with_facts():
-                if path in known or not any(
-                    project.is_checked(source)
-                    for fact in project.facts_about(path)
-                    for source in project.sources_of(path, fact)
-                ):
+                sources = _chain_sources(project, path)
+                if path in known or not sources:
                     continue
                 relative = os.path.relpath(path)
                 name = path if relative.startswith("..") else relative
                 settings = self.resolver.for_path(path, is_dir=False)
                 file = SourceFile(name, path, settings, project)
+                entry = (
+                    self.cache.lookup(
+                        path, self._fingerprint(file), project.is_checked, for_facts=True
+                    )
+                    if self.cache is not None
+                    else None
+                )
+                if (
+                    entry is not None
+                    and entry.chain_from == sources
+                    and entry.tasks_here == project.facts_here(path)
+                ):
+                    self.result.diagnostics.extend(entry.diagnostics)
+                    continue
                 if self._read(file):
                     self.chain_ends.append(file)
         return self.chain_ends
@@ -352,7 +366,44 @@ class Run:
                     diagnostics=by_file.get(file.key, []),
                 ),
             )
+        for file in self.chain_ends:
+            if file.stamp is None:
+                continue
+            project = file.in_project
+            known = self.cache.entries.get(file.key)
+            kept = known if known is not None and not known.checked else None
+            deps = dict(kept.deps) if kept is not None else {}
+            for dep, dep_stamp in sorted(file.deps.items()):
+                if dep != file.key:
+                    dep_stamp = dep_stamp or self.cache.stamp_of(dep)
+                    deps[dep] = (*dep_stamp, project.is_checked(dep))
+            self.cache.store(
+                file.key,
+                Entry(
+                    stamp=file.stamp,
+                    fingerprint=self._fingerprint(file),
+                    matters=file.matters,
+                    uses=kept.uses if kept is not None else [],
+                    deps=deps,
+                    tasks_here=project.facts_here(file.key),
+                    diagnostics=by_file.get(file.key, []),
+                    checked=False,
+                    chain_from=_chain_sources(project, file.key),
+                ),
+            )
         self.cache.save()
+
+
+def _chain_sources(project: Project, path: str) -> list[str]:
+    """The checked files that said something about file `path`, sorted."""
+    return sorted(
+        {
+            source
+            for fact in project.facts_about(path)
+            for source in project.sources_of(path, fact)
+            if project.is_checked(source)
+        }
+    )
 
 
 def _package_of(file: SourceFile) -> str:
