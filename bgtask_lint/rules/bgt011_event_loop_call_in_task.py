@@ -65,10 +65,12 @@ class EventLoopCallInTask(Rule):
 
     ## Fix safety
     `add_task(asyncio.create_task, f(x))` becomes `add_task(f, x)`: safe for
-    `create_task` and `ensure_future`, whose coroutine never ran. Unsafe for
-    `asyncio.run` and `run_until_complete`: the work moves from a worker thread
+    `create_task` and `ensure_future`, whose coroutine never ran. For
+    `asyncio.run` and `run_until_complete` the work moves from a worker thread
     onto the app's event loop, where a blocking call in it would now stall the
-    server (see BGT003). Unsafe for a lambda: its arguments are then evaluated
+    server (see BGT003): safe when `f` is an `async def` of the project in which
+    BGT003's analysis finds no blocking call, unsafe otherwise. Unsafe for a
+    lambda: its arguments are then evaluated
     when the task is queued, not when it runs. No fix inside an `async def`
     task (`await` the coroutine instead).
 
@@ -137,7 +139,7 @@ def route(bt: BackgroundTasks):
             found = _event_loop_function(model, arg.value)
             if found is not None:
                 name, never_ran = found
-                fix = _pass_the_coroutine_function(submission, never_ran)
+                fix = _pass_the_coroutine_function(model, submission, never_ran, context)
                 yield Violation(arg.value, _handed_message(name, never_ran), fix)
         yield from _inside_async_tasks(model, context.options.max_call_depth)
 
@@ -190,14 +192,32 @@ def _coroutine_call(args: list[cst.Arg]) -> Optional[cst.Call]:
     return None
 
 
-def _pass_the_coroutine_function(submission: TaskSubmission, never_ran: bool) -> Optional[FixPlan]:
+def _pass_the_coroutine_function(
+    model: Model, submission: TaskSubmission, never_ran: bool, context: RuleContext
+) -> Optional[FixPlan]:
     """`add_task(asyncio.create_task, f(x, k=1))` -> `add_task(f, x, k=1)`."""
     call = submission.site.node
     index = next(i for i, a in enumerate(call.args) if a is submission.callable_arg)
     coroutine = _coroutine_call(list(call.args[index + 1 :]))
     if coroutine is None or submission.callable_arg is None:
         return None
-    return _rewrite_fix(call, index, coroutine, SAFE if never_ran else UNSAFE)
+    safe = never_ran or _runs_free_on_the_loop(model, coroutine, submission, context)
+    return _rewrite_fix(call, index, coroutine, SAFE if safe else UNSAFE)
+
+
+def _runs_free_on_the_loop(
+    model: Model, coroutine: cst.Call, submission: TaskSubmission, context: RuleContext
+) -> bool:
+    """`f` is an `async def` of the project that neither blocks (BGT003's walk
+    finds no blocking call) nor starts a loop of its own: moving it from a
+    worker thread's loop onto the app's changes nothing but the loop."""
+    ref = model.resolve_function(coroutine.func, submission.site.function)
+    if ref is None or not ref.info.is_async:
+        return False
+    depth = context.options.max_call_depth
+    if any(True for _ in blocking_paths(ref, context.blocking_calls, depth)):
+        return False
+    return not any(True for _ in blocking_paths(ref, frozenset(), depth, _runs_a_loop))
 
 
 def _rewrite_fix(call: cst.Call, index: int, coroutine: cst.Call, safety: str) -> FixPlan:
