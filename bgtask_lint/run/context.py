@@ -55,20 +55,30 @@ def index_context(
         if found.error is None and key not in project.checked:
             others.append(key)
     project.context_files = others
-    reached = set(project.checked)
+    # Which files import which is told by module names, not by resolving each
+    # import to a file: a project has hundreds of thousands of import names.
+    # A dotted name (`app.tasks`) is the same module wherever it is imported;
+    # a top-level one (`tasks`) only from the same import root (a script's
+    # directory is on its own path, not on another's).
+    reached_names: set[str] = set()
+    for path in project.checked:
+        reached_names.update(_names_of(project, path))
     imports = {path: _imported_modules(project, path) for path in others}
+    reached = set(project.checked)
     leading: list[str] = []
     for _ in range(max_depth):
         new = [
             path
             for path in others
             if path not in reached
-            and any(_module_path(project, m, path) in reached for m in imports[path])
+            and not reached_names.isdisjoint(_qualified(project, path, imports[path]))
         ]
         if not new:
             break
         reached.update(new)
         leading.extend(new)
+        for path in new:
+            reached_names.update(_names_of(project, path))
     indexed = []
     for path in sorted(leading):
         text = project.text_of(path)
@@ -88,29 +98,68 @@ def index_context(
     return indexed
 
 
-def _imported_modules(project: Project, path: str) -> list[str]:
+def _imported_modules(project: Project, path: str) -> set[str]:
     """The absolute module names `path`'s import lines name (for `from a
     import b`, both `a` and `a.b`: b may be a module)."""
     text = project.text_of(path)
     if not text or "import" not in text:
-        return []
-    module, is_package = project.module_name(Path(path))
-    names: list[str] = []
+        return set()
+    module, is_package = _module_of(project, path)
+    names: set[str] = set()
     for base, items in _FROM.findall(text):
         absolute = _absolute(base, module, is_package)
         if absolute is None:
             continue
-        names.append(absolute)
+        names.add(absolute)
         for item in items.split(","):
             name = item.strip().strip("()").split(" as ")[0].strip()
             if name.isidentifier():
-                names.append(f"{absolute}.{name}" if absolute else name)
+                names.add(f"{absolute}.{name}" if absolute else name)
     for items in _IMPORT.findall(text):
         for item in items.split(","):
             name = item.strip().split(" as ")[0].strip()
             if name and all(part.isidentifier() for part in name.split(".")):
-                names.append(name)
+                names.add(name)
     return names
+
+
+def _module_of(project: Project, path: str) -> tuple[Optional[str], bool]:
+    """(`pkg.mod`, is a package) for a file, from its project source roots or,
+    inside a package, from the directory above the package."""
+    module, is_package = project.module_name(Path(path))
+    if module is not None:
+        return module, is_package
+    directory = os.path.dirname(path)
+    root = project.package_root(directory)
+    parts = Path(os.path.relpath(path, root)).with_suffix("").parts
+    is_package = parts[-1:] == ("__init__",)
+    parts = parts[:-1] if is_package else parts
+    if parts and all(part.isidentifier() for part in parts):
+        return ".".join(parts), is_package
+    return None, False
+
+
+def _names_of(project: Project, path: str) -> set[str]:
+    """The names a module is imported by: from the project's source roots and
+    from the directory above its package (top-level names with that root)."""
+    names = set()
+    module, _ = project.module_name(Path(path))
+    if module:
+        names.add(module)
+    directory = os.path.dirname(path)
+    root = project.package_root(directory)
+    parts = Path(os.path.relpath(path, root)).with_suffix("").parts
+    parts = parts[:-1] if parts[-1:] == ("__init__",) else parts
+    if parts and all(part.isidentifier() for part in parts):
+        names.add(".".join(parts) if len(parts) > 1 else f"{root}\0{parts[0]}")
+    return names
+
+
+def _qualified(project: Project, path: str, names: set[str]) -> set[str]:
+    """`names` as `_names_of` spells them: top-level ones tied to the import
+    root of the importing file."""
+    root = project.package_root(os.path.dirname(path))
+    return {name if "." in name else f"{root}\0{name}" for name in names}
 
 
 def _absolute(base: str, module: Optional[str], is_package: bool) -> Optional[str]:
@@ -125,10 +174,3 @@ def _absolute(base: str, module: Optional[str], is_package: bool) -> Optional[st
     parts = package[: len(package) - (dots - 1)]
     rest = base[dots:]
     return ".".join([*parts, rest] if rest else parts)
-
-
-def _module_path(project: Project, name: str, near: str) -> Optional[str]:
-    if not name:
-        return None
-    found = project.path_for_module(name, near)
-    return str(found) if found is not None else None
