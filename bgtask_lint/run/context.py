@@ -60,11 +60,20 @@ def index_context(
     # A dotted name (`app.tasks`) is the same module wherever it is imported;
     # a top-level one (`tasks`) only from the same import root (a script's
     # directory is on its own path, not on another's).
-    reached_names: set[str] = set()
-    for path in project.checked:
-        reached_names.update(_names_of(project, path))
     imports = {path: _imported_modules(project, path) for path in others}
     reached = set(project.checked)
+    reached_names: set[str] = set()
+    if len(project.checked) <= len(others):
+        for path in project.checked:
+            reached_names.update(_names_of(project, path))
+    else:
+        # Many files checked, few not (a whole tree but one folder): resolve
+        # the few files' imports instead of naming every checked module.
+        for path in others:
+            for name in _qualified(project, path, imports[path]):
+                module = project.path_for_module(name.rpartition("\0")[2], path)
+                if module is not None and str(module) in reached:
+                    reached_names.add(name)
     leading: list[str] = []
     for _ in range(max_depth):
         new = [
