@@ -9,8 +9,8 @@ yields Violations. Rules know nothing about positions, noqa, config or output.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, ClassVar, Optional
 
 import libcst as cst
@@ -53,6 +53,20 @@ class Violation:
     sources: frozenset[str] = frozenset()
     # Other places on the chain: (absolute file, row, 1-based column, what it is).
     related: tuple[tuple[str, int, int, str], ...] = ()
+
+
+def one_per_node(violations: Iterable[Violation]) -> Iterator[Violation]:
+    """Each node reported once, in first-seen order: the first violation's
+    message and fix, with the sources of all of them (several routes lead to
+    one place)."""
+    kept: dict[int, Violation] = {}
+    for violation in violations:
+        known = kept.get(id(violation.node))
+        if known is None:
+            kept[id(violation.node)] = violation
+        else:
+            kept[id(violation.node)] = replace(known, sources=known.sources | violation.sources)
+    yield from kept.values()
 
 
 @dataclass(frozen=True)

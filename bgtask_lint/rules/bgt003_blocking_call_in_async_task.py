@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 
 import libcst as cst
 
@@ -10,7 +9,14 @@ from bgtask_lint.analysis.blocking import BlockingPath, blocking_paths, tasks_ru
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.diagnostic import SAFE, UNSAFE
-from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.base import (
+    FIX_SOMETIMES,
+    FixPlan,
+    Rule,
+    RuleContext,
+    Violation,
+    one_per_node,
+)
 from bgtask_lint.rules.rewrite import Edits, module_reference
 
 # How many calls deep a blocking call is looked for below the task.
@@ -152,7 +158,7 @@ def route(queue):
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
         # Each blocking call once, with every file whose routes lead to it.
-        reported: dict[cst.CSTNode, Violation] = {}
+        found: list[Violation] = []
         uses = tasks_run_here(model)
         only_tasks = _used_only_as_tasks(model, [ref for ref, _, _ in uses])
         for task, _, sources in uses:
@@ -173,19 +179,21 @@ def route(queue):
                 node = path.site.node
                 if path.model is not model:
                     continue
-                if node in reported:
-                    known = reported[node]
-                    reported[node] = replace(known, sources=known.sources | sources)
-                    continue
                 fix = None
                 if path.is_sleep_statement:
                     fix = _asyncio_sleep_fix(model, path.site)
                 elif can_become_def and path.site.function is task.info:
                     fix = _def_fix(task.info)
-                reported[node] = Violation(
-                    node, _message(task.info, path), fix, sources=sources, related=_related(path)
+                found.append(
+                    Violation(
+                        node,
+                        _message(task.info, path),
+                        fix,
+                        sources=sources,
+                        related=_related(path),
+                    )
                 )
-        yield from reported.values()
+        yield from one_per_node(found)
 
 
 def _related(path: BlockingPath) -> tuple[tuple[str, int, int, str], ...]:

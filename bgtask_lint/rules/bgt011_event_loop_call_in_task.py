@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Optional
 
 import libcst as cst
@@ -9,7 +8,14 @@ import libcst as cst
 from bgtask_lint.analysis.blocking import blocking_paths, tasks_run_here
 from bgtask_lint.analysis.model import CallSite, Model, TaskSubmission
 from bgtask_lint.diagnostic import SAFE, UNSAFE
-from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
+from bgtask_lint.rules.base import (
+    FIX_SOMETIMES,
+    FixPlan,
+    Rule,
+    RuleContext,
+    Violation,
+    one_per_node,
+)
 from bgtask_lint.rules.rewrite import Edits
 
 # A file without these words cannot have a finding of this rule (the text screen).
@@ -271,7 +277,7 @@ def _runs_a_loop(model: Model, site: CallSite) -> Optional[str]:
 def _inside_async_tasks(model: Model, max_depth: int) -> Iterator[Violation]:
     """`asyncio.run(...)` inside an `async def` task, or a sync helper it calls,
     reported where the task's loop makes the call (in this module)."""
-    reported: dict[cst.CSTNode, Violation] = {}
+    found: list[Violation] = []
     for task, _, sources in tasks_run_here(model):
         if not task.info.is_async:
             continue
@@ -279,15 +285,11 @@ def _inside_async_tasks(model: Model, max_depth: int) -> Iterator[Violation]:
             node = path.site.node
             if path.model is not model:
                 continue
-            if node in reported:
-                known = reported[node]
-                reported[node] = replace(known, sources=known.sources | sources)
-                continue
             chain = " → ".join(path.chain)
             message = (
                 f"async task `{task.info.display_name}` starts an event loop while its own "
                 f"runs: {chain} raises (the loop is already running) and the tasks after "
                 "it are skipped; `await` the coroutine instead"
             )
-            reported[node] = Violation(node, message, sources=sources)
-    yield from reported.values()
+            found.append(Violation(node, message, sources=sources))
+    yield from one_per_node(found)
