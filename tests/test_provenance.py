@@ -5,6 +5,8 @@ BGT009 as a fixture package (tests/fixtures/projects/crm)."""
 from __future__ import annotations
 
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import libcst as cst
@@ -22,6 +24,25 @@ from bgtask_lint.analysis.provenance import (
 from bgtask_lint.api import FixMode, check_paths, check_stdin
 
 CRM = FIXTURES / "projects" / "crm"
+
+
+@contextmanager
+def working_in(directory):
+    """Run the block with `directory` as the working directory (paths in
+    findings are relative to it)."""
+    cwd = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+
+
+def crm_copy(tmp_path):
+    """A copy of the crm package that a test may edit."""
+    copy = tmp_path / "crm"
+    shutil.copytree(CRM, copy)
+    return copy
 
 
 def model_of(source: str):
@@ -186,12 +207,8 @@ def test_parameters_get_what_the_routes_of_the_module_pass():
 
 
 def crm_findings(*paths: str) -> set[tuple[str, int, str]]:
-    cwd = os.getcwd()
-    os.chdir(CRM)
-    try:
+    with working_in(CRM):
         result = check_paths(list(paths), workers=1)
-    finally:
-        os.chdir(cwd)
     return {
         (Path(d.filename).as_posix().lstrip("./"), d.location.row, d.code)
         for d in result.diagnostics
@@ -211,12 +228,8 @@ def test_whole_package_reports_every_pattern():
 
 
 def messages(*paths: str) -> dict[tuple[str, int], str]:
-    cwd = os.getcwd()
-    os.chdir(CRM)
-    try:
+    with working_in(CRM):
         result = check_paths(list(paths), workers=1)
-    finally:
-        os.chdir(cwd)
     return {
         (Path(d.filename).as_posix().lstrip("./"), d.location.row): d.message
         for d in result.diagnostics
@@ -246,12 +259,8 @@ def test_each_pattern_names_its_origin():
 
 
 def in_crm(function, *args, **kwargs):
-    cwd = os.getcwd()
-    os.chdir(CRM)
-    try:
+    with working_in(CRM):
         return function(*args, **kwargs)
-    finally:
-        os.chdir(cwd)
 
 
 def located(diagnostics) -> set[tuple[str, int, str]]:
@@ -282,27 +291,20 @@ def test_a_chain_is_reported_in_one_place_whatever_is_checked():
 
 
 def test_noqa_at_the_canonical_place_silences_every_mode(tmp_path):
-    import shutil
-
-    copy = tmp_path / "crm"
-    shutil.copytree(CRM, copy)
+    copy = crm_copy(tmp_path)
     handler = copy / "crm" / "handlers" / "orders.py"
     text = handler.read_text().replace(
         "add_task(self._notify, db_session, order_id)  # expect: BGT009",
         "add_task(self._notify, db_session, order_id)  # noqa: BGT009",
     )
     handler.write_text(text)
-    cwd = os.getcwd()
-    os.chdir(copy)
-    try:
+    with working_in(copy):
         runs = [
             check_paths(["."], workers=1),
             check_paths(["crm/api/orders.py"], workers=1),
             check_paths(["crm/handlers/orders.py"], workers=1),
             check_stdin(handler.read_bytes(), "crm/handlers/orders.py"),
         ]
-    finally:
-        os.chdir(cwd)
     for result in runs:
         rows = {(Path(d.filename).as_posix(), d.location.row) for d in result.diagnostics}
         assert ("crm/handlers/orders.py", 11) not in rows
@@ -313,22 +315,15 @@ def test_a_file_read_for_its_chain_reports_nothing_else(tmp_path):
     """The handler module is read to report the chain from the route; its own
     unrelated findings are not reported (it was not asked about), and it is
     never fixed."""
-    import shutil
-
-    copy = tmp_path / "crm"
-    shutil.copytree(CRM, copy)
+    copy = crm_copy(tmp_path)
     handler = copy / "crm" / "handlers" / "orders.py"
     handler.write_text(
         handler.read_text() + "\n\ndef unrelated():\n    BackgroundTasks().add_task(print)\n"
     )
     before = handler.read_bytes()
-    cwd = os.getcwd()
-    os.chdir(copy)
-    try:
+    with working_in(copy):
         result = check_paths(["crm/api/orders.py"], workers=1, fix=FixMode(unsafe=True))
         whole = check_paths(["."], workers=1)
-    finally:
-        os.chdir(cwd)
     assert handler.read_bytes() == before
     assert "BGT001" not in {d.code for d in result.diagnostics}
     assert "BGT001" in {d.code for d in whole.diagnostics}
@@ -365,26 +360,17 @@ def test_extra_blocking_calls_take_methods_of_project_types(tmp_path):
         "    LEGACY.close()\n"
         "def route(bt: BackgroundTasks):\n    bt.add_task(task)\n"
     )
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
+    with working_in(tmp_path):
         result = check_paths(["."], workers=1)
-    finally:
-        os.chdir(cwd)
     [finding] = result.diagnostics
     assert (finding.code, finding.location.row) == ("BGT003", 7)
     assert "task → app.clients.Legacy.fetch" in finding.message
 
 
 def test_context_facts_come_from_the_cache_until_the_file_changes(tmp_path):
-    import shutil
-
-    copy = tmp_path / "crm"
-    shutil.copytree(CRM, copy)
+    copy = crm_copy(tmp_path)
     cache = tmp_path / "cache"
-    cwd = os.getcwd()
-    os.chdir(copy)
-    try:
+    with working_in(copy):
         cold = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
         warm = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
         assert located(cold.diagnostics) == located(warm.diagnostics) == CHAIN
@@ -393,8 +379,6 @@ def test_context_facts_come_from_the_cache_until_the_file_changes(tmp_path):
         text = routes.read_text().replace("handler.create, db_session,", "handler.create, None,")
         routes.write_text(text.replace(".create(db_session,", ".create(None,"))
         after = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
-    finally:
-        os.chdir(cwd)
     assert located(after.diagnostics) == {("crm/handlers/orders.py", 15, "BGT009")}
 
 
@@ -423,14 +407,9 @@ def test_sarif_lists_the_chain_as_related_locations(tmp_path):
 
 
 def test_a_chain_end_is_cached_and_checked_again_when_it_changes(tmp_path):
-    import shutil
-
-    copy = tmp_path / "crm"
-    shutil.copytree(CRM, copy)
+    copy = crm_copy(tmp_path)
     cache = tmp_path / "cache"
-    cwd = os.getcwd()
-    os.chdir(copy)
-    try:
+    with working_in(copy):
         cold = check_paths(["crm/api/orders.py"], workers=1, cache_dir=cache)
         warm = check_paths(["crm/api/orders.py"], workers=1, cache_dir=cache)
         assert located(cold.diagnostics) == located(warm.diagnostics)
@@ -449,8 +428,6 @@ def test_a_chain_end_is_cached_and_checked_again_when_it_changes(tmp_path):
         both = check_paths(
             ["crm/api/orders.py", "crm/handlers/orders.py"], workers=1, cache_dir=cache
         )
-    finally:
-        os.chdir(cwd)
     rows = {row for f, row, _ in located(after.diagnostics) if f == "crm/handlers/orders.py"}
     assert rows == {12, 16}
     assert {row for f, row, _ in located(both.diagnostics) if f == "crm/handlers/orders.py"} == {

@@ -108,7 +108,7 @@ class Project:
         self.stamps[str(src)] = DIRECTORY if os.path.isdir(src) else MISSING
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
-        # Per directory, its import root (see add_import_root_of).
+        # Per directory, its package root (see package_root).
         self._import_roots: dict[str, str] = {}
         # Texts that stand for files' contents (see runner.Run.overlay).
         self.overlay: dict[str, tuple[str, str]] = {}
@@ -130,8 +130,6 @@ class Project:
         # parameters (provenance facts: see facts.py).
         # Filed as file -> fact -> the files that said it.
         self._facts: dict[str, dict[str, set[str]]] = {}
-        # Files whose facts are recorded (checked, or read for context).
-        self.indexed: set[str] = set()
         # The project's files a run does not check, when it reads them to
         # complete chains (run/context.py).
         self.context_files: list[str] = []
@@ -154,16 +152,12 @@ class Project:
         directory = os.path.dirname(_key(path))
         if not os.path.isfile(os.path.join(directory, "__init__.py")):
             return None  # a top-level module: found from the project's roots, or a script
-        root = self._import_root(directory)
+        root = self.package_root(directory)
         if not root.startswith(str(self.root) + os.sep) or Path(root) in self.source_roots:
             return None
         return root
 
     def package_root(self, directory: str) -> str:
-        """The nearest directory at or above `directory` without an `__init__.py`."""
-        return self._import_root(directory)
-
-    def _import_root(self, directory: str) -> str:
         """The nearest directory at or above `directory` without an
         `__init__.py` (the project root at the highest); cached per directory."""
         walked = []
@@ -332,7 +326,6 @@ class Project:
                 uses.append((_key(ref.model.path), ref.info.key))
         self.add_facts(uses, model.path)
         uses.extend(propagate(model))
-        self.indexed.add(_key(model.path))
         return sorted(set(uses))
 
     def track_consulted(self) -> set[str]:

@@ -227,15 +227,6 @@ def origins_of(
     return tuple(tracer.expand(model, o) for o in tracer.of(model, expr, function, None, 0))
 
 
-def parameter_origins(
-    model: Model,
-    function: FunctionInfo,
-    param: cst.Param,
-    max_depth: int = DEFAULT_MAX_CALL_DEPTH,
-) -> Origins:
-    return _Tracer(max_depth).parameter(model, function, param, 0)
-
-
 def stored_on_state(model: Model, name: str) -> Origins:
     """What the code keeps on `request.state.<name>`: from this module and,
     with a project, every checked or context file that assigns it (a
@@ -947,7 +938,6 @@ __all__ = [
     "held_types",
     "is_closable",
     "origins_of",
-    "parameter_origins",
     "propagate",
     "stored_on_state",
 ]

@@ -132,20 +132,26 @@ def _imported_modules(project: Project, path: str) -> set[str]:
     return names
 
 
+def _in_package(project: Project, path: str) -> tuple[str, tuple[str, ...], bool]:
+    """(package root, the module's name parts below it, is a package) for a
+    file, as Python imports it from the directory above its package."""
+    root = project.package_root(os.path.dirname(path))
+    parts = Path(os.path.relpath(path, root)).with_suffix("").parts
+    is_package = parts[-1:] == ("__init__",)
+    parts = parts[:-1] if is_package else parts
+    if parts and all(part.isidentifier() for part in parts):
+        return root, parts, is_package
+    return root, (), False
+
+
 def _module_of(project: Project, path: str) -> tuple[Optional[str], bool]:
     """(`pkg.mod`, is a package) for a file, from its project source roots or,
     inside a package, from the directory above the package."""
     module, is_package = project.module_name(Path(path))
     if module is not None:
         return module, is_package
-    directory = os.path.dirname(path)
-    root = project.package_root(directory)
-    parts = Path(os.path.relpath(path, root)).with_suffix("").parts
-    is_package = parts[-1:] == ("__init__",)
-    parts = parts[:-1] if is_package else parts
-    if parts and all(part.isidentifier() for part in parts):
-        return ".".join(parts), is_package
-    return None, False
+    _, parts, is_package = _in_package(project, path)
+    return (".".join(parts), is_package) if parts else (None, False)
 
 
 def _names_of(project: Project, path: str) -> set[str]:
@@ -155,11 +161,8 @@ def _names_of(project: Project, path: str) -> set[str]:
     module, _ = project.module_name(Path(path))
     if module:
         names.add(module)
-    directory = os.path.dirname(path)
-    root = project.package_root(directory)
-    parts = Path(os.path.relpath(path, root)).with_suffix("").parts
-    parts = parts[:-1] if parts[-1:] == ("__init__",) else parts
-    if parts and all(part.isidentifier() for part in parts):
+    root, parts, _ = _in_package(project, path)
+    if parts:
         names.add(".".join(parts) if len(parts) > 1 else f"{root}\0{parts[0]}")
     return names
 
