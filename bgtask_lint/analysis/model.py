@@ -13,6 +13,7 @@ model_builder.py, cross-module resolution in project.py.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Union
 
@@ -594,6 +595,23 @@ class Model:
             first = call_argument(expr, 0, "func")
             return self.task_function(first.value, scope) if first else None
         return self.resolve_function(expr, scope)
+
+    def handed_over(self, submission: TaskSubmission) -> Iterator[cst.BaseExpression]:
+        """What a submission hands to the task: its arguments, the arguments
+        bound by `partial(f, ...)`, the object behind a bound method
+        (`svc.run`), and a callable built elsewhere (a partial a handler
+        returned)."""
+        for arg in submission.site.node.args:
+            if arg is submission.callable_arg:
+                value = arg.value
+                if isinstance(value, cst.Call) and self.qualified_name(value.func) in PARTIAL:
+                    yield from (a.value for a in value.args[1:])
+                elif isinstance(value, cst.Attribute):
+                    yield value.value
+                elif isinstance(value, (cst.Name, cst.Call)):
+                    yield value
+                continue
+            yield arg.value
 
     def is_app_object(self, expr: cst.BaseExpression) -> bool:
         """A FastAPI() / APIRouter() instance: bound in this module, or imported

@@ -47,6 +47,7 @@ from bgtask_lint.analysis.names import (
     UPLOAD_FILE,
 )
 from bgtask_lint.analysis.positions import node_ranges
+from bgtask_lint.analysis.scopes import Binding
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 
 # Kinds of origin.
@@ -56,6 +57,7 @@ STATE = "state"  # `request.state.<name>` (`parts`: what the project stores ther
 INSTANCE = "instance"  # an object of a known type (`type`), from a call or an annotation
 BOUND = "partial"  # `functools.partial(f, ...)` (`parts`: what it binds)
 CLOSED = "closed"  # stored on `request.state.<name>` by code that closes it later
+LOADED = "loaded"  # an ORM object loaded or committed through a session (`parts`: the session)
 
 WEBSOCKET_CLASSES = frozenset(
     {"fastapi.WebSocket", "fastapi.websockets.WebSocket", "starlette.websockets.WebSocket"}
@@ -111,6 +113,37 @@ METHOD_PRODUCTS = {
     ("sqlite3.Connection", "cursor"): "sqlite3.Cursor",
     ("pymysql.Connection", "cursor"): "pymysql.Cursor",
 }
+# ORM sessions: what they load is bound to them (lazy attributes, expiry on commit).
+SESSION_TYPES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.ext.asyncio.AsyncSession"})
+# Session methods that return ORM objects (`db.get(User, 1)`), and those that
+# start a query whose last call returns them (`db.query(User).filter(...).first()`,
+# `(await db.execute(stmt)).scalar_one()`).
+SESSION_LOADS = frozenset({"get", "get_one", "scalar", "merge"})
+SESSION_QUERIES = frozenset({"query", "execute", "scalars"})
+QUERY_STEPS = frozenset(
+    {
+        "filter",
+        "filter_by",
+        "where",
+        "order_by",
+        "limit",
+        "offset",
+        "join",
+        "outerjoin",
+        "options",
+        "distinct",
+        "group_by",
+        "having",
+        "unique",
+        "scalars",
+        "with_for_update",
+        "populate_existing",
+        "execution_options",
+    }
+)
+QUERY_RESULTS = frozenset(
+    {"first", "one", "one_or_none", "all", "scalar", "scalar_one", "scalar_one_or_none", "get"}
+)
 # The last names of FACTORIES (`boto3.client` -> `client`), for text screens.
 _FACTORY_NAMES = frozenset(name.rpartition(".")[2] for name in FACTORIES)
 _MADE_BY_METHODS = frozenset(method for _, method in METHOD_PRODUCTS)
@@ -290,9 +323,8 @@ def held_types(origins: Iterable[Origin]) -> Iterator[str]:
             yield from held_types(origin.parts)
 
 
-def entry_position(model: Model, origin: Origin) -> Optional[tuple[str, int, int]]:
-    """Where the route or dependency `origin` was made for is defined: (file,
-    row, 1-based column) of its name, when it can be found."""
+def entry_function(model: Model, origin: Origin) -> Optional[FunctionRef]:
+    """The route or dependency `origin` was made for, when it can be found."""
     project = model.project
     if not origin.source or not origin.route.startswith("`"):
         return None
@@ -302,8 +334,18 @@ def entry_position(model: Model, origin: Origin) -> Optional[tuple[str, int, int
     info = where.function_by_key(key) if where is not None else None
     if where is None or info is None:
         return None
-    start = node_ranges(where.module, [info.node.name])[info.node.name].start
-    return where.path, start.line, start.column + 1
+    return FunctionRef(where, info)
+
+
+def entry_position(model: Model, origin: Origin) -> Optional[tuple[str, int, int]]:
+    """Where the route or dependency `origin` was made for is defined: (file,
+    row, 1-based column) of its name, when it can be found."""
+    entry = entry_function(model, origin)
+    if entry is None:
+        return None
+    name = entry.info.node.name
+    start = node_ranges(entry.model.module, [name])[name].start
+    return entry.model.path, start.line, start.column + 1
 
 
 def entry_label(model: Model, function: FunctionInfo) -> str:
@@ -402,8 +444,42 @@ class _Tracer:
                 yield from self._annotation(model, binding.annotation)
             if binding.kind in ("assignment", "with") and binding.value is not None:
                 yield from self.of(model, binding.value, owner, inner_env, depth)
+            if binding.kind == "assignment" and owner is not None:
+                yield from self._committed(model, binding, owner, inner_env, depth)
             elif binding.kind == "import" and isinstance(binding.node, cst.ImportAlias):
                 yield from self._imported(model, binding.name, depth)
+
+    def _committed(
+        self,
+        model: Model,
+        binding: Binding,
+        function: FunctionInfo,
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        """An object the function adds to a session and commits (`db.add(user)`
+        then `db.commit()`): the commit expires it, and it stays bound to
+        the session."""
+        committed = {
+            model.module.code_for_node(func.value)
+            for func in (site.node.func for site in function.calls)
+            if isinstance(func, cst.Attribute) and func.attr.value == "commit"
+        }
+        if not committed:
+            return
+        for site in function.calls:
+            func = site.node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in ("add", "add_all")
+                and site.node.args
+                and _names_binding(model, site.node.args[0].value, binding)
+                and model.module.code_for_node(func.value) in committed
+            ):
+                held = self.of(model, func.value, function, env, depth)
+                if _holds_session(held):
+                    yield Origin(LOADED, parts=held)
+                    return
 
     def _imported(self, model: Model, name: str, depth: int) -> Iterator[Origin]:
         """The value of a module global imported from another project module."""
@@ -442,7 +518,9 @@ class _Tracer:
         annotation = param.annotation.annotation if param.annotation is not None else None
         if function.route_kind or function.is_dependency:
             found.extend(self.injected(model, entry_label(model, function), param, depth))
-        if annotation is not None and not found:
+        if annotation is not None and not any(o.kind == INJECTED for o in found):
+            # `db: Session = Depends(get_db)`: the annotation says what the
+            # dependency gives when its code does not.
             found.extend(self._annotation(model, annotation))
         for origin in _facts_for(model, function, param.name.value):
             found.append(origin if self.cheap else self.expand(model, origin))
@@ -587,6 +665,12 @@ class _Tracer:
         env: Optional[Env],
         depth: int,
     ) -> Iterator[Origin]:
+        session = _loaded_through(call)
+        if session is not None:
+            held = self.of(model, session, function, env, depth)
+            if _holds_session(held):
+                yield Origin(LOADED, parts=held)
+                return
         qualname = model.qualified_name(call.func)
         if qualname in PARTIAL:
             parts: list[Origin] = []
@@ -683,6 +767,42 @@ class _Tracer:
             qualname = model.qualified_name(inner)
             if qualname in ANNOTATED_TYPES:
                 yield Origin(INSTANCE, ANNOTATED_TYPES[qualname])
+
+
+def _loaded_through(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The session a call loads ORM objects through: `db` in `db.get(User, 1)`,
+    `db.query(User).filter(...).first()`, `(await db.execute(s)).scalar_one()`."""
+    steps: list[str] = []
+    node: cst.BaseExpression = call
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        steps.append(node.func.attr.value)
+        node = node.func.value
+        if isinstance(node, cst.Await):
+            node = node.expression
+    steps.reverse()
+    if len(steps) == 1 and steps[0] in SESSION_LOADS:
+        return node
+    if (
+        len(steps) >= 2
+        and steps[0] in SESSION_QUERIES
+        and steps[-1] in QUERY_RESULTS
+        and all(step in QUERY_STEPS for step in steps[1:-1])
+    ):
+        return node
+    return None
+
+
+def _holds_session(origins: Iterable[Origin]) -> bool:
+    return any(held in SESSION_TYPES for held in held_types(origins))
+
+
+def _names_binding(model: Model, expr: cst.BaseExpression, binding: Binding) -> bool:
+    """`expr` is the name bound by `binding`, or a list or tuple holding it."""
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        return any(_names_binding(model, e.value, binding) for e in expr.elements)
+    return isinstance(expr, cst.Name) and any(
+        found is binding for found in model.scopes.bindings_of(expr)
+    )
 
 
 def _injected_kind(model: Model, annotation: cst.BaseExpression) -> Optional[str]:

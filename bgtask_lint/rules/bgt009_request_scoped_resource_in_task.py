@@ -3,15 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
-import libcst as cst
-
-from bgtask_lint.analysis.model import Model, TaskSubmission
-from bgtask_lint.analysis.names import PARTIAL
 from bgtask_lint.analysis.provenance import (
     BOUND,
     DEPENDENCY,
     INJECTED,
     INSTANCE,
+    LOADED,
     STATE,
     Origin,
     entry_label,
@@ -50,6 +47,12 @@ class RequestScopedResourceInTask(Rule):
     it came from. It is reported where it is handed to the task, whichever of
     the files on the way is checked (the route's, the handler's): see "One
     finding, one place" in the README.
+
+    An ORM object loaded through such a session (`db.get(User, id)`,
+    `db.query(User).filter(...).first()`, `db.execute(stmt).scalar_one()`,
+    `db.scalars(stmt).all()`) or added to it and committed is reported too:
+    it stays bound to the session, and once the session is closed, reading
+    an expired or lazy-loaded attribute raises `DetachedInstanceError`.
 
     A plain value kept on `request.state` (an id, a string, a dict of data) is
     not a resource and is not reported. What a middleware stores is read from
@@ -144,7 +147,7 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
             function = submission.site.function
             if function is None or submission.site.in_lambda:
                 continue
-            for expr in _handed_over(model, submission):
+            for expr in model.handed_over(submission):
                 origins = origins_of(model, expr, function, depth)
                 found = list(_request_scoped(origins, ""))
                 if not found:
@@ -164,41 +167,34 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
                 sources = {o.source for origin in origins for o in origin.flattened()}
                 severity, versions = _verdict(resource, target)
                 shown = model.module.code_for_node(expr)
+                advice = (
+                    "pass its id and let the task load it in a session it opens"
+                    if resource.kind == LOADED
+                    else "let the task open its own"
+                )
                 yield Violation(
                     expr,
                     f"{_describe(shown, resource, routes)} is handed to a background task, "
-                    f"which runs after the response: {versions}; let the task open its own",
+                    f"which runs after the response: {versions}; {advice}",
                     severity=severity,
                     sources=frozenset(sources - {"", model.path}),
                     related=tuple(dict.fromkeys(related)),
                 )
 
 
-def _handed_over(model: Model, submission: TaskSubmission) -> Iterator[cst.BaseExpression]:
-    """What a submission hands to the task: its arguments, the arguments bound
-    by `partial(f, ...)`, the object behind a bound method (`svc.run`), and a
-    callable built elsewhere (a partial a handler returned)."""
-    for arg in submission.site.node.args:
-        if arg is submission.callable_arg:
-            value = arg.value
-            if isinstance(value, cst.Call) and model.qualified_name(value.func) in PARTIAL:
-                yield from (a.value for a in value.args[1:])
-            elif isinstance(value, cst.Attribute):
-                yield value.value
-            elif isinstance(value, (cst.Name, cst.Call)):
-                yield value
-            continue
-        yield arg.value
-
-
 def _request_scoped(origins: tuple[Origin, ...], route: str) -> Iterator[tuple[Origin, str]]:
     """The request-scoped resources among `origins` or inside them (a partial
-    binding one, an object built from one, a dependency returning one), each
-    with the route it was made for (`route`: the enclosing origin's)."""
+    binding one, an object built from one, a dependency returning one, an ORM
+    object loaded through one), each with the route it was made for (`route`:
+    the enclosing origin's). An ORM object comes as a LOADED origin holding
+    only its resource."""
     for origin in origins:
         made_for = origin.route or route
         if _is_resource(origin):
             yield origin, made_for
+        elif origin.kind == LOADED:
+            for resource, at in _request_scoped(origin.parts, made_for):
+                yield Origin(LOADED, parts=(resource,)), at
         elif origin.kind in (BOUND, INSTANCE, DEPENDENCY):
             yield from _request_scoped(origin.parts, made_for)
 
@@ -232,6 +228,13 @@ def _describe(shown: str, origin: Origin, routes: list[str]) -> str:
     if len(routes) > MAX_ROUTES_SHOWN:
         named += f" and {len(routes) - MAX_ROUTES_SHOWN} more"
     where = f" in {named}" if named else ""
+    if origin.kind == LOADED:
+        session = origin.parts[0]
+        if session.kind == STATE:
+            through = f"`request.state.{session.name}`, which a middleware closes"
+        else:
+            through = f"the session of yield dependency `{session.name}`"
+        return f"`{shown}` (an ORM object loaded through {through}{where})"
     if origin.kind == DEPENDENCY:
         return f"`{shown}` (from yield dependency `{origin.name}`{where})"
     if origin.kind == STATE:
@@ -241,6 +244,9 @@ def _describe(shown: str, origin: Origin, routes: list[str]) -> str:
 
 def _verdict(resource: Origin, target: Optional[Version]) -> tuple[str, str]:
     """(severity, what breaks where) for `resource` on FastAPI `target`."""
+    if resource.kind == LOADED:
+        severity, versions = _verdict(resource.parts[0], target)
+        return severity, versions.replace("closes it", "closes its session")
     if resource.kind == STATE:
         return "error", "the middleware closes it before the task runs, on every FastAPI version"
     if resource.function_scope:
