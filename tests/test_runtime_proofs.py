@@ -772,3 +772,67 @@ def test_bgt006_every_task_runs_after_fix(tmp_path, url, ran_before, ran_after):
     after = load(path)
     call(after, "POST", url)
     assert ran_after == after.RAN
+
+
+BODY_READ_BY_TASK = """
+    from fastapi import BackgroundTasks, FastAPI, Request
+
+    app = FastAPI()
+    STORED = []
+    FAILED = []
+
+
+    async def store_payload(request: Request):
+        try:
+            STORED.append(await request.json())
+        except Exception as error:
+            FAILED.append(type(error).__name__)
+
+
+    @app.post("/webhook")
+    async def webhook(request: Request, tasks: BackgroundTasks):
+        tasks.add_task(store_payload, request)
+        return {"ok": True}
+"""
+
+
+def post_through_uvicorn(app, url, payload):
+    """POST to `app` served by a real uvicorn server: TestClient hands the
+    body to the first read even after the response, so it cannot show that
+    the request is over when the task runs."""
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            threading.Event().wait(0.01)
+        response = httpx.post(f"http://127.0.0.1:{port}{url}", json=payload, timeout=10)
+        assert response.status_code == 200, response.text
+    finally:
+        server.should_exit = True  # the server finishes the tasks before it stops
+        thread.join(10)
+        sock.close()
+
+
+def test_bgt013_task_gets_the_body_once_the_endpoint_reads_it(tmp_path):
+    path = write_app(tmp_path, BODY_READ_BY_TASK)
+    before = load(path)
+    post_through_uvicorn(before.app, "/webhook", {"event": "paid"})
+    assert (before.STORED, before.FAILED) == ([], ["ClientDisconnect"])
+
+    fixed = fix(path, unsafe=True)
+    assert "    await request.body()\n    tasks.add_task(store_payload, request)" in fixed
+    after = load(path)
+    post_through_uvicorn(after.app, "/webhook", {"event": "paid"})
+    assert (after.STORED, after.FAILED) == ([{"event": "paid"}], [])

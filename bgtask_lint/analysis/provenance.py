@@ -531,7 +531,7 @@ class _Tracer:
         class-based view's attribute), `route` naming it for messages."""
         name = param.name.value
         annotation = param.annotation.annotation if param.annotation is not None else None
-        kind = _injected_kind(model, annotation) if annotation is not None else None
+        kind = injected_kind(model, annotation) if annotation is not None else None
         if kind is not None:
             yield Origin(INJECTED, kind, name, route, source=model.path)
             return
@@ -805,7 +805,7 @@ def _names_binding(model: Model, expr: cst.BaseExpression, binding: Binding) -> 
     )
 
 
-def _injected_kind(model: Model, annotation: cst.BaseExpression) -> Optional[str]:
+def injected_kind(model: Model, annotation: cst.BaseExpression) -> Optional[str]:
     for inner in _unwrap(model, annotation):
         qualname = model.qualified_name(inner)
         if qualname in BACKGROUND_TASKS:
