@@ -61,6 +61,18 @@ def _config_options(values: tuple[str, ...]) -> tuple[Optional[Path], tuple[tupl
     return config_file, tuple(table.items())
 
 
+def _target(option: str, value: Optional[str], example: str) -> Optional[tuple[int, ...]]:
+    """The version a `--target-*` option gives, or a usage error."""
+    from bgtask_lint.config.versions import parse_version
+
+    if value is None:
+        return None
+    version = parse_version(value)
+    if version is None:
+        _fail(f'{option} must be a version such as "{example}", got {value!r}')
+    return version
+
+
 def _per_file_ignore(value: str) -> tuple[str, tuple[str, ...]]:
     """`tests/*.py:BGT001,BGT003` -> ("tests/*.py", ("BGT001", "BGT003"))."""
     pattern, colon, codes = value.rpartition(":")
@@ -146,6 +158,12 @@ def main() -> None:
     "configuration and the project's pin.",
 )
 @click.option(
+    "--target-starlette",
+    metavar="VERSION",
+    help='The Starlette version the project runs on (for example "0.38.5"), over the '
+    "configuration and the project's pin.",
+)
+@click.option(
     "--stdin-filename", help="The file name to report for source read from standard input (`-`)."
 )
 @click.option(
@@ -221,6 +239,7 @@ def _check(
     quiet: bool,
     extend_per_file_ignores: tuple[str, ...],
     target_fastapi: Optional[str],
+    target_starlette: Optional[str],
     stdin_filename: Optional[str],
     config_options: tuple[str, ...],
     add_noqa: bool,
@@ -230,12 +249,10 @@ def _check(
 ) -> None:
     from bgtask_lint import api
     from bgtask_lint.config.settings import ConfigError, Overrides
-    from bgtask_lint.config.versions import parse_version
     from bgtask_lint.output import formats as output
 
-    version = parse_version(target_fastapi) if target_fastapi is not None else None
-    if target_fastapi is not None and version is None:
-        _fail(f'--target-fastapi must be a version such as "0.115", got {target_fastapi!r}')
+    fastapi_version = _target("--target-fastapi", target_fastapi, "0.115")
+    starlette_version = _target("--target-starlette", target_starlette, "0.38.5")
     config_file, config_table = _config_options(config_options)
     overrides = Overrides(
         config_file=config_file,
@@ -244,7 +261,8 @@ def _check(
         extend_select=extend_select or (),
         ignore=ignore or (),
         extend_per_file_ignores=tuple(_per_file_ignore(v) for v in extend_per_file_ignores),
-        target_fastapi=version,
+        target_fastapi=fastapi_version,
+        target_starlette=starlette_version,
     )
     fix = fix or fix_only
     fix_mode = api.FixMode(unsafe=unsafe_fixes, write=not diff) if (fix or diff) else None

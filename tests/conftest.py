@@ -53,12 +53,21 @@ def cli():
     return run_cli
 
 
-def selecting(*codes: str):
+def selecting(*codes: str, source: str = ""):
     """Settings (for check_source) and Overrides (for check_paths) that also
-    run `codes`: BGT100, like ruff's RUF100, runs only when selected."""
+    run `codes`: BGT100, like ruff's RUF100, runs only when selected. A
+    fixture's `# fixture-config: KEY = VALUE` lines set options, as
+    `--config "KEY = VALUE"` does."""
     from bgtask_lint.config.settings import Overrides, Settings
+    from bgtask_lint.config.versions import tomllib
 
-    overrides = Overrides(extend_select=tuple(code for code in codes if code))
+    table = tuple(
+        (key.strip(), tomllib.loads(f"v = {value}")["v"])
+        for key, _, value in (
+            line.partition("=") for line in re.findall(r"^# fixture-config: (.+)$", source, re.M)
+        )
+    )
+    overrides = Overrides(extend_select=tuple(code for code in codes if code), config_table=table)
     return overrides.apply(Settings(root=Path.cwd())), overrides
 
 

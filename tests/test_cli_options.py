@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 
 from bgtask_lint.cli import main
+from bgtask_lint.config import settings, versions
 
 FIXABLE = FIXTURES / "BGT001.py"
 
@@ -79,6 +80,29 @@ def test_target_fastapi_decides_the_severity(tmp_path, monkeypatch):
     assert severities("--target-fastapi", "0.120") == {"warning"}
     bad = run("--target-fastapi", "soon", "app.py")
     assert bad.exit_code == 2 and "--target-fastapi" in bad.output
+
+
+def test_target_starlette_decides_the_middleware_form(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = (FIXTURES / "BGT006_middleware.py").read_text(encoding="utf-8")
+    (tmp_path / "app.py").write_text(source.replace("# fixture-config:", "#"))
+    (tmp_path / "pyproject.toml").write_text("")
+
+    def found(*args: str) -> int:
+        reported = json.loads(run("--output-format", "json", *args, "app.py").output)
+        return sum(d["code"] == "BGT006" for d in reported)
+
+    assert found() == 0  # unknown version: the middleware form is harmless elsewhere
+    assert found("--target-starlette", "0.38.3") == 3
+    assert found("--target-starlette", "0.38.5") == 0
+    assert found("--config", "target-starlette = '0.38.4'") == 3
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["starlette==0.38.4"]\n')
+    # One process here; a command line reads the pin once per run.
+    settings._rule_options.cache_clear()
+    versions.pinned.cache_clear()
+    assert found() == 3  # the project's own pin
+    bad = run("--target-starlette", "soon", "app.py")
+    assert bad.exit_code == 2 and "--target-starlette" in bad.output
 
 
 def test_output_format_from_the_environment(app):

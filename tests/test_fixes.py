@@ -23,7 +23,8 @@ PAIRS = sorted(
 
 
 def run_fix(path, *, unsafe=False):
-    overrides = selecting(fixture_code(path))[1]
+    source = path.read_bytes().decode("utf-8", errors="replace")
+    overrides = selecting(fixture_code(path), source=source)[1]
     return check_paths([path], fix=FixMode(unsafe=unsafe), overrides=overrides)
 
 

@@ -18,7 +18,7 @@ def test_fixture_reports_exactly_its_expectations(path):
     expected = expectations(source)
     reported = {
         (d.location.row, d.location.column, d.code)
-        for d in check_source(source, str(path), selecting(fixture_code(path))[0])
+        for d in check_source(source, str(path), selecting(fixture_code(path), source=source)[0])
     }
     assert_matches(expected, reported)
 

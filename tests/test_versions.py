@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from bgtask_lint.config.versions import lowest_allowed, parse_version, pinned_fastapi
+from bgtask_lint.config.versions import (
+    lowest_allowed,
+    parse_version,
+    pinned_fastapi,
+    pinned_starlette,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,3 +41,14 @@ def test_poetry_pin(tmp_path):
 def test_no_pin(tmp_path):
     (tmp_path / "requirements.txt").write_text("fastapi-users==13.0\n")
     assert pinned_fastapi(tmp_path) is None
+
+
+def test_starlette_pin_is_read_beside_fastapi(tmp_path):
+    (tmp_path / "requirements.txt").write_text(
+        "fastapi[standard]>=0.112\nstarlette-context==0.3.6\nStarlette == 0.38.4\n"
+    )
+    assert pinned_fastapi(tmp_path) == (0, 112)
+    assert pinned_starlette(tmp_path) == (0, 38, 4)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "requirements.txt").write_text("starlette-context==0.3.6\n")
+    assert pinned_starlette(tmp_path / "other") is None

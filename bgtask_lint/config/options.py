@@ -20,5 +20,7 @@ class RuleOptions:
     # The FastAPI version the project runs on, when known: `target-fastapi`,
     # else the project's own pin of fastapi.
     target_fastapi: Optional[tuple[int, ...]] = None
+    # The Starlette version, the same way (`target-starlette`).
+    target_starlette: Optional[tuple[int, ...]] = None
     # How many calls deep BGT003 follows a task, across modules.
     max_call_depth: int = DEFAULT_MAX_CALL_DEPTH

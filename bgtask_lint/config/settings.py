@@ -24,7 +24,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 
 from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, RuleOptions
-from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi
+from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi, pinned_starlette
 from bgtask_lint.rules import DEFAULT_CODES, RULE_CODES
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
 
@@ -70,6 +70,7 @@ _KNOWN_KEYS = (
     *_LIST_KEYS,
     "per-file-ignores",
     "target-fastapi",
+    "target-starlette",
     "max-call-depth",
     "max-file-size",
     "respect-gitignore",
@@ -118,6 +119,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extra_blocking_calls: tuple[str, ...] = ()
     target_fastapi: Optional[Version] = None
+    target_starlette: Optional[Version] = None
     # Where the project's top-level modules live, besides its root and src/.
     src: tuple[str, ...] = ()
     max_call_depth: int = DEFAULT_MAX_CALL_DEPTH
@@ -132,6 +134,7 @@ class Settings:
         return _rule_options(
             self.extra_blocking_calls,
             self.target_fastapi,
+            self.target_starlette,
             project_root or self.root,
             self.max_call_depth,
         )
@@ -199,6 +202,7 @@ class Overrides:
     # `--extend-per-file-ignores PATTERN:CODES`, added to the configured ones.
     extend_per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     target_fastapi: Optional[Version] = None
+    target_starlette: Optional[Version] = None
     # `--config "KEY = VALUE"` fragments, as one table (later ones win).
     config_table: tuple[tuple[str, Any], ...] = ()
 
@@ -212,6 +216,7 @@ class Overrides:
             selection=(*settings.selection, layer),
             per_file_ignores=(*settings.per_file_ignores, *self.extend_per_file_ignores),
             target_fastapi=self.target_fastapi or settings.target_fastapi,
+            target_starlette=self.target_starlette or settings.target_starlette,
         )
 
     def validate(self) -> None:
@@ -349,14 +354,15 @@ def table_fields(table: Any, where: str) -> tuple[SelectionLayer, dict[str, Any]
     )
     if "per-file-ignores" in table:
         lists["per_file_ignores"] = _per_file_ignores(table["per-file-ignores"], where)
-    if "target-fastapi" in table:
-        value = table["target-fastapi"]
-        version = parse_version(value) if isinstance(value, str) else None
-        if version is None:
-            raise ConfigError(
-                f'`target-fastapi` in {where} must be a version such as "0.115", got {value!r}'
-            )
-        lists["target_fastapi"] = version
+    for key, example in (("target-fastapi", "0.115"), ("target-starlette", "0.38.5")):
+        if key in table:
+            value = table[key]
+            version = parse_version(value) if isinstance(value, str) else None
+            if version is None:
+                raise ConfigError(
+                    f'`{key}` in {where} must be a version such as "{example}", got {value!r}'
+                )
+            lists[key.replace("-", "_")] = version
     if "max-call-depth" in table:
         depth = table["max-call-depth"]
         if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= 50:
@@ -412,12 +418,14 @@ def _per_file_ignores(value: Any, where: str) -> tuple[tuple[str, tuple[str, ...
 def _rule_options(
     extra_blocking_calls: tuple[str, ...],
     target_fastapi: Optional[Version],
+    target_starlette: Optional[Version],
     root: Path,
     max_call_depth: int,
 ) -> RuleOptions:
     return RuleOptions(
         blocking_calls=BLOCKING_CALLS.union(extra_blocking_calls),
         target_fastapi=target_fastapi or pinned_fastapi(root),
+        target_starlette=target_starlette or pinned_starlette(root),
         max_call_depth=max_call_depth,
     )
 

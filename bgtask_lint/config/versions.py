@@ -1,8 +1,11 @@
-"""Which FastAPI version a project runs on: the `target-fastapi` setting, else
-the project's own pin of fastapi in pyproject.toml or requirements files.
+"""Which FastAPI and Starlette versions a project runs on: the
+`target-fastapi` / `target-starlette` settings, else the project's own pin in
+pyproject.toml or requirements files.
 
-BGT009's severity depends on it: FastAPI 0.106 to 0.117 closes a yield
+BGT009's severity depends on FastAPI's: 0.106 to 0.117 closes a yield
 dependency's resources (and UploadFiles) before background tasks run.
+BGT006's middleware form depends on Starlette's: 0.38.3 and 0.38.4 never run
+a background set on a middleware's `call_next` response.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 Version = tuple[int, ...]
 
 _VERSION = re.compile(r"^\d+(\.\d+){1,2}$")
-_REQUIREMENT = re.compile(r"^\s*fastapi(\[[^\]]*\])?\s*(?P<spec>[^;#]*)", re.IGNORECASE)
+# `fastapi[standard] >= 0.110` / `starlette==0.38.4`: the package, then its specifier.
+_REQUIREMENT = re.compile(
+    r"^\s*(?P<package>[A-Za-z0-9_.-]+)\s*(\[[^\]]*\])?\s*(?P<spec>[^;#]*)", re.IGNORECASE
+)
 # The version a specifier lets the project run on at the least: the pin of
 # `==` / `~=` / poetry's `^`, or the lower bound of `>=`.
 _LOWEST = re.compile(r"(?:===?|~=|>=|\^|~)?\s*(?P<version>\d+(?:\.\d+){1,2})")
@@ -46,12 +52,21 @@ def lowest_allowed(specifier: str) -> Optional[Version]:
     return None
 
 
-@lru_cache(maxsize=64)
 def pinned_fastapi(root: Path) -> Optional[Version]:
     """The lowest FastAPI version the project at `root` allows, if it says."""
+    return pinned(root, "fastapi")
+
+
+def pinned_starlette(root: Path) -> Optional[Version]:
+    """The lowest Starlette version the project at `root` allows, if it says."""
+    return pinned(root, "starlette")
+
+
+@lru_cache(maxsize=128)
+def pinned(root: Path, package: str) -> Optional[Version]:
     for requirement in _requirements(root):
         match = _REQUIREMENT.match(requirement)
-        if match:
+        if match and match.group("package").lower().replace("_", "-") == package:
             version = lowest_allowed(match.group("spec"))
             if version:
                 return version
@@ -71,11 +86,12 @@ def _requirements(root: Path) -> list[str]:
         dependencies = _table(_table(document, "project"), "dependencies", list)
         found.extend(d for d in dependencies if isinstance(d, str))
         poetry = _table(_table(_table(document, "tool"), "poetry"), "dependencies")
-        pin = poetry.get("fastapi")
-        if isinstance(pin, dict):
-            pin = pin.get("version")
-        if isinstance(pin, str):
-            found.append(f"fastapi {pin}")
+        for package in ("fastapi", "starlette"):
+            pin = poetry.get(package)
+            if isinstance(pin, dict):
+                pin = pin.get("version")
+            if isinstance(pin, str):
+                found.append(f"{package} {pin}")
     for path in sorted([*root.glob("requirements*.txt"), *root.glob("requirements/*.txt")]):
         try:
             found.extend(path.read_text(encoding="utf-8", errors="replace").splitlines())

@@ -8,6 +8,7 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, BackgroundAssignment, FunctionInfo, Model
 from bgtask_lint.analysis.walk import own_nodes, walk
+from bgtask_lint.config.versions import Version
 from bgtask_lint.diagnostic import SAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -17,6 +18,10 @@ from bgtask_lint.rules.rewrite import (
     remove_item,
     statement_with_call,
 )
+
+# Starlette versions (inclusive, exclusive) that never run a background set on
+# the response of `call_next` in a `BaseHTTPMiddleware` (measured).
+LOST_IN_MIDDLEWARE = ((0, 38, 3), (0, 38, 5))
 
 # A file without `.background =` cannot have an overwrite (the text screen).
 TRIGGERS = (r"\.background\s*=(?!=)",)
@@ -50,10 +55,14 @@ class BackgroundOverwritten(Rule):
     cookies and the status code to the real response: a background set there is
     silently ignored.
 
-    Not flagged: `BaseHTTPMiddleware.dispatch` setting it on the response of
-    `call_next` (it always starts out as `None`), code that chains the previous
-    background (`BackgroundTasks([response.background, ...])`), and a Response
-    subclass setting `self.background` in `__init__`.
+    Not flagged: `BaseHTTPMiddleware.dispatch` (or an `@app.middleware("http")`
+    function) setting it on the response of `call_next`: it always starts out
+    as `None`, and from Starlette 0.38.5 it runs before the endpoint's own
+    tasks. Except on Starlette 0.38.3 and 0.38.4, where it never runs: set
+    `target-starlette` (or pin starlette in `pyproject.toml` /
+    `requirements*.txt`) and it is reported there. Also not flagged: code
+    that chains the previous background (`BackgroundTasks([response.background,
+    ...])`), and a Response subclass setting `self.background` in `__init__`.
 
     ## Example
     ```python
@@ -73,6 +82,10 @@ class BackgroundOverwritten(Rule):
     `BackgroundTask(f, ...)`: each becomes `background_tasks.add_task(f, ...)` on
     the injected object (added if needed), so all of them run. No fix in
     decorators and wrappers, where no injected object is in reach.
+
+    ## Options
+    - `target-starlette`: the Starlette version the project runs on, for
+      example `"0.38.5"`.
 
     ## References
     - [FastAPI: Response parameter](https://fastapi.tiangolo.com/advanced/response-change-status-code/)
@@ -110,8 +123,9 @@ class Audit(BaseHTTPMiddleware):
         model = context.model
         assignments = {a.node: a for a in model.background_assignments}
         functions = {a.function for a in model.background_assignments if a.function}
+        starlette = context.options.target_starlette
         for function in sorted(functions, key=model.functions.index):
-            yield from self._overwrites(model, function, assignments)
+            yield from self._overwrites(model, function, assignments, starlette)
         for assignment in model.background_assignments:
             owner, target = assignment.function, assignment.target.value
             if (
@@ -137,6 +151,7 @@ class Audit(BaseHTTPMiddleware):
         model: Model,
         function: FunctionInfo,
         assignments: dict[cst.Assign, BackgroundAssignment],
+        starlette: Optional[Version],
     ) -> Iterator[Violation]:
         origins: dict[str, _Origin] = {}
         for node in own_nodes(function.node):
@@ -161,6 +176,21 @@ class Audit(BaseHTTPMiddleware):
                 origins.pop(name, None)
                 continue
             earlier = origins.get(name)
+            if earlier is not None and earlier.kind == "call_next":
+                if (
+                    starlette is not None
+                    and LOST_IN_MIDDLEWARE[0] <= starlette < LOST_IN_MIDDLEWARE[1]
+                ):
+                    shown = ".".join(str(part) for part in starlette)
+                    yield Violation(
+                        node,
+                        f"a background set on the response of `call_next` in a middleware "
+                        f"never runs on Starlette 0.38.3 and 0.38.4, and this project uses "
+                        f"{shown}: upgrade Starlette to 0.38.5 or later, or run the work "
+                        "in the endpoint's `BackgroundTasks`",
+                    )
+                origins[name] = _Origin("assigned", node, node)
+                continue
             if (
                 earlier is not None
                 and not _keeps_previous(model, function, node, name)
@@ -198,6 +228,8 @@ def _origin_of(
     call = value.expression if isinstance(value, cst.Await) else value
     if not isinstance(call, cst.Call):
         return None
+    if _is_call_next(function, call):
+        return _Origin("call_next")
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "background":
             return None if _is_none(arg.value) else _Origin("constructor", arg)
@@ -209,6 +241,19 @@ def _origin_of(
     ):
         return _Origin("endpoint")
     return None
+
+
+def _is_call_next(function: FunctionInfo, call: cst.Call) -> bool:
+    """`call_next(request)` in a middleware: `BaseHTTPMiddleware.dispatch`, or
+    a function registered with `@app.middleware("http")` (which Starlette
+    wraps in one)."""
+    func = call.func
+    if not isinstance(func, cst.Name):
+        return False
+    names = [p.name.value for p in function.parameters()]
+    if func.value not in names:
+        return False
+    return func.value == "call_next" or (function.name == "dispatch" and names[-1:] == [func.value])
 
 
 def _is_none(value: cst.BaseExpression) -> bool:
