@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bgtask_lint.analysis.builder import build_model
-from bgtask_lint.analysis.model import HTTP, WEBSOCKET
+from bgtask_lint.analysis.model import HTTP, STARLETTE, WEBSOCKET
 from bgtask_lint.analysis.names import dotted_name
 
 
@@ -84,6 +84,49 @@ def test_routes_registered_every_way():
         "plain": None,
     }
     assert [f.name for f in model.functions if f.is_dependency] == ["dep"]
+
+
+def test_starlette_endpoints_and_lifecycle_handlers():
+    model = model_of(
+        "from contextlib import asynccontextmanager\n"
+        "from fastapi import FastAPI\n"
+        "from fastapi.routing import APIRoute\n"
+        "from starlette.applications import Starlette\n"
+        "from starlette.endpoints import HTTPEndpoint\n"
+        "from starlette.routing import Mount, Route\n"
+        "async def home(request): ...\n"
+        "async def api(item_id: int): ...\n"
+        "async def added(request): ...\n"
+        "class Items(HTTPEndpoint):\n    async def get(self, request): ...\n"
+        "    def helper(self): ...\n"
+        "@asynccontextmanager\nasync def lifespan(app): yield\n"
+        "def startup(): ...\n"
+        "def shutdown(): ...\n"
+        "def plain(): ...\n"
+        "old = Starlette(on_startup=[startup])\n"
+        "@old.route('/old')\nasync def legacy(request): ...\n"
+        "@old.on_event('shutdown')\nasync def closing(): ...\n"
+        "app = FastAPI(lifespan=lifespan, routes=[APIRoute('/api', api)])\n"
+        "app.add_route('/added', added)\n"
+        "app.add_event_handler('shutdown', shutdown)\n"
+        "star = Starlette(routes=[Route('/', home), Mount('/items', routes=[Route('/', Items)])])\n"
+    )
+    kinds = {f.display_name: f.route_kind for f in model.functions}
+    assert kinds == {
+        "home": STARLETTE,
+        "api": HTTP,
+        "added": STARLETTE,
+        "Items.get": STARLETTE,
+        "Items.helper": None,
+        "lifespan": None,
+        "startup": None,
+        "shutdown": None,
+        "plain": None,
+        "legacy": STARLETTE,
+        "closing": None,
+    }
+    lifecycle = [f.name for f in model.functions if f.is_lifecycle]
+    assert lifecycle == ["lifespan", "startup", "shutdown", "closing"]
 
 
 def test_flask_app_is_not_a_fastapi_route():

@@ -9,6 +9,7 @@ import libcst as cst
 from bgtask_lint.analysis.model import (
     HTTP,
     HTTP_ROUTE_METHODS,
+    STARLETTE,
     WEBSOCKET,
     WEBSOCKET_ROUTE_METHODS,
     BackgroundAssignment,
@@ -18,7 +19,14 @@ from bgtask_lint.analysis.model import (
     Model,
     call_argument,
 )
-from bgtask_lint.analysis.names import APP_CLASSES, DEPENDS, dotted_name
+from bgtask_lint.analysis.names import (
+    APP_CLASSES,
+    DEPENDS,
+    HTTP_ENDPOINT_CLASSES,
+    ROUTE_CLASSES,
+    STARLETTE_APP_CLASSES,
+    dotted_name,
+)
 from bgtask_lint.analysis.scopes import ScopeBuilder
 from bgtask_lint.analysis.walk import walk
 
@@ -268,44 +276,107 @@ class _ModelBuilder:
     def finish(self) -> None:
         model = self.model
         for name, call in self.pending_apps:
-            if model.qualified_name(call.func) in APP_CLASSES:
+            qualname = model.qualified_name(call.func)
+            if qualname in APP_CLASSES:
                 model.app_names.add(name)
+            elif qualname in STARLETTE_APP_CLASSES:
+                model.starlette_app_names.add(name)
         for info in model.functions:
             info.route_kind = self._route_kind_from_decorators(info)
         for site in model.calls:
             self._note_registration(site)
 
     def _route_kind_from_decorators(self, info: FunctionInfo) -> Optional[str]:
+        model = self.model
         for decorator in info.node.decorators:
             expr = decorator.decorator
             if isinstance(expr, cst.Call):
                 expr = expr.func
-            if not isinstance(expr, cst.Attribute) or not self.model.is_app_object(expr.value):
+            if not isinstance(expr, cst.Attribute):
                 continue
-            if expr.attr.value in HTTP_ROUTE_METHODS:
+            owner, method = expr.value, expr.attr.value
+            if isinstance(owner, cst.Name) and owner.value in model.starlette_app_names:
+                if method == "on_event":
+                    info.is_lifecycle = True
+                # Starlette before 1.0: `@app.route` (nothing is injected).
+                return STARLETTE if method == "route" else None
+            if not model.is_app_object(owner):
+                continue
+            if method == "on_event":
+                info.is_lifecycle = True
+            elif method in HTTP_ROUTE_METHODS:
                 return HTTP
-            if expr.attr.value in WEBSOCKET_ROUTE_METHODS:
+            elif method in WEBSOCKET_ROUTE_METHODS:
                 return WEBSOCKET
+        if info.class_name and info.name in _ENDPOINT_METHODS:
+            classdef = model.classes.get(info.class_name)
+            bases = classdef.bases if classdef is not None else ()
+            if any(model.qualified_name(base.value) in HTTP_ENDPOINT_CLASSES for base in bases):
+                return STARLETTE
         return None
 
     def _note_registration(self, site: CallSite) -> None:
         """`app.add_api_route("/p", endpoint)` and `Depends(dependency)`."""
         model, call = self.model, site.node
         func = call.func
-        if isinstance(func, cst.Attribute) and model.is_app_object(func.value):
-            kind = {"add_api_route": HTTP, "add_api_websocket_route": WEBSOCKET}.get(
-                func.attr.value
-            )
-            endpoint = call_argument(call, 1, "endpoint")
+        qualname = model.qualified_name(func)
+        if isinstance(func, cst.Attribute) and (
+            model.is_app_object(func.value)
+            or (isinstance(func.value, cst.Name) and func.value.value in model.starlette_app_names)
+        ):
+            # `add_route` makes a plain Starlette route, on FastAPI apps too.
+            kind = _REGISTRATIONS.get(func.attr.value)
+            if func.attr.value == "add_event_handler":
+                handler = call_argument(call, 1, "func")
+                target = model.local_function(handler.value) if handler else None
+                if target is not None:
+                    target.is_lifecycle = True
+                return
+            endpoint = call_argument(call, 1, "endpoint" if kind != STARLETTE else "route")
             target = model.local_function(endpoint.value) if endpoint else None
             if kind and target is not None:
                 target.route_kind = kind
-        elif model.qualified_name(func) in DEPENDS:
+        elif qualname in ROUTE_CLASSES:
+            # `routes=[Route("/", homepage), Mount(...)]`: Starlette 1.x declares
+            # its routes this way (`@app.route` is gone).
+            endpoint = call_argument(call, 1, "endpoint")
+            target = model.local_function(endpoint.value) if endpoint else None
+            if target is not None and target.route_kind is None:
+                target.route_kind = ROUTE_CLASSES[qualname]
+        elif qualname in APP_CLASSES or qualname in STARLETTE_APP_CLASSES:
+            self._note_lifecycle(call)
+        elif qualname in DEPENDS:
             dependency = call_argument(call, 0, "dependency")
             target = model.local_function(dependency.value) if dependency else None
             if target is not None:
                 target.is_dependency = True
 
+    def _note_lifecycle(self, app: cst.Call) -> None:
+        """`FastAPI(lifespan=...)`, `Starlette(on_startup=[...], on_shutdown=[...])`."""
+        for arg in app.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword == "lifespan":
+                handlers = [arg.value]
+            elif keyword in ("on_startup", "on_shutdown") and isinstance(
+                arg.value, (cst.List, cst.Tuple)
+            ):
+                handlers = [element.value for element in arg.value.elements]
+            else:
+                continue
+            for handler in handlers:
+                target = self.model.local_function(handler)
+                if target is not None:
+                    target.is_lifecycle = True
+
+
+# How an app registers an endpoint by method: `app.add_api_route("/", f)`.
+_REGISTRATIONS = {
+    "add_api_route": HTTP,
+    "add_api_websocket_route": WEBSOCKET,
+    "add_route": STARLETTE,
+}
+# The methods of a Starlette `HTTPEndpoint` that serve requests.
+_ENDPOINT_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 
 _STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 _IS_LINE: dict[type, bool] = {}

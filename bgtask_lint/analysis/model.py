@@ -52,8 +52,11 @@ HTTP_ROUTE_METHODS = frozenset(
     }
 )
 WEBSOCKET_ROUTE_METHODS = frozenset({"websocket"})
-HTTP = "http"
+HTTP = "http"  # a FastAPI route: FastAPI injects its parameters
 WEBSOCKET = "websocket"
+# A Starlette endpoint (`Route("/", endpoint)`, `@app.route` on a Starlette
+# app, an `HTTPEndpoint` method): it gets the request, nothing is injected.
+STARLETTE = "starlette"
 
 
 @dataclass(eq=False)
@@ -79,8 +82,10 @@ class FunctionInfo:
     node: cst.FunctionDef
     parent: Optional[FunctionInfo]
     class_name: Optional[str]
-    route_kind: Optional[str] = None  # HTTP, WEBSOCKET or None
+    route_kind: Optional[str] = None  # HTTP, WEBSOCKET, STARLETTE or None
     is_dependency: bool = False
+    # A lifespan, startup or shutdown handler: code that runs outside any request.
+    is_lifecycle: bool = False
     calls: list[CallSite] = field(default_factory=list)
     returns: list[cst.Return] = field(default_factory=list)
     yields: list[cst.Yield] = field(default_factory=list)
@@ -223,6 +228,8 @@ class Model:
         self.module_functions: dict[str, FunctionInfo] = {}
         # Names bound at module level to `FastAPI()` / `APIRouter()`.
         self.app_names: set[str] = set()
+        # Starlette() / Router() objects: their routes are STARLETTE endpoints.
+        self.starlette_app_names: set[str] = set()
         self.imports_fastapi = False
         # `DB = Annotated[Session, Depends(get_db)]`: module-level type aliases.
         self.type_aliases: dict[str, cst.Subscript] = {}

@@ -37,6 +37,20 @@ APP_CLASSES = frozenset(
         "fastapi.routing.APIRouter",
     }
 )
+# Starlette's own applications and routers: their routes get no injection.
+STARLETTE_APP_CLASSES = frozenset(
+    {
+        "starlette.applications.Starlette",
+        "starlette.routing.Router",
+    }
+)
+# `Route(path, endpoint)` and its kin, with the kind of endpoint each makes.
+ROUTE_CLASSES = {
+    "starlette.routing.Route": "starlette",
+    "fastapi.routing.APIRoute": "http",
+    "fastapi.routing.APIWebSocketRoute": "websocket",
+}
+HTTP_ENDPOINT_CLASSES = frozenset({"starlette.endpoints.HTTPEndpoint"})
 RESPONSE_CLASSES = frozenset(
     {"fastapi.Response", "fastapi.responses.Response", "starlette.responses.Response"}
 )

@@ -7,6 +7,7 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import (
     HTTP,
+    STARLETTE,
     CallSite,
     FunctionInfo,
     Model,
@@ -63,6 +64,14 @@ class UnattachedBackgroundTasks(Rule):
     this module or another of the project, a route function called directly
     included) attaches it to nothing either, and is flagged.
 
+    The advice fits where the object is made. In FastAPI routes and their
+    helpers: inject `BackgroundTasks`. In a Starlette app, which injects
+    nothing (endpoints in `Route(...)` / `Mount(...)` lists, `HTTPEndpoint`
+    methods, `@app.route` before Starlette 1.0, `app.add_route`): attach it
+    with `background=` on the returned response. In code that runs outside
+    any request (a lifespan, startup or shutdown handler, module level):
+    `await tasks()`, or run the work directly.
+
     ## Example
     ```python
     @app.post("/signup")
@@ -106,7 +115,9 @@ class UnattachedBackgroundTasks(Rule):
     helper is never passed around; unsafe because the helper's signature
     changes, which breaks callers in other modules.
 
-    No fix when the object comes back from a factory (`pending = make_tasks()`),
+    No fix outside FastAPI routes and their helpers (Starlette endpoints,
+    lifespan and startup code), where nothing is injected. No fix when the
+    object comes back from a factory (`pending = make_tasks()`),
     when it starts with tasks (`BackgroundTasks([...])`), or when the statement
     cannot be moved without changing when it runs (for example inside a
     one-line `if`).
@@ -170,7 +181,7 @@ async def test_view():
             yield Violation(site.node, _chained_message(model, site, what), fix)
         elif fate == DROPPED:
             fix = _dropped_fix(model, site) or _helper_fix(model, site) if direct else None
-            yield Violation(site.node, _dropped_message(site, what), fix)
+            yield Violation(site.node, _dropped_message(model, site, what), fix)
         elif fate == RETURNED and depth < MAX_FACTORY_DEPTH and site.function:
             # The helper hands the object back: judge each caller in this module.
             # A helper with no caller here is called from elsewhere; trust it.
@@ -365,10 +376,22 @@ def _chained_message(model: Model, site: CallSite, what: str) -> str:
     lost = "the new BackgroundTasks is discarded and its task never runs"
     if add_task is not None and _is_background_keyword(add_task.parent):
         lost = "`background=` receives None and the task never runs"
-    return (
-        f"`{what}.add_task(...)` returns None, so {lost}; inject "
-        "`background_tasks: BackgroundTasks` and call `background_tasks.add_task(...)`"
-    )
+    where = _context(model, site.function)
+    if where == OUTSIDE_REQUESTS:
+        advice = (
+            "outside a request nothing runs it: build it, add the task, then "
+            "`await tasks()`, or run the work directly"
+        )
+    elif where == NO_INJECTION:
+        advice = (
+            "build it first (`tasks = BackgroundTasks()`, then `tasks.add_task(...)`) and "
+            "pass `background=tasks` to the response the endpoint returns"
+        )
+    else:
+        advice = (
+            "inject `background_tasks: BackgroundTasks` and call `background_tasks.add_task(...)`"
+        )
+    return f"`{what}.add_task(...)` returns None, so {lost}; {advice}"
 
 
 def _is_background_keyword(node: cst.CSTNode) -> bool:
@@ -379,16 +402,51 @@ def _is_background_keyword(node: cst.CSTNode) -> bool:
     )
 
 
-def _dropped_message(site: CallSite, what: str) -> str:
+def _dropped_message(model: Model, site: CallSite, what: str) -> str:
+    function = site.function
     if what != "BackgroundTasks()":
         subject = f"the `BackgroundTasks` returned by `{what}`"
-    elif site.function is not None and site.function.route_kind is None:
-        subject = f"`BackgroundTasks()` created in `{site.function.name}`"
+    elif function is not None and function.route_kind is None:
+        subject = f"`BackgroundTasks()` created in `{function.name}`"
     else:
         subject = "`BackgroundTasks()` created here"
-    if site.function is not None and site.function.route_kind is None:
+    name = (assigned_name(site) if what == "BackgroundTasks()" else None) or "background_tasks"
+    where = _context(model, function)
+    if where == OUTSIDE_REQUESTS:
+        return (
+            f"{subject} is never awaited, and outside a request no response runs it, so "
+            f"its tasks never run; `await {name}()` once they are added, or run the work directly"
+        )
+    if where == NO_INJECTION:
+        advice = (
+            f"attach it to the response the endpoint returns "
+            f"(`JSONResponse(..., background={name})`)"
+        )
+    elif function is not None and function.route_kind is None:
         advice = "take the route's injected `BackgroundTasks` as a parameter instead"
     else:
-        name = (assigned_name(site) if what == "BackgroundTasks()" else None) or "background_tasks"
         advice = f"inject `{name}: BackgroundTasks` into the route instead"
     return f"{subject} is never attached to a response, so its tasks never run; {advice}"
+
+
+# Where an object is made, for the advice: FastAPI code that can inject one,
+# Starlette code that can only attach it to a response, or code that runs
+# outside any request (module level, lifespan, startup and shutdown handlers).
+INJECTION = "injection"
+NO_INJECTION = "no-injection"
+OUTSIDE_REQUESTS = "outside-requests"
+
+
+def _context(model: Model, function: Optional[FunctionInfo]) -> str:
+    scope = function
+    while scope is not None:
+        if scope.is_lifecycle:
+            return OUTSIDE_REQUESTS
+        scope = scope.parent
+    if function is None:
+        return OUTSIDE_REQUESTS
+    if function.route_kind == STARLETTE or (
+        function.route_kind is None and not model.imports_fastapi
+    ):
+        return NO_INJECTION
+    return INJECTION

@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import FunctionInfo, Model
+from bgtask_lint.analysis.model import HTTP, WEBSOCKET, FunctionInfo, Model
 from bgtask_lint.analysis.names import (
     ANNOTATED,
     BACKGROUND_TASKS,
@@ -167,8 +167,8 @@ def schedule(task: BackgroundTask) -> None:
                 _import_fix(model, misspelled),
             )
         for function in model.functions:
-            if function.route_kind is None and not function.is_dependency:
-                continue
+            if function.route_kind not in (HTTP, WEBSOCKET) and not function.is_dependency:
+                continue  # only FastAPI injects parameters (not Starlette endpoints)
             kind = "route" if function.route_kind else "dependency"
             where = f"{kind} `{function.name}`"
             for param in function.parameters():
