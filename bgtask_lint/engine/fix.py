@@ -29,6 +29,7 @@ from bgtask_lint.analysis.parsing import CannotParse, parse_source
 from bgtask_lint.analysis.project import Project
 from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
 from bgtask_lint.engine.check import check_text
+from bgtask_lint.engine.tidy import drop_imports_left_unused
 from bgtask_lint.rules.base import RuleOptions
 from bgtask_lint.text.edits import line_starts, offset_of
 from bgtask_lint.text.source import NEWLINE
@@ -75,6 +76,10 @@ def fix_text(
             if is_applicable(d.fix, unsafe) and _identity(d, current) not in dropped
         ]
         if not chosen:
+            tidied = drop_imports_left_unused(text, current, filename) if fixed else current
+            if tidied != current and validator.problem(tidied) is None:
+                current = tidied
+                diagnostics = check_text(current, filename, codes, options, project, screen=screen)
             return FixOutcome(current, diagnostics, fixed, errors)
         candidate, applied = apply_fixes(current, chosen)
         problem = validator.problem(candidate)

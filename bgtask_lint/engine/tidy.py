@@ -1,0 +1,139 @@
+"""What fixes leave behind: imports that only the fixed code used.
+
+`time.sleep(1)` fixed to `await asyncio.sleep(1)` leaves `import time`
+unused when nothing else needs it; a corrected annotation leaves
+`from starlette.background import BackgroundTask` unused. ruff's F401 would
+report them on the next run, so the fix removes them — only those: an import
+that something still mentions, or that was unused before the fix, is not
+ours to touch.
+
+"Mentions" is textual on purpose: a name that appears anywhere else in the
+fixed file (code, a string annotation, `__all__`, a comment) keeps its
+import. That keeps the step incapable of breaking code, at the price of
+leaving an import ruff would also remove.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import PurePath
+from typing import Any, Optional, Union
+
+import libcst as cst
+
+from bgtask_lint.analysis.names import dotted_name
+from bgtask_lint.analysis.parsing import parse_module
+from bgtask_lint.rules.rewrite import remove_item
+
+ImportNode = Union[cst.Import, cst.ImportFrom]
+
+
+def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
+    """`fixed` without the top-level imports whose every other mention the
+    fixes removed. `__init__.py` files are left alone: their imports are
+    often re-exports (ruff treats them the same way)."""
+    if PurePath(filename).name == "__init__.py" or original == fixed:
+        return fixed
+    try:
+        module = parse_module(fixed)
+    except (cst.ParserSyntaxError, RecursionError):
+        return fixed
+    unused = {
+        name
+        for name in _imported_names(module)
+        if _mentioned(original, name) and not _mentioned(fixed, name)
+    }
+    if not unused:
+        return fixed
+    body: list[Any] = []  # statements (each has leading_lines)
+    carried: list[cst.EmptyLine] = []  # the lines above removed imports
+    opening = False  # the file's first statement was removed
+    for index, statement in enumerate(module.body):
+        kept: Any = _without(statement, unused)
+        if kept is None:
+            opening = opening or index == 0
+            removed: Any = statement
+            if index == 0 or any(line.comment for line in removed.leading_lines):
+                carried.extend(removed.leading_lines)
+            continue
+        if opening and not body:
+            # The new first statement takes the file's opening lines, not the
+            # blank line that separated it from the removed import.
+            own = list(kept.leading_lines)
+            while own and own[0].comment is None:
+                own.pop(0)
+            kept = kept.with_changes(leading_lines=[*carried, *own])
+        elif carried:
+            kept = kept.with_changes(leading_lines=[*carried, *kept.leading_lines])
+        carried = []
+        body.append(kept)
+    return module.with_changes(body=body).code
+
+
+def _imported_names(module: cst.Module) -> Iterator[str]:
+    for statement in module.body:
+        for node in _imports_of(statement):
+            if isinstance(node.names, cst.ImportStar):
+                continue
+            for alias in node.names:
+                yield _bound_name(alias)
+
+
+def _imports_of(statement: cst.CSTNode) -> Iterator[ImportNode]:
+    if isinstance(statement, cst.SimpleStatementLine):
+        for small in statement.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                yield small
+
+
+def _bound_name(alias: cst.ImportAlias) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    # `import a.b` binds `a`.
+    return (dotted_name(alias.name) or "").split(".")[0]
+
+
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t(].*?$", re.M)
+
+
+def _mentioned(text: str, name: str) -> bool:
+    """`name` appears as a word outside the import statements' first lines.
+    (A name on the continuation line of a parenthesised import counts as a
+    mention: the import is then kept, which is safe.)"""
+    outside = _IMPORT_LINE.sub("", text)
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b", outside) is not None
+
+
+def _without(statement: cst.BaseStatement, unused: set[str]) -> Optional[cst.BaseStatement]:
+    """`statement` without the aliases binding `unused` names (None when
+    nothing is left of it)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return statement
+    smalls: list[cst.BaseSmallStatement] = []
+    changed = False
+    for small in statement.body:
+        if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(
+            small.names, cst.ImportStar
+        ):
+            smalls.append(small)
+            continue
+        names: Sequence[cst.ImportAlias] = small.names
+        for alias in list(names):
+            if _bound_name(alias) in unused:
+                names = remove_item(names, alias)
+                changed = True
+        if names:
+            last = names[-1]
+            if len(names) < len(small.names) and getattr(small, "lpar", None) is None:
+                # `from m import a, b` without `b`: no trailing comma is left.
+                names = [*names[:-1], last.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+            smalls.append(small.with_changes(names=names))
+    if not changed:
+        return statement
+    if not smalls:
+        return None
+    last_small = smalls[-1]
+    if isinstance(last_small, (cst.Import, cst.ImportFrom)) or len(smalls) < len(statement.body):
+        smalls[-1] = last_small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+    return statement.with_changes(body=smalls)
