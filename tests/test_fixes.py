@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import FIXTURES, fixture_code, selecting
@@ -174,3 +176,29 @@ def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert path.read_text() == BUG
     assert "cannot write the fixed file" in result.errors[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py"]
+
+
+def _ruff_passes(text: str, *args: str) -> bool:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--isolated", "--stdin-filename", "app.py", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode == 0
+
+
+@pytest.mark.parametrize("source, mode", PAIRS, ids=lambda v: getattr(v, "name", v))
+@pytest.mark.parametrize(
+    "check", [("format", "--check"), ("check", "--select", "I,F401")], ids=["format", "isort"]
+)
+def test_fixed_output_leaves_nothing_for_ruff(source, mode, check):
+    """A file that `ruff format --check` (or `ruff check --select I,F401`)
+    accepted is still accepted once fixed: the fix keeps the layout, puts
+    its imports where isort would and leaves none unused."""
+    before = source.read_text(encoding="utf-8")
+    if not _ruff_passes(before, *check):
+        pytest.skip("the fixture itself does not pass")
+    after = source.with_name(source.name + FIXED[mode]).read_text(encoding="utf-8")
+    assert _ruff_passes(after, *check)

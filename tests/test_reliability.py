@@ -177,7 +177,7 @@ def test_injection_imports_above_the_route_when_the_import_comes_later(tmp_path)
     result = _fix(path)
     assert result.errors == [] and result.diagnostics == []
     fixed = path.read_text()
-    assert "from fastapi import FastAPI, BackgroundTasks\n" in fixed
+    assert "from fastapi import BackgroundTasks, FastAPI\n" in fixed
     assert "async def a(tasks: BackgroundTasks):" in fixed
     namespace: dict = {}
     exec(compile(fixed, str(path), "exec"), namespace)  # no NameError at import
@@ -203,7 +203,7 @@ def test_retyped_annotation_is_bound_above_the_route(tmp_path):
     )
     _fix(path)
     fixed = path.read_text()
-    assert fixed.index("import FastAPI, BackgroundTasks") < fixed.index("async def a(")
+    assert fixed.index("import BackgroundTasks, FastAPI") < fixed.index("async def a(")
     exec(compile(fixed, str(path), "exec"), {})
 
 

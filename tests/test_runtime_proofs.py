@@ -342,7 +342,7 @@ def test_bgt001_fix_imports_at_run_time_not_only_for_type_checking(tmp_path):
     assert before.RAN == []
 
     fixed = fix(path)
-    assert "from fastapi import FastAPI, BackgroundTasks" in fixed
+    assert "from fastapi import BackgroundTasks, FastAPI" in fixed
     after = load(path)
     call(after, "POST", "/?x=3")
     assert after.RAN == [3]

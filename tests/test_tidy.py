@@ -52,3 +52,9 @@ def test_semicolons_and_aliases():
     original = "import time as t; import os\nt.sleep(1); os.getcwd()\n"
     fixed = "import time as t; import os\nos.getcwd()\n"
     assert tidy(original, fixed) == "import os\nos.getcwd()\n"
+
+
+def test_an_import_in_a_function_goes_and_an_emptied_block_gets_pass():
+    original = "def f():\n    import time\n\n    time.sleep(1)\n\n\ndef g():\n    import os\n"
+    fixed = "def f():\n    import time\n\n    pass\n\n\ndef g():\n    import os\n"
+    assert tidy(original, fixed) == "def f():\n    pass\n\n\ndef g():\n    import os\n"

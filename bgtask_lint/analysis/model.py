@@ -230,6 +230,9 @@ class Model:
         self.app_names: set[str] = set()
         # Starlette() / Router() objects: their routes are STARLETTE endpoints.
         self.starlette_app_names: set[str] = set()
+        # The formatter's line length, which fixes wrap what they write to (set
+        # by the engine from the configuration).
+        self.line_length = 88
         self.imports_fastapi = False
         # `DB = Annotated[Session, Depends(get_db)]`: module-level type aliases.
         self.type_aliases: dict[str, cst.Subscript] = {}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from bgtask_lint.config.blocking import BLOCKING_CALLS
+from bgtask_lint.config.formatting import DEFAULT_LINE_LENGTH
 
 DEFAULT_MAX_CALL_DEPTH = 4
 
@@ -24,3 +25,5 @@ class RuleOptions:
     target_starlette: Optional[tuple[int, ...]] = None
     # How many calls deep BGT003 follows a task, across modules.
     max_call_depth: int = DEFAULT_MAX_CALL_DEPTH
+    # The line length of the project's formatter: fixes wrap what they write to it.
+    line_length: int = DEFAULT_LINE_LENGTH

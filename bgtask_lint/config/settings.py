@@ -23,6 +23,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python < 3.11
 
 from bgtask_lint.config.blocking import BLOCKING_CALLS
+from bgtask_lint.config.formatting import formatter_line_length
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, RuleOptions
 from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi, pinned_starlette
 from bgtask_lint.rules import DEFAULT_CODES, RULE_CODES
@@ -427,6 +428,7 @@ def _rule_options(
         target_fastapi=target_fastapi or pinned_fastapi(root),
         target_starlette=target_starlette or pinned_starlette(root),
         max_call_depth=max_call_depth,
+        line_length=formatter_line_length(root),
     )
 
 

@@ -86,6 +86,7 @@ def check_text(
             return [file_error(filename, TOO_DEEP, SYNTAX_ERROR)]
     assert model is not None
     context = RuleContext(model, options or RuleOptions())
+    model.line_length = context.options.line_length  # fixes wrap their code to it
     violations: list[tuple[Rule, Violation]] = []
     for code in sorted(codes):
         rule = _RULES[code]

@@ -24,14 +24,15 @@ import libcst as cst
 
 from bgtask_lint.analysis.names import dotted_name
 from bgtask_lint.analysis.parsing import parse_module
+from bgtask_lint.analysis.walk import walk
 from bgtask_lint.rules.rewrite import remove_item
 
 ImportNode = Union[cst.Import, cst.ImportFrom]
 
 
 def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
-    """`fixed` without the top-level imports whose every other mention the
-    fixes removed. `__init__.py` files are left alone: their imports are
+    """`fixed` without the imports whose every other mention the fixes
+    removed. `__init__.py` files are left alone: their imports are
     often re-exports (ruff treats them the same way)."""
     if PurePath(filename).name == "__init__.py" or original == fixed:
         return fixed
@@ -46,20 +47,43 @@ def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
     }
     if not unused:
         return fixed
-    body: list[Any] = []  # statements (each has leading_lines)
+    return module.visit(_DropImports(unused)).code
+
+
+class _DropImports(cst.CSTTransformer):
+    """Removes the imports of `unused` names from every block; a block left
+    empty gets a `pass`."""
+
+    def __init__(self, unused: set[str]) -> None:
+        super().__init__()
+        self.unused = unused
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        return updated_node.with_changes(body=_tidied(updated_node.body, self.unused))
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        body = _tidied(updated_node.body, self.unused)
+        return updated_node.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
+
+
+def _tidied(statements: Sequence[Any], unused: set[str]) -> list[Any]:
+    """`statements` (each has `leading_lines`) without the imports of
+    `unused` names, keeping the comments above removed lines."""
+    body: list[Any] = []
     carried: list[cst.EmptyLine] = []  # the lines above removed imports
-    opening = False  # the file's first statement was removed
-    for index, statement in enumerate(module.body):
+    opening = False  # the block's first statement was removed
+    for index, statement in enumerate(statements):
         kept: Any = _without(statement, unused)
         if kept is None:
             opening = opening or index == 0
-            removed: Any = statement
-            if index == 0 or any(line.comment for line in removed.leading_lines):
-                carried.extend(removed.leading_lines)
+            if index == 0 or any(line.comment for line in statement.leading_lines):
+                carried.extend(statement.leading_lines)
             continue
         if opening and not body:
-            # The new first statement takes the file's opening lines, not the
-            # blank line that separated it from the removed import.
+            # The new first statement takes the block's opening lines, not
+            # the blank line that separated it from the removed import.
             own = list(kept.leading_lines)
             while own and own[0].comment is None:
                 own.pop(0)
@@ -68,23 +92,16 @@ def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
             kept = kept.with_changes(leading_lines=[*carried, *kept.leading_lines])
         carried = []
         body.append(kept)
-    return module.with_changes(body=body).code
+    return body
 
 
 def _imported_names(module: cst.Module) -> Iterator[str]:
-    for statement in module.body:
-        for node in _imports_of(statement):
+    for node, entering in walk(module):
+        if entering and isinstance(node, (cst.Import, cst.ImportFrom)):
             if isinstance(node.names, cst.ImportStar):
                 continue
             for alias in node.names:
                 yield _bound_name(alias)
-
-
-def _imports_of(statement: cst.CSTNode) -> Iterator[ImportNode]:
-    if isinstance(statement, cst.SimpleStatementLine):
-        for small in statement.body:
-            if isinstance(small, (cst.Import, cst.ImportFrom)):
-                yield small
 
 
 def _bound_name(alias: cst.ImportAlias) -> str:

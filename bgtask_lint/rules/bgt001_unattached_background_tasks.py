@@ -285,7 +285,9 @@ def _chained_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     def rewrite_argument(module: cst.Module) -> Edits:
         edits = Edits()
         name = inject_background_tasks(model, route, edits)
-        edits.before[statement].append(statement_with_call(add_task.node, name))
+        edits.before[statement].append(
+            statement_with_call(add_task.node, name, model=model, anchor=statement)
+        )
         edits.replace[response] = response.with_changes(args=remove_item(response.args, arg))
         return edits
 

@@ -215,7 +215,9 @@ def _argument_fix(
         def move_task(module: cst.Module) -> Edits:
             edits = Edits()
             name = inject_background_tasks(model, route, edits)
-            edits.before[statement].append(statement_with_call(task, name))
+            edits.before[statement].append(
+                statement_with_call(task, name, model=model, anchor=statement)
+            )
             edits.replace[site.node] = site.node.with_changes(args=remove_item(site.node.args, arg))
             return edits
 
@@ -283,7 +285,9 @@ def _assignment_fix(
     def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         name = inject_background_tasks(model, route, edits)
-        edits.replace[line] = statement_with_call(task, name, line.leading_lines)
+        edits.replace[line] = statement_with_call(
+            task, name, line.leading_lines, model=model, anchor=line
+        )
         return edits
 
     return FixPlan(SAFE, "Add the task to the injected `BackgroundTasks`", rewrite)

@@ -347,7 +347,9 @@ def _overwrite_fix(
     def rewrite(module: cst.Module) -> Edits:
         edits = _replacements(model, function, [overwrite])
         name = inject_background_tasks(model, function, edits)
-        edits.before[statement].append(statement_with_call(task, name))
+        edits.before[statement].append(
+            statement_with_call(task, name, model=model, anchor=statement)
+        )
         edits.replace[constructor.node] = constructor.node.with_changes(
             args=remove_item(constructor.node.args, arg)
         )
@@ -382,5 +384,7 @@ def _replacements(
         statement = assignment.statement
         task = model.inline_background_task(assignment.node.value)
         assert isinstance(statement, cst.SimpleStatementLine) and task is not None
-        edits.replace[statement] = statement_with_call(task, name, statement.leading_lines)
+        edits.replace[statement] = statement_with_call(
+            task, name, statement.leading_lines, model=model, anchor=statement
+        )
     return edits

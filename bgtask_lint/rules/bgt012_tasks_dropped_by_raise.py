@@ -9,7 +9,13 @@ from bgtask_lint.analysis.model import HTTP, FunctionInfo, Model, call_argument
 from bgtask_lint.analysis.walk import walk
 from bgtask_lint.diagnostic import UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.rules.rewrite import Edits, class_reference
+from bgtask_lint.rules.rewrite import (
+    Edits,
+    class_reference,
+    fit_call,
+    line_column,
+    trailing_width,
+)
 
 # A file without these words cannot have a finding of this rule (the text screen).
 TRIGGERS = ("BackgroundTasks",)
@@ -242,6 +248,9 @@ def _return_instead(model: Model, function: FunctionInfo, raised: cst.Raise) -> 
             f'{response}({{"detail": {code(detail.value)}}}, '
             f"status_code={code(status.value)}{extra})"
         )
+        assert isinstance(value, cst.Call)
+        column = line_column(model, raised)
+        value = fit_call(model, value, column, "return ", trailing_width(model, raised))
         edits.replace[raised] = cst.Return(value=value)
         return edits
 

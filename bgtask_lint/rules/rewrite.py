@@ -9,6 +9,7 @@ formatting elsewhere stay byte for byte.
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Sequence
@@ -18,6 +19,7 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import FunctionInfo, Model
 from bgtask_lint.analysis.names import BACKGROUND_TASKS, dotted_name
+from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.analysis.walk import nodes_with_parents, walk
 from bgtask_lint.diagnostic import Edit, Location
 from bgtask_lint.text.edits import diff_edits, line_starts
@@ -234,7 +236,7 @@ def add_from_import(
             and line not in edits.replace
             and (before is None or position < before)
         ):
-            names = append_item(list(node.names), alias, _after_open_paren(node))
+            names = insert_sorted(list(node.names), alias, _after_open_paren(node))
             edits.replace[line] = line.with_changes(body=[node.with_changes(names=names)])
             return
     module = cst.parse_expression(module_name)  # `fastapi.responses`: an Attribute
@@ -249,14 +251,24 @@ def insert_import_statement(
     statement: cst.SimpleStatementLine,
     before: Optional[int] = None,
 ) -> None:
-    """Insert an import after the module's last run-time import above
-    top-level statement `before` (all of them without it), else at the top."""
+    """Insert an import where isort (ruff's `I001`) would put it, when the
+    module's imports above top-level statement `before` (all of them without
+    it) are in isort's order: in its section (standard library, third party,
+    first party, local), sorted; else after the last of them; with no import
+    at all, at the top."""
     body = model.module.body
     above = [
-        line for line, _, position in model.runtime_imports if before is None or position < before
+        (line, node)
+        for line, node, position in model.runtime_imports
+        if (before is None or position < before)
+        and isinstance(node, (cst.Import, cst.ImportFrom))
+        and any(line is top for top in body)
     ]
+    placed = _isort_place(model, edits, statement, above)
+    if placed:
+        return
     if above:
-        edits.after[above[-1]].append(statement)
+        edits.after[above[-1][0]].append(statement)
     elif body and _is_docstring(body[0]) and (before is None or before > 0):
         edits.after[body[0]].append(statement)
     elif body:
@@ -267,6 +279,106 @@ def insert_import_statement(
             edits.replace[first] = first.with_changes(leading_lines=[])
     else:
         raise CannotFix("the module is empty")
+
+
+def _isort_place(
+    model: Model,
+    edits: Edits,
+    statement: cst.SimpleStatementLine,
+    imports: Sequence[tuple[cst.SimpleStatementLine, Union[cst.Import, cst.ImportFrom]]],
+) -> bool:
+    """Put `statement` where isort would, if the `imports` are in its order
+    already (then the fixed file stays so); False to leave it to the caller."""
+    new = statement.body[0]
+    if not imports or not isinstance(new, (cst.Import, cst.ImportFrom)):
+        return False
+    keys = [_import_key(model, node) for _, node in imports]
+    if keys != sorted(keys) or any(line in edits.replace for line, _ in imports):
+        return False
+    key = _import_key(model, new)
+    later = next((i for i, k in enumerate(keys) if k > key), None)
+    if later is None:
+        last = imports[-1][0]
+        section_starts = keys[-1][0] != key[0]
+        edits.after[last].append(
+            statement.with_changes(leading_lines=[cst.EmptyLine()] if section_starts else [])
+        )
+        return True
+    following = imports[later][0]
+    new_section = keys[later][0] != key[0] and (later == 0 or keys[later - 1][0] != key[0])
+    # The new line takes the lines above the one it goes before (the blank line
+    # opening a section, a comment); a new section is set off by a blank line.
+    edits.before[following].append(statement.with_changes(leading_lines=following.leading_lines))
+    edits.replace[following] = following.with_changes(
+        leading_lines=[cst.EmptyLine()] if new_section else []
+    )
+    return True
+
+
+def _import_key(
+    model: Model, node: Union[cst.Import, cst.ImportFrom]
+) -> tuple[int, bool, str, str]:
+    """isort's order with ruff's defaults: by section, `import x` before
+    `from x import y` in a section, then by module name."""
+    if isinstance(node, cst.ImportFrom):
+        name = "." * len(node.relative) + (dotted_name(node.module) or "")
+    else:
+        name = dotted_name(node.names[0].name) or ""
+    return _section(model, name), isinstance(node, cst.ImportFrom), name.lower(), name
+
+
+# isort's sections, in order.
+_FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY, _LOCAL = range(5)
+# The standard library's top-level modules (Python 3.10 lists them itself).
+_STDLIB_NAMES = frozenset(
+    getattr(sys, "stdlib_module_names", ())
+    or {"asyncio", "contextlib", "functools", "os", "sys", "time", "typing", "threading"}
+)
+
+
+def _section(model: Model, name: str) -> int:
+    top = name.split(".")[0]
+    if name.startswith("."):
+        return _LOCAL
+    if top == "__future__":
+        return _FUTURE
+    if top in _STDLIB_NAMES:
+        return _STDLIB
+    project = model.project
+    if project is not None and project.path_for_module(top, model.path) is not None:
+        return _FIRST_PARTY
+    return _THIRD_PARTY
+
+
+def insert_sorted(
+    items: list[cst.ImportAlias],
+    item: cst.ImportAlias,
+    opening: Optional[cst.BaseParenthesizableWhitespace] = None,
+) -> list[cst.ImportAlias]:
+    """`items` with `item` where isort puts it (ruff's `order-by-type`:
+    constants, then classes, then the rest, each by name), when `items` are
+    in that order; else appended."""
+    keys = [_member_key(alias) for alias in items]
+    key = _member_key(item)
+    position = next((i for i, k in enumerate(keys) if k > key), len(items))
+    if keys != sorted(keys) or position == len(items):
+        return append_item(items, item, opening)
+    # The new name takes the separator used at that place in the list.
+    comma = items[position].comma if position < len(items) - 1 else None
+    if not isinstance(comma, cst.Comma):
+        comma = _separator(items, opening)
+    return [*items[:position], item.with_changes(comma=comma), *items[position:]]
+
+
+def _member_key(alias: cst.ImportAlias) -> tuple[int, str, str]:
+    name = dotted_name(alias.name) or ""
+    if len(name) > 1 and name.isupper():
+        kind = 0  # CONSTANT
+    elif name[:1].isupper():
+        kind = 1  # Class
+    else:
+        kind = 2  # function or variable
+    return kind, name.lower(), name
 
 
 def _is_docstring(statement: cst.CSTNode) -> bool:
@@ -407,9 +519,155 @@ def inject_background_tasks(
     params = function.node.params
     if params in edits.replace:
         raise CannotFix("the signature is already being changed")
-    edits.replace[params] = add_parameter(params, param, function.node.whitespace_before_params)
+    new_params = add_parameter(params, param, function.node.whitespace_before_params)
+    edits.replace[params] = new_params
+    refit = _fit_signature(model, function.node, new_params)
+    if refit is not None and not isinstance(edits.replace.get(function.node), cst.CSTNode):
+        laid_out, opening = refit
+        edits.replace[params] = laid_out
+        earlier = edits.replace.get(function.node)
+
+        def reopen(node: cst.CSTNode) -> cst.CSTNode:
+            if callable(earlier):
+                node = earlier(node)
+            assert isinstance(node, cst.FunctionDef)
+            return node.with_changes(whitespace_before_params=opening)
+
+        edits.replace[function.node] = reopen
     edits.injected[function.node] = name
     return name
+
+
+# -- layout as ruff format / black write it ----------------------------------
+
+
+def _fit_signature(
+    model: Model, function: cst.FunctionDef, params: cst.Parameters
+) -> Optional[tuple[cst.Parameters, cst.BaseParenthesizableWhitespace]]:
+    """`params` laid out as the formatter would once they no longer fit the
+    layout they had: one line, or the parameters on one indented line of
+    their own ("hugging"), else one per line with a trailing comma. None when
+    the layout can stay (it still fits, or it was one per line already) or
+    cannot be judged (comments in the signature)."""
+    elements = _elements(params)
+    if not elements or _has_comment(params) or isinstance(elements[-1], cst.ParamSlash):
+        return None
+    last_comma = elements[-1].comma
+    if isinstance(last_comma, cst.Comma):
+        return None  # a magic trailing comma: one per line stays one per line
+    code = model.module.code_for_node
+    flat = [_flat(model, e) for e in elements]
+    indent = _column_of(model, function)
+    head = f"{'async ' if function.asynchronous else ''}def {function.name.value}("
+    tail = ")" + (f" -> {code(function.returns.annotation)}" if function.returns else "") + ":"
+    limit = model.line_length
+    hugging = isinstance(function.whitespace_before_params, cst.ParenthesizedWhitespace)
+    one_line = indent + len(head) + len(", ".join(flat)) + len(tail)
+    if not hugging and one_line <= limit:
+        return None
+    unit = model.module.default_indent
+    inner = indent + len(unit.expandtabs())
+    opening = _line_break(unit)
+    if inner + len(", ".join(flat)) <= limit:
+        # Hugging: the parameters on one indented line, the `)` on the next
+        # (the line break before it is the last parameter's).
+        space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        laid = [_with_comma(e, space) for e in elements]
+        laid[-1] = _last(laid[-1], None, _line_break(""))
+    else:
+        laid = [_with_comma(e, cst.Comma(whitespace_after=opening)) for e in elements]
+        laid[-1] = _last(laid[-1], cst.Comma(whitespace_after=_line_break("")), None)
+    return _rebuilt(params, laid), opening
+
+
+ParamElement = Union[cst.Param, cst.ParamStar, cst.ParamSlash]
+
+
+def _elements(params: cst.Parameters) -> list[ParamElement]:
+    """The signature's parts in written order."""
+    found: list[ParamElement] = [*params.posonly_params]
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        found.append(params.posonly_ind)
+    found.extend(params.params)
+    if isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
+        found.append(params.star_arg)
+    found.extend(params.kwonly_params)
+    if params.star_kwarg is not None:
+        found.append(params.star_kwarg)
+    return found
+
+
+def _rebuilt(params: cst.Parameters, laid: list[ParamElement]) -> cst.Parameters:
+    """`params` with its parts replaced, in the order `_elements` gave them."""
+    parts = iter(laid)
+    changes: dict[str, object] = {"posonly_params": [next(parts) for _ in params.posonly_params]}
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        changes["posonly_ind"] = next(parts)
+    changes["params"] = [next(parts) for _ in params.params]
+    if isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
+        changes["star_arg"] = next(parts)
+    changes["kwonly_params"] = [next(parts) for _ in params.kwonly_params]
+    if params.star_kwarg is not None:
+        changes["star_kwarg"] = next(parts)
+    return params.with_changes(**changes)
+
+
+def _flat(model: Model, element: ParamElement) -> str:
+    """The element as the formatter writes it on one line."""
+    if isinstance(element, cst.ParamStar):
+        return "*"
+    if isinstance(element, cst.ParamSlash):
+        return "/"
+    code = model.module.code_for_node
+    star = element.star if isinstance(element.star, str) else ""
+    text = star + element.name.value
+    if element.annotation is not None:
+        text += ": " + code(element.annotation.annotation)
+    if element.default is not None:
+        text += (" = " if element.annotation is not None else "=") + code(element.default)
+    return text
+
+
+def _with_comma(element: ParamElement, comma: cst.Comma) -> ParamElement:
+    return _last(element, comma, None)
+
+
+def _last(
+    element: ParamElement,
+    comma: Optional[cst.Comma],
+    after: Optional[cst.BaseParenthesizableWhitespace],
+) -> ParamElement:
+    """`element` with `comma` (None: none) and, for a parameter, `after`
+    between it and its comma or the `)` (None: nothing)."""
+    written = comma if comma is not None else cst.MaybeSentinel.DEFAULT
+    if isinstance(element, cst.Param):
+        return element.with_changes(
+            comma=written, whitespace_after_param=after or cst.SimpleWhitespace("")
+        )
+    if isinstance(element, cst.ParamSlash):
+        return element.with_changes(comma=written, whitespace_after=cst.SimpleWhitespace(""))
+    # A bare `*` always has its comma (it is never last).
+    return element.with_changes(comma=comma) if comma is not None else element
+
+
+def _line_break(last_line: str) -> cst.ParenthesizedWhitespace:
+    """A line break inside brackets; the next line is indented by the
+    enclosing block's indentation plus `last_line`."""
+    return cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(),
+        empty_lines=[],
+        indent=True,
+        last_line=cst.SimpleWhitespace(last_line),
+    )
+
+
+def _has_comment(node: cst.CSTNode) -> bool:
+    return any(isinstance(n, cst.Comment) for n, entering in walk(node) if entering)
+
+
+def _column_of(model: Model, node: cst.CSTNode) -> int:
+    """The column (in characters) where `node` starts."""
+    return node_ranges(model.module, [node])[node].start.column
 
 
 def add_parameter(
@@ -451,7 +709,9 @@ def _separator(
 ) -> cst.Comma:
     if len(items) > 1 and isinstance(items[-2].comma, cst.Comma):
         return items[-2].comma
-    return cst.Comma(whitespace_after=opening or cst.SimpleWhitespace(" "))
+    if isinstance(opening, cst.ParenthesizedWhitespace):
+        return cst.Comma(whitespace_after=opening)  # one per line, as after the `(`
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
 def fresh_name(function: cst.FunctionDef, base: str) -> str:
@@ -476,15 +736,85 @@ def keyword_argument(keyword: str, value: str) -> cst.Arg:
 
 
 def statement_with_call(
-    call: cst.Call, receiver: str, leading_lines: Sequence[cst.EmptyLine] = ()
+    call: cst.Call,
+    receiver: str,
+    leading_lines: Sequence[cst.EmptyLine] = (),
+    model: Optional[Model] = None,
+    anchor: Optional[cst.CSTNode] = None,
 ) -> cst.SimpleStatementLine:
-    """`<receiver>.add_task(<call's arguments>)` as a statement of its own."""
+    """`<receiver>.add_task(<call's arguments>)` as a statement of its own,
+    wrapped to the formatter's line length at the column of `anchor` (the
+    statement it goes before or replaces), when a model is given."""
     add_task = cst.Call(
         func=cst.Attribute(value=cst.Name(receiver), attr=cst.Name("add_task")),
         args=call.args,
         whitespace_before_args=call.whitespace_before_args,
     )
+    if model is not None and anchor is not None:
+        add_task = fit_call(model, add_task, _column_of(model, anchor))
     return cst.SimpleStatementLine(body=[cst.Expr(add_task)], leading_lines=list(leading_lines))
+
+
+def fit_call(
+    model: Model, call: cst.Call, column: int, before: str = "", after: int = 0
+) -> cst.Call:
+    """`call`, written at `column` after `before` (`return `) and followed by
+    `after` characters (a trailing comment), laid out as the formatter would
+    when it does not fit on its line: the arguments on one indented line of
+    their own, else one per line with a trailing comma. Unchanged when it
+    fits, spans lines already, or holds comments."""
+    code = model.module.code_for_node
+    if "\n" in code(call) or _has_comment(call) or not call.args:
+        return call
+    limit = model.line_length
+    args = [_flat_arg(model, arg) for arg in call.args]
+    head = before + code(call.func) + "("
+    if column + len(head) + len(", ".join(args)) + 1 + after <= limit:
+        return call
+    unit = model.module.default_indent
+    inner = column + len(unit.expandtabs())
+    if inner + len(", ".join(args)) <= limit:
+        space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        laid = [
+            arg.with_changes(comma=space, whitespace_after_arg=cst.SimpleWhitespace(""))
+            for arg in call.args
+        ]
+        laid[-1] = laid[-1].with_changes(
+            comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=_line_break("")
+        )
+    else:
+        line = cst.Comma(whitespace_after=_line_break(unit))
+        laid = [
+            arg.with_changes(comma=line, whitespace_after_arg=cst.SimpleWhitespace(""))
+            for arg in call.args
+        ]
+        laid[-1] = laid[-1].with_changes(comma=cst.Comma(whitespace_after=_line_break("")))
+    return call.with_changes(args=laid, whitespace_before_args=_line_break(unit))
+
+
+def line_column(model: Model, node: cst.CSTNode) -> int:
+    """The column where `node` starts."""
+    return _column_of(model, node)
+
+
+def trailing_width(model: Model, node: cst.CSTNode) -> int:
+    """The width of the comment that ends the line holding small statement
+    `node` (`  # noqa`), which the formatter counts in the line's length."""
+    for statement, entering in walk(model.module):
+        if (
+            entering
+            and isinstance(statement, cst.SimpleStatementLine)
+            and any(small is node for small in statement.body)
+        ):
+            comment = statement.trailing_whitespace.comment
+            return 2 + len(comment.value) if comment is not None else 0
+    return 0
+
+
+def _flat_arg(model: Model, arg: cst.Arg) -> str:
+    code = model.module.code_for_node
+    keyword = f"{arg.keyword.value}=" if arg.keyword is not None else ""
+    return arg.star + keyword + code(arg.value)
 
 
 def replace_local_with_injected(
