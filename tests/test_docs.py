@@ -61,3 +61,16 @@ def test_light_code_list_matches_the_registry():
     assert tuple(rule.code for rule in ALL_RULES) == RULE_CODES
     # A rule's module is named after it: bgtNNN_<name>.py.
     assert {rule.code: rule.name for rule in ALL_RULES} == RULE_NAMES
+
+
+def test_every_python_code_block_of_the_docs_compiles():
+    """What a reader copies must at least be Python (fragments with `...`
+    are fine; a signature Python rejects is not)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    blocks = 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for index, block in enumerate(re.findall(r"```python\n(.*?)```", text, re.S)):
+            compile(block, f"{page.name} block {index + 1}", "exec")
+            blocks += 1
+    assert blocks > 2 * len(ALL_RULES)  # every rule page has an example and a fix

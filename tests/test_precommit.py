@@ -8,6 +8,7 @@ it; .ci/run runs it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,3 +103,55 @@ def test_clean_repository_passes(tmp_path, environment):
     result = try_repo("bgtask-lint", repo, environment)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Passed" in result.stdout
+
+
+def readme_snippets() -> list[str]:
+    """The YAML blocks of the README's pre-commit section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## pre-commit", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```yaml\n(.*?)```", section, re.S)
+
+
+def run_pre_commit(repo, env):
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_readme_snippet_with_a_commit_runs_as_written(tmp_path, environment):
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: there is no commit to point at")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, env=environment)
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    snippet = readme_snippets()[0]
+    assert "REPLACE-WITH-A-COMMIT-SHA" in snippet
+    config = snippet.replace("https://github.com/bgtask-lint/bgtask-lint", str(clone))
+    config = config.replace("REPLACE-WITH-A-COMMIT-SHA", sha)
+    repo = repository(
+        tmp_path / "user", {"app.py": BUGGY, ".pre-commit-config.yaml": config}, environment
+    )
+    result = run_pre_commit(repo, environment)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BGT001" in result.stdout and "app.py" in result.stdout
+
+
+def test_readme_local_hook_snippet_runs_as_written(tmp_path, environment):
+    snippet = readme_snippets()[1]
+    assert "repo: local" in snippet
+    # `language: system` runs the bgtask-lint of the environment: this one.
+    env = {
+        **environment,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + environment["PATH"],
+    }
+    repo = repository(tmp_path / "user", {"app.py": BUGGY, ".pre-commit-config.yaml": snippet}, env)
+    result = run_pre_commit(repo, env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BGT001" in result.stdout and "app.py" in result.stdout

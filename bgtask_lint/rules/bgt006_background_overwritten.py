@@ -66,15 +66,20 @@ class BackgroundOverwritten(Rule):
 
     ## Example
     ```python
-    response = JSONResponse(data, background=BackgroundTask(audit, order_id))
-    response.background = BackgroundTask(notify, order_id)   # audit never runs
+    @app.post("/orders/{order_id}")
+    def update(order_id: int):
+        response = JSONResponse({}, background=BackgroundTask(audit, order_id))
+        response.background = BackgroundTask(notify, order_id)   # audit never runs
+        return response
     ```
 
     ## Use instead
     ```python
-    background_tasks.add_task(audit, order_id)
-    background_tasks.add_task(notify, order_id)
-    return JSONResponse(data)
+    @app.post("/orders/{order_id}")
+    def update(order_id: int, background_tasks: BackgroundTasks):
+        background_tasks.add_task(audit, order_id)
+        background_tasks.add_task(notify, order_id)
+        return JSONResponse({})
     ```
 
     ## Fix safety

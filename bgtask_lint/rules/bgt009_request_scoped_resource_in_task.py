@@ -80,7 +80,7 @@ class RequestScopedResourceInTask(Rule):
     ## Example
     ```python
     @app.post("/orders")
-    def create(order: Order, db: Session = Depends(get_db), tasks: BackgroundTasks):
+    def create(order: Order, tasks: BackgroundTasks, db: Session = Depends(get_db)):
         tasks.add_task(send_receipt, db, order.id)
     ```
 
