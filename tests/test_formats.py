@@ -127,3 +127,133 @@ def test_output_file(tmp_path):
     result = run_cli("check", "--output-format", "sarif", "--output-file", str(out), str(FIXTURE))
     assert result.returncode == 1 and result.stdout == ""
     assert json.loads(out.read_text())["version"] == "2.1.0"
+
+
+def test_grouped_lists_findings_under_their_file(tmp_path):
+    for name in ("BGT001.py", "BGT003.py"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    text = run_cli("check", "--output-format", "grouped", ".", cwd=tmp_path).stdout
+    blocks = text.split("\n\n")
+    assert blocks[0].startswith("BGT001.py:\n  ") and blocks[1].startswith("BGT003.py:\n  ")
+    entry = re.compile(r"^  +\d+:\d+ +BGT\d{3} (\[\*\] )?\S")
+    findings = [line for line in text.splitlines() if line.startswith("  ")]
+    assert findings and all(entry.match(line) for line in findings)
+    assert "Found" in text  # the summary follows, as after the full and concise formats
+
+
+def test_pylint_lines(items):
+    lines = report("pylint").splitlines()
+    assert len(lines) == len(items)
+    first = items[0]
+    assert lines[0] == (
+        f"tests/fixtures/BGT003.py:{first['location']['row']}: [BGT003] {first['message']}"
+    )
+
+
+def test_azure_logging_commands(items, tmp_path):
+    lines = report("azure").splitlines()
+    assert len(lines) == len(items)
+    command = re.compile(
+        r"^##vso\[task\.logissue type=(error|warning);sourcepath=([^;\]]+);"
+        r"linenumber=(\d+);columnnumber=(\d+);code=(BGT\d{3});\](.*)$"
+    )
+    match = command.match(lines[0])
+    assert match, lines[0]
+    assert match.group(2) == "tests/fixtures/BGT003.py"
+    assert (int(match.group(3)), int(match.group(4))) == (
+        items[0]["location"]["row"],
+        items[0]["location"]["column"],
+    )
+    # A `;` or `]` in a path would end the property or the command: escaped.
+    odd = tmp_path / "a;b]"
+    odd.mkdir()
+    shutil.copy(FIXTURES / "BGT001.py", odd / "app.py")
+    out = run_cli("check", "--output-format", "azure", "a;b]", cwd=tmp_path).stdout
+    assert "sourcepath=a%3Bb%5D/app.py;" in out
+
+
+# reviewdog's Diagnostic Format (proto/rdf in reviewdog's repository), as a
+# JSON schema: what `reviewdog -f=rdjson` reads.
+_POSITION = {
+    "type": "object",
+    "properties": {"line": {"type": "integer"}, "column": {"type": "integer"}},
+    "required": ["line"],
+}
+_RANGE = {
+    "type": "object",
+    "properties": {"start": _POSITION, "end": _POSITION},
+    "required": ["start"],
+}
+_SEVERITY = {"enum": ["UNKNOWN_SEVERITY", "ERROR", "WARNING", "INFO"]}
+RDJSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "source": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "url": {"type": "string"}},
+            "required": ["name"],
+        },
+        "severity": _SEVERITY,
+        "diagnostics": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string"},
+                    "location": {
+                        "type": "object",
+                        "properties": {"path": {"type": "string"}, "range": _RANGE},
+                        "required": ["path"],
+                    },
+                    "severity": _SEVERITY,
+                    "code": {
+                        "type": "object",
+                        "properties": {"value": {"type": "string"}, "url": {"type": "string"}},
+                        "required": ["value"],
+                    },
+                    "suggestions": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"range": _RANGE, "text": {"type": "string"}},
+                            "required": ["range", "text"],
+                        },
+                    },
+                },
+                "required": ["message", "location"],
+            },
+        },
+    },
+    "required": ["diagnostics"],
+}
+
+
+def test_rdjson_validates_against_reviewdogs_format(items):
+    document = json.loads(report("rdjson"))
+    jsonschema.validate(document, RDJSON_SCHEMA, cls=jsonschema.Draft4Validator)
+    diagnostics = document["diagnostics"]
+    assert len(diagnostics) == len(items)
+    first = diagnostics[0]
+    assert first["code"]["value"] == "BGT003" and first["severity"] == "ERROR"
+    assert first["location"]["range"]["start"] == {
+        "line": items[0]["location"]["row"],
+        "column": items[0]["location"]["column"],
+    }
+    fixed = next(d for d in diagnostics if "suggestions" in d)
+    assert fixed["suggestions"][0]["text"] == "await asyncio"
+
+
+def test_rdjson_columns_count_utf8_bytes(tmp_path):
+    source = (FIXTURES / "BGT001.py").read_text(encoding="utf-8")
+    row = next(i for i, line in enumerate(source.splitlines()) if "BackgroundTasks()" in line)
+    lines = source.splitlines()
+    prefix = "é = 1; "
+    lines[row] = lines[row].replace(lines[row].lstrip(), prefix + lines[row].lstrip(), 1)
+    (tmp_path / "app.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plain = json.loads(run_cli("check", "--output-format", "json", "app.py", cwd=tmp_path).stdout)
+    rd = json.loads(run_cli("check", "--output-format", "rdjson", "app.py", cwd=tmp_path).stdout)
+    found = next(d for d in plain if d["location"]["row"] == row + 1)
+    start = next(
+        d for d in rd["diagnostics"] if d["location"]["range"]["start"]["line"] == row + 1
+    )["location"]["range"]["start"]
+    assert start["column"] == found["location"]["column"] + 1  # `é` is two bytes

@@ -44,6 +44,23 @@ def format_full(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -
     return "\n".join(blocks)
 
 
+def format_grouped(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+    """ruff's `grouped`: the findings under their file, `row:column` aligned."""
+    by_file: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_file.setdefault(d.filename, []).append(d)
+    blocks = []
+    for filename, found in by_file.items():
+        rows = max(len(str(d.location.row)) for d in found)
+        columns = max(len(str(d.location.column)) for d in found)
+        lines = [f"{display_path(filename)}:"]
+        for d in found:
+            where = f"{d.location.row:>{rows}}:{d.location.column:<{columns}}"
+            lines.append(f"  {where} {d.code} {fixable_mark(d, unsafe_fixes)}{d.message}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks) + ("\n" if blocks else "")
+
+
 def _excerpt(d: Diagnostic) -> str:
     lines = source_lines(d)
     if not lines:
@@ -86,12 +103,30 @@ def _writers() -> dict[str, Callable[[Sequence[Diagnostic], bool], str]]:
         "sarif": reports.format_sarif,
         "junit": reports.format_junit,
         "gitlab": reports.format_gitlab,
+        "grouped": format_grouped,
+        "pylint": reports.format_pylint,
+        "azure": reports.format_azure,
+        "rdjson": reports.format_rdjson,
     }
 
 
-FORMATS = ("full", "concise", "json", "json-lines", "github", "sarif", "junit", "gitlab")
-# Formats that are a report of their own: no summary lines after them.
-TEXT_FORMATS = ("full", "concise")
+FORMATS = (
+    "full",
+    "concise",
+    "grouped",
+    "json",
+    "json-lines",
+    "junit",
+    "github",
+    "gitlab",
+    "pylint",
+    "rdjson",
+    "azure",
+    "sarif",
+)
+# The formats a summary follows ("Found 3 errors."), as in ruff; the others
+# are reports of their own.
+TEXT_FORMATS = ("full", "concise", "grouped")
 
 
 def write(output_format: str, diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:

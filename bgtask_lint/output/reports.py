@@ -264,3 +264,97 @@ def format_json_lines(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = Fa
     from bgtask_lint.output.shared import diagnostic_to_json
 
     return "".join(json.dumps(diagnostic_to_json(d)) + "\n" for d in diagnostics)
+
+
+# -- pylint ----------------------------------------------------------------------
+
+
+def format_pylint(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+    """`path:row: [CODE] message`, the line pylint's parsers (and editors'
+    problem matchers written for pylint) read."""
+    return "".join(
+        f"{relative_posix(d.filename)}:{d.location.row}: [{d.code}] {d.message}\n"
+        for d in diagnostics
+    )
+
+
+# -- Azure Pipelines logging commands ----------------------------------------------
+
+
+def format_azure(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+    """`##vso[task.logissue ...]message`: Azure Pipelines shows each as an
+    error (or a warning) of the build, on its line."""
+    lines = []
+    for d in diagnostics:
+        properties = ";".join(
+            f"{key}={_azure_property(str(value))}"
+            for key, value in (
+                ("type", d.severity),
+                ("sourcepath", relative_posix(d.filename)),
+                ("linenumber", d.location.row),
+                ("columnnumber", d.location.column),
+                ("code", d.code),
+            )
+        )
+        lines.append(f"##vso[task.logissue {properties};]{_azure_data(d.message)}\n")
+    return "".join(lines)
+
+
+def _azure_data(text: str) -> str:
+    """A logging command ends at the line's end: the message must not."""
+    return text.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _azure_property(text: str) -> str:
+    return _azure_data(text).replace(";", "%3B").replace("]", "%5D")
+
+
+# -- reviewdog (rdjson) ------------------------------------------------------------
+
+
+def format_rdjson(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+    """reviewdog's Diagnostic Format (`reviewdog -f=rdjson`): columns count
+    UTF-8 bytes from 1, ends are exclusive, fixes are suggestions."""
+    from bgtask_lint.output.shared import source_lines
+
+    def position(d: Diagnostic, row: int, column: int) -> dict:
+        lines = source_lines(d)
+        line = lines[row - 1] if 0 < row <= len(lines) else ""
+        return {"line": row, "column": len(line[: column - 1].encode("utf-8")) + 1}
+
+    def span(d: Diagnostic, start, end) -> dict:
+        return {
+            "start": position(d, start.row, start.column),
+            "end": position(d, end.row, end.column),
+        }
+
+    document = {
+        "source": {"name": "bgtask-lint", "url": HOMEPAGE},
+        "severity": "ERROR",
+        "diagnostics": [
+            {
+                "message": d.message,
+                "location": {
+                    "path": relative_posix(d.filename),
+                    "range": span(d, d.location, d.end_location),
+                },
+                "severity": d.severity.upper(),
+                "code": {
+                    "value": d.code,
+                    "url": d.url or f"{HOMEPAGE}/blob/main/docs/rules/{d.code}.md",
+                },
+                **(
+                    {
+                        "suggestions": [
+                            {"range": span(d, e.location, e.end_location), "text": e.content}
+                            for e in d.fix.edits
+                        ]
+                    }
+                    if d.fix is not None
+                    else {}
+                ),
+            }
+            for d in diagnostics
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
