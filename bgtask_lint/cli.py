@@ -197,7 +197,12 @@ def main() -> None:
     help="Apply `exclude` even to paths named on the command line.",
 )
 def check(**options: Any) -> None:
-    """Check PATHS (default: the current directory) for background-task bugs."""
+    """Check PATHS (default: the current directory) for background-task bugs.
+
+    Only files that mention background tasks are parsed (the others cannot
+    have findings, and are read at most to follow a value into them), so a
+    syntax error is reported (BGT900) in those files only.
+    """
     with _interruptible():
         _check(**options)
 
@@ -372,7 +377,9 @@ def _report(
     from bgtask_lint.output import formats as output
 
     diagnostics = result.diagnostics
-    if statistics:
+    if statistics and output_format in ("json", "json-lines"):
+        text = output.format_statistics_json(diagnostics)
+    elif statistics:
         text = output.format_statistics(diagnostics)
     else:
         text = output.write(output_format, diagnostics, unsafe_fixes)
@@ -395,23 +402,72 @@ def _report(
         _fail(f"cannot write {output_file}: {error.strerror or error}")
 
 
-@main.command()
-@click.argument("code")
-def rule(code: str) -> None:
-    """Show the documentation of rule CODE (for example BGT001)."""
-    from bgtask_lint.rules import find_rule
+_CATALOGUE_FORMATS = click.Choice(["text", "json"])
 
-    found = find_rule(code)
-    if found is None:
-        _fail(f"unknown rule `{code}`; `bgtask-lint rules` lists them")
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Show the documentation of every rule.")
+@click.option("--output-format", type=_CATALOGUE_FORMATS, default="text", show_default=True)
+def rule(code: Optional[str], show_all: bool, output_format: str) -> None:
+    """Show the documentation of rule CODE (a code such as BGT001, or a name
+    such as unattached-background-tasks), or of every rule with --all."""
+    import json
+
+    from bgtask_lint.rules import ALL_RULES, find_rule
+
+    if show_all == (code is not None):
+        _fail("give a rule's code or name, or --all")
+    if show_all:
+        chosen = list(ALL_RULES)
+    else:
+        found = find_rule(code or "")
+        if found is None:
+            _fail(f"unknown rule `{code}`; `bgtask-lint rules` lists them")
+            return
+        chosen = [found]
+    if output_format == "json":
+        entries = [_rule_json(r) for r in chosen]
+        click.echo(json.dumps(entries if show_all else entries[0], indent=2))
         return
-    click.echo(found.documentation(), nl=False)
+    click.echo("\n".join(r.documentation() for r in chosen), nl=False)
 
 
 @main.command(name="rules")
-def rules_command() -> None:
+@click.option("--output-format", type=_CATALOGUE_FORMATS, default="text", show_default=True)
+def rules_command(output_format: str) -> None:
     """List every rule: code, name, fix availability, summary."""
+    import json
+
     from bgtask_lint.rules import ALL_RULES
 
+    if output_format == "json":
+        click.echo(json.dumps([_rule_json(r, explanation=False) for r in ALL_RULES], indent=2))
+        return
     for r in ALL_RULES:
         click.echo(f"{r.code}  {r.name:<36} fix: {r.fix_availability:<9} {r.summary}")
+
+
+def _rule_json(rule: Any, explanation: bool = True) -> dict:
+    """A rule as `ruff rule --output-format json` describes one."""
+    from bgtask_lint.rules import DEFAULT_CODES
+
+    entry = {
+        "name": rule.name,
+        "code": rule.code,
+        "linter": "bgtask-lint",
+        "summary": rule.summary,
+        "fix": f"Fix is {_FIX_WORDS[rule.fix_availability]}.",
+        "enabled_by_default": rule.code in DEFAULT_CODES,
+        "preview": False,
+    }
+    if explanation:
+        entry["explanation"] = rule.documentation()
+    return entry
+
+
+_FIX_WORDS = {
+    "always": "always available",
+    "sometimes": "sometimes available",
+    "never": "not available",
+}

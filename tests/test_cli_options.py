@@ -13,6 +13,7 @@ from conftest import FIXTURES
 
 from bgtask_lint.cli import main
 from bgtask_lint.config import settings, versions
+from bgtask_lint.rules import RULE_CODES
 
 FIXABLE = FIXTURES / "BGT001.py"
 
@@ -28,6 +29,10 @@ def app(tmp_path, monkeypatch):
 
 def run(*args: str, env: dict | None = None):
     return CliRunner().invoke(main, ["check", *args], env=env, catch_exceptions=False)
+
+
+def run_command(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_fix_only_fixes_and_reports_nothing_else(app):
@@ -164,3 +169,53 @@ def test_dedicated_configuration_file(tmp_path, monkeypatch):
     bad = run("app.py")
     assert bad.exit_code == 2 and "unknown key `tool`" in bad.output
     assert run("--config", "bgtask-lint.toml", "app.py").exit_code == 0
+
+
+def test_rule_by_code_by_name_and_all():
+    by_code = run_command("rule", "BGT001")
+    assert by_code.exit_code == 0 and by_code.output.startswith("# unattached-background-tasks")
+    assert run_command("rule", "unattached-background-tasks").output == by_code.output
+    everything = run_command("rule", "--all").output
+    assert everything.count("## What it does") == len(RULE_CODES)
+    assert run_command("rule").exit_code == 2  # neither a rule nor --all
+    assert run_command("rule", "BGT001", "--all").exit_code == 2
+    assert run_command("rule", "nope").exit_code == 2
+
+
+def test_rule_and_rules_as_json():
+    one = json.loads(run_command("rule", "BGT100", "--output-format", "json").output)
+    assert one["code"] == "BGT100" and one["enabled_by_default"] is False
+    assert one["explanation"].startswith("# unused-noqa (BGT100)")
+    catalogue = json.loads(run_command("rules", "--output-format", "json").output)
+    assert [entry["code"] for entry in catalogue] == sorted(RULE_CODES)
+    assert {entry["fix"] for entry in catalogue} <= {
+        "Fix is always available.",
+        "Fix is sometimes available.",
+        "Fix is not available.",
+    }
+    every = json.loads(run_command("rule", "--all", "--output-format", "json").output)
+    assert [entry["code"] for entry in every] == sorted(RULE_CODES)
+
+
+def test_statistics_as_json(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(FIXTURES / "BGT003.py", tmp_path / "app.py")
+    (tmp_path / "pyproject.toml").write_text("")
+    result = run("--statistics", "--output-format", "json", "app.py")
+    assert result.exit_code == 1
+    assert json.loads(result.output) == [
+        {"code": "BGT003", "name": "blocking-call-in-async-task", "count": 9, "fixable": True}
+    ]
+
+
+def test_help_says_which_files_get_a_syntax_error(tmp_path, monkeypatch):
+    assert "syntax error is reported (BGT900) in those files only" in " ".join(
+        run("--help").output.split()
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "unrelated.py").write_text("def broken(:\n")
+    (tmp_path / "tasks.py").write_text("from fastapi import BackgroundTasks\ndef broken(:\n")
+    result = run("--output-format", "concise", ".")
+    assert "tasks.py:" in result.output and "BGT900" in result.output
+    assert "unrelated.py" not in result.output

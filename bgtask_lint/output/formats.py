@@ -160,6 +160,18 @@ def format_statistics(diagnostics: Sequence[Diagnostic]) -> str:
     )
 
 
+def format_statistics_json(diagnostics: Sequence[Diagnostic]) -> str:
+    """`--statistics --output-format json`: ruff's list of counts per rule."""
+    counts = Counter(d.code for d in diagnostics)
+    names = {d.code: d.name for d in diagnostics}
+    fixable = {d.code for d in diagnostics if d.fix is not None}
+    entries = [
+        {"code": code, "name": names[code], "count": count, "fixable": code in fixable}
+        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return json.dumps(entries, indent=2) + "\n"
+
+
 def _plural(count: int, word: str, plural: str = "") -> str:
     return f"{count} {word if count == 1 else (plural or word + 's')}"
 
