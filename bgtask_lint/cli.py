@@ -164,6 +164,14 @@ def main() -> None:
     "configuration and the project's pin.",
 )
 @click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text formats: auto colours a terminal (and honours NO_COLOR, "
+    "FORCE_COLOR and CLICOLOR_FORCE).",
+)
+@click.option(
     "--stdin-filename", help="The file name to report for source read from standard input (`-`)."
 )
 @click.option(
@@ -251,6 +259,7 @@ def _check(
     respect_gitignore: Optional[bool],
     no_cache: bool,
     force_exclude: bool,
+    color: str,
 ) -> None:
     from bgtask_lint import api
     from bgtask_lint.config.settings import ConfigError, Overrides
@@ -354,6 +363,7 @@ def _check(
         fix_mode is not None,
         report_to_stderr,
         output_file,
+        color,
     )
 
     if result.errors:
@@ -373,16 +383,21 @@ def _report(
     fix_mode: bool,
     to_stderr: bool,
     output_file: Optional[Path],
+    color: str,
 ) -> None:
     from bgtask_lint.output import formats as output
+    from bgtask_lint.output.shared import Palette, colour_wanted
 
+    stream = sys.stderr if to_stderr else sys.stdout
+    on_terminal = output_file is None and stream.isatty()
+    palette = Palette(output_file is None and colour_wanted(color, on_terminal, os.environ))
     diagnostics = result.diagnostics
     if statistics and output_format in ("json", "json-lines"):
         text = output.format_statistics_json(diagnostics)
     elif statistics:
         text = output.format_statistics(diagnostics)
     else:
-        text = output.write(output_format, diagnostics, unsafe_fixes)
+        text = output.write(output_format, diagnostics, unsafe_fixes, palette)
     if output_format in output.TEXT_FORMATS and not quiet:
         if diagnostics and output_format == "full" and not statistics:
             text += "\n"
@@ -391,9 +406,10 @@ def _report(
             fixed=sum(result.fixed.values()),
             fix_mode=fix_mode,
             unsafe_fixes=unsafe_fixes,
+            palette=palette,
         )
     if output_file is None:
-        click.echo(text, nl=False, err=to_stderr)
+        click.echo(text, nl=False, err=to_stderr, color=palette.enabled)
         return
     try:
         output_file.parent.mkdir(parents=True, exist_ok=True)

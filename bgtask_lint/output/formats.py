@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Callable
 
 from bgtask_lint.diagnostic import SAFE, UNSAFE, Diagnostic
-from bgtask_lint.output.shared import diagnostic_to_json, display_path, source_lines
+from bgtask_lint.output.shared import (
+    PLAIN,
+    Palette,
+    diagnostic_to_json,
+    display_path,
+    source_lines,
+)
 from bgtask_lint.text.edits import split_lines
 
 
@@ -24,44 +30,61 @@ def fixable_mark(diagnostic: Diagnostic, unsafe_fixes: bool = False) -> str:
     return ""
 
 
-def format_concise(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+def _mark(d: Diagnostic, unsafe_fixes: bool, palette: Palette) -> str:
+    mark = fixable_mark(d, unsafe_fixes)
+    return palette.fix(mark.rstrip()) + " " if mark else ""
+
+
+def format_concise(
+    diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False, palette: Palette = PLAIN
+) -> str:
+    colon = palette.separator(":")
     return "".join(
-        f"{display_path(d.filename)}:{d.location.row}:{d.location.column}: "
-        f"{d.code} {fixable_mark(d, unsafe_fixes)}{d.message}\n"
+        f"{palette.path(display_path(d.filename))}{colon}{d.location.row}{colon}"
+        f"{d.location.column}{colon} {palette.code(d.code)} {_mark(d, unsafe_fixes, palette)}"
+        f"{d.message}\n"
         for d in diagnostics
     )
 
 
-def format_full(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+def format_full(
+    diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False, palette: Palette = PLAIN
+) -> str:
     """The source line under a caret, in ruff's current layout."""
     blocks = []
     for d in diagnostics:
         header = (
-            f"{d.code} {fixable_mark(d, unsafe_fixes)}{d.message}\n"
-            f" --> {display_path(d.filename)}:{d.location.row}:{d.location.column}\n"
+            f"{palette.code(d.code)} {_mark(d, unsafe_fixes, palette)}{palette.bold(d.message)}\n"
+            f" {palette.gutter('-->')} {palette.path(display_path(d.filename))}:"
+            f"{d.location.row}:{d.location.column}\n"
         )
-        blocks.append(header + _excerpt(d))
+        blocks.append(header + _excerpt(d, palette))
     return "\n".join(blocks)
 
 
-def format_grouped(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+def format_grouped(
+    diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False, palette: Palette = PLAIN
+) -> str:
     """ruff's `grouped`: the findings under their file, `row:column` aligned."""
     by_file: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
         by_file.setdefault(d.filename, []).append(d)
     blocks = []
+    colon = palette.separator(":")
     for filename, found in by_file.items():
         rows = max(len(str(d.location.row)) for d in found)
         columns = max(len(str(d.location.column)) for d in found)
-        lines = [f"{display_path(filename)}:"]
+        lines = [f"{palette.path(display_path(filename))}:"]
         for d in found:
-            where = f"{d.location.row:>{rows}}:{d.location.column:<{columns}}"
-            lines.append(f"  {where} {d.code} {fixable_mark(d, unsafe_fixes)}{d.message}")
+            where = f"{d.location.row:>{rows}}{colon}{d.location.column:<{columns}}"
+            lines.append(
+                f"  {where} {palette.code(d.code)} {_mark(d, unsafe_fixes, palette)}{d.message}"
+            )
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks) + ("\n" if blocks else "")
 
 
-def _excerpt(d: Diagnostic) -> str:
+def _excerpt(d: Diagnostic, palette: Palette = PLAIN) -> str:
     lines = source_lines(d)
     if not lines:
         return ""
@@ -71,18 +94,19 @@ def _excerpt(d: Diagnostic) -> str:
     while last > d.location.row and not lines[last - 1].strip():
         last -= 1
     width = len(str(last))
-    gutter = " " * width + " |"
+    gutter = palette.gutter(" " * width + " |")
     out = [gutter]
     for row in range(first, last + 1):
         text = lines[row - 1].expandtabs(1)
-        out.append(f"{row:>{width}} | {text}".rstrip())
+        number = palette.gutter(f"{row:>{width}} |")
+        out.append(f"{number} {text}".rstrip())
         if row == d.location.row:
             start = d.location.column - 1
             if d.end_location.row == row:
                 length = d.end_location.column - d.location.column
             else:
                 length = len(text) - start
-            out.append(f"{gutter} {' ' * start}{'^' * max(length, 1)}")
+            out.append(f"{gutter} {' ' * start}{palette.caret('^' * max(length, 1))}")
     out.append(gutter)
     return "\n".join(out) + "\n"
 
@@ -129,7 +153,16 @@ FORMATS = (
 TEXT_FORMATS = ("full", "concise", "grouped")
 
 
-def write(output_format: str, diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
+def write(
+    output_format: str,
+    diagnostics: Sequence[Diagnostic],
+    unsafe_fixes: bool,
+    palette: Palette = PLAIN,
+) -> str:
+    """The report in `output_format`; the text formats in `palette`'s colours."""
+    if output_format in TEXT_FORMATS:
+        text_writers = {"full": format_full, "concise": format_concise, "grouped": format_grouped}
+        return text_writers[output_format](diagnostics, unsafe_fixes, palette)
     return _writers()[output_format](diagnostics, unsafe_fixes)
 
 
@@ -182,6 +215,7 @@ def format_summary(
     fixed: int = 0,
     fix_mode: bool = False,
     unsafe_fixes: bool = False,
+    palette: Palette = PLAIN,
 ) -> str:
     """ruff's closing lines: the count, what was fixed, what more could be."""
     remaining = len(diagnostics)
@@ -202,7 +236,7 @@ def format_summary(
         lines = [f"Found {_plural(remaining, 'error')}."]
     if not fix_mode and fixable:
         extra = f" ({unsafe_hint})" if hidden else ""
-        lines.append(f"[*] {fixable} fixable with `--fix`{extra}.")
+        lines.append(f"{palette.fix('[*]')} {fixable} fixable with `--fix`{extra}.")
     elif hidden:
         lines.append(f"{unsafe_hint}.")
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ finding, and a finding in ruff's JSON schema."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -69,3 +70,52 @@ def diagnostic_to_json(d: Diagnostic) -> dict:
         "severity": d.severity,
         "url": d.url,
     }
+
+
+class Palette:
+    """ANSI styles for the text formats, as ruff colours them: the code red
+    and bold, the path bold, `[*]` cyan, the gutter blue, the carets red.
+    Disabled, every style is the text itself."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _style(self, text: str, codes: str) -> str:
+        return f"\x1b[{codes}m{text}\x1b[0m" if self.enabled and text else text
+
+    def code(self, text: str) -> str:
+        return self._style(text, "1;31")
+
+    def path(self, text: str) -> str:
+        return self._style(text, "1")
+
+    def separator(self, text: str) -> str:
+        return self._style(text, "36")
+
+    def fix(self, text: str) -> str:
+        return self._style(text, "36")
+
+    def gutter(self, text: str) -> str:
+        return self._style(text, "1;34")
+
+    def caret(self, text: str) -> str:
+        return self._style(text, "1;31")
+
+    def bold(self, text: str) -> str:
+        return self._style(text, "1")
+
+
+PLAIN = Palette(False)
+
+
+def colour_wanted(choice: str, stream_is_terminal: bool, environ: Mapping[str, str]) -> bool:
+    """Whether to colour: `--color always|never` decides; for `auto`,
+    `NO_COLOR` turns it off, `FORCE_COLOR` / `CLICOLOR_FORCE` on (even when
+    piped), and otherwise a terminal gets colour and a pipe does not."""
+    if choice in ("always", "never"):
+        return choice == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR") or environ.get("CLICOLOR_FORCE", "0") != "0":
+        return True
+    return stream_is_terminal and environ.get("TERM") != "dumb"
