@@ -58,12 +58,15 @@ DEFAULT_EXCLUDE = (
     "venv",
 )
 
+PYTHON_SUFFIXES = (".py", ".pyi")
+
 _LIST_KEYS = (
     "select",
     "ignore",
     "extend-select",
     "exclude",
     "extend-exclude",
+    "extend-include",
     "extra-blocking-calls",
     "src",
 )
@@ -117,6 +120,8 @@ class Settings:
     selection: tuple[SelectionLayer, ...] = (DEFAULT_SELECTION,)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
+    # Files to check besides `*.py` / `*.pyi` (`"*.md"`: Markdown's code blocks).
+    extend_include: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extra_blocking_calls: tuple[str, ...] = ()
     target_fastapi: Optional[Version] = None
@@ -169,6 +174,16 @@ class Settings:
     def is_excluded_name(self, name: str, relative: str) -> bool:
         """`is_excluded` for the walk, which knows both strings already."""
         return self._exclusion.matches(name, relative)
+
+    def is_included_name(self, name: str, relative: str) -> bool:
+        """A file the walk checks: Python, or matched by `extend-include`."""
+        if name.endswith(PYTHON_SUFFIXES):
+            return True
+        return bool(self.extend_include) and self._inclusion.matches(name, relative)
+
+    @cached_property
+    def _inclusion(self) -> _PatternSet:
+        return _PatternSet(self.extend_include)
 
     def relative_directory(self, directory: str) -> str:
         """`directory` relative to the config root ("" for the root itself)."""

@@ -11,8 +11,6 @@ from typing import Optional, Union
 from bgtask_lint.config.settings import SettingsResolver
 from bgtask_lint.run import gitignore
 
-PYTHON_SUFFIXES = (".py", ".pyi")
-
 
 @dataclass(frozen=True)
 class Found:
@@ -116,6 +114,6 @@ def _directory(
         child = os.path.join(shown, entry.name)
         if is_dir:
             yield _Descend(child, args=(entry.path, child), ignores=ignores)
-        elif entry.name.endswith(PYTHON_SUFFIXES) and child not in seen:
+        elif settings.is_included_name(entry.name, relative) and child not in seen:
             seen.add(child)
             yield Found(child)

@@ -25,6 +25,7 @@ from bgtask_lint.analysis.project import Project, find_project_root
 from bgtask_lint.config.settings import Settings, SettingsResolver
 from bgtask_lint.diagnostic import file_error
 from bgtask_lint.run import parallel
+from bgtask_lint.text.markdown import is_markdown
 from bgtask_lint.text.source import (
     DecodeError,
     Stamp,
@@ -108,7 +109,8 @@ class Run:
             project = Project(root, roots, settings.max_file_size)
             project.overlay = self.overlay
             self.projects[root] = project
-        project.checked.add(absolute)
+        if not is_markdown(absolute):  # a Markdown file's blocks are modules of their own
+            project.checked.add(absolute)
         self.files.append(SourceFile(str(path), absolute, settings, project))
         self.result.files_checked += 1
 
@@ -426,6 +428,8 @@ def _index(file: SourceFile) -> None:
     """Parse `file` and record the tasks it submits (and the files it read)."""
     project = file.project
     assert project is not None and file.text is not None
+    if is_markdown(file.key):
+        return  # its blocks submit no task another file could see
     consulted = project.track_consulted()
     model = project.model_for_text(file.path, file.text)
     if model is not None:
@@ -443,6 +447,9 @@ def check_file(
     from bgtask_lint.engine.fix import NotWritten, fix_text, write_atomically
 
     assert file.text is not None
+    if is_markdown(file.key):
+        _check_markdown(result, file, fix)
+        return
     filename, source, settings, project = file.name, file.text, file.settings, file.project
     if project is not None and not project.is_checked(file.key):
         fix = None  # a file read to complete a chain is reported on, never fixed
@@ -498,6 +505,49 @@ def check_file(
         result.fixed.update(outcome.fixed)
         result.fixed_by_file.setdefault(filename, Counter()).update(outcome.fixed)
         result.changes.append(Change(filename, source, outcome.text, file.encoding))
+
+
+def _check_markdown(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> None:
+    """A Markdown file: its Python blocks, checked and fixed in place."""
+    from bgtask_lint.engine.fix import NotWritten, write_atomically
+    from bgtask_lint.engine.markdown import check_markdown
+    from bgtask_lint.run.result import Change
+
+    assert file.text is not None
+    source, settings = file.text, file.settings
+    codes = settings.enabled_codes(file.name)
+    options = settings.rule_options(file.project.root if file.project is not None else None)
+    try:
+        outcome = check_markdown(
+            source,
+            file.name,
+            codes,
+            options,
+            fix=fix is not None,
+            unsafe=fix is not None and fix.unsafe,
+        )
+    except Exception as error:  # a bug in a rule must not end the run
+        result.errors.append(
+            f"internal error while checking {file.name}: {type(error).__name__}: {error} "
+            "(please report this)"
+        )
+        return
+    result.errors.extend(f"{file.name}: {error}" for error in outcome.errors)
+    if outcome.text != source and fix is not None and fix.write:
+        try:
+            write_atomically(
+                Path(file.key), outcome.text, file.encoding, expected=source.encode(file.encoding)
+            )
+        except (NotWritten, OSError, UnicodeError) as error:
+            reason = str(error) if isinstance(error, NotWritten) else f"cannot write: {error}"
+            result.errors.append(f"{file.name}: {reason}")
+            result.diagnostics.extend(check_markdown(source, file.name, codes, options).diagnostics)
+            return
+    result.diagnostics.extend(outcome.diagnostics)
+    if outcome.text != source and fix is not None:
+        result.fixed.update(outcome.fixed)
+        result.fixed_by_file.setdefault(file.name, Counter()).update(outcome.fixed)
+        result.changes.append(Change(file.name, source, outcome.text, file.encoding))
 
 
 @dataclass(frozen=True)
@@ -678,7 +728,7 @@ def _fixes_reach_other_files(run: Run, fixed: dict[str, str]) -> bool:
         if any(dep in changed for dep in file.deps if dep != file.key):
             return True
     for file in run.files:
-        if file.name not in fixed or file.project is None:
+        if file.name not in fixed or file.project is None or is_markdown(file.key):
             continue
         model = file.project.model_for_text(file.path, fixed[file.name])
         uses = file.project.index(model) if model is not None else []
