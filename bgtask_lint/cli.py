@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Optional
 
@@ -204,7 +205,12 @@ def main() -> None:
     is_flag=True,
     help="Apply `exclude` even to paths named on the command line.",
 )
-def check(**options: Any) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Check again whenever a file changes (needs the `watch` extra: watchfiles).",
+)
+def check(watch: bool, **options: Any) -> None:
     """Check PATHS (default: the current directory) for background-task bugs.
 
     Only files that mention background tasks are parsed (the others cannot
@@ -212,7 +218,47 @@ def check(**options: Any) -> None:
     syntax error is reported (BGT900) in those files only.
     """
     with _interruptible():
+        if watch:
+            _watch(options)
+        else:
+            _check(**options)
+
+
+# What a change must touch to be worth a new check in watch mode.
+_WATCHED_SUFFIXES = (".py", ".pyi", ".md", ".markdown", ".toml", ".gitignore")
+
+
+def _watch(options: dict[str, Any]) -> None:
+    """`--watch`, as ruff's: check, then check again after every change to
+    a Python file or a configuration, the screen cleared first. The cache
+    makes each new check cost what changed."""
+    try:
+        import watchfiles
+    except ImportError:
+        _fail("--watch needs the watchfiles package: pip install 'bgtask-lint[watch]'")
+    paths = options["paths"] or (Path("."),)
+    if Path("-") in paths or options["stdin_filename"] is not None:
+        _fail("--watch cannot read standard input")
+    if options["diff"] or options["add_noqa"]:
+        _fail("--watch cannot be combined with --diff or --add-noqa")
+
+    def relevant(change: Any, path: str) -> bool:
+        return path.endswith(_WATCHED_SUFFIXES) and ".bgtask_lint_cache" not in path
+
+    click.echo("Starting bgtask-lint in watch mode...\n")
+    _check_once(options)
+    for _ in watchfiles.watch(*paths, watch_filter=relevant, raise_interrupt=False):
+        click.clear()
+        click.echo(f"[{time.strftime('%H:%M:%S')}] File change detected. Checking...\n")
+        _check_once(options)
+
+
+def _check_once(options: dict[str, Any]) -> None:
+    """One check of watch mode: its report, and on a bad configuration its
+    error; the watching goes on either way."""
+    with suppress(SystemExit):
         _check(**options)
+    sys.stdout.flush()
 
 
 @contextmanager
