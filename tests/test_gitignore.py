@@ -64,3 +64,86 @@ def test_a_file_named_on_the_command_line_is_checked(tmp_path):
     make_tree(tmp_path, git=True)
     result = run_cli("check", "--output-format", "concise", "x.gen.py", cwd=tmp_path)
     assert "x.gen.py:3:5: BGT001" in result.stdout
+
+
+def test_plain_names_and_globs_keep_the_last_match_winning(tmp_path):
+    from bgtask_lint.run import gitignore
+
+    (tmp_path / ".gitignore").write_text("*.log\n!keep.log\nkeep.log\ncache\n!cache\nbuild/\n")
+    rules = gitignore.load(str(tmp_path))
+    assert rules is not None
+
+    def ignored(relative: str, is_dir: bool = False) -> bool:
+        return gitignore.is_ignored(str(tmp_path / relative), is_dir, (rules,))
+
+    assert ignored("a/b.log") and ignored("keep.log")  # `keep.log` comes last
+    assert not ignored("a/cache", is_dir=True)  # `!cache` comes after `cache`
+    assert ignored("x/build", is_dir=True) and not ignored("x/build")  # a file named build
+    assert not ignored("app.py")
+
+
+def test_verdicts_agree_with_git_itself(tmp_path):
+    """The matcher against `git check-ignore` on the same tree."""
+    from bgtask_lint.run import gitignore
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(
+        "__pycache__/\n*.py[cod]\nbuild/\n/site\n**/gen/*.py\n!gen/keep.py\n"
+        "docs/_build/\n*.log\n!important.log\n.venv\nnode_modules/\n"
+    )
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / ".gitignore").write_text("local_*.py\n!local_ok.py\n/only_here.py\n")
+    paths = [
+        "app.py",
+        "app.pyc",
+        "pkg/local_x.py",
+        "pkg/local_ok.py",
+        "pkg/only_here.py",
+        "only_here.py",
+        "sub/only_here.py",
+        "gen/a.py",
+        "x/gen/b.py",
+        "gen/keep.py",
+        "site",
+        "pkg/site",
+        "a.log",
+        "important.log",
+        "docs/_build",
+        "pkg/docs/_build",
+        "build",
+        "pkg/build",
+        ".venv",
+        "pkg/.venv",
+        "node_modules",
+        "__pycache__",
+    ]
+    directories = {
+        "build",
+        "pkg/build",
+        "docs/_build",
+        "pkg/docs/_build",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "pkg/.venv",
+    }
+    for relative in paths:
+        target = tmp_path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if relative in directories:
+            target.mkdir(exist_ok=True)
+        else:
+            target.write_text("")
+    for relative in paths:
+        is_dir = relative in directories
+        absolute = str(tmp_path / relative)
+        ours = gitignore.is_ignored(
+            absolute, is_dir, gitignore.inherited(str((tmp_path / relative).parent))
+        )
+        git = (
+            subprocess.run(
+                ["git", "check-ignore", "-q", relative + ("/" if is_dir else "")], cwd=tmp_path
+            ).returncode
+            == 0
+        )
+        assert ours == git, relative

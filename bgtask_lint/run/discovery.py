@@ -109,11 +109,13 @@ def _directory(
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
+        if not is_dir and not settings.is_included_name(entry.name, relative):
+            continue  # not a file we check: no need to ask .gitignore about it
         if ignores and gitignore.is_ignored(entry.path, is_dir, ignores):
             continue
         child = os.path.join(shown, entry.name)
         if is_dir:
             yield _Descend(child, args=(entry.path, child), ignores=ignores)
-        elif settings.is_included_name(entry.name, relative) and child not in seen:
+        elif child not in seen:
             seen.add(child)
             yield Found(child)

@@ -22,27 +22,44 @@ class _Rule:
     regex: re.Pattern
     negate: bool
     directory_only: bool
+    # A pattern that is a plain name (`__pycache__`, `.venv`): it matches an
+    # entry by its last component, which a set lookup answers.
+    name: Optional[str] = None
 
 
-@dataclass(frozen=True)
 class IgnoreFile:
     """The rules of one .gitignore, relative to the directory it is in."""
 
-    base: str
-    rules: tuple[_Rule, ...]
+    def __init__(self, base: str, rules: tuple[_Rule, ...]) -> None:
+        self.base = base
+        self.rules = rules
+        self._prefix = base.rstrip(os.sep) + os.sep
+        # For each kind of entry (file, directory), every rule that can apply
+        # to it as one set of plain names and one expression: most paths match
+        # no rule, and these say so at once. The rules' order, which decides
+        # between `!` and the others, is read only for paths that match.
+        self._names: dict[bool, frozenset[str]] = {}
+        self._globs: dict[bool, re.Pattern] = {}
+        for is_dir in (False, True):
+            applicable = [r for r in rules if is_dir or not r.directory_only]
+            self._names[is_dir] = frozenset(r.name for r in applicable if r.name is not None)
+            globs = [f"(?:{r.regex.pattern})" for r in applicable if r.name is None]
+            self._globs[is_dir] = re.compile("|".join(globs) or "(?!)")
 
     def verdict(self, path: str, is_dir: bool) -> Optional[bool]:
         """True (ignored), False (re-included by `!`) or None (no rule matches)."""
-        relative = os.path.relpath(path, self.base).replace(os.sep, "/")
-        if relative.startswith(".."):
+        if not path.startswith(self._prefix):
             return None
-        verdict = None
-        for rule in self.rules:
-            if rule.directory_only and not is_dir:
-                continue
-            if rule.regex.match(relative):
-                verdict = not rule.negate
-        return verdict
+        relative = path[len(self._prefix) :]
+        if os.sep != "/":
+            relative = relative.replace(os.sep, "/")
+        name = relative.rpartition("/")[2]
+        if name not in self._names[is_dir] and self._globs[is_dir].match(relative) is None:
+            return None
+        for rule in reversed(self.rules):  # the last matching pattern wins
+            if (is_dir or not rule.directory_only) and rule.regex.match(relative):
+                return not rule.negate
+        return None
 
 
 def is_ignored(path: str, is_dir: bool, files: tuple[IgnoreFile, ...]) -> bool:
@@ -107,7 +124,8 @@ def _compile(line: str) -> Optional[_Rule]:
     line = line.lstrip("/")
     body = _translate(line)
     prefix = "" if anchored else "(?:.*/)?"
-    return _Rule(re.compile(f"^{prefix}{body}$"), negate, directory_only)
+    plain = not anchored and not any(c in line for c in "*?[\\")
+    return _Rule(re.compile(f"^{prefix}{body}$"), negate, directory_only, line if plain else None)
 
 
 def _translate(pattern: str) -> str:
