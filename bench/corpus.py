@@ -2,9 +2,11 @@
 
     python bench/corpus.py            # into bench/corpus/ (git-ignored)
 
-FastAPI applications that use background tasks, and large pure-Python
-libraries with no FastAPI at all, so that both the files that matter and the
-ones that must be skipped cheaply are measured. Wheels are downloaded with pip
+FastAPI applications that use background tasks, the framework itself as its
+source distribution ships it (with `docs_src/` and `tests/`, which mention
+`BackgroundTasks` hundreds of times), and large pure-Python libraries with no
+FastAPI at all, so that both the files that matter and the ones that must be
+skipped cheaply are measured. Wheels and sdists are downloaded with pip
 (`--no-deps`) and only their .py / .pyi files are unpacked.
 """
 
@@ -13,14 +15,16 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).parent
 CORPUS = HERE / "corpus"
 
-# (distribution, version, group)
+# (distribution, version, group); group "framework" comes as an sdist.
 PROJECTS = (
+    ("fastapi", "0.115.0", "framework"),
     ("open-webui", "0.12.4", "fastapi"),
     ("prefect", "3.9.1", "fastapi"),
     ("langflow-base", "1.13.0", "fastapi"),
@@ -43,6 +47,8 @@ def fetch(name: str, version: str, group: str) -> Path:
         return target
     downloads = CORPUS / "_downloads"
     downloads.mkdir(parents=True, exist_ok=True)
+    if group == "framework":
+        return _fetch_sdist(name, version, downloads, target)
     subprocess.run(
         [
             sys.executable,
@@ -67,6 +73,39 @@ def fetch(name: str, version: str, group: str) -> Path:
         for member in archive.namelist():
             if member.endswith((".py", ".pyi")):
                 archive.extract(member, target)
+    return target
+
+
+def _fetch_sdist(name: str, version: str, downloads: Path, target: Path) -> Path:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--dest",
+            str(downloads),
+            f"{name}=={version}",
+        ],
+        check=True,
+    )
+    archive_path = next(downloads.glob(f"{name}-{version}.tar.gz"))
+    with tarfile.open(archive_path) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.name.endswith((".py", ".pyi")):
+                # Drop the archive's top directory; never write outside target.
+                relative = Path(*Path(member.name).parts[1:])
+                if ".." in relative.parts or relative.is_absolute():
+                    continue
+                destination = target / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                source = archive.extractfile(member)
+                if source is not None:
+                    destination.write_bytes(source.read())
     return target
 
 

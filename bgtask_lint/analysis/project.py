@@ -140,6 +140,8 @@ class Project:
         # (see only_modules_mentioning).
         self._parse_filter: Optional[tuple[str, ...]] = None
         self._texts: dict[str, Optional[str]] = {}
+        # Models of outlines, per file and the names asked about (outline_model).
+        self._outlines: dict[tuple[str, tuple[str, ...]], Optional[Model]] = {}
 
     # -- modules and files -----------------------------------------------
     def import_root(self, path: Optional[str]) -> Optional[str]:
@@ -247,6 +249,36 @@ class Project:
             text = self._text(key)
             self._models[key] = (text, self._parse(text, key) if text is not None else None)
         return self._models[key][1]
+
+    def outline_model(self, path: Path, name: str) -> Optional[Model]:
+        """A model fit for questions about module-level `name` of `path` (its
+        value or definition, and what those use): the file's own model when it
+        is parsed already, else a model of its outline (analysis/outline.py),
+        which parses a fraction of a large module."""
+        return self._outline_model(path, (name,))
+
+    def _outline_model(self, path: Path, keep: tuple[str, ...]) -> Optional[Model]:
+        """The model of `path`'s outline keeping the definitions `keep` (the
+        whole module's model when it is parsed already or the outline would be
+        all of it)."""
+        key = _key(path)
+        if key in self._models or key in self.overlay:
+            return self.model_for_path(path)
+        if self.consulted is not None:
+            self.consulted.add(key)
+        words = self._parse_filter
+        if words and not any(w in (self._text(key) or "") for w in words):
+            return None
+        cache_key = (key, keep)
+        if cache_key not in self._outlines:
+            from bgtask_lint.analysis.outline import outline
+
+            text = self._text(key)
+            shortened = outline(text, keep) if text is not None else None
+            if shortened is None or shortened == text:
+                return self.model_for_path(path)
+            self._outlines[cache_key] = self._parse(shortened, key)
+        return self._outlines[cache_key]
 
     def is_parsed(self, path: Union[str, Path]) -> bool:
         return _key(path) in self._models
@@ -384,8 +416,15 @@ class Project:
             path = self.path_for_module(".".join(parts[:size]), near)
             if path is None:
                 continue
-            model = self.model_for_path(path)
-            return self._resolve_in(model, parts[size:], depth) if model else None
+            rest = parts[size:]
+            if self._parse_filter and rest:
+                # Following a value through a call: the callee's definition
+                # (and what it uses) is all that is read of a module that is
+                # not parsed yet; a module of hundreds of routes costs one.
+                model = self._outline_model(path, (rest[0],))
+            else:
+                model = self.model_for_path(path)
+            return self._resolve_in(model, rest, depth) if model else None
         return None
 
     def _resolve_in(self, model: Model, rest: list[str], depth: int) -> Optional[Target]:

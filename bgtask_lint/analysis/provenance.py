@@ -499,7 +499,7 @@ class _Tracer:
             return
         if self.cheap and not project.is_parsed(path):
             return
-        other = project.model_for_path(path)
+        other = project.outline_model(path, attribute)
         if other is None:
             return
         for found in other.scopes.module.bindings.get(attribute, [])[-1:]:
@@ -860,7 +860,7 @@ def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Cal
     text = model.project.text_of(path) if path is not None else None
     if path is None or text is None or not _defines_alias(text, alias):
         return None
-    other = model.project.model_for_path(path)
+    other = model.project.outline_model(path, alias)
     if other is None or alias not in other.type_aliases:
         return None
     stand_in = cst.Param(cst.Name(param.name.value), cst.Annotation(cst.Name(alias)))
