@@ -1,0 +1,68 @@
+"""Outlines: only the definitions a question leads to are kept, rows stay."""
+
+from __future__ import annotations
+
+from bgtask_lint.analysis.outline import outline
+
+MODULE = '''\
+import os
+
+from .db import engine
+
+LIMIT = compute_limit()
+
+
+def compute_limit():
+    return int(os.environ.get("LIMIT", "10"))
+
+
+def send(to):
+    return render(to)
+
+
+def render(to):
+    return f"hi {to}"
+
+
+@router.get("/")
+def unrelated_route():
+    return {"a": 1}
+
+
+class Mailer:
+    def run(self):
+        return send("x")
+'''
+
+
+def test_the_definitions_a_name_leads_to_are_kept():
+    text = outline(MODULE, ("send",))
+    assert text is not None
+    assert "def send(to):" in text and "def render(to):" in text
+    assert "unrelated_route" not in text and "class Mailer" not in text
+    assert "def compute_limit" not in text  # a module-level statement uses it, not `send`
+    # Every row stays where it was.
+    assert len(text.splitlines()) == len(MODULE.splitlines())
+    original = MODULE.splitlines()
+    for row, line in enumerate(text.splitlines()):
+        assert line in ("", original[row])
+
+
+def test_a_global_leads_to_what_its_value_uses():
+    text = outline(MODULE, ("LIMIT",))
+    assert text is not None
+    assert "def compute_limit():" in text and "def send" not in text
+    text = outline(MODULE, ("Mailer",))
+    assert text is not None
+    assert "class Mailer:" in text and "def send(to):" in text and "def render" in text
+
+
+def test_every_module_level_statement_stays():
+    text = outline(MODULE, ("render",))
+    assert text is not None
+    assert "import os" in text and "from .db import engine" in text
+    assert "LIMIT = compute_limit()" in text
+
+
+def test_unparsable_text_gives_none():
+    assert outline("def broken(:\n", ("x",)) is None
