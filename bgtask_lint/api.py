@@ -139,3 +139,22 @@ def add_noqa(
         if error:
             result.errors.append(f"{filename}: {error}")
     return added, result
+
+
+def forget_what_was_read() -> None:
+    """Drop what this process remembers of files read by earlier runs: the
+    projects' pins, the formatter's line length, .gitignore files, project
+    roots and the lines of reported files. A long-lived caller (`check
+    --watch`) calls it before each run, so an edited configuration counts."""
+    from bgtask_lint.analysis import project
+    from bgtask_lint.config import formatting, settings, versions
+    from bgtask_lint.output import shared
+    from bgtask_lint.run import gitignore
+
+    versions.pinned.cache_clear()
+    settings.forget_rule_options()
+    formatting.formatter_line_length.cache_clear()
+    gitignore.load.cache_clear()
+    gitignore.repository_root.cache_clear()
+    project.forget_roots()
+    shared.forget_file_lines()

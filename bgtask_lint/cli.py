@@ -256,6 +256,9 @@ def _watch(options: dict[str, Any]) -> None:
 def _check_once(options: dict[str, Any]) -> None:
     """One check of watch mode: its report, and on a bad configuration its
     error; the watching goes on either way."""
+    from bgtask_lint import api
+
+    api.forget_what_was_read()  # an edited configuration or .gitignore counts
     with suppress(SystemExit):
         _check(**options)
     sys.stdout.flush()

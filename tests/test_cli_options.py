@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
+from bgtask_lint import api
 from bgtask_lint.cli import main
-from bgtask_lint.config import settings, versions
 from bgtask_lint.rules import RULE_CODES
 
 FIXABLE = FIXTURES / "BGT001.py"
@@ -102,9 +102,8 @@ def test_target_starlette_decides_the_middleware_form(tmp_path, monkeypatch):
     assert found("--target-starlette", "0.38.5") == 0
     assert found("--config", "target-starlette = '0.38.4'") == 3
     (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["starlette==0.38.4"]\n')
-    # One process here; a command line reads the pin once per run.
-    settings._rule_options.cache_clear()
-    versions.pinned.cache_clear()
+    # One process here, as in `--watch`: what earlier runs read is forgotten.
+    api.forget_what_was_read()
     assert found() == 3  # the project's own pin
     bad = run("--target-starlette", "soon", "app.py")
     assert bad.exit_code == 2 and "--target-starlette" in bad.output

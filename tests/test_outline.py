@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bgtask_lint.analysis.outline import outline
 
-MODULE = '''\
+MODULE = """\
 import os
 
 from .db import engine
@@ -32,7 +32,7 @@ def unrelated_route():
 class Mailer:
     def run(self):
         return send("x")
-'''
+"""
 
 
 def test_the_definitions_a_name_leads_to_are_kept():

@@ -49,6 +49,7 @@ class Output:
 
 
 def test_watch_checks_again_after_a_change(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "app.py").write_text("x = 1\n")
     env = {**os.environ, "BGTASK_LINT_NO_CACHE": "1", "PYTHONUNBUFFERED": "1"}
@@ -76,7 +77,8 @@ def test_watch_checks_again_after_a_change(tmp_path):
         (tmp_path / "app.py").write_text(BUGGY)
         output.wait_for("File change detected")
         output.wait_for("app.py:8:13: BGT001")
-        (tmp_path / "app.py").write_text("x = 2\n")
+        # An edited .gitignore counts: the run forgets what it read before.
+        (tmp_path / ".gitignore").write_text("app.py\n")
         output.wait_for_count("All checks passed!", 2)
     finally:
         process.send_signal(signal.SIGINT)

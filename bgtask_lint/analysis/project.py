@@ -60,6 +60,11 @@ def _root_path(directory: str) -> Path:
 _MARKED: dict[str, Optional[str]] = {}
 
 
+def forget_roots() -> None:
+    """See api.forget_what_was_read."""
+    _MARKED.clear()
+
+
 def _marked_ancestor(directory: str) -> Optional[str]:
     """The nearest directory at or above `directory` with a project marker.
     Cached per directory (a run over thousands of files asks each ancestor

@@ -430,6 +430,11 @@ def _per_file_ignores(value: Any, where: str) -> tuple[tuple[str, tuple[str, ...
     return tuple(result)
 
 
+def forget_rule_options() -> None:
+    """See api.forget_what_was_read."""
+    _rule_options.cache_clear()
+
+
 @lru_cache(maxsize=64)
 def _rule_options(
     extra_blocking_calls: tuple[str, ...],

@@ -27,6 +27,11 @@ def source_lines(d: Diagnostic) -> tuple[str, ...]:
     return d.source_lines or _file_lines(d.filename)
 
 
+def forget_file_lines() -> None:
+    """See api.forget_what_was_read."""
+    _file_lines.cache_clear()
+
+
 @lru_cache(maxsize=64)
 def _file_lines(filename: str) -> tuple[str, ...]:
     """A file's lines, for findings that came from the cache without them."""
