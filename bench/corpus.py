@@ -49,22 +49,7 @@ def fetch(name: str, version: str, group: str) -> Path:
     downloads.mkdir(parents=True, exist_ok=True)
     if group == "framework":
         return _fetch_sdist(name, version, downloads, target)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--dest",
-            str(downloads),
-            f"{name}=={version}",
-        ],
-        check=True,
-    )
+    _download(name, version, downloads, "--only-binary")
     normalized = name.replace("-", "_").lower()
     wheel = next(
         w for w in downloads.glob("*.whl") if w.name.lower().startswith(f"{normalized}-{version}-")
@@ -76,23 +61,16 @@ def fetch(name: str, version: str, group: str) -> Path:
     return target
 
 
+def _download(name: str, version: str, downloads: Path, kind: str) -> None:
+    """`pip download` of one release: `kind` is `--only-binary` (a wheel) or
+    `--no-binary` (the sdist)."""
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+    command += [kind, ":all:", "--dest", str(downloads), f"{name}=={version}"]
+    subprocess.run(command, check=True)
+
+
 def _fetch_sdist(name: str, version: str, downloads: Path, target: Path) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "--dest",
-            str(downloads),
-            f"{name}=={version}",
-        ],
-        check=True,
-    )
+    _download(name, version, downloads, "--no-binary")
     archive_path = next(downloads.glob(f"{name}-{version}.tar.gz"))
     with tarfile.open(archive_path) as archive:
         for member in archive.getmembers():
