@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Optional
 
@@ -64,16 +67,17 @@ class Pool:
         context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []  # multiprocessing's Process of the context
-        for _ in range(workers):
-            ours, theirs = context.Pipe()
-            inherited = [*self.connections, ours]
-            process = context.Process(  # type: ignore[attr-defined]  # fork/spawn contexts have it
-                target=_serve, args=(theirs, inherited, os.getpid(), state), daemon=True
-            )
-            process.start()
-            theirs.close()
-            self.connections.append(ours)
-            self.processes.append(process)
+        with _ctrl_c_held_back():
+            for _ in range(workers):
+                ours, theirs = context.Pipe()
+                inherited = [*self.connections, ours]
+                process = context.Process(  # type: ignore[attr-defined]  # fork/spawn contexts have it
+                    target=_serve, args=(theirs, inherited, os.getpid(), state), daemon=True
+                )
+                process.start()
+                theirs.close()
+                self.connections.append(ours)
+                self.processes.append(process)
 
     def ask_all(self, requests: Sequence[Any]) -> list[Any]:
         """Send one request to each worker, then collect every answer."""
@@ -106,12 +110,26 @@ class Pool:
                 process.join()
 
 
+@contextmanager
+def _ctrl_c_held_back() -> Iterator[None]:
+    """While workers start, Ctrl-C is ignored, so that a forked worker is born
+    ignoring it: one interrupted before it could say so itself (in
+    multiprocessing's start-up) would print a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        # None: a handler not set from Python (then the default is what was there).
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 def _serve(
     connection: Connection, inherited: list[Connection], parent: int, state: Callable[[int], Any]
 ) -> None:
     """A worker's loop: answer requests until told to stop."""
-    import signal
-
     for end in inherited:  # the main process's ends of the pipes, fork's copies
         if end is not connection:
             end.close()
