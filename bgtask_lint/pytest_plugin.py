@@ -760,20 +760,22 @@ def _site() -> Site:
 
 def _where() -> tuple[Site, Any]:
     """`_site()`, with the code object of that frame."""
-    frame: Optional[FrameType] = sys._getframe(1)
-    while frame is not None:
-        if not _is_library(frame.f_code.co_filename):
-            return (frame.f_code.co_filename, frame.f_lineno), frame.f_code
-        frame = frame.f_back
-    return None, None
+    frame = _project_frame(sys._getframe(1))
+    if frame is None:
+        return None, None
+    return (frame.f_code.co_filename, frame.f_lineno), frame.f_code
 
 
 def _deepest_project_frame(frame: Optional[FrameType]) -> Site:
-    while frame is not None:
-        if not _is_library(frame.f_code.co_filename):
-            return frame.f_code.co_filename, frame.f_lineno
+    """Where the innermost frame of the project's code at or above `frame` is."""
+    found = _project_frame(frame)
+    return (found.f_code.co_filename, found.f_lineno) if found is not None else None
+
+
+def _project_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
+    while frame is not None and _is_library(frame.f_code.co_filename):
         frame = frame.f_back
-    return None
+    return frame
 
 
 def _made_by_fastapi() -> tuple[bool, bool]:

@@ -151,3 +151,25 @@ def test_the_signature_wraps_at_the_projects_line_length(tmp_path):
     flat = "def a_route_with_a_long_name(first_parameter: str, second_parameter: int, tasks: Back"
     assert flat in text
     assert ruff_accepts(tmp_path, text, "format", "--check")
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        'def a_rather_long_route_name(first_value: int, /, second_value: str = "")',
+        'def a_rather_long_route_name(*names: str, first_value: int, second_value: str = "")',
+        "async def a_rather_long_route_name(first_value: int, **extra_arguments: str)",
+    ],
+    ids=["positional-only", "star-args", "star-kwargs"],
+)
+def test_awkward_signatures_wrap_and_still_compile(tmp_path, signature):
+    source = (
+        "from fastapi import BackgroundTasks, FastAPI\n\napp = FastAPI()\n\n\n"
+        f'@app.post("/")\n{signature}:\n'
+        "    tasks = BackgroundTasks()\n    tasks.add_task(print)\n"
+    )
+    assert ruff_accepts(tmp_path, source, "format", "--check")  # the input is formatted
+    text = fixed(tmp_path, source)
+    compile(text, "app.py", "exec")
+    assert "tasks = BackgroundTasks()" not in text
+    assert ruff_accepts(tmp_path, text, "format", "--check")

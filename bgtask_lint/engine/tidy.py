@@ -40,10 +40,11 @@ def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
         module = parse_module(fixed)
     except (cst.ParserSyntaxError, RecursionError):
         return fixed
+    before, after = _outside_imports(original), _outside_imports(fixed)
     unused = {
         name
-        for name in _imported_names(module)
-        if _mentioned(original, name) and not _mentioned(fixed, name)
+        for name in set(_imported_names(module))
+        if _mentioned(before, name) and not _mentioned(after, name)
     }
     if not unused:
         return fixed
@@ -114,11 +115,15 @@ def _bound_name(alias: cst.ImportAlias) -> str:
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+\S+[ \t]+)?import[ \t(].*?$", re.M)
 
 
-def _mentioned(text: str, name: str) -> bool:
-    """`name` appears as a word outside the import statements' first lines.
-    (A name on the continuation line of a parenthesised import counts as a
+def _outside_imports(text: str) -> str:
+    """`text` without the import statements' first lines. (A name on the
+    continuation line of a parenthesised import stays, and so counts as a
     mention: the import is then kept, which is safe.)"""
-    outside = _IMPORT_LINE.sub("", text)
+    return _IMPORT_LINE.sub("", text)
+
+
+def _mentioned(outside: str, name: str) -> bool:
+    """`name` appears as a word in `outside` (see _outside_imports)."""
     return re.search(rf"(?<![\w.]){re.escape(name)}\b", outside) is not None
 
 

@@ -246,14 +246,9 @@ def _body_read(
         return None
     seen.add(key)
     model, function = ref.model, ref.info
-    for site in function.calls:
-        func = site.node.func
-        if (
-            isinstance(func, cst.Attribute)
-            and func.attr.value in BODY_READS
-            and _is_parameter(model, func.value, function, parameter)
-        ):
-            return (function.display_name,), func.attr.value
+    method = _own_body_read(model, function, parameter)
+    if method is not None:
+        return (function.display_name,), method
     if depth <= 0:
         return None
     for site in function.calls:
@@ -293,6 +288,12 @@ def _body_is_read(entry: FunctionRef, parameter: str) -> bool:
     for param in function.parameters():
         if param.name.value != parameter and _may_be_body(model, param):
             return True
+    return _own_body_read(model, function, parameter) is not None
+
+
+def _own_body_read(model: Model, function: FunctionInfo, parameter: str) -> Optional[str]:
+    """The body-reading method `function` calls on its own parameter
+    `parameter` (`await request.json()`), if any."""
     for site in function.calls:
         func = site.node.func
         if (
@@ -300,8 +301,8 @@ def _body_is_read(entry: FunctionRef, parameter: str) -> bool:
             and func.attr.value in BODY_READS
             and _is_parameter(model, func.value, function, parameter)
         ):
-            return True
-    return False
+            return func.attr.value
+    return None
 
 
 def _may_be_body(model: Model, param: cst.Param) -> bool:
