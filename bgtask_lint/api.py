@@ -14,6 +14,7 @@ from typing import Optional, Union
 from bgtask_lint.config.settings import Overrides, Settings, SettingsResolver
 from bgtask_lint.diagnostic import Diagnostic, file_error
 from bgtask_lint.run import runner
+from bgtask_lint.run.collector import cycle_collector_paused
 from bgtask_lint.run.result import Change, FixMode, RunResult
 from bgtask_lint.text.source import DecodeError, decode_source
 
@@ -54,10 +55,11 @@ def check_paths(
 
         cache = Cache(cache_dir)
     run = runner.Run(resolver, result, fix, workers, cache)
-    runner.discover_into(run, [Path(p) for p in paths], force_exclude, respect_gitignore)
-    run.execute()
-    if fix is not None:
-        runner.settle_fixes(run)
+    with cycle_collector_paused():
+        runner.discover_into(run, [Path(p) for p in paths], force_exclude, respect_gitignore)
+        run.execute()
+        if fix is not None:
+            runner.settle_fixes(run)
     result.diagnostics.sort(key=lambda d: (d.filename, d.location, d.code))
     return result
 
@@ -84,8 +86,9 @@ def check_stdin(
     file = run.files[0]
     file.name = filename
     file.text, file.encoding = decoded.text, decoded.encoding
-    run.index_context()  # the routes elsewhere whose chains lead into this file
-    runner.check_file(result, file, FixMode(unsafe=fix.unsafe, write=False) if fix else None)
+    with cycle_collector_paused():
+        run.index_context()  # the routes elsewhere whose chains lead into this file
+        runner.check_file(result, file, FixMode(unsafe=fix.unsafe, write=False) if fix else None)
     return result
 
 

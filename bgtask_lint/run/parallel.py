@@ -10,6 +10,7 @@ needs another module to follow a task parses it itself.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -135,6 +136,7 @@ def _serve(
             end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's
     signal.signal(signal.SIGTERM, _exit_at_safe_point)
+    gc.disable()  # as in the main process's run (see run/collector.py); spawn starts it on
     worker = state(parent)
     while True:
         try:
