@@ -84,3 +84,20 @@ def test_a_rule_missing_its_trigger_word_fails_its_fixture(monkeypatch):
         assert check_source(source, "BGT006.py") == []
     finally:
         rules.screen.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "text, screened_in",
+    [
+        ("response.background = task\n", True),
+        ("myself.background = task\n", True),
+        ("response.background == task\n", False),
+        # Only a class's own attribute: no overwrite can be found, so the
+        # file is not parsed (a 5,000-line module of types was, for this line).
+        ("class R:\n    def __init__(self):\n        self.background = None\n", False),
+    ],
+)
+def test_bgt006_screen(text, screened_in):
+    from bgtask_lint.rules import screen
+
+    assert screen(frozenset({"BGT006"}))(text) is screened_in

@@ -23,8 +23,11 @@ from bgtask_lint.rules.rewrite import (
 # the response of `call_next` in a `BaseHTTPMiddleware` (measured).
 LOST_IN_MIDDLEWARE = ((0, 38, 3), (0, 38, 5))
 
-# A file without `.background =` cannot have an overwrite (the text screen).
-TRIGGERS = (r"\.background\s*=(?!=)",)
+# A file without `.background =` cannot have an overwrite (the text screen);
+# nor can one that only sets `self.background` (a Response subclass's
+# `__init__`, or any class with such an attribute: `self` never holds a
+# response built in the same function).
+TRIGGERS = (r"\.background(?<!\bself\.background)\s*=(?!=)",)
 
 
 @dataclass(frozen=True)
