@@ -52,3 +52,21 @@ def test_starlette_pin_is_read_beside_fastapi(tmp_path):
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "requirements.txt").write_text("starlette-context==0.3.6\n")
     assert pinned_starlette(tmp_path / "other") is None
+
+
+def test_pins_in_requirement_files_of_either_layout(tmp_path):
+    """`requirements*.txt` beside pyproject, and `requirements/*.txt`, in
+    sorted order: the first file that pins the package wins."""
+    (tmp_path / "requirements-dev.txt").write_text("pytest\n")
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("fastapi==0.109.2\n")
+    (tmp_path / "requirements" / "notes.md").write_text("fastapi==0.1\n")
+    (tmp_path / "requirements.txt").write_text("starlette==0.37.2\n")
+    (tmp_path / "requirementsfile").write_text("fastapi==0.2\n")
+    assert pinned_fastapi(tmp_path) == (0, 109, 2)
+    assert pinned_starlette(tmp_path) == (0, 37, 2)
+    (tmp_path / "requirements-old.txt").write_text("starlette==0.36.0\n")
+    from bgtask_lint.config.versions import pinned
+
+    pinned.cache_clear()
+    assert pinned_starlette(tmp_path) == (0, 36, 0)  # requirements-old.txt sorts first
