@@ -66,3 +66,28 @@ def test_every_module_level_statement_stays():
 
 def test_unparsable_text_gives_none():
     assert outline("def broken(:\n", ("x",)) is None
+
+
+def test_a_module_is_outlined_once_and_an_outline_answers_what_it_holds(tmp_path, monkeypatch):
+    """Project._outline_model: Python's parser reads the module once; a model
+    parsed for `Mailer` (which leads to `send` and `render`) answers `send`
+    too; `unrelated_route` needs a model of its own."""
+    from bgtask_lint.analysis import outline as outline_module
+    from bgtask_lint.analysis.project import Project
+
+    (tmp_path / "mail.py").write_text(MODULE)
+    reads = []
+    original = outline_module.Outline.of
+    monkeypatch.setattr(
+        outline_module.Outline, "of", lambda text: reads.append(1) or original(text)
+    )
+    project = Project(tmp_path)
+    path = tmp_path / "mail.py"
+    mailer = project.outline_model(path, "Mailer")
+    assert mailer is not None and "Mailer" in mailer.classes
+    assert project.outline_model(path, "send") is mailer
+    assert project.outline_model(path, "render") is mailer
+    route = project.outline_model(path, "unrelated_route")
+    assert route is not None and route is not mailer
+    assert "unrelated_route" in route.module_functions and "send" not in route.module_functions
+    assert reads == [1]

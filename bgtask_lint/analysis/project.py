@@ -22,6 +22,7 @@ from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, S
 
 if TYPE_CHECKING:
     from bgtask_lint.analysis.model import Model, Target
+    from bgtask_lint.analysis.outline import Outline
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # How many `from .x import y` re-exports are followed to find a definition.
@@ -146,7 +147,10 @@ class Project:
         self._parse_filter: Optional[tuple[str, ...]] = None
         self._texts: dict[str, Optional[str]] = {}
         # Models of outlines, per file and the names asked about (outline_model).
-        self._outlines: dict[tuple[str, tuple[str, ...]], Optional[Model]] = {}
+        # Per module read only in part: what Python's parser found in it, and
+        # the models of its outlines with the definitions each kept.
+        self._outline_of: dict[str, Optional[Outline]] = {}
+        self._outlines: dict[str, list[tuple[frozenset[int], Optional[Model]]]] = {}
 
     # -- modules and files -----------------------------------------------
     def import_root(self, path: Optional[str]) -> Optional[str]:
@@ -274,16 +278,25 @@ class Project:
         words = self._parse_filter
         if words and not any(w in (self._text(key) or "") for w in words):
             return None
-        cache_key = (key, keep)
-        if cache_key not in self._outlines:
-            from bgtask_lint.analysis.outline import outline
+        if key not in self._outline_of:
+            from bgtask_lint.analysis.outline import Outline
 
             text = self._text(key)
-            shortened = outline(text, keep) if text is not None else None
-            if shortened is None or shortened == text:
-                return self.model_for_path(path)
-            self._outlines[cache_key] = self._parse(shortened, key)
-        return self._outlines[cache_key]
+            self._outline_of[key] = Outline.of(text) if text is not None else None
+        found = self._outline_of[key]
+        if found is None:
+            return self.model_for_path(path)
+        kept = found.leads_to(keep)
+        parsed = self._outlines.setdefault(key, [])
+        for definitions, model in parsed:
+            if kept <= definitions:  # an earlier outline has all this one would
+                return model
+        shortened = found.keeping(kept)
+        if shortened == found.text:
+            return self.model_for_path(path)
+        model = self._parse(shortened, key)
+        parsed.append((kept, model))
+        return model
 
     def is_parsed(self, path: Union[str, Path]) -> bool:
         return _key(path) in self._models
@@ -422,13 +435,10 @@ class Project:
             if path is None:
                 continue
             rest = parts[size:]
-            if self._parse_filter and rest:
-                # Following a value through a call: the callee's definition
-                # (and what it uses) is all that is read of a module that is
-                # not parsed yet; a module of hundreds of routes costs one.
-                model = self._outline_model(path, (rest[0],))
-            else:
-                model = self.model_for_path(path)
+            # A name in a module not parsed yet: its definition (and what it
+            # uses) is all that is read of it; a module of hundreds of routes
+            # costs one.
+            model = self._outline_model(path, (rest[0],)) if rest else self.model_for_path(path)
             return self._resolve_in(model, rest, depth) if model else None
         return None
 
