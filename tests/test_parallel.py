@@ -114,3 +114,36 @@ def test_messages_do_not_depend_on_the_hash_seed(tmp_path):
         )
         outputs.add(run.stdout)
     assert len(outputs) == 1
+
+
+class _Sleeper:
+    """A worker state whose answer to an item is the worker's own pid, after
+    sleeping the item's number of seconds."""
+
+    def __init__(self, parent: int) -> None:
+        pass
+
+    def handle(self, item: float) -> int:
+        import os
+        import time
+
+        time.sleep(item)
+        return os.getpid()
+
+
+def test_a_worker_that_runs_out_takes_the_last_items_of_the_other():
+    pool = parallel.Pool(2, _Sleeper)
+    answered: dict[int, list[float]] = {0: [], 1: []}
+    try:
+        # Worker 0 is held up by its first item; worker 1 has one of its own.
+        queues = [[1.5, 0.01, 0.02, 0.03], [0.04]]
+        pool.work_through(
+            queues,
+            lambda worker, item: item,
+            lambda worker, item, pid: answered[worker].append(item),
+        )
+    finally:
+        pool.close()
+    assert answered[0] == [1.5]
+    assert answered[1] == [0.04, 0.03, 0.02, 0.01]  # from the end of worker 0's queue
+    assert queues == [[], []]

@@ -1,11 +1,14 @@
 """Both cores: the files that need a parse are shared among worker processes.
 
-Parsing with libcst is nearly all of a run's time. Each worker owns a fixed
-share of the files for the whole run, so every file is parsed once, in one
-process: first each worker parses its share and reports the background tasks
+Parsing with libcst is nearly all of a run's time. Each worker starts with a
+share of the files (a package's modules together, the largest packages
+first): first each worker parses its files and reports the background tasks
 they submit; the main process merges those into the project-wide index; then
-each worker checks (and fixes) its own files with that index. A worker that
-needs another module to follow a task parses it itself.
+each worker checks (and fixes) the files it parsed, whose models it keeps,
+with that index. A worker that runs out of files in either phase takes the
+last ones of another (one file can cost a second of following values into
+other modules: it cannot be known before), parsing them itself. A worker
+that needs another module to follow a task parses it itself.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from multiprocessing.connection import Connection
-from typing import Any, Callable, Optional
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Optional, TypeVar
+
+Item = TypeVar("Item")
 
 # Below this much source to parse, starting processes costs more than it saves.
 MIN_PARALLEL_BYTES = 256 * 1024
@@ -80,17 +85,41 @@ class Pool:
                 self.connections.append(ours)
                 self.processes.append(process)
 
-    def ask_all(self, requests: Sequence[Any]) -> list[Any]:
-        """Send one request to each worker, then collect every answer."""
-        for connection, request in zip(self.connections, requests):
-            connection.send(request)
-        answers = []
-        for connection in self.connections:
-            kind, value = connection.recv()
-            if kind == "error":
-                raise RuntimeError(value)
-            answers.append(value)
-        return answers
+    def work_through(
+        self,
+        queues: list[list[Item]],
+        request: Callable[[int, Item], Any],
+        answered: Callable[[int, Item, Any], None],
+    ) -> None:
+        """Each worker is sent the items of its own queue, one request each,
+        in order; a worker whose queue is empty takes the last item of the
+        longest other queue (what a file costs is only known once it is
+        done: one route module can lead into thousands of lines elsewhere).
+        `request(worker, item)` makes the request, `answered(worker, item,
+        answer)` takes each answer; returns when every item is answered."""
+        busy: dict[int, Item] = {}
+
+        def send_next(worker: int) -> None:
+            if queues[worker]:
+                item = queues[worker].pop(0)
+            else:
+                longest = max(range(len(queues)), key=lambda i: len(queues[i]))
+                if not queues[longest]:
+                    return
+                item = queues[longest].pop()
+            self.connections[worker].send(request(worker, item))
+            busy[worker] = item
+
+        for worker in range(len(self.connections)):
+            send_next(worker)
+        while busy:
+            ready = {id(c) for c in wait([self.connections[w] for w in sorted(busy)])}
+            for worker in [w for w in sorted(busy) if id(self.connections[w]) in ready]:
+                kind, value = self.connections[worker].recv()
+                if kind == "error":
+                    raise RuntimeError(value)
+                answered(worker, busy.pop(worker), value)
+                send_next(worker)
 
     def close(self, *, abort: bool = False) -> None:
         """Stop the workers; with `abort` (an interrupted run) at once, without

@@ -297,40 +297,66 @@ class Run:
         return self.chain_ends
 
     def _in_parallel(self, fresh: list[SourceFile], count: int) -> None:
-        """Phases 3 and 4 on `count` workers, each owning a share of `fresh`."""
+        """Phases 3 and 4 on `count` workers. Each starts with a share of
+        `fresh` (parallel.share) and checks the files it indexed (it has
+        their models); one that runs out takes files from the others."""
         checked = {str(p.root): sorted(p.checked) for p in self.projects.values()}
-        shares = parallel.share(fresh, count, _package_of)
+        by_key = {f.key: f for f in fresh}
+        owner: dict[str, int] = {}
+        told: set[int] = set()  # the workers sent what is the same for every file
+
+        def index_request(worker: int, file: SourceFile) -> IndexRequest:
+            first = worker not in told
+            told.add(worker)
+            return IndexRequest(
+                [_job(file)], checked if first else None, self.overlay if first else None
+            )
+
+        def indexed(worker: int, file: SourceFile, answer: dict[str, Any]) -> None:
+            file.uses, deps = answer[file.key]
+            file.deps.update(deps)
+            file.in_project.add_facts(file.uses, file.key)
+            owner[file.key] = worker
+
         pool = parallel.Pool(count, WorkerState)
         finished = False
+        answers: dict[str, Any] = {}
         try:
-            requests: list[Request] = [
-                IndexRequest([_job(fresh[i]) for i in mine], checked, self.overlay)
-                for mine in shares
-            ]
-            for uses_by_file in pool.ask_all(requests):
-                for key, uses in uses_by_file.items():
-                    file = next(f for f in fresh if f.key == key)
-                    file.uses = uses
-                    file.in_project.add_facts(uses, key)
+            shares = parallel.share(fresh, count, _package_of)
+            pool.work_through([[fresh[i] for i in mine] for mine in shares], index_request, indexed)
             self.index_context()
-            owned = {fresh[i].key for mine in shares for i in mine}
-            extras = [f for f in self._to_check() if f.key not in owned]
             facts = {str(p.root): p.all_facts() for p in self.projects.values()}
-            requests = [
-                CheckRequest(facts, [_job(f) for f in extras[n::count]], self.fix)
-                for n in range(count)
-            ]
-            answers = pool.ask_all(requests)
+            queues: list[list[SourceFile]] = [[] for _ in range(count)]
+            extras = 0
+            for file in self._to_check():
+                if file.key in owner:
+                    queues[owner[file.key]].append(file)
+                else:  # not indexed this run (a chain end, a task's module): dealt in turn
+                    queues[extras % count].append(file)
+                    extras += 1
+            told.clear()
+
+            def check_request(worker: int, file: SourceFile) -> CheckRequest:
+                first = worker not in told
+                told.add(worker)
+                own = owner.get(file.key) == worker and by_key.get(file.key) is file
+                return CheckRequest(
+                    facts if first else None,
+                    [file.key] if own else [],
+                    [] if own else [_job(file)],
+                    self.fix,
+                )
+
+            pool.work_through(
+                queues, check_request, lambda worker, file, answer: answers.update(answer)
+            )
             finished = True
         finally:
             pool.close(abort=not finished)
-        parts = {}
-        for answer in answers:
-            parts.update(answer)
         for file in [*self.files, *self.chain_ends]:  # in order, as one process reports
-            if file.key in parts:
-                part, deps = parts[file.key]
-                file.deps = dict(deps)
+            if file.key in answers:
+                part, deps = answers[file.key]
+                file.deps.update(deps)
                 self.result.diagnostics.extend(part.diagnostics)
                 self.result.fixed.update(part.fixed)
                 for name, counts in part.fixed_by_file.items():
@@ -582,19 +608,24 @@ def _job(file: SourceFile) -> Job:
 
 @dataclass(frozen=True)
 class IndexRequest:
-    """Phase 3 on a worker: parse these files, say which tasks they submit."""
+    """Phase 3 on a worker: parse these files, say which tasks they submit
+    (and which files that read). What is the same for every file comes with
+    a worker's first request only (None after)."""
 
     jobs: list[Job]
-    checked: dict[str, list[str]]  # project root -> the files this run reports on
-    overlay: dict[str, tuple[str, str]]
+    checked: Optional[dict[str, list[str]]]  # project root -> the files this run reports on
+    overlay: Optional[dict[str, tuple[str, str]]]
 
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """Phase 4 on a worker: check (or fix) its files and these extra ones."""
+    """Phase 4 on a worker: check (or fix) files it indexed (`keys`) and
+    others (`extras`)."""
 
-    # Project root -> every fact (Project.index), as (source, file, fact).
-    facts: dict[str, list[tuple[str, str, str]]]
+    # Project root -> every fact (Project.index), as (source, file, fact):
+    # with a worker's first request of the phase only.
+    facts: Optional[dict[str, list[tuple[str, str, str]]]]
+    keys: list[str]
     extras: list[Job]
     fix: Optional[FixMode]
 
@@ -607,9 +638,10 @@ class WorkerState:
 
     def __init__(self, parent: Optional[int] = None) -> None:
         self.projects: dict[str, Project] = {}
-        self.files: list[SourceFile] = []
+        self.indexed: dict[str, SourceFile] = {}
         self.checked: dict[str, list[str]] = {}
         self.overlay: dict[str, tuple[str, str]] = {}
+        self.facts: dict[str, list[tuple[str, str, str]]] = {}
         self.parent = parent
 
     def _parent_still_there(self) -> None:
@@ -625,6 +657,7 @@ class WorkerState:
             project.source_roots = [Path(r) for r in job.source_roots]
             project.checked = set(self.checked.get(job.root, ()))
             project.overlay = self.overlay
+            project.add_fact_triples(self.facts.get(job.root, ()))
             self.projects[job.root] = project
         file = SourceFile(job.name, os.path.abspath(job.name), job.settings, project)
         file.text, file.encoding, file.matters, file.stamp = (
@@ -641,24 +674,30 @@ class WorkerState:
         return self.check(request)
 
     def index(self, request: IndexRequest) -> dict[str, Any]:
-        self.checked, self.overlay = request.checked, request.overlay
+        if request.checked is not None:
+            self.checked = request.checked
+        if request.overlay is not None:
+            self.overlay = request.overlay
         answer: dict[str, Any] = {}
         for job in request.jobs:
             self._parent_still_there()
             file = self._file(job)
-            self.files.append(file)
+            self.indexed[file.key] = file
             _index(file)
-            answer[file.key] = file.uses
+            answer[file.key] = (file.uses, file.deps)
         return answer
 
     def check(self, request: CheckRequest) -> dict[str, Any]:
         from bgtask_lint.run.result import RunResult
 
-        self.files.extend(self._file(job) for job in request.extras)
-        for root, project in self.projects.items():
-            project.add_fact_triples(request.facts.get(root, ()))
+        if request.facts is not None:
+            self.facts = request.facts
+            for root, project in self.projects.items():
+                project.add_fact_triples(self.facts.get(root, ()))
+        files = [self.indexed[key] for key in request.keys]
+        files.extend(self._file(job) for job in request.extras)
         answer: dict[str, Any] = {}
-        for file in self.files:
+        for file in files:
             self._parent_still_there()
             part = RunResult()
             check_file(part, file, request.fix)
