@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional, Union
 
+from bgtask_lint.config import listing
 from bgtask_lint.config.settings import Overrides, Settings, SettingsResolver
 from bgtask_lint.diagnostic import Diagnostic, file_error
 from bgtask_lint.run import runner
@@ -47,6 +48,7 @@ def check_paths(
     findings of unchanged files are reused (see cache.py); `workers` overrides
     the number of processes (by default, both cores when enough must be parsed).
     """
+    listing.forget()  # a directory's entries are listed once per run, not once per process
     resolver = SettingsResolver(overrides or Overrides())
     result = RunResult()
     cache = None
@@ -72,6 +74,7 @@ def check_stdin(
 ) -> RunResult:
     """Check source read from standard input, configured as if it were `filename`,
     within its project. With `fix`, the fixed text is in `result.changes`."""
+    listing.forget()
     resolver = SettingsResolver(overrides or Overrides())
     result = RunResult(files_checked=1)
     try:
@@ -146,15 +149,17 @@ def add_noqa(
 
 def forget_what_was_read() -> None:
     """Drop what this process remembers of files read by earlier runs: the
-    projects' pins, the formatter's line length, .gitignore files, project
-    roots and the lines of reported files. A long-lived caller (`check
-    --watch`) calls it before each run, so an edited configuration counts."""
+    projects' pins, the formatter's line length, the listings of project
+    roots, .gitignore files, project roots and the lines of reported files.
+    A long-lived caller (`check --watch`) calls it before each run, so an
+    edited configuration counts."""
     from bgtask_lint.analysis import project
-    from bgtask_lint.config import formatting, settings, versions
+    from bgtask_lint.config import formatting, listing, settings, versions
     from bgtask_lint.output import shared
     from bgtask_lint.run import gitignore
 
     versions.pinned.cache_clear()
+    listing.forget()
     settings.forget_rule_options()
     formatting.formatter_line_length.cache_clear()
     gitignore.load.cache_clear()

@@ -66,7 +66,7 @@ def test_pins_in_requirement_files_of_either_layout(tmp_path):
     assert pinned_fastapi(tmp_path) == (0, 109, 2)
     assert pinned_starlette(tmp_path) == (0, 37, 2)
     (tmp_path / "requirements-old.txt").write_text("starlette==0.36.0\n")
-    from bgtask_lint.config.versions import pinned
+    from bgtask_lint.api import forget_what_was_read
 
-    pinned.cache_clear()
+    forget_what_was_read()  # as before each run of --watch
     assert pinned_starlette(tmp_path) == (0, 36, 0)  # requirements-old.txt sorts first

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
 from bgtask_lint.analysis.facts import is_task_key
+from bgtask_lint.config import listing
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
 
 if TYPE_CHECKING:
@@ -77,7 +78,11 @@ def _marked_ancestor(directory: str) -> Optional[str]:
             found = _MARKED[directory]
             break
         walked.append(directory)
-        if any(os.path.exists(os.path.join(directory, marker)) for marker in PROJECT_MARKERS):
+        names = listing.names_in(directory)
+        if any(
+            marker in names and os.path.exists(os.path.join(directory, marker))
+            for marker in PROJECT_MARKERS
+        ):
             found = directory
             break
         parent = os.path.dirname(directory)
@@ -109,9 +114,10 @@ class Project:
         self.stamps: dict[str, Stamp] = {}
         src = self.root / "src"
         self._src = str(src)
-        if os.path.isdir(src):
+        has_src = listing.has(self.root, "src") and os.path.isdir(src)
+        if has_src:
             roots.append(src)
-        self.stamps[str(src)] = DIRECTORY if os.path.isdir(src) else MISSING
+        self.stamps[str(src)] = DIRECTORY if has_src else MISSING
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
         # Per directory, its package root (see package_root).

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bgtask_lint.config.listing import names_in
 from bgtask_lint.config.versions import tomllib
 
 DEFAULT_LINE_LENGTH = 88
@@ -21,11 +22,12 @@ DEFAULT_LINE_LENGTH = 88
 
 @lru_cache(maxsize=64)
 def formatter_line_length(root: Path) -> int:
+    names = names_in(root)
     for name in (".ruff.toml", "ruff.toml"):
-        found = _line_length(_read(root / name))
+        found = _line_length(_read(root / name)) if name in names else 0
         if found:
             return found
-    document = _read(root / "pyproject.toml")
+    document = _read(root / "pyproject.toml") if "pyproject.toml" in names else {}
     tool = document.get("tool")
     if not isinstance(tool, dict):
         return DEFAULT_LINE_LENGTH

@@ -22,6 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python < 3.11
 
+from bgtask_lint.config import listing
 from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.formatting import formatter_line_length
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, RuleOptions
@@ -495,9 +496,11 @@ class SettingsResolver:
                 break
             unresolved.append(directory)
             loaded = None
+            names = listing.names_in(directory)
             for name in CONFIG_FILES:
                 candidate = directory / name
-                loaded = load_settings(candidate) if os.path.isfile(candidate) else None
+                present = name in names and os.path.isfile(candidate)
+                loaded = load_settings(candidate) if present else None
                 if loaded is not None:
                     break
             if loaded is not None:

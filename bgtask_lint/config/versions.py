@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
+from bgtask_lint.config.listing import names_in
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
@@ -75,10 +77,11 @@ def pinned(root: Path, package: str) -> Optional[Version]:
 
 def _requirements(root: Path) -> list[str]:
     found: list[str] = []
-    pyproject = root / "pyproject.toml"
-    if os.path.isfile(pyproject):
+    names = names_in(root)
+    if "pyproject.toml" in names and os.path.isfile(root / "pyproject.toml"):
         try:
-            document: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            text = (root / "pyproject.toml").read_text(encoding="utf-8")
+            document: dict[str, Any] = tomllib.loads(text)
         except (OSError, UnicodeError, tomllib.TOMLDecodeError):
             document = {}  # the configuration's own reading reports it
         # Other tools' tables, read as hints: a value of another shape is
@@ -92,7 +95,7 @@ def _requirements(root: Path) -> list[str]:
                 pin = pin.get("version")
             if isinstance(pin, str):
                 found.append(f"{package} {pin}")
-    for path in _requirement_files(root):
+    for path in _requirement_files(root, names):
         try:
             found.extend(path.read_text(encoding="utf-8", errors="replace").splitlines())
         except OSError:
@@ -100,21 +103,12 @@ def _requirements(root: Path) -> list[str]:
     return found
 
 
-def _requirement_files(root: Path) -> list[Path]:
-    """`requirements*.txt` and `requirements/*.txt` at `root`, sorted. One
-    listing of the directory (a run outside any project makes every directory
-    a root: pathlib's glob cost a warm run a third of its time there)."""
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return []
+def _requirement_files(root: Path, names: frozenset[str]) -> list[Path]:
+    """`requirements*.txt` and `requirements/*.txt` at `root`, sorted."""
     files = [root / n for n in names if n.startswith("requirements") and n.endswith(".txt")]
     if "requirements" in names:
-        try:
-            inner = os.listdir(root / "requirements")
-        except OSError:
-            inner = []
-        files.extend(root / "requirements" / n for n in inner if n.endswith(".txt"))
+        inner = root / "requirements"
+        files.extend(inner / n for n in names_in(inner) if n.endswith(".txt"))
     return sorted(f for f in files if os.path.isfile(f))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+from bgtask_lint.config import listing
 from bgtask_lint.config.settings import SettingsResolver
 from bgtask_lint.run import gitignore
 
@@ -95,6 +96,7 @@ def _directory(
     except OSError as error:
         yield Found(Path(shown), error.strerror or str(error))
         return
+    listing.remember(absolute, (entry.name for entry in entries))
     settings = resolver.for_path(absolute, is_dir=True)
     base = settings.relative_directory(absolute)
     if ignores is not None:  # this directory's own .gitignore, unless inherited already

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
+from bgtask_lint.config import listing
+
 
 @dataclass(frozen=True)
 class _Rule:
@@ -76,7 +78,10 @@ def load(directory: str) -> Optional[IgnoreFile]:
     """The .gitignore of `directory` (and, at a repository root, its
     .git/info/exclude), or None."""
     lines: list[str] = []
+    names = listing.names_in(directory)
     for name in (".gitignore", os.path.join(".git", "info", "exclude")):
+        if name.split(os.sep)[0] not in names:
+            continue  # no file to open (opening it would say so, one call later)
         try:
             with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as f:
                 lines.extend(f.read().splitlines())
@@ -89,7 +94,7 @@ def load(directory: str) -> Optional[IgnoreFile]:
 @lru_cache(maxsize=1024)
 def repository_root(directory: str) -> Optional[str]:
     """The work tree `directory` is in, if any."""
-    if os.path.exists(os.path.join(directory, ".git")):
+    if listing.has(directory, ".git") and os.path.exists(os.path.join(directory, ".git")):
         return directory
     parent = os.path.dirname(directory)
     return None if parent == directory else repository_root(parent)
