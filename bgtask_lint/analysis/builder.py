@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -28,7 +28,7 @@ from bgtask_lint.analysis.names import (
     dotted_name,
 )
 from bgtask_lint.analysis.scopes import ScopeBuilder
-from bgtask_lint.analysis.walk import walk
+from bgtask_lint.analysis.walk import child_nodes
 
 
 class _ModelBuilder:
@@ -62,30 +62,51 @@ class _ModelBuilder:
             enter.setdefault(kind, []).append(method.__get__(self))
         for kind, method in _LEAVE.items():
             leave.setdefault(kind, []).insert(0, method.__get__(self))
-        for node, entering in walk(module):
-            kind = type(node)
-            if entering:
-                self.stack.append(node)
-                if id(node) in self.bodies:
-                    self.functions.append(self.bodies[id(node)])
+        # The hottest loop of a run, once per node: walk.walk's traversal
+        # written out (no generator), names bound locally. On `todo`, a node
+        # is to be entered, a 1-tuple holding one to be left; a node without
+        # children (most are names and literals) is left as soon as entered.
+        stack, statements, bodies, is_line = self.stack, self.statements, self.bodies, _IS_LINE
+        no_handlers: tuple = ()
+        todo: list[Any] = [module]
+        while todo:
+            item = todo.pop()
+            if type(item) is not tuple:
+                node = item
+                kind = type(node)
+                stack.append(node)
+                if id(node) in bodies:
+                    self.functions.append(bodies[id(node)])
                     self.lambda_depth.append(0)
                     self.scope_is_class.append(False)
-                if _is_line(kind):
-                    self.statements.append(node)  # type: ignore[arg-type]  # a statement
-                    if len(self.statements) == 1:
+                line = is_line.get(kind)
+                if line is None:
+                    line = _is_line(kind)
+                if line:
+                    statements.append(node)
+                    if len(statements) == 1:
                         self.position += 1
-                for handler in enter.get(kind, ()):
+                for handler in enter.get(kind, no_handlers):
                     handler(node)
+                children = child_nodes(node)
+                if children:
+                    todo.append((node,))
+                    children.reverse()
+                    todo.extend(children)
+                    continue
             else:
-                for handler in leave.get(kind, ()):
-                    handler(node)
-                if _is_line(kind):
-                    self.statements.pop()
-                if self.bodies.pop(id(node), None) is not None:
-                    self.functions.pop()
-                    self.lambda_depth.pop()
-                    self.scope_is_class.pop()
-                self.stack.pop()
+                node = item[0]
+                kind = type(node)
+                line = is_line[kind]
+            for handler in leave.get(kind, no_handlers):
+                handler(node)
+            if line:
+                statements.pop()
+            if bodies and bodies.pop(id(node), None) is not None:
+                self.functions.pop()
+                self.lambda_depth.pop()
+                self.scope_is_class.pop()
+            stack.pop()
         self.model.scopes = scopes.finish()
         self.finish()
 

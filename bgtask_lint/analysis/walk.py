@@ -10,8 +10,9 @@ iterative: deeply nested code cannot exhaust the Python stack.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterator
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import libcst as cst
 
@@ -42,30 +43,48 @@ _NOISE = (
     cst.ImportStar,
 )
 _NOISE_FIELDS = ("whitespace", "lpar", "rpar", "leading_lines", "lines_after_decorators")
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# Per node type, a function giving the values of its meaningful fields (one
+# C call: `operator.attrgetter`).
+_GETTERS: dict[type, Callable[[cst.CSTNode], tuple[Any, ...]]] = {}
 
 
-def _fields(node_type: type) -> tuple[str, ...]:
-    names = _FIELDS.get(node_type)
-    if names is None:
+def _getter(node_type: type) -> Callable[[cst.CSTNode], tuple[Any, ...]]:
+    getter = _GETTERS.get(node_type)
+    if getter is None:
         names = tuple(
             f.name for f in dataclasses.fields(node_type) if not f.name.startswith(_NOISE_FIELDS)
         )
-        _FIELDS[node_type] = names
-    return names
+        if not names:
+            getter = _no_fields
+        elif len(names) == 1:
+            one = operator.attrgetter(names[0])
+            getter = lambda node: (one(node),)  # noqa: E731  # attrgetter of one name gives no tuple
+        else:
+            getter = operator.attrgetter(*names)
+        _GETTERS[node_type] = getter
+    return getter
+
+
+def _no_fields(node: cst.CSTNode) -> tuple[Any, ...]:
+    return ()
 
 
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The meaningful children of `node`. Order follows libcst's fields, which
     is source order except that decorators come after a definition's body."""
     children: list[cst.CSTNode] = []
-    for name in _fields(type(node)):
-        value = getattr(node, name)
+    meaningful = _MEANINGFUL
+    for value in (_GETTERS.get(type(node)) or _getter(type(node)))(node):
         kind = type(value)
         if kind is list or kind is tuple:
-            children.extend(child for child in value if _is_meaningful(type(child)))
-        elif _is_meaningful(kind):
-            children.append(value)
+            for child in value:
+                answer = meaningful.get(type(child))
+                if answer or (answer is None and _is_meaningful(type(child))):
+                    children.append(child)
+        elif value is not None:
+            answer = meaningful.get(kind)
+            if answer or (answer is None and _is_meaningful(kind)):
+                children.append(value)
     return children
 
 
@@ -85,13 +104,21 @@ def _is_meaningful(kind: type) -> bool:
 def walk(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, bool]]:
     """(node, True) when a node is entered and (node, False) when it is left,
     children in between: the events of a visitor, without one."""
-    stack: list[tuple[cst.CSTNode, bool]] = [(root, True)]
+    # A node on the stack is to be entered, a 1-tuple holding one to be left
+    # (no node is a tuple).
+    stack: list[Any] = [root]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, entering = stack.pop()
-        yield node, entering
-        if entering:
-            stack.append((node, False))
-            stack.extend((child, True) for child in reversed(child_nodes(node)))
+        item = pop()
+        if type(item) is tuple:
+            yield item[0], False
+            continue
+        yield item, True
+        push((item,))
+        children = child_nodes(item)
+        if children:
+            children.reverse()
+            stack.extend(children)
 
 
 def own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
