@@ -3,11 +3,16 @@
 libcst's PositionProvider records a range for every node of the module, which
 costs about twice the parse (DESIGN §4). Most checked files report nothing, and
 those that do report a handful of nodes, so we run libcst's own position-tracking
-code generator ourselves and stop it as soon as the last node we need is done.
+code generator ourselves, only over the top-level statements that hold those
+nodes, and stop it as soon as the last one is done. Where each top-level
+statement starts comes from Python's own parser (ten times faster than
+libcst's code generator over a whole module); without the text, or when it
+cannot say, the generator runs from the top of the module.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Optional, cast
@@ -57,17 +62,92 @@ class _StoppingCodegenState(PositionProvidingCodegenState):
         computed[node] = CodeRange(start, end or CodePosition(self.line, self.column))
 
 
-def node_ranges(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, CodeRange]:
-    """Ranges (1-based lines, 0-based columns) of `nodes`, which must be in `module`."""
+def node_ranges(
+    module: cst.Module, nodes: Iterable[cst.CSTNode], text: Optional[str] = None
+) -> dict[cst.CSTNode, CodeRange]:
+    """Ranges (1-based lines, 0-based columns) of `nodes`, which must be in
+    `module`; `text` is the text `module` was parsed from, if at hand."""
     wanted = set(nodes)
     if not wanted:
         return {}
+    ranges: dict[cst.CSTNode, CodeRange] = {}
+    rows = _statement_rows(module, text) if text is not None else None
+    if rows is not None:
+        for statement, row, inside in _holding(module, wanted):
+            ranges.update(_generate(module, statement, inside, row))
+    missing = wanted - ranges.keys()
+    if missing:
+        ranges.update(_generate(module, module, missing, 1))
+    return {node: ranges[node] for node in wanted if node in ranges}
+
+
+def _generate(
+    module: cst.Module, root: cst.CSTNode, wanted: set[cst.CSTNode], row: int
+) -> dict[cst.CSTNode, CodeRange]:
+    """Run the code generator over `root`, which starts at column 0 of `row`,
+    until every node of `wanted` has its range."""
     recorder = _Recorder(set(wanted))
     state = _StoppingCodegenState(
         default_indent=module.default_indent,
         default_newline=module.default_newline,
         provider=recorder,  # type: ignore[arg-type]  # it stands in for libcst's provider
     )
+    state.line = row
     with suppress(_Done):
-        module._codegen(state)
-    return {node: recorder._computed[node] for node in wanted if node in recorder._computed}
+        root._codegen(state)
+    return recorder._computed
+
+
+# The start rows of the last modules asked about (a file's findings are
+# placed in one go, but a rule may ask first).
+_ROWS: dict[int, tuple[cst.Module, str, Optional[list[int]]]] = {}
+
+
+def _statement_rows(module: cst.Module, text: str) -> Optional[list[int]]:
+    """The row each of `module.body`'s statements starts on (its leading
+    blank and comment lines included), from Python's parser; None when it
+    cannot read `text` or sees other statements than libcst."""
+    cached = _ROWS.get(id(module))
+    if cached is not None and cached[0] is module and cached[1] is text:
+        return cached[2]
+    rows: Optional[list[int]] = []
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        body, rows = [], None
+    index = 0
+    for statement in module.body if rows is not None else ():
+        if index >= len(body):
+            rows = None
+            break
+        first = body[index]
+        decorators = getattr(first, "decorator_list", None) or ()
+        row = min([first.lineno, *(d.lineno for d in decorators)])
+        assert rows is not None
+        rows.append(row - len(statement.leading_lines))
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    if rows is not None and index != len(body):
+        rows = None
+    if len(_ROWS) > 32:
+        _ROWS.clear()
+    _ROWS[id(module)] = (module, text, rows)
+    return rows
+
+
+def _holding(
+    module: cst.Module, wanted: set[cst.CSTNode]
+) -> Iterator[tuple[cst.CSTNode, int, set[cst.CSTNode]]]:
+    """(top-level statement, its start row, the wanted nodes in it), in order,
+    until every wanted node is found."""
+    from bgtask_lint.analysis.walk import walk
+
+    rows = _ROWS[id(module)][2]
+    assert rows is not None
+    left = set(wanted)
+    for statement, row in zip(module.body, rows):
+        inside = {node for node, entering in walk(statement) if entering and node in left}
+        if inside:
+            left -= inside
+            yield statement, row, inside
+        if not left:
+            return

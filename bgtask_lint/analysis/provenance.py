@@ -344,7 +344,7 @@ def entry_position(model: Model, origin: Origin) -> Optional[tuple[str, int, int
     if entry is None:
         return None
     name = entry.info.node.name
-    start = node_ranges(entry.model.module, [name])[name].start
+    start = node_ranges(entry.model.module, [name], entry.model.parsed_text)[name].start
     return entry.model.path, start.line, start.column + 1
 
 

@@ -128,7 +128,7 @@ def place(
     judges = [_RULES[code] for code in sorted(codes) if _RULES[code].judges_suppressions]
     judge_noqa = bool(judges) and mentions_own_directive(text)
     comments = file_comments(module, text) if violations or judge_noqa else EMPTY
-    ranges = node_ranges(module, (v.node for _, v in violations))
+    ranges = node_ranges(module, (v.node for _, v in violations), parsed_text or text)
     layout: list[ModuleLayout] = []  # made on the first fix, shared by the others
     diagnostics = []
     suppressed: dict[int, set[str]] = {}

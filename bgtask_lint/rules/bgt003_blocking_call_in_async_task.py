@@ -201,7 +201,7 @@ def _related(path: BlockingPath) -> tuple[tuple[str, int, int, str], ...]:
     where, call = path.blocking
     if call is path.site.node:
         return ()
-    start = node_ranges(where.module, [call])[call].start
+    start = node_ranges(where.module, [call], where.parsed_text)[call].start
     return ((where.path, start.line, start.column + 1, f"`{path.chain[-1]}` blocks here"),)
 
 

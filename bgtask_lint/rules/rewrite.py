@@ -667,7 +667,7 @@ def _has_comment(node: cst.CSTNode) -> bool:
 
 def _column_of(model: Model, node: cst.CSTNode) -> int:
     """The column (in characters) where `node` starts."""
-    return node_ranges(model.module, [node])[node].start.column
+    return node_ranges(model.module, [node], model.parsed_text)[node].start.column
 
 
 def add_parameter(
