@@ -12,15 +12,24 @@ parser would have to recurse (bracket levels plus the operators and trailers
 chained at each level) and refuses files past a bound that CPython's limits
 already imply. What passes is parsed on a thread with a large stack, so that
 the estimate does not have to be exact for the process to survive.
+
+libcst checks every node it builds (`CSTNode.__post_init__` validates it),
+which is an eighth of its parse; a tree its own parser builds is valid by
+construction (libcst's source says as much beside that call), so those
+checks are skipped while it parses. Nodes built afterwards (the fixes')
+are checked as usual.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Optional
 
 import libcst as cst
+from libcst._nodes.base import CSTNode
 
 # Past 200 nested brackets CPython's tokenizer refuses the file; a chain of
 # operators and trailers of this length costs libcst about a second.
@@ -157,12 +166,14 @@ def parse_module(text: str) -> cst.Module:
         rejects = problem.startswith("too many nested") or depth > CPYTHON_NESTING
         raise CannotParse(problem, cpython_rejects=rejects)
     if depth <= MAIN_STACK_NESTING:
-        return cst.parse_module(text)  # the usual stack is plenty: no thread to pay for
+        with _parser_trusted():
+            return cst.parse_module(text)  # the usual stack is plenty: no thread to pay for
     outcome: dict[str, Any] = {}
 
     def parse() -> None:
         try:
-            outcome["module"] = cst.parse_module(text)
+            with _parser_trusted():
+                outcome["module"] = cst.parse_module(text)
         except BaseException as error:  # re-raised on the calling thread
             outcome["error"] = error
 
@@ -172,10 +183,27 @@ def parse_module(text: str) -> cst.Module:
         thread = threading.Thread(target=parse, name="bgtask-lint-parser", daemon=True)
         thread.start()
     except (RuntimeError, ValueError, MemoryError):
-        return cst.parse_module(text)  # no thread to be had: parse here
+        with _parser_trusted():
+            return cst.parse_module(text)  # no thread to be had: parse here
     finally:
         threading.stack_size(previous)
     thread.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["module"]
+
+
+def _no_validation(node: CSTNode) -> None:
+    pass
+
+
+@contextmanager
+def _parser_trusted() -> Iterator[None]:
+    """While libcst parses, the nodes it builds are not validated (see the
+    module's docstring)."""
+    validating = CSTNode.__dict__["__post_init__"]
+    CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign,assignment]  # see above
+    try:
+        yield
+    finally:
+        CSTNode.__post_init__ = validating  # type: ignore[method-assign]
