@@ -24,24 +24,45 @@ def parse(output):
     )
 
 
-@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
-def test_flake8_reports_the_same_findings(path, tmp_path):
-    source = path.read_text(encoding="utf-8")
-    # A fixture's own options (`# fixture-config:`) go in the project's
-    # configuration, as does BGT100, off by default (as ruff's RUF100).
-    options = re.findall(r"^# fixture-config: (.+)$", source, re.M)
+def _checked_as(path: Path, where: Path) -> Path:
+    """Where fixture `path` is checked: in place, or, when it has options of
+    its own (`# fixture-config:`, or BGT100, off by default as ruff's RUF100),
+    copied into a project of its own under `where` configured with them."""
+    options = re.findall(r"^# fixture-config: (.+)$", path.read_text(encoding="utf-8"), re.M)
     if path.name.startswith("BGT100"):
         options.append('extend-select = ["BGT100"]')
-    if options:
-        (tmp_path / "pyproject.toml").write_text("[tool.bgtask-lint]\n" + "\n".join(options) + "\n")
-        path = Path(shutil.copy(path, tmp_path / path.name))
+    if not options:
+        return path
+    project = where / path.stem
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.bgtask-lint]\n" + "\n".join(options) + "\n")
+    return Path(shutil.copy(path, project / path.name))
+
+
+@pytest.fixture(scope="module")
+def findings(tmp_path_factory) -> tuple[dict[Path, Path], list[tuple], list[tuple]]:
+    """Every fixture through one flake8 run and one `bgtask-lint check` (a
+    process per fixture took a fifth of the quick suite; which files are
+    named together changes no finding): where each fixture was checked, what
+    flake8 said and what the check said."""
+    where = tmp_path_factory.mktemp("flake8")
+    checked = {path: _checked_as(path, where) for path in FIXTURE_FILES}
+    targets = [str(target) for target in checked.values()]
     flake8 = subprocess.run(
-        [sys.executable, "-m", "flake8", "--select", "BGT", str(path)],
+        [sys.executable, "-m", "flake8", "--select", "BGT", *targets],
         capture_output=True,
         text=True,
     )
-    ours = run_cli("check", "--output-format", "concise", str(path))
-    expected = [f for f in parse(ours.stdout.replace(" [*] ", " "))]
-    assert parse(flake8.stdout) == expected, flake8.stderr
+    assert flake8.returncode in (0, 1), flake8.stderr
+    ours = run_cli("check", "--output-format", "concise", *targets)
+    return checked, parse(flake8.stdout), parse(ours.stdout.replace(" [*] ", " "))
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
+def test_flake8_reports_the_same_findings(path, findings):
+    checked, by_flake8, by_check = findings
+    target = os.path.abspath(checked[path])
+    expected = [f for f in by_check if f[0] == target]
+    assert [f for f in by_flake8 if f[0] == target] == expected
     # Every fixture with expectations reports something: the comparison is not empty.
-    assert expected or not expectations(source)
+    assert expected or not expectations(path.read_text(encoding="utf-8"))
