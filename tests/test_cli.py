@@ -1,4 +1,5 @@
-"""The command line, run as a user runs it: a real subprocess."""
+"""The command line, run as a user runs it (in this process: conftest.run_cli;
+test_process.py runs a handful of these as real processes)."""
 
 from __future__ import annotations
 
