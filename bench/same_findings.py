@@ -1,0 +1,90 @@
+"""Speed work must not change what is found: compare the findings of this
+checkout with those of an earlier commit, byte for byte, on the benchmark
+corpus laid out as bench/run.py lays it out (and on the plain corpus
+directory, where every directory is a project of its own).
+
+    python bench/corpus.py && python bench/same_findings.py 8948e83
+
+The earlier commit's package is taken with `git archive` into a temporary
+directory and run from there (`PYTHONPATH`), with the same interpreter and
+libraries. Every finding is compared in the JSON output (codes, messages,
+locations, fixes); exit status 1 when they differ, with the first lines that
+do. A check, not a test: it needs the corpus (see bench/corpus.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from corpus import CORPUS  # noqa: E402
+from run import as_repositories  # noqa: E402
+
+
+def findings(package_parent: Path | None, target: Path, cwd: Path) -> bytes:
+    env = dict(os.environ, BGTASK_LINT_NO_CACHE="1", PYTHONHASHSEED="0")
+    if package_parent is not None:
+        env["PYTHONPATH"] = str(package_parent)
+    command = [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json"]
+    result = subprocess.run(
+        [*command, "--exit-zero", str(target)], cwd=cwd, env=env, capture_output=True
+    )
+    if result.returncode != 0:
+        sys.exit(f"bgtask-lint failed ({result.returncode}): {result.stderr.decode()[-2000:]}")
+    return result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ref", help="the earlier commit (the one before the speed work)")
+    args = parser.parse_args()
+    if not CORPUS.is_dir():
+        sys.exit("no corpus: run `python bench/corpus.py` first")
+    work = Path(tempfile.mkdtemp(prefix="bgtask-same-"))
+    try:
+        earlier = work / "earlier"
+        earlier.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", args.ref, "bgtask_lint"], cwd=ROOT, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(earlier)], input=archive.stdout, check=True)
+        copy = work / "corpus"
+        shutil.copytree(CORPUS, copy, ignore=shutil.ignore_patterns("_downloads"))
+        as_repositories(copy)
+        outside = work / "elsewhere"
+        outside.mkdir()
+        layouts = {
+            "repository layout": (copy / ".", copy),
+            "plain corpus directory": (CORPUS, outside),
+        }
+        differ = False
+        for name, (target, cwd) in layouts.items():
+            before = findings(earlier, target, cwd)
+            after = findings(None, target, cwd)
+            count = before.count(b'"code"')
+            if before == after:
+                print(f"{name}: identical ({count} findings, {len(after):,} bytes of JSON)")
+                continue
+            differ = True
+            print(f"{name}: DIFFERENT")
+            diff = difflib.unified_diff(
+                before.decode().splitlines(), after.decode().splitlines(), args.ref, "now"
+            )
+            print("\n".join(list(diff)[:60]))
+        sys.exit(1 if differ else 0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
