@@ -172,3 +172,34 @@ def test_packages_below_the_project_root_resolve_as_python_finds_them(cli, tmp_p
     [(f, row, code, message)] = findings(cli, tmp_path, "backend/app/routes.py")
     assert (f, row, code) == ("backend/app/tasks.py", 3, "BGT003")
     assert "job → time.sleep" in message
+
+
+def test_texts_are_kept_only_for_files_that_can_matter(tmp_path, monkeypatch):
+    """A run drops the text of a file no rule can report on once it is
+    screened (a tree's texts would fill memory), and reads a task's module
+    again when another file submits a task defined there."""
+    from bgtask_lint.config.settings import SettingsResolver
+    from bgtask_lint.run import runner
+    from bgtask_lint.run.result import RunResult
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "tasks.py").write_text(
+        "import time\n\n\nasync def send(to):\n    time.sleep(1)\n"
+    )
+    (tmp_path / "shop" / "routes.py").write_text(
+        "from fastapi import BackgroundTasks, FastAPI\n\nfrom shop.tasks import send\n\n"
+        "app = FastAPI()\n\n\n@app.post('/')\ndef create(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(send, 'a')\n"
+    )
+    (tmp_path / "shop" / "unrelated.py").write_text("VALUE = 1\n")
+    monkeypatch.chdir(tmp_path)
+    result = RunResult()
+    run = runner.Run(SettingsResolver(), result, None, 1, None)
+    runner.discover_into(run, [tmp_path], False, None)
+    run.execute()
+    texts = {Path(f.key).name: f.text for f in run.files}
+    assert texts["unrelated.py"] is None and texts["__init__.py"] is None
+    assert texts["routes.py"] is not None and texts["tasks.py"] is not None  # read again
+    assert [(Path(d.filename).name, d.code) for d in result.diagnostics] == [("tasks.py", "BGT003")]

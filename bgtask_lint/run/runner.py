@@ -220,9 +220,11 @@ class Run:
             )
         return self._fingerprints[key]
 
-    def _read(self, file: SourceFile) -> bool:
+    def _read(self, file: SourceFile, *, keep: bool = False) -> bool:
         """Read and decode; a failure is reported and the file dropped. A file
-        too large to parse is reported only when it could have findings."""
+        too large to parse is reported only when it could have findings. The
+        text of a file that cannot (most of them) is not kept, unless `keep`:
+        a run would otherwise hold every file of the tree in memory."""
         if file.key in self.overlay:
             file.text, file.encoding = self.overlay[file.key]
             file.matters = _screen(file)(file.text)
@@ -243,6 +245,8 @@ class Run:
             return False
         file.text, file.encoding = decoded.text, decoded.encoding
         file.matters = _screen(file)(file.text)
+        if not (file.matters or keep):
+            file.text = None
         return True
 
     def _to_check(self) -> list[SourceFile]:
@@ -256,9 +260,11 @@ class Run:
                 continue
             if file.entry is not None:
                 file.entry = None  # other files now submit its functions as tasks
-                if not self._read(file):
+                if not self._read(file, keep=True):
                     continue
             if file.matters or file.in_project.task_keys(file.key):
+                if file.text is None and not self._read(file, keep=True):
+                    continue  # read again: it holds a task another file submits
                 todo.append(file)
         return todo + self._chain_ends()
 
@@ -292,7 +298,7 @@ class Run:
                 ):
                     self.result.diagnostics.extend(entry.diagnostics)
                     continue
-                if self._read(file):
+                if self._read(file, keep=True):
                     self.chain_ends.append(file)
         return self.chain_ends
 
