@@ -57,11 +57,28 @@ def test_a_global_leads_to_what_its_value_uses():
     assert "class Mailer:" in text and "def send(to):" in text and "def render" in text
 
 
-def test_every_module_level_statement_stays():
+def test_imports_stay_and_other_statements_when_they_bind_what_is_asked():
     text = outline(MODULE, ("render",))
     assert text is not None
     assert "import os" in text and "from .db import engine" in text
-    assert "LIMIT = compute_limit()" in text
+    assert "LIMIT = compute_limit()" not in text  # `render` does not lead to it
+    text = outline(MODULE, ("LIMIT",))
+    assert text is not None and "LIMIT = compute_limit()" in text
+
+
+def test_rows_are_counted_as_pythons_parser_counts_them():
+    """A form feed inside a string is not a row break (str.splitlines makes
+    it one), and a row two statements share stays whole."""
+    source = (
+        'NOTE = "a\fb"\nx = 1; keep = 2\n\n\n'
+        "def dropped():\n    pass\n\n\ndef kept():\n    return keep\n"
+    )
+    text = outline(source, ("kept",))
+    assert text is not None
+    assert text.splitlines()[1] == "x = 1; keep = 2"
+    assert "def dropped" not in text and "def kept" in text and "NOTE" not in text
+    assert len(text.split("\n")) == len(source.split("\n"))
+    compile(text, "outline.py", "exec")
 
 
 def test_unparsable_text_gives_none():

@@ -1,15 +1,16 @@
-"""A module's outline: its text with the top-level definitions a question
+"""A module's outline: its text with the top-level statements a question
 does not need blanked out.
 
 Following a value into another module (`from app.db import SessionLocal`,
 a call of `app.services.notify`) needs the names asked about, their
 definitions, and what those use in turn: not the hundreds of routes a large
-module also defines. The standard library's parser finds the top-level
-statements (it is an order of magnitude faster than libcst). Every statement
-that is not a function or class definition stays, so every module-level name
-keeps its binding; a definition stays when the names asked about lead to it,
-through the definitions and the module-level statements binding the names
-they use. The others become empty lines, so every row stays where it was.
+module also defines, nor its thousand lines of settings. The standard
+library's parser finds the top-level statements (it is an order of
+magnitude faster than libcst). The imports stay (they resolve the names of
+the rest); any other statement, a definition or an assignment, stays when
+the names asked about lead to it: it binds one of them, or a name that the
+code of a statement kept already uses. The others become empty lines, so
+every row stays where it was.
 
 A module is read by Python's parser once (`Outline`): a second question
 about it reuses what the first found, and a model parsed for one question
@@ -19,16 +20,21 @@ answers the next when the definitions it leads to are already in it.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Optional
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_IMPORTS = (ast.Import, ast.ImportFrom)
+# Rows as Python's parser counts them (str.splitlines also breaks at form
+# feeds and other characters, which would move rows).
+_LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
 @dataclass(frozen=True)
-class _Definition:
-    """A top-level `def` or `class`: its rows (decorators included) and the
-    names its code uses."""
+class _Part:
+    """A top-level statement: its rows (a definition's decorators included)
+    and the names its code uses."""
 
     first: int
     last: int
@@ -41,24 +47,29 @@ class Outline:
 
     def __init__(self, text: str, tree: ast.Module) -> None:
         self.text = text
-        self.definitions: list[_Definition] = []
-        self._named: dict[str, list[int]] = {}  # name -> indexes in `definitions`
-        # Names a module-level statement that binds `name` uses (a statement
-        # that is not a definition always stays; what it uses may lead on).
-        self._binders: dict[str, list[frozenset[str]]] = {}
+        self.parts: list[_Part] = []
+        # Per name, the parts that bind it: its definitions, and the other
+        # statements that assign it.
+        self._binders: dict[str, list[int]] = {}
+        # Parts kept whatever is asked: those holding an import (what they
+        # bind is cheap to parse and resolves the names of the rest), and a
+        # `match` (its captures are not plain names).
+        self._always: set[int] = set()
         for node in tree.body:
+            index = len(self.parts)
+            decorators = getattr(node, "decorator_list", ())
+            first = min([node.lineno, *(d.lineno for d in decorators)])
+            self.parts.append(_Part(first, node.end_lineno or node.lineno, _uses(node)))
             if isinstance(node, _DEFINITIONS):
-                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                self._named.setdefault(node.name, []).append(len(self.definitions))
-                last = node.end_lineno or node.lineno
-                self.definitions.append(_Definition(first, last, _uses(node)))
+                self._binders.setdefault(node.name, []).append(index)
                 continue
-            uses = _uses(node)
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
-                    self._binders.setdefault(inner.id, []).append(uses)
+                    self._binders.setdefault(inner.id, []).append(index)
                 elif isinstance(inner, _DEFINITIONS):
-                    self._binders.setdefault(inner.name, []).append(uses)
+                    self._binders.setdefault(inner.name, []).append(index)
+                elif isinstance(inner, (*_IMPORTS, ast.Match)):
+                    self._always.add(index)
 
     @classmethod
     def of(cls, text: str) -> Optional[Outline]:
@@ -71,36 +82,43 @@ class Outline:
         return cls(text, tree)
 
     def leads_to(self, names: tuple[str, ...]) -> frozenset[int]:
-        """The definitions (indexes) that `names` lead to: theirs, and those of
-        the names their code and the statements binding them use, in turn."""
+        """The parts (indexes) that `names` lead to: the imports, the
+        statements binding the names, and, in turn, those binding the names
+        their code uses."""
         kept: set[int] = set()
         seen: set[str] = set()
         pending = list(names)
+        for index in self._always:
+            pending.extend(self.parts[index].uses)
+        kept.update(self._always)
         while pending:
             name = pending.pop()
             if name in seen:
                 continue
             seen.add(name)
-            for index in self._named.get(name, ()):
+            for index in self._binders.get(name, ()):
                 if index not in kept:
                     kept.add(index)
-                    pending.extend(self.definitions[index].uses - seen)
-            for uses in self._binders.get(name, ()):
-                pending.extend(uses - seen)
+                    pending.extend(self.parts[index].uses - seen)
         return frozenset(kept)
 
     def keeping(self, kept: frozenset[int]) -> str:
-        """The text with every definition not in `kept` blanked (rows stay)."""
-        if len(kept) == len(self.definitions):
+        """The text with every part not in `kept` blanked. Rows stay; a row
+        shared with a kept part (`a = 1; b = 2`) stays whole."""
+        if len(kept) == len(self.parts):
             return self.text
-        lines = self.text.splitlines(keepends=True)
-        for index, definition in enumerate(self.definitions):
+        spans = (self.parts[index] for index in kept)
+        keep_rows = {row for part in spans for row in range(part.first, part.last + 1)}
+        lines = _LINES.findall(self.text)
+        for index, part in enumerate(self.parts):
             if index in kept:
                 continue
-            for row in range(definition.first - 1, min(definition.last, len(lines))):
-                line = lines[row]
+            for row in range(part.first, min(part.last, len(lines)) + 1):
+                if row in keep_rows:
+                    continue
+                line = lines[row - 1]
                 ending = line[len(line.rstrip("\r\n")) :]
-                lines[row] = ending or "\n"
+                lines[row - 1] = ending or "\n"
         return "".join(lines)
 
 
