@@ -147,3 +147,33 @@ def test_a_worker_that_runs_out_takes_the_last_items_of_the_other():
     assert answered[0] == [1.5]
     assert answered[1] == [0.04, 0.03, 0.02, 0.01]  # from the end of worker 0's queue
     assert queues == [[], []]
+
+
+def test_files_read_on_workers_give_what_reading_here_gives(tmp_path, pools, monkeypatch):
+    """Reading, decoding and screening on workers (a chunk of files each):
+    the same files kept, the same errors in the same order."""
+    tree = copy_fixtures(tmp_path / "tree")
+    (tree / "latin.py").write_bytes(b"x = '\xe9'\n")  # not UTF-8, no cookie
+    (tree / "big.py").write_text("from fastapi import BackgroundTasks\n" + "x = 1\n" * 3000)
+    (tree / "pyproject.toml").write_text('[tool.bgtask-lint]\nmax-file-size = "16KiB"\n')
+    for index in range(parallel.MIN_PARALLEL_READS // 10):
+        (tree / f"plain_{index}.py").write_text(f"VALUE = {index}\n")
+    one = check_paths([tree], workers=1)
+    pools.clear()
+    from bgtask_lint.run import runner
+
+    read_here = []
+    real_read = runner.Run._read
+
+    def recording(self, file, *, keep=False):
+        if not keep:  # keep: a task's module read again, always here
+            read_here.append(file.key)
+        return real_read(self, file, keep=keep)
+
+    monkeypatch.setattr(runner.Run, "_read", recording)
+    two = check_paths([tree], workers=2)
+    assert pools == [2]  # one pool, read with and kept for the parse
+    assert read_here == []
+    assert summary(two) == summary(one)
+    errors = [d.filename.rsplit("/", 1)[-1] for d in one.diagnostics if d.code.startswith("BGT9")]
+    assert sorted(errors) == ["big.py", "latin.py"]

@@ -8,7 +8,8 @@
    used elsewhere; reuse cached findings where nothing they depend on changed;
 5. store what was computed in the cache.
 
-Phases 3 and 4 run on worker processes when there is enough to parse.
+Phase 2 runs on worker processes when there are many files to read, and
+phases 3 and 4 when there is enough to parse (with the same workers).
 """
 
 from __future__ import annotations
@@ -123,13 +124,18 @@ class Run:
                 if file.entry is not None:
                     file.matters = file.entry.matters
                     file.in_project.add_facts(file.entry.uses, file.key)
-        self.files = [f for f in self.files if f.entry is not None or self._read(f)]
+        read, pool = self._read_all([f for f in self.files if f.entry is None])
+        kept = {id(f) for f in read}
+        self.files = [f for f in self.files if f.entry is not None or id(f) in kept]
         fresh = [f for f in self.files if f.entry is None and f.matters]
         count = parallel.worker_count(fresh, self.workers)
+        if pool is not None and len(pool.connections) != count:
+            pool.close()
+            pool = None
         if count > 1:
             reported = len(self.result.diagnostics)
             try:
-                self._in_parallel(fresh, count)
+                self._in_parallel(fresh, count, pool)
                 self._store()
                 return
             except (OSError, RuntimeError, EOFError) as error:
@@ -221,33 +227,65 @@ class Run:
         return self._fingerprints[key]
 
     def _read(self, file: SourceFile, *, keep: bool = False) -> bool:
-        """Read and decode; a failure is reported and the file dropped. A file
-        too large to parse is reported only when it could have findings. The
-        text of a file that cannot (most of them) is not kept, unless `keep`:
-        a run would otherwise hold every file of the tree in memory."""
-        if file.key in self.overlay:
-            file.text, file.encoding = self.overlay[file.key]
-            file.matters = _screen(file)(file.text)
-            return True
-        try:
-            data, file.stamp = read_file(file.key, file.settings.max_file_size)
-        except TooLarge as error:
-            if might_matter(file.key):
-                self.result.diagnostics.append(file_error(file.name, str(error)))
+        """Read, decode and screen `file` (see read_and_screen); a failure is
+        reported and the file dropped."""
+        reading = read_and_screen(
+            file.key, file.settings.max_file_size, _codes(file), self.overlay, keep=keep
+        )
+        return self._take(file, reading)
+
+    def _take(self, file: SourceFile, reading: Reading) -> bool:
+        if reading.error is not None:
+            self.result.diagnostics.append(file_error(file.name, reading.error))
+        if not reading.read:
             return False
-        except UnreadableFile as error:
-            self.result.diagnostics.append(file_error(file.name, str(error)))
-            return False
-        try:
-            decoded = decode_source(data)
-        except DecodeError as error:
-            self.result.diagnostics.append(file_error(file.name, str(error)))
-            return False
-        file.text, file.encoding = decoded.text, decoded.encoding
-        file.matters = _screen(file)(file.text)
-        if not (file.matters or keep):
-            file.text = None
+        file.text, file.encoding, file.stamp = reading.text, reading.encoding, reading.stamp
+        file.matters = reading.matters
         return True
+
+    def _read_all(
+        self, files: list[SourceFile]
+    ) -> tuple[list[SourceFile], Optional[parallel.Pool]]:
+        """The files that could be read, in order (each read, decoded and
+        screened). Many are read on worker processes, which are returned to
+        go on with (None: read here)."""
+        count = parallel.reader_count(len(files), self.workers)
+        if count > 1:
+            try:
+                pool = parallel.Pool(count, WorkerState)
+            except OSError:
+                pool = None
+            if pool is not None:
+                try:
+                    readings = self._read_in_parallel(pool, files)
+                except (OSError, RuntimeError, EOFError):
+                    pool.close(abort=True)  # read them here instead: nothing was taken yet
+                else:
+                    return [f for f, r in zip(files, readings) if self._take(f, r)], pool
+        return [f for f in files if self._read(f)], None
+
+    def _read_in_parallel(self, pool: parallel.Pool, files: list[SourceFile]) -> list[Reading]:
+        chunks = [
+            range(n, min(n + READ_CHUNK, len(files))) for n in range(0, len(files), READ_CHUNK)
+        ]
+        count = len(pool.connections)
+        queues = [chunks[n::count] for n in range(count)]
+        told: set[int] = set()
+        readings: dict[int, list[Reading]] = {}
+
+        def request(worker: int, chunk: range) -> ReadRequest:
+            first = worker not in told
+            told.add(worker)
+            jobs = [
+                (files[i].key, files[i].settings.max_file_size, _codes(files[i])) for i in chunk
+            ]
+            return ReadRequest(jobs, self.overlay if first else None)
+
+        def answered(worker: int, chunk: range, answer: list[Reading]) -> None:
+            readings[chunk.start] = answer
+
+        pool.work_through(queues, request, answered)
+        return [reading for start in sorted(readings) for reading in readings[start]]
 
     def _to_check(self) -> list[SourceFile]:
         """Files whose findings must be computed, in discovery order; the others
@@ -302,7 +340,9 @@ class Run:
                     self.chain_ends.append(file)
         return self.chain_ends
 
-    def _in_parallel(self, fresh: list[SourceFile], count: int) -> None:
+    def _in_parallel(
+        self, fresh: list[SourceFile], count: int, pool: Optional[parallel.Pool] = None
+    ) -> None:
         """Phases 3 and 4 on `count` workers. Each starts with a share of
         `fresh` (parallel.share) and checks the files it indexed (it has
         their models); one that runs out takes files from the others."""
@@ -324,7 +364,7 @@ class Run:
             file.in_project.add_facts(file.uses, file.key)
             owner[file.key] = worker
 
-        pool = parallel.Pool(count, WorkerState)
+        pool = pool or parallel.Pool(count, WorkerState)
         finished = False
         answers: dict[str, Any] = {}
         try:
@@ -453,7 +493,62 @@ def _package_of(file: SourceFile) -> str:
 def _screen(file: SourceFile) -> Screen:
     from bgtask_lint.rules import screen
 
-    return screen(file.settings.enabled_codes(file.name))
+    return screen(_codes(file))
+
+
+def _codes(file: SourceFile) -> frozenset[str]:
+    return file.settings.enabled_codes(file.name)
+
+
+# Files per request when workers read them (a request per file would cost
+# more in messages than the reading).
+READ_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What reading one file gave: its text when some rule can use it (or
+    when it is to be kept), whether it was read at all, and the one-line
+    error to report (a file too large is reported only if it might matter)."""
+
+    read: bool
+    text: Optional[str] = None
+    encoding: str = "utf-8"
+    stamp: Optional[Stamp] = None
+    matters: bool = False
+    error: Optional[str] = None
+
+
+def read_and_screen(
+    key: str,
+    max_size: int,
+    codes: frozenset[str],
+    overlay: dict[str, tuple[str, str]],
+    *,
+    keep: bool = False,
+) -> Reading:
+    """Read, decode and screen one file. The text of a file no rule can
+    report on (most of them) is not kept, unless `keep`: a run would
+    otherwise hold every file of the tree in memory."""
+    from bgtask_lint.rules import screen
+
+    if key in overlay:
+        text, encoding = overlay[key]
+        return Reading(True, text, encoding, matters=screen(codes)(text))
+    try:
+        data, stamp = read_file(key, max_size)
+    except TooLarge as error:
+        return Reading(False, error=str(error) if might_matter(key) else None)
+    except UnreadableFile as error:
+        return Reading(False, error=str(error))
+    try:
+        decoded = decode_source(data)
+    except DecodeError as error:
+        return Reading(False, error=str(error))
+    matters = screen(codes)(decoded.text)
+    return Reading(
+        True, decoded.text if matters or keep else None, decoded.encoding, stamp, matters
+    )
 
 
 def _index(file: SourceFile) -> None:
@@ -613,6 +708,16 @@ def _job(file: SourceFile) -> Job:
 
 
 @dataclass(frozen=True)
+class ReadRequest:
+    """Phase 2 on a worker: read, decode and screen these files, given as
+    (path, max-file-size, enabled codes). The overlay comes with a worker's
+    first request only (None after)."""
+
+    jobs: list[tuple[str, int, frozenset[str]]]
+    overlay: Optional[dict[str, tuple[str, str]]]
+
+
+@dataclass(frozen=True)
 class IndexRequest:
     """Phase 3 on a worker: parse these files, say which tasks they submit
     (and which files that read). What is the same for every file comes with
@@ -636,7 +741,7 @@ class CheckRequest:
     fix: Optional[FixMode]
 
 
-Request = Union[IndexRequest, CheckRequest]
+Request = Union[ReadRequest, IndexRequest, CheckRequest]
 
 
 class WorkerState:
@@ -674,10 +779,18 @@ class WorkerState:
         )
         return file
 
-    def handle(self, request: Request) -> dict[str, Any]:
+    def handle(self, request: Request) -> Any:
+        if isinstance(request, ReadRequest):
+            return self.read(request)
         if isinstance(request, IndexRequest):
             return self.index(request)
         return self.check(request)
+
+    def read(self, request: ReadRequest) -> list[Reading]:
+        if request.overlay is not None:
+            self.overlay = request.overlay
+        self._parent_still_there()
+        return [read_and_screen(*job, self.overlay) for job in request.jobs]
 
     def index(self, request: IndexRequest) -> dict[str, Any]:
         if request.checked is not None:
