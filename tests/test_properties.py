@@ -57,12 +57,18 @@ def assert_properties(source: str) -> None:
 # -- programs from Python's grammar ------------------------------------------
 
 
+# Slow: these take 15 to 25 s of the quick suite, nearly all of it
+# hypothesmith generating programs (checking them is under a tenth). The
+# full suite runs them; the quick one runs the background-task-shaped
+# programs below.
+@pytest.mark.slow
 @bounded(300)
 @given(hypothesmith.from_grammar())
 def test_programs_from_the_grammar(source):
     assert_properties("from fastapi import BackgroundTasks\n" + source)
 
 
+@pytest.mark.slow
 @bounded(25)
 @given(hypothesmith.from_node(libcst.Module))
 def test_programs_from_libcst_nodes(source):

@@ -460,7 +460,7 @@ class SettingsResolver:
 
     overrides: Overrides = field(default_factory=Overrides)
     cwd: Path = field(default_factory=Path.cwd)
-    _by_directory: dict[Path, Settings] = field(default_factory=dict)
+    _by_directory: dict[str, Settings] = field(default_factory=dict)
     _fixed: Optional[Settings] = None
     _by_name: dict[str, Settings] = field(default_factory=dict)
 
@@ -482,13 +482,14 @@ class SettingsResolver:
             absolute = os.path.dirname(absolute)
         settings = self._by_name.get(absolute)  # strings: no Path per file
         if settings is None:
-            settings = self._by_name[absolute] = self._for_directory(Path(absolute))
+            settings = self._by_name[absolute] = self._for_directory(absolute)
         return settings
 
-    def _for_directory(self, directory: Path) -> Settings:
+    def _for_directory(self, directory: str) -> Settings:
         # Up the tree until a directory with settings (a loop, not recursion:
-        # a tree can be deeper than Python's stack).
-        unresolved: list[Path] = []
+        # a tree can be deeper than Python's stack). Strings, not Paths: the
+        # walk asks this of every directory it enters.
+        unresolved: list[str] = []
         settings: Optional[Settings] = None
         while settings is None:
             settings = self._by_directory.get(directory)
@@ -498,17 +499,19 @@ class SettingsResolver:
             loaded = None
             names = listing.names_in(directory)
             for name in CONFIG_FILES:
-                candidate = directory / name
-                present = name in names and os.path.isfile(candidate)
-                loaded = load_settings(candidate) if present else None
+                if name not in names:
+                    continue
+                candidate = Path(directory, name)
+                loaded = load_settings(candidate) if os.path.isfile(candidate) else None
                 if loaded is not None:
                     break
+            parent = os.path.dirname(directory)
             if loaded is not None:
                 settings = self.overrides.apply(loaded)
-            elif directory.parent == directory:
+            elif parent == directory:
                 settings = self.overrides.apply(Settings(root=self.cwd))
             else:
-                directory = directory.parent
+                directory = parent
         for seen in unresolved:
             self._by_directory[seen] = settings
         return settings

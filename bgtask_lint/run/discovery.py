@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from bgtask_lint.config import listing
-from bgtask_lint.config.settings import SettingsResolver
+from bgtask_lint.config.settings import Settings, SettingsResolver
 from bgtask_lint.run import gitignore
 
 
@@ -70,7 +70,7 @@ def _walk(
         if found is None:
             stack.pop()
         elif isinstance(found, _Descend):
-            stack.append(_directory(*found.args, resolver, seen, found.ignores))
+            stack.append(_directory(*found.args, resolver, seen, found.ignores, found.within))
         else:
             yield found
 
@@ -81,6 +81,9 @@ class _Descend(Found):
 
     args: tuple[str, str] = ("", "")
     ignores: Optional[tuple[gitignore.IgnoreFile, ...]] = None
+    # The settings of the directory above and this one's path relative to
+    # their root: the same settings below need no `relpath` of their own.
+    within: Optional[tuple[Settings, str]] = None
 
 
 def _directory(
@@ -89,6 +92,7 @@ def _directory(
     resolver: SettingsResolver,
     seen: set[str],
     ignores: Optional[tuple[gitignore.IgnoreFile, ...]],
+    within: Optional[tuple[Settings, str]] = None,
 ) -> Iterator[Found]:
     """One directory's files, and _Descend for each subdirectory, in name order."""
     try:
@@ -98,7 +102,10 @@ def _directory(
         return
     listing.remember(absolute, (entry.name for entry in entries))
     settings = resolver.for_path(absolute, is_dir=True)
-    base = settings.relative_directory(absolute)
+    if within is not None and within[0] is settings:
+        base = within[1]
+    else:
+        base = settings.relative_directory(absolute)
     if ignores is not None:  # this directory's own .gitignore, unless inherited already
         here = gitignore.load(absolute)
         if here is not None and (not ignores or ignores[-1].base != absolute):
@@ -117,7 +124,9 @@ def _directory(
             continue
         child = os.path.join(shown, entry.name)
         if is_dir:
-            yield _Descend(child, args=(entry.path, child), ignores=ignores)
+            yield _Descend(
+                child, args=(entry.path, child), ignores=ignores, within=(settings, relative)
+            )
         elif child not in seen:
             seen.add(child)
             yield Found(child)
