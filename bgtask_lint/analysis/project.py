@@ -33,8 +33,18 @@ MAX_REEXPORTS = 8
 def _key(path: Union[str, Path]) -> str:
     """How the project names a file: its absolute path as a string, symlinks
     not resolved (a `stat` per path component, and a Path object, saved
-    thousands of times per run)."""
+    thousands of times per run). Remembered for absolute strings, which a
+    run asks about again and again (a relative one depends on the working
+    directory)."""
+    if type(path) is str and path.startswith(os.sep):
+        key = _KEYS.get(path)
+        if key is None:
+            key = _KEYS[path] = os.path.abspath(path)
+        return key
     return os.path.abspath(path)
+
+
+_KEYS: dict[str, str] = {}
 
 
 def find_project_root(path: Union[str, Path], *, is_dir: Optional[bool] = None) -> Path:
@@ -65,6 +75,7 @@ _MARKED: dict[str, Optional[str]] = {}
 def forget_roots() -> None:
     """See api.forget_what_was_read."""
     _MARKED.clear()
+    _KEYS.clear()
 
 
 def _marked_ancestor(directory: str) -> Optional[str]:

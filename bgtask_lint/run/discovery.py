@@ -20,6 +20,7 @@ class Found:
 
     path: Union[str, Path]
     error: Optional[str] = None
+    absolute: Optional[str] = None  # known to the walk: no abspath per file
 
 
 def discover(
@@ -129,4 +130,4 @@ def _directory(
             )
         elif child not in seen:
             seen.add(child)
-            yield Found(child)
+            yield Found(child, absolute=entry.path)

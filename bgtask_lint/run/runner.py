@@ -100,8 +100,10 @@ class Run:
         self._chain_ends_found = False
         self._fingerprints: dict[tuple[int, frozenset[str], Path], str] = {}
 
-    def add(self, path: Union[str, Path]) -> None:
-        absolute = os.path.abspath(path)  # once: the helpers below get it ready-made
+    def add(self, path: Union[str, Path], absolute: Optional[str] = None) -> None:
+        """Check `path` in this run (`absolute`: its absolute path, if known)."""
+        # Once: the helpers below get it ready-made.
+        absolute = absolute or os.path.abspath(path)
         settings = self.resolver.for_path(absolute, is_dir=False)
         root = find_project_root(absolute, is_dir=False)
         project = self.projects.get(root)
@@ -908,4 +910,4 @@ def discover_into(
         if found.error is not None:
             run.result.diagnostics.append(file_error(str(found.path), found.error))
         else:
-            run.add(found.path)
+            run.add(found.path, found.absolute)
