@@ -26,6 +26,8 @@ from typing import Optional
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
+# Parts kept whatever is asked (see Outline._always); `match` is 3.10+.
+_ALWAYS = (*_IMPORTS, *((ast.Match,) if hasattr(ast, "Match") else ()))
 # Rows as Python's parser counts them (str.splitlines also breaks at form
 # feeds and other characters, which would move rows).
 _LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
@@ -68,7 +70,7 @@ class Outline:
                     self._binders.setdefault(inner.id, []).append(index)
                 elif isinstance(inner, _DEFINITIONS):
                     self._binders.setdefault(inner.name, []).append(index)
-                elif isinstance(inner, (*_IMPORTS, ast.Match)):
+                elif isinstance(inner, _ALWAYS):
                     self._always.add(index)
 
     @classmethod
