@@ -284,11 +284,12 @@ class Watcher:
     def _task_init(self, original: Callable[..., None]) -> Callable[..., None]:
         watcher = self
 
+        # Positional-only: the task's own keywords (`task=`, `func=`) pass through.
         @functools.wraps(original)
-        def __init__(task: Any, func: Any, *args: Any, **kwargs: Any) -> None:
-            original(task, func, *args, **kwargs)
+        def __init__(task: Any, /, *args: Any, **kwargs: Any) -> None:
+            original(task, *args, **kwargs)
             with _quietly():
-                watcher._made_task(task, func)
+                watcher._made_task(task, args[0] if args else kwargs.get("func"))
 
         return __init__
 
@@ -311,7 +312,7 @@ class Watcher:
         watcher = self
 
         @functools.wraps(original)  # the signature FastAPI reads stays the original's
-        def __init__(tasks: Any, *args: Any, **kwargs: Any) -> None:
+        def __init__(tasks: Any, /, *args: Any, **kwargs: Any) -> None:  # `tasks=` passes
             original(tasks, *args, **kwargs)
             with _quietly():
                 watcher._made_tasks(tasks)
@@ -334,8 +335,8 @@ class Watcher:
         watcher = self
 
         @functools.wraps(original)
-        def add_task(tasks: Any, func: Any, *args: Any, **kwargs: Any) -> None:
-            original(tasks, func, *args, **kwargs)
+        def add_task(tasks: Any, /, *args: Any, **kwargs: Any) -> None:  # `tasks=` passes
+            original(tasks, *args, **kwargs)
             with _quietly():
                 watcher._added(tasks)
 

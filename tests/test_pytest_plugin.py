@@ -358,6 +358,19 @@ def test_the_test_builds_its_own_tasks():
     assert len(tasks.tasks) == 1
 
 
+def keywords(task=None, tasks=None):
+    RAN.append(("keywords", task, tasks))
+
+
+def test_keywords_named_like_the_wrapped_parameters_pass_through():
+    import asyncio
+
+    group = BackgroundTasks(tasks=[BackgroundTask(keywords, task=1)])
+    group.add_task(keywords, tasks=2)
+    asyncio.run(group())
+    assert ("keywords", 1, None) in RAN and ("keywords", None, 2) in RAN
+
+
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
@@ -373,7 +386,7 @@ async def test_through_httpx_async_client():
 
 def test_correct_patterns_report_nothing(pytester):
     result = run(pytester, HEADER + CORRECT)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     assert "went wrong" not in result.stdout.str()
 
 
