@@ -98,6 +98,26 @@ def test_a_failing_worker_is_reported_and_the_run_goes_on(tmp_path, monkeypatch)
     assert summary(result) == expected
 
 
+def test_a_worker_failing_to_read_is_reported_once_and_the_files_are_read_here(
+    tmp_path, monkeypatch
+):
+    from bgtask_lint.run import runner
+
+    tree = copy_fixtures(tmp_path / "tree")
+    expected = summary(check_paths([tree], workers=1))
+
+    def broken(self, request):
+        raise ValueError("cannot read")
+
+    monkeypatch.setattr(runner.WorkerState, "read", broken)
+    result = check_paths([tree], workers=2)
+    assert result.errors == [
+        "a worker process failed (RuntimeError: ValueError: cannot read); "
+        "the run went on in one process (please report this)"
+    ]
+    assert summary(result) == expected
+
+
 def test_messages_do_not_depend_on_the_hash_seed(tmp_path):
     import os
     import subprocess

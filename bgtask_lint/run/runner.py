@@ -141,15 +141,9 @@ class Run:
                 self._store()
                 return
             except (OSError, RuntimeError, EOFError) as error:
-                # No processes to be had, or a worker failed: do it all here
-                # instead. A rule's own crash is not this (check_file reports it
-                # per file), so a worker that failed is a bug: say so.
+                # Do it all here instead (see _worker_failed).
                 del self.result.diagnostics[reported:]
-                if not isinstance(error, OSError):
-                    self.result.errors.append(
-                        f"a worker process failed ({type(error).__name__}: {error}); "
-                        "the run went on in one process (please report this)"
-                    )
+                self._worker_failed(error)
                 if self.fix is not None and self.fix.write:
                     # The worker may have written fixes: start from the files as they are.
                     self.files = [f for f in self.files if f.entry is not None or self._read(f)]
@@ -228,6 +222,17 @@ class Run:
             )
         return self._fingerprints[key]
 
+    def _worker_failed(self, error: Exception) -> None:
+        """No processes to be had (OSError), or a worker failed: the run goes
+        on in this process. A rule's own crash is not this (check_file
+        reports it per file), so a worker that failed is a bug: say so."""
+        self.workers = 1  # the rest of the run too: once is enough to say it
+        if not isinstance(error, OSError):
+            self.result.errors.append(
+                f"a worker process failed ({type(error).__name__}: {error}); "
+                "the run went on in one process (please report this)"
+            )
+
     def _read(self, file: SourceFile, *, keep: bool = False) -> bool:
         """Read, decode and screen `file` (see read_and_screen); a failure is
         reported and the file dropped."""
@@ -260,8 +265,9 @@ class Run:
             if pool is not None:
                 try:
                     readings = self._read_in_parallel(pool, files)
-                except (OSError, RuntimeError, EOFError):
+                except (OSError, RuntimeError, EOFError) as error:
                     pool.close(abort=True)  # read them here instead: nothing was taken yet
+                    self._worker_failed(error)
                 else:
                     return [f for f, r in zip(files, readings) if self._take(f, r)], pool
         return [f for f in files if self._read(f)], None
