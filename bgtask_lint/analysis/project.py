@@ -163,9 +163,8 @@ class Project:
         # (see only_modules_mentioning).
         self._parse_filter: Optional[tuple[str, ...]] = None
         self._texts: dict[str, Optional[str]] = {}
-        # Models of outlines, per file and the names asked about (outline_model).
         # Per module read only in part: what Python's parser found in it, and
-        # the models of its outlines with the definitions each kept.
+        # the models of its outlines with the parts each kept (outline_model).
         self._outline_of: dict[str, Optional[Outline]] = {}
         self._outlines: dict[str, list[tuple[frozenset[int], Optional[Model]]]] = {}
 
@@ -305,8 +304,8 @@ class Project:
             return self.model_for_path(path)
         kept = found.leads_to(keep)
         parsed = self._outlines.setdefault(key, [])
-        for definitions, model in parsed:
-            if kept <= definitions:  # an earlier outline has all this one would
+        for parts, model in parsed:
+            if kept <= parts:  # an earlier outline has all this one would
                 return model
         shortened = found.keeping(kept)
         if shortened == found.text:
