@@ -17,7 +17,9 @@ libcst checks every node it builds (`CSTNode.__post_init__` validates it),
 which is an eighth of its parse; a tree its own parser builds is valid by
 construction (libcst's source says as much beside that call), so those
 checks are skipped while it parses. Nodes built afterwards (the fixes')
-are checked as usual.
+are checked as usual. The switch is process-wide while a parse lasts: a
+program that builds libcst nodes on another thread at that moment would
+get them unchecked (bgtask-lint itself parses on one thread at a time).
 """
 
 from __future__ import annotations
