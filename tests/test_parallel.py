@@ -82,7 +82,11 @@ def test_falls_back_to_one_process_when_workers_cannot_start(tmp_path, monkeypat
     assert summary(result) == expected
 
 
-def test_a_failing_worker_is_reported_and_the_run_goes_on(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "where",
+    ["handle", "read"],  # any request (the first are reads), or only the reading
+)
+def test_a_failing_worker_is_reported_once_and_the_run_goes_on(tmp_path, monkeypatch, where):
     from bgtask_lint.run import runner
 
     tree = copy_fixtures(tmp_path / "tree")
@@ -91,28 +95,10 @@ def test_a_failing_worker_is_reported_and_the_run_goes_on(tmp_path, monkeypatch)
     def broken(self, request):
         raise ValueError("a bug in the worker")
 
-    monkeypatch.setattr(runner.WorkerState, "handle", broken)
-    result = check_paths([tree], workers=2)
-    [error] = result.errors
-    assert "a worker process failed (RuntimeError: ValueError: a bug in the worker)" in error
-    assert summary(result) == expected
-
-
-def test_a_worker_failing_to_read_is_reported_once_and_the_files_are_read_here(
-    tmp_path, monkeypatch
-):
-    from bgtask_lint.run import runner
-
-    tree = copy_fixtures(tmp_path / "tree")
-    expected = summary(check_paths([tree], workers=1))
-
-    def broken(self, request):
-        raise ValueError("cannot read")
-
-    monkeypatch.setattr(runner.WorkerState, "read", broken)
+    monkeypatch.setattr(runner.WorkerState, where, broken)
     result = check_paths([tree], workers=2)
     assert result.errors == [
-        "a worker process failed (RuntimeError: ValueError: cannot read); "
+        "a worker process failed (RuntimeError: ValueError: a bug in the worker); "
         "the run went on in one process (please report this)"
     ]
     assert summary(result) == expected
