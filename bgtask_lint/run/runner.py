@@ -38,7 +38,6 @@ from bgtask_lint.text.source import (
 )
 
 if TYPE_CHECKING:
-    from bgtask_lint.rules import Screen
     from bgtask_lint.run.cache import Cache, Entry
     from bgtask_lint.run.result import FixMode, RunResult
 
@@ -211,7 +210,7 @@ class Run:
         computed once per configuration (and rule selection) in the run."""
         from bgtask_lint.run.cache import fingerprint
 
-        codes = file.settings.enabled_codes(file.name)
+        codes = _codes(file)
         project_root = file.in_project.root
         key = (id(file.settings), codes, project_root)
         if key not in self._fingerprints:
@@ -496,12 +495,6 @@ def _package_of(file: SourceFile) -> str:
     if root == directory:
         return directory
     return os.path.join(root, os.path.relpath(directory, root).split(os.sep)[0])
-
-
-def _screen(file: SourceFile) -> Screen:
-    from bgtask_lint.rules import screen
-
-    return screen(_codes(file))
 
 
 def _codes(file: SourceFile) -> frozenset[str]:
