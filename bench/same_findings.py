@@ -1,7 +1,10 @@
 """Speed work must not change what is found: compare the findings of this
 checkout with those of an earlier commit, byte for byte, on the benchmark
 corpus laid out as bench/run.py lays it out (and on the plain corpus
-directory, where every directory is a project of its own).
+directory, where every directory is a project of its own), and on the
+pre-commit-like run of bench/run.py's 5 files. With `--one-by-one`, also
+each file that passes the rules' text screen checked alone, as pre-commit
+passes one changed file (the rest of its project is read for context).
 
     python bench/corpus.py && python bench/same_findings.py 8948e83
 
@@ -28,16 +31,29 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from corpus import CORPUS  # noqa: E402
-from run import as_repositories  # noqa: E402
+from run import PRE_COMMIT_FILES, as_repositories  # noqa: E402
 
 
-def findings(package_parent: Path | None, target: Path, cwd: Path) -> bytes:
+def screened(copy: Path) -> list[str]:
+    """The corpus files that pass every rule's text screen (relative to `copy`)."""
+    sys.path.insert(0, str(ROOT))
+    from bgtask_lint.rules import RULE_CODES, screen
+
+    passes = screen(frozenset(RULE_CODES))
+    return [
+        str(path.relative_to(copy))
+        for path in sorted(copy.rglob("*.py"))
+        if passes(path.read_text(encoding="utf-8", errors="replace"))
+    ]
+
+
+def findings(package_parent: Path | None, cwd: Path, *targets: str) -> bytes:
     env = dict(os.environ, BGTASK_LINT_NO_CACHE="1", PYTHONHASHSEED="0")
     if package_parent is not None:
         env["PYTHONPATH"] = str(package_parent)
     command = [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json"]
     result = subprocess.run(
-        [*command, "--exit-zero", str(target)], cwd=cwd, env=env, capture_output=True
+        [*command, "--exit-zero", *targets], cwd=cwd, env=env, capture_output=True
     )
     if result.returncode != 0:
         sys.exit(f"bgtask-lint failed ({result.returncode}): {result.stderr.decode()[-2000:]}")
@@ -47,6 +63,11 @@ def findings(package_parent: Path | None, target: Path, cwd: Path) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ref", help="the earlier commit (the one before the speed work)")
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="also check each file that passes the screen alone (a run per file)",
+    )
     args = parser.parse_args()
     if not CORPUS.is_dir():
         sys.exit("no corpus: run `python bench/corpus.py` first")
@@ -64,16 +85,21 @@ def main() -> None:
         outside = work / "elsewhere"
         outside.mkdir()
         layouts = {
-            "repository layout": (copy / ".", copy),
-            "plain corpus directory": (CORPUS, outside),
+            "repository layout": (copy, ["."]),
+            "plain corpus directory": (outside, [str(CORPUS)]),
+            "pre-commit run of 5 files": (copy, list(PRE_COMMIT_FILES)),
         }
+        alone = screened(copy) if args.one_by_one else []
+        for path in alone:
+            layouts[path] = (copy, [path])
         differ = False
-        for name, (target, cwd) in layouts.items():
-            before = findings(earlier, target, cwd)
-            after = findings(None, target, cwd)
+        for name, (cwd, targets) in layouts.items():
+            before = findings(earlier, cwd, *targets)
+            after = findings(None, cwd, *targets)
             count = before.count(b'"code"')
             if before == after:
-                print(f"{name}: identical ({count} findings, {len(after):,} bytes of JSON)")
+                if name not in alone:
+                    print(f"{name}: identical ({count} findings, {len(after):,} bytes of JSON)")
                 continue
             differ = True
             print(f"{name}: DIFFERENT")
@@ -81,6 +107,9 @@ def main() -> None:
                 before.decode().splitlines(), after.decode().splitlines(), args.ref, "now"
             )
             print("\n".join(list(diff)[:60]))
+        if alone:
+            verdict = "some differ" if differ else "identical"
+            print(f"{len(alone)} files checked one by one: {verdict}")
         sys.exit(1 if differ else 0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
