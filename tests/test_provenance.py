@@ -382,6 +382,29 @@ def test_context_facts_come_from_the_cache_until_the_file_changes(tmp_path):
     assert located(after.diagnostics) == {("crm/handlers/orders.py", 15, "BGT009")}
 
 
+def test_context_facts_are_computed_again_when_the_checked_file_they_follow_into_changes(
+    tmp_path,
+):
+    # The route's facts say which of the handler's parameters get its session;
+    # they hold only as long as the handler's signature does.
+    copy = crm_copy(tmp_path)
+    cache = tmp_path / "cache"
+    with working_in(copy):
+        cold = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
+        assert located(cold.diagnostics) == CHAIN
+        handler = copy / "crm" / "handlers" / "orders.py"
+        handler.write_text(
+            handler.read_text().replace(
+                "def create(self, db_session, background_tasks: BackgroundTasks, payload: dict)",
+                "def create(self, payload, background_tasks: BackgroundTasks, db_session=None)",
+            )
+        )
+        cached = check_paths(["crm/handlers/orders.py"], workers=1, cache_dir=cache)
+        fresh = check_paths(["crm/handlers/orders.py"], workers=1)
+    assert located(fresh.diagnostics) == {("crm/handlers/orders.py", 15, "BGT009")}
+    assert located(cached.diagnostics) == located(fresh.diagnostics)
+
+
 def test_sarif_lists_the_chain_as_related_locations(tmp_path):
     import json
 

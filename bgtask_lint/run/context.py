@@ -98,11 +98,15 @@ def index_context(
             project.add_facts(facts, path)
             indexed.append(path)
             continue
+        # The facts hold while the files they were read from do: the module's
+        # own and those its routes were followed into (a checked file's
+        # signature tells which parameter gets a session).
         consulted = project.track_consulted()
         model = project.model_for_path(Path(path))
+        facts = project.index(model) if model is not None else None
         project.consulted = None
-        if model is not None:
-            store(path, project.index(model), consulted)
+        if facts is not None:
+            store(path, facts, consulted)
             indexed.append(path)
     return indexed
 
