@@ -405,6 +405,22 @@ def test_context_facts_are_computed_again_when_the_checked_file_they_follow_into
     assert located(cached.diagnostics) == located(fresh.diagnostics)
 
 
+def test_a_route_importing_the_module_in_parentheses_over_lines_is_read_for_context(tmp_path):
+    copy = crm_copy(tmp_path)
+    routes = copy / "crm" / "api" / "orders.py"
+    text = routes.read_text().replace("OrderHandler", "orders.OrderHandler")
+    text = text.replace(
+        "from crm.handlers.orders import orders.OrderHandler\n",
+        "from crm.handlers import (\n    exports,\n    orders,\n)\n",
+    )
+    routes.write_text(text)
+    with working_in(copy):
+        whole = check_paths(["."], workers=1)
+        handler_alone = check_paths(["crm/handlers/orders.py"], workers=1)
+    assert {f for f in located(whole.diagnostics) if f[0] == "crm/handlers/orders.py"} == CHAIN
+    assert located(handler_alone.diagnostics) == CHAIN
+
+
 def test_sarif_lists_the_chain_as_related_locations(tmp_path):
     import json
 

@@ -25,8 +25,15 @@ if TYPE_CHECKING:
     from bgtask_lint.analysis.project import Project
     from bgtask_lint.config.settings import SettingsResolver
 
-_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^#\n]*)", re.MULTILINE)
-_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^#\n]*)", re.MULTILINE)
+# What an import statement names: the rest of its line, over backslash
+# continuations, or in `from a import (b, c)` all within the parentheses.
+_LINE_REST = r"(?:[^#\n\\]|\\\r?\n)*"
+_FROM = re.compile(
+    rf"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|{_LINE_REST})", re.MULTILINE
+)
+_IMPORT = re.compile(rf"^[ \t]*import[ \t]+({_LINE_REST})", re.MULTILINE)
+_COMMENT = re.compile(r"#[^\n]*")
+_AS = re.compile(r"\s+as\s+")
 
 
 def covers(requested: Sequence[str], root: Path) -> bool:
@@ -124,16 +131,20 @@ def _imported_modules(project: Project, path: str) -> set[str]:
         if absolute is None:
             continue
         names.add(absolute)
-        for item in items.split(","):
-            name = item.strip().strip("()").split(" as ")[0].strip()
+        for name in _imported_names(items.strip("()")):
             if name.isidentifier():
                 names.add(f"{absolute}.{name}" if absolute else name)
     for items in _IMPORT.findall(text):
-        for item in items.split(","):
-            name = item.strip().split(" as ")[0].strip()
+        for name in _imported_names(items):
             if name and all(part.isidentifier() for part in name.split(".")):
                 names.add(name)
     return names
+
+
+def _imported_names(items: str) -> list[str]:
+    """`b` and `c` of `b as x, c` (comments and continuations dropped)."""
+    items = _COMMENT.sub("", items).replace("\\", " ")
+    return [_AS.split(item.strip())[0] for item in items.split(",")]
 
 
 def _in_package(project: Project, path: str) -> tuple[str, tuple[str, ...], bool]:
