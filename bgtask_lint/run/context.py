@@ -67,7 +67,13 @@ def index_context(
     # A dotted name (`app.tasks`) is the same module wherever it is imported;
     # a top-level one (`tasks`) only from the same import root (a script's
     # directory is on its own path, not on another's).
-    imports = {path: _imported_modules(project, path) for path in others}
+    imports: dict[str, set[str]] = {}
+
+    def imports_of(path: str) -> set[str]:
+        if path not in imports:
+            imports[path] = _qualified(project, path, _imported_modules(project, path))
+        return imports[path]
+
     reached = set(project.checked)
     reached_names: set[str] = set()
     if len(project.checked) <= len(others):
@@ -77,17 +83,22 @@ def index_context(
         # Many files checked, few not (a whole tree but one folder): resolve
         # the few files' imports instead of naming every checked module.
         for path in others:
-            for name in _qualified(project, path, imports[path]):
+            for name in imports_of(path):
                 module = project.path_for_module(name.rpartition("\0")[2], path)
                 if module is not None and str(module) in reached:
                     reached_names.add(name)
     leading: list[str] = []
     for _ in range(max_depth):
+        # A file can import a module only by spelling its last name (`files`
+        # in `from app.routers import files` and in `from .files import x`):
+        # the import lines of the others are not read.
+        leaves = {_last_name(name) for name in reached_names}
         new = [
             path
             for path in others
             if path not in reached
-            and not reached_names.isdisjoint(_qualified(project, path, imports[path]))
+            and _mentions(project.text_of(path), leaves)
+            and not reached_names.isdisjoint(imports_of(path))
         ]
         if not new:
             break
@@ -116,6 +127,15 @@ def index_context(
             store(path, facts, consulted)
             indexed.append(path)
     return indexed
+
+
+def _last_name(module: str) -> str:
+    """`files` of `app.routers.files` and of a top-level `root\0files`."""
+    return module.rpartition("\0")[2].rpartition(".")[2]
+
+
+def _mentions(text: Optional[str], words: set[str]) -> bool:
+    return text is not None and any(word in text for word in words)
 
 
 def _imported_modules(project: Project, path: str) -> set[str]:
