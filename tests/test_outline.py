@@ -108,3 +108,68 @@ def test_a_module_is_outlined_once_and_an_outline_answers_what_it_holds(tmp_path
     assert route is not None and route is not mailer
     assert "unrelated_route" in route.module_functions and "send" not in route.module_functions
     assert reads == [1]
+
+
+CONTEXT_MODULE = """\
+from fastapi import APIRouter
+
+from app import handlers
+from app.util import slugify
+
+router = APIRouter()
+
+
+def helper(db):
+    return handlers.process(db)
+
+
+def lazy(db):
+    from app.handlers import process
+
+    return process(db)
+
+
+class Service:
+    def run(self, db):
+        return helper(db)
+
+
+@router.post("/a")
+def through_a_class(db):
+    return Service().run(db)
+
+
+@router.post("/b")
+def through_a_nested_import(db):
+    return lazy(db)
+
+
+@router.post("/c")
+def unrelated(db):
+    return slugify(db)
+"""
+
+
+def test_the_parts_reaching_an_import_are_those_calling_into_it_in_turn():
+    """Outline.reaching: from the statements holding an import of a module,
+    to every statement whose calls can go through them; not `unrelated`."""
+    from bgtask_lint.analysis.outline import Outline
+
+    found = Outline.of(CONTEXT_MODULE)
+    assert found is not None
+    seeds = {
+        index
+        for index, part in enumerate(found.parts)
+        if any(base in ("app", "app.handlers") for base, _ in part.imports)
+    }
+    text = found.keeping(found.reaching(seeds))
+    kept = {line.split("(")[0] for line in text.splitlines() if line.startswith(("def", "class"))}
+    assert kept == {
+        "def helper",
+        "def lazy",
+        "class Service:",
+        "def through_a_class",
+        "def through_a_nested_import",
+    }
+    assert "router = APIRouter()" in text  # the kept routes' decorators use it
+    assert len(text.splitlines()) == len(CONTEXT_MODULE.splitlines())

@@ -421,6 +421,97 @@ def test_a_route_importing_the_module_in_parentheses_over_lines_is_read_for_cont
     assert located(handler_alone.diagnostics) == CHAIN
 
 
+CONTEXT_ROUTES = """\
+from fastapi import APIRouter, BackgroundTasks, Depends
+from sqlalchemy.orm import sessionmaker
+
+from app import handlers
+
+router = APIRouter()
+SessionLocal = sessionmaker()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def helper(tasks, db):
+    handlers.direct(tasks, db)
+
+
+class Service:
+    def run(self, tasks, db):
+        handlers.through_a_class(tasks, db)
+
+
+def lazy(tasks, db):
+    from app.handlers import through_a_nested_import
+
+    through_a_nested_import(tasks, db)
+
+
+@router.post("/a")
+def a(tasks: BackgroundTasks, db=Depends(get_db)):
+    helper(tasks, db)
+
+
+@router.post("/b")
+def b(tasks: BackgroundTasks, db=Depends(get_db)):
+    Service().run(tasks, db)
+
+
+@router.post("/c")
+def c(tasks: BackgroundTasks, db=Depends(get_db)):
+    lazy(tasks, db)
+
+
+@router.post("/d")
+def unrelated(tasks: BackgroundTasks, db=Depends(get_db)):
+    tasks.add_task(print, "nothing to do with the handlers")
+"""
+
+CONTEXT_HANDLERS = """\
+from fastapi import BackgroundTasks
+
+
+def work(session):
+    session.commit()
+
+
+def direct(tasks: BackgroundTasks, db):
+    tasks.add_task(work, db)
+
+
+def through_a_class(tasks: BackgroundTasks, db):
+    tasks.add_task(work, db)
+
+
+def through_a_nested_import(tasks: BackgroundTasks, db):
+    tasks.add_task(work, db)
+"""
+
+
+def test_a_context_file_is_read_in_part_and_every_way_into_the_checked_file_is_kept(tmp_path):
+    # Only the statements of the routes' module that can lead into the handlers
+    # are parsed for context; the chains through a helper, a class and an
+    # import inside a function all still end in the handler checked alone.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "routes.py").write_text(CONTEXT_ROUTES)
+    (tmp_path / "app" / "handlers.py").write_text(CONTEXT_HANDLERS)
+    with working_in(tmp_path):
+        whole = check_paths(["."], workers=1)
+        alone = check_paths(["app/handlers.py"], workers=1)
+    expected = {("app/handlers.py", row, "BGT009") for row in (9, 13, 17)}
+    assert {f for f in located(whole.diagnostics) if f[0] == "app/handlers.py"} == expected
+    assert located(alone.diagnostics) == expected
+
+
 def test_sarif_lists_the_chain_as_related_locations(tmp_path):
     import json
 

@@ -33,14 +33,21 @@ _ALWAYS = (*_IMPORTS, *((ast.Match,) if hasattr(ast, "Match") else ()))
 _LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
+# An import statement: the module of `from <module> import <names>` as
+# written (`..db`), or None for `import <names>`; and the names (dotted for
+# `import a.b`).
+Imported = tuple[Optional[str], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class _Part:
-    """A top-level statement: its rows (a definition's decorators included)
-    and the names its code uses."""
+    """A top-level statement: its rows (a definition's decorators included),
+    the names its code uses, and the imports in it (a function's own too)."""
 
     first: int
     last: int
     uses: frozenset[str]
+    imports: tuple[Imported, ...]
 
 
 class Outline:
@@ -57,21 +64,33 @@ class Outline:
         # bind is cheap to parse and resolves the names of the rest), and a
         # `match` (its captures are not plain names).
         self._always: set[int] = set()
+        # Per part, the names it binds (the other way round from _binders).
+        self._binds: list[set[str]] = []
         for node in tree.body:
             index = len(self.parts)
             decorators = getattr(node, "decorator_list", ())
             first = min([node.lineno, *(d.lineno for d in decorators)])
-            self.parts.append(_Part(first, node.end_lineno or node.lineno, _uses(node)))
+            uses, imports = _uses_and_imports(node)
+            self.parts.append(_Part(first, node.end_lineno or node.lineno, uses, imports))
+            self._binds.append(set())
             if isinstance(node, _DEFINITIONS):
-                self._binders.setdefault(node.name, []).append(index)
+                self._bind(node.name, index)
                 continue
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
-                    self._binders.setdefault(inner.id, []).append(index)
+                    self._bind(inner.id, index)
                 elif isinstance(inner, _DEFINITIONS):
-                    self._binders.setdefault(inner.name, []).append(index)
+                    self._bind(inner.name, index)
                 elif isinstance(inner, _ALWAYS):
                     self._always.add(index)
+                if isinstance(inner, _IMPORTS):
+                    for alias in inner.names:
+                        bound = alias.asname or alias.name.partition(".")[0]
+                        self._binds[index].add(bound)
+
+    def _bind(self, name: str, index: int) -> None:
+        self._binders.setdefault(name, []).append(index)
+        self._binds[index].add(name)
 
     @classmethod
     def of(cls, text: str) -> Optional[Outline]:
@@ -104,6 +123,25 @@ class Outline:
                     pending.extend(self.parts[index].uses - seen)
         return frozenset(kept)
 
+    def reaching(self, seeds: set[int]) -> frozenset[int]:
+        """The parts a call from outside could go through to reach `seeds`:
+        the seeds, the parts whose code uses a name they bind, and, in turn,
+        those using a name such a part binds; with what they all lead to."""
+        reached = set(seeds)
+        pending = set().union(*(self._binds[index] for index in seeds))
+        seen: set[str] = set()
+        while pending:
+            seen |= pending
+            users = [
+                index
+                for index, part in enumerate(self.parts)
+                if index not in reached and not part.uses.isdisjoint(pending)
+            ]
+            reached.update(users)
+            pending = set().union(*(self._binds[index] for index in users)) - seen
+        uses = set().union(*(self.parts[index].uses for index in reached))
+        return self.leads_to(tuple(sorted(uses))) | reached
+
     def keeping(self, kept: frozenset[int]) -> str:
         """The text with every part not in `kept` blanked. Rows stay; a row
         shared with a kept part (`a = 1; b = 2`) stays whole."""
@@ -124,8 +162,18 @@ class Outline:
         return "".join(lines)
 
 
-def _uses(node: ast.AST) -> frozenset[str]:
-    return frozenset(inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name))
+def _uses_and_imports(node: ast.AST) -> tuple[frozenset[str], tuple[Imported, ...]]:
+    uses: set[str] = set()
+    imports: list[Imported] = []
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name):
+            uses.add(inner.id)
+        elif isinstance(inner, ast.ImportFrom):
+            base = "." * inner.level + (inner.module or "")
+            imports.append((base, tuple(alias.name for alias in inner.names)))
+        elif isinstance(inner, ast.Import):
+            imports.append((None, tuple(alias.name for alias in inner.names)))
+    return frozenset(uses), tuple(imports)
 
 
 def outline(text: str, names: tuple[str, ...]) -> Optional[str]:

@@ -294,15 +294,32 @@ class Project:
         words = self._parse_filter
         if words and not any(w in (self._text(key) or "") for w in words):
             return None
+        found = self.outline(path)
+        if found is None:
+            return self.model_for_path(path)
+        return self.model_keeping(path, found.leads_to(keep))
+
+    def outline(self, path: Path) -> Optional[Outline]:
+        """What Python's parser says of the top level of `path` (read once a
+        run); None when it cannot read it."""
+        key = _key(path)
+        if self.consulted is not None:
+            self.consulted.add(key)
         if key not in self._outline_of:
             from bgtask_lint.analysis.outline import Outline
 
             text = self._text(key)
             self._outline_of[key] = Outline.of(text) if text is not None else None
-        found = self._outline_of[key]
-        if found is None:
+        return self._outline_of[key]
+
+    def model_keeping(self, path: Path, kept: frozenset[int]) -> Optional[Model]:
+        """The model of the outline of `path` keeping the parts `kept` (see
+        outline()); the whole module's when it is parsed already, when no
+        outline can be had, or when it would keep all."""
+        key = _key(path)
+        found = self._outline_of.get(key)
+        if key in self._models or key in self.overlay or found is None:
             return self.model_for_path(path)
-        kept = found.leads_to(keep)
         parsed = self._outlines.setdefault(key, [])
         for parts, model in parsed:
             if kept <= parts:  # an earlier outline has all this one would

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
+    from bgtask_lint.analysis.model import Model
     from bgtask_lint.analysis.project import Project
     from bgtask_lint.config.settings import SettingsResolver
 
@@ -120,13 +121,56 @@ def index_context(
         # own and those its routes were followed into (a checked file's
         # signature tells which parameter gets a session).
         consulted = project.track_consulted()
-        model = project.model_for_path(Path(path))
+        model = _leading_part(project, path, reached_names)
         facts = project.index(model) if model is not None else None
         project.consulted = None
         if facts is not None:
             store(path, facts, consulted)
             indexed.append(path)
     return indexed
+
+
+def _leading_part(project: Project, path: str, reached_names: set[str]) -> Optional[Model]:
+    """The model of what in context file `path` can lead into the reached
+    modules (`reached_names`, as _names_of spells them): only there can a
+    value its routes hand on reach a checked file. That is the statements
+    holding an import of one of them, those using a name such an import
+    binds, the statements using a name those bind in turn (the route that
+    calls a helper that calls in), and what all of them use (outline.py).
+    The whole module when an import of one is `*`, or Python's parser
+    cannot read it."""
+    found = project.outline(Path(path))
+    if found is None:
+        return project.model_for_path(Path(path))
+    module, is_package = _module_of(project, path)
+    seeds = set()
+    for index, part in enumerate(found.parts):
+        for base, names in part.imports:
+            if base is None:
+                # `import a.b` binds `a` (any module below it can be reached
+                # through it), `import a.b as c` binds a.b.
+                modules = {name.partition(".")[0] for name in names}
+                if any(
+                    _below(reached, name)
+                    for name in _qualified(project, path, modules)
+                    for reached in reached_names
+                ):
+                    seeds.add(index)
+                continue
+            absolute = _absolute(base, module, is_package)
+            if absolute is None:
+                continue
+            modules = {absolute, *(f"{absolute}.{name}" if absolute else name for name in names)}
+            if reached_names.isdisjoint(_qualified(project, path, modules)):
+                continue
+            if "*" in names:
+                return project.model_for_path(Path(path))
+            seeds.add(index)
+    return project.model_keeping(Path(path), found.reaching(seeds))
+
+
+def _below(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
 
 
 def _last_name(module: str) -> str:
