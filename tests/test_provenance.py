@@ -340,6 +340,19 @@ def test_parallel_run_reports_the_same():
     ]
 
 
+def test_files_read_for_context_are_indexed_by_the_workers_too(tmp_path):
+    # The handler alone: the routes that lead into it are indexed on the
+    # workers beside it, and the findings and the cached facts are the same.
+    one = in_crm(check_paths, ["crm/handlers/orders.py"], workers=1)
+    two = in_crm(check_paths, ["crm/handlers/orders.py"], workers=2, cache_dir=tmp_path)
+    warm = in_crm(check_paths, ["crm/handlers/orders.py"], workers=2, cache_dir=tmp_path)
+    assert located(two.diagnostics) == CHAIN
+    assert [(d.filename, d.location, d.message) for d in one.diagnostics] == [
+        (d.filename, d.location, d.message) for d in two.diagnostics
+    ]
+    assert warm.diagnostics == two.diagnostics
+
+
 def test_extra_blocking_calls_take_methods_of_project_types(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.bgtask-lint]\nextra-blocking-calls = ["app.clients.Legacy.fetch"]\n'

@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from bgtask_lint.analysis.model import Model
@@ -43,18 +43,13 @@ def covers(requested: Sequence[str], root: Path) -> bool:
     return any(top == path or top.startswith(path.rstrip(os.sep) + os.sep) for path in requested)
 
 
-def index_context(
-    project: Project,
-    resolver: SettingsResolver,
-    matters: Callable[[str, str], bool],
-    max_depth: int,
-    cached: Callable[[str], Optional[list[tuple[str, str]]]] = lambda path: None,
-    store: Callable[[str, list[tuple[str, str]], set[str]], None] = lambda *args: None,
-) -> list[str]:
-    """Index the files of `project` that lead into its checked files; returns
-    them. `matters(path, text)`: whether some enabled rule could use the file
-    (the text screen of its configuration); `cached(path)`: its facts from the
-    result cache, if there; `store(path, facts, consulted)`: cache them."""
+def leading_files(
+    project: Project, resolver: SettingsResolver, max_depth: int
+) -> tuple[list[str], frozenset[str]]:
+    """The files of `project` that lead into its checked files, sorted, and
+    the names of the modules reached (the checked ones and those files, as
+    _names_of spells them). Sets `project.context_files`: every file of the
+    project the run does not check."""
     from bgtask_lint.run.discovery import discover
 
     others: list[str] = []
@@ -107,30 +102,25 @@ def index_context(
         leading.extend(new)
         for path in new:
             reached_names.update(_names_of(project, path))
-    indexed = []
-    for path in sorted(leading):
-        text = project.text_of(path)
-        if text is None or not matters(path, text):
-            continue
-        facts = cached(path)
-        if facts is not None:
-            project.add_facts(facts, path)
-            indexed.append(path)
-            continue
-        # The facts hold while the files they were read from do: the module's
-        # own and those its routes were followed into (a checked file's
-        # signature tells which parameter gets a session).
-        consulted = project.track_consulted()
-        model = _leading_part(project, path, reached_names)
-        facts = project.index(model) if model is not None else None
-        project.consulted = None
-        if facts is not None:
-            store(path, facts, consulted)
-            indexed.append(path)
-    return indexed
+    return sorted(leading), frozenset(reached_names)
 
 
-def _leading_part(project: Project, path: str, reached_names: set[str]) -> Optional[Model]:
+def context_facts(
+    project: Project, path: str, reached_names: frozenset[str]
+) -> Optional[tuple[list[tuple[str, str]], set[str]]]:
+    """What leading file `path` says about other files (Project.index), and
+    the files that was read from; None when it cannot be parsed."""
+    # The facts hold while the files they were read from do: the module's
+    # own and those its routes were followed into (a checked file's
+    # signature tells which parameter gets a session).
+    consulted = project.track_consulted()
+    model = _leading_part(project, path, reached_names)
+    facts = project.index(model) if model is not None else None
+    project.consulted = None
+    return (facts, consulted) if facts is not None else None
+
+
+def _leading_part(project: Project, path: str, reached_names: frozenset[str]) -> Optional[Model]:
     """The model of what in context file `path` can lead into the reached
     modules (`reached_names`, as _names_of spells them): only there can a
     value its routes hand on reach a checked file. That is the statements

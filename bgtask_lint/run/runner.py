@@ -18,7 +18,6 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -97,6 +96,8 @@ class Run:
         # that is: checked for those findings only, never fixed nor cached.
         self.chain_ends: list[SourceFile] = []
         self._chain_ends_found = False
+        # Per project read for context: the modules its leading files reach.
+        self._reached: dict[str, frozenset[str]] = {}
         self._fingerprints: dict[tuple[int, frozenset[str], Path], str] = {}
 
     def add(self, path: Union[str, Path], absolute: Optional[str] = None) -> None:
@@ -129,14 +130,15 @@ class Run:
         kept = {id(f) for f in read}
         self.files = [f for f in self.files if f.entry is not None or id(f) in kept]
         fresh = [f for f in self.files if f.entry is None and f.matters]
-        count = parallel.worker_count(fresh, self.workers)
+        context = self._context()
+        count = parallel.worker_count([*fresh, *context], self.workers)
         if pool is not None and len(pool.connections) != count:
             pool.close()
             pool = None
         if count > 1:
             reported = len(self.result.diagnostics)
             try:
-                self._in_parallel(fresh, count, pool)
+                self._in_parallel(fresh, context, count, pool)
                 self._store()
                 return
             except (OSError, RuntimeError, EOFError) as error:
@@ -149,7 +151,8 @@ class Run:
                     fresh = [f for f in self.files if f.entry is None and f.matters]
         for file in fresh:
             _index(file)
-        self.index_context()
+        for file in context:
+            self._take_context_facts(file, _context_facts(file, self._reached))
         for file in self._to_check():
             check_file(self.result, file, self.fix)
         self._store()
@@ -157,20 +160,48 @@ class Run:
     def index_context(self) -> None:
         """Index the files of each project that lead into the checked ones,
         when the paths asked for do not cover the whole project."""
-        from bgtask_lint.run.context import covers, index_context
+        for file in self._context():
+            self._take_context_facts(file, _context_facts(file, self._reached))
 
+    def _context(self) -> list[SourceFile]:
+        """The files of each project that lead into its checked ones, when the
+        paths asked for do not cover the whole project, and that some rule
+        could use: those to index this run (the others' facts are taken from
+        the cache here)."""
+        from bgtask_lint.run.context import covers, leading_files
+
+        todo = []
         for project in self.projects.values():
             if covers(self.requested, project.root):
                 continue
             depth = max(f.settings.max_call_depth for f in self.files if f.project is project)
-            index_context(
-                project,
-                self.resolver,
-                self._matters,
-                depth,
-                partial(self._cached_facts, project),
-                partial(self._store_facts, project),
-            )
+            leading, self._reached[str(project.root)] = leading_files(project, self.resolver, depth)
+            for path in leading:
+                text = project.text_of(path)
+                if text is None or not self._matters(path, text):
+                    continue
+                facts = self._cached_facts(project, path)
+                if facts is not None:
+                    project.add_facts(facts, path)
+                    continue
+                file = self._context_file(project, path)
+                file.text = text
+                todo.append(file)
+        return todo
+
+    def _take_context_facts(
+        self,
+        file: SourceFile,
+        found: Optional[tuple[list[tuple[str, str]], dict[str, Optional[Stamp]]]],
+    ) -> None:
+        """Record (and cache) what a file read for context says, as
+        context_facts found it (None: it could not be parsed)."""
+        if found is None:
+            return
+        facts, deps = found
+        project = file.in_project
+        project.add_facts(facts, file.key)
+        self._store_facts(project, file.key, facts, deps)
 
     def _context_file(self, project: Project, path: str) -> SourceFile:
         return SourceFile(path, path, self.resolver.for_path(path, is_dir=False), project)
@@ -183,17 +214,22 @@ class Run:
         return entry.uses if entry is not None else None
 
     def _store_facts(
-        self, project: Project, path: str, facts: list[tuple[str, str]], consulted: set[str]
+        self,
+        project: Project,
+        path: str,
+        facts: list[tuple[str, str]],
+        consulted: dict[str, Optional[Stamp]],
     ) -> None:
-        """Cache what a file read for context says (it has no findings)."""
-        stamp = project.stamps.get(path)
+        """Cache what a file read for context says (it has no findings), with
+        the files it was read from and their stamps when read (None: stat)."""
+        stamp = consulted.get(path) or project.stamps.get(path)
         if self.cache is None or stamp is None:
             return
         from bgtask_lint.run.cache import Entry
 
         deps = {}
-        for dep in sorted(consulted - {path}):
-            dep_stamp = project.stamps.get(dep) or self.cache.stamp_of(dep)
+        for dep in sorted(set(consulted) - {path}):
+            dep_stamp = consulted[dep] or project.stamps.get(dep) or self.cache.stamp_of(dep)
             deps[dep] = (*dep_stamp, project.is_checked(dep))
         file = self._context_file(project, path)
         entry = Entry(stamp, self._fingerprint(file), True, facts, deps, [], [], checked=False)
@@ -348,13 +384,24 @@ class Run:
         return self.chain_ends
 
     def _in_parallel(
-        self, fresh: list[SourceFile], count: int, pool: Optional[parallel.Pool] = None
+        self,
+        fresh: list[SourceFile],
+        context: list[SourceFile],
+        count: int,
+        pool: Optional[parallel.Pool] = None,
     ) -> None:
         """Phases 3 and 4 on `count` workers. Each starts with a share of
-        `fresh` (parallel.share) and checks the files it indexed (it has
-        their models); one that runs out takes files from the others."""
+        `fresh` and of the `context` files to index (parallel.share) and
+        checks the files it indexed (it has their models); one that runs out
+        takes files from the others."""
         checked = {str(p.root): sorted(p.checked) for p in self.projects.values()}
+        around = {
+            str(p.root): (p.context_files, sorted(self._reached[str(p.root)]))
+            for p in self.projects.values()
+            if str(p.root) in self._reached
+        }
         by_key = {f.key: f for f in fresh}
+        for_context = {id(f) for f in context}
         owner: dict[str, int] = {}
         told: set[int] = set()  # the workers sent what is the same for every file
 
@@ -362,10 +409,17 @@ class Run:
             first = worker not in told
             told.add(worker)
             return IndexRequest(
-                [_job(file)], checked if first else None, self.overlay if first else None
+                [_job(file)],
+                checked if first else None,
+                self.overlay if first else None,
+                around if first else None,
+                for_context=id(file) in for_context,
             )
 
         def indexed(worker: int, file: SourceFile, answer: dict[str, Any]) -> None:
+            if id(file) in for_context:
+                self._take_context_facts(file, answer[file.key])
+                return
             file.uses, deps = answer[file.key]
             file.deps.update(deps)
             file.in_project.add_facts(file.uses, file.key)
@@ -375,9 +429,11 @@ class Run:
         finished = False
         answers: dict[str, Any] = {}
         try:
-            shares = parallel.share(fresh, count, _package_of)
-            pool.work_through([[fresh[i] for i in mine] for mine in shares], index_request, indexed)
-            self.index_context()
+            to_index = [*fresh, *context]
+            shares = parallel.share(to_index, count, _package_of)
+            pool.work_through(
+                [[to_index[i] for i in mine] for mine in shares], index_request, indexed
+            )
             facts = {str(p.root): p.all_facts() for p in self.projects.values()}
             queues: list[list[SourceFile]] = [[] for _ in range(count)]
             extras = 0
@@ -566,6 +622,21 @@ def _index(file: SourceFile) -> None:
     file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
 
 
+def _context_facts(
+    file: SourceFile, reached: dict[str, frozenset[str]]
+) -> Optional[tuple[list[tuple[str, str]], dict[str, Optional[Stamp]]]]:
+    """What context file `file` says about others (see context.context_facts),
+    with the files that was read from and their stamps."""
+    from bgtask_lint.run.context import context_facts
+
+    project = file.in_project
+    found = context_facts(project, file.key, reached[str(project.root)])
+    if found is None:
+        return None
+    facts, consulted = found
+    return facts, {dep: project.stamps.get(dep) for dep in sorted(consulted)}
+
+
 def check_file(
     result: RunResult, file: SourceFile, fix: Optional[FixMode], *, screen: bool = False
 ) -> None:
@@ -727,6 +798,10 @@ class IndexRequest:
     jobs: list[Job]
     checked: Optional[dict[str, list[str]]]  # project root -> the files this run reports on
     overlay: Optional[dict[str, tuple[str, str]]]
+    # Project root -> (its files read for context, the module names their
+    # chains reach), for a project read for context (see context.py).
+    context: Optional[dict[str, tuple[list[str], list[str]]]] = None
+    for_context: bool = False  # the jobs are files read for context (no findings)
 
 
 @dataclass(frozen=True)
@@ -752,6 +827,7 @@ class WorkerState:
         self.projects: dict[str, Project] = {}
         self.indexed: dict[str, SourceFile] = {}
         self.checked: dict[str, list[str]] = {}
+        self.context: dict[str, tuple[list[str], list[str]]] = {}
         self.overlay: dict[str, tuple[str, str]] = {}
         self.facts: dict[str, list[tuple[str, str, str]]] = {}
         self.parent = parent
@@ -768,6 +844,7 @@ class WorkerState:
             project = Project(Path(job.root), max_file_size=job.settings.max_file_size)
             project.source_roots = [Path(r) for r in job.source_roots]
             project.checked = set(self.checked.get(job.root, ()))
+            project.context_files = self.context.get(job.root, ([], []))[0]
             project.overlay = self.overlay
             project.add_fact_triples(self.facts.get(job.root, ()))
             self.projects[job.root] = project
@@ -798,10 +875,16 @@ class WorkerState:
             self.checked = request.checked
         if request.overlay is not None:
             self.overlay = request.overlay
+        if request.context is not None:
+            self.context = request.context
         answer: dict[str, Any] = {}
         for job in request.jobs:
             self._parent_still_there()
             file = self._file(job)
+            if request.for_context:
+                reached = {root: frozenset(names) for root, (_, names) in self.context.items()}
+                answer[file.key] = _context_facts(file, reached)
+                continue
             self.indexed[file.key] = file
             _index(file)
             answer[file.key] = (file.uses, file.deps)
