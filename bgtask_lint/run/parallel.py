@@ -27,15 +27,24 @@ from typing import Any, Callable, Optional, TypeVar
 
 Item = TypeVar("Item")
 
-# Below this much source to parse, starting processes costs more than it saves.
-MIN_PARALLEL_BYTES = 256 * 1024
+# Workers are forked where the system can: a forked worker starts in a few
+# milliseconds with everything imported, and two files on two cores are
+# done sooner than one after the other however small (measured: 2 files of
+# 5 lines, 0.34 → 0.31 s; a pre-commit run of 5 route files, 1.43 → 1.12 s;
+# each worker imports libcst while the main process gets the rest ready).
+FORKS = hasattr(os, "fork")
+# A spawned worker imports everything again: below this much source to
+# parse, starting it costs more than it saves.
+MIN_SPAWNED_BYTES = 256 * 1024
 
 
 def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
     """How many workers to use for `files` (those that need a parse)."""
     if requested is not None:
         return max(1, min(requested, len(files)))
-    if len(files) < 2 or sum(len(f.text) for f in files) < MIN_PARALLEL_BYTES:
+    if len(files) < 2:
+        return 1
+    if not FORKS and sum(len(f.text or "") for f in files) < MIN_SPAWNED_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, len(files)))
 
@@ -86,7 +95,7 @@ class Pool:
     def __init__(self, workers: int, state: Callable[[int], Any]) -> None:
         """`state(parent_pid)` makes a worker's state, whose `handle(request)`
         answers each request."""
-        context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+        context = multiprocessing.get_context("fork" if FORKS else "spawn")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []  # multiprocessing's Process of the context
         with _ctrl_c_held_back():
