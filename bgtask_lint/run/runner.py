@@ -403,18 +403,19 @@ class Run:
         by_key = {f.key: f for f in fresh}
         for_context = {id(f) for f in context}
         owner: dict[str, int] = {}
-        told: set[int] = set()  # the workers sent what is the same for every file
+        shared = RunWide(checked, self.overlay, around)
+        introduced: set[int] = set()  # the workers sent `shared`
+
+        def run_wide(worker: int) -> Optional[RunWide]:
+            """`shared` for a worker's first request (of either phase: one may
+            have had nothing to index), None after."""
+            if worker in introduced:
+                return None
+            introduced.add(worker)
+            return shared
 
         def index_request(worker: int, file: SourceFile) -> IndexRequest:
-            first = worker not in told
-            told.add(worker)
-            return IndexRequest(
-                [_job(file)],
-                checked if first else None,
-                self.overlay if first else None,
-                around if first else None,
-                for_context=id(file) in for_context,
-            )
+            return IndexRequest([_job(file)], run_wide(worker), for_context=id(file) in for_context)
 
         def indexed(worker: int, file: SourceFile, answer: dict[str, Any]) -> None:
             if id(file) in for_context:
@@ -443,7 +444,7 @@ class Run:
                 else:  # not indexed this run (a chain end, a task's module): dealt in turn
                     queues[extras % count].append(file)
                     extras += 1
-            told.clear()
+            told: set[int] = set()  # the workers sent the facts
 
             def check_request(worker: int, file: SourceFile) -> CheckRequest:
                 first = worker not in told
@@ -454,6 +455,7 @@ class Run:
                     [file.key] if own else [],
                     [] if own else [_job(file)],
                     self.fix,
+                    run_wide(worker),
                 )
 
             pool.work_through(
@@ -790,17 +792,24 @@ class ReadRequest:
 
 
 @dataclass(frozen=True)
-class IndexRequest:
-    """Phase 3 on a worker: parse these files, say which tasks they submit
-    (and which files that read). What is the same for every file comes with
-    a worker's first request only (None after)."""
+class RunWide:
+    """What is the same for every file of a run: it comes with a worker's
+    first index or check request only."""
 
-    jobs: list[Job]
-    checked: Optional[dict[str, list[str]]]  # project root -> the files this run reports on
-    overlay: Optional[dict[str, tuple[str, str]]]
+    checked: dict[str, list[str]]  # project root -> the files this run reports on
+    overlay: dict[str, tuple[str, str]]
     # Project root -> (its files read for context, the module names their
     # chains reach), for a project read for context (see context.py).
-    context: Optional[dict[str, tuple[list[str], list[str]]]] = None
+    context: dict[str, tuple[list[str], list[str]]]
+
+
+@dataclass(frozen=True)
+class IndexRequest:
+    """Phase 3 on a worker: parse these files, say which tasks they submit
+    (and which files that read)."""
+
+    jobs: list[Job]
+    run: Optional[RunWide]
     for_context: bool = False  # the jobs are files read for context (no findings)
 
 
@@ -815,6 +824,7 @@ class CheckRequest:
     keys: list[str]
     extras: list[Job]
     fix: Optional[FixMode]
+    run: Optional[RunWide] = None
 
 
 Request = Union[ReadRequest, IndexRequest, CheckRequest]
@@ -857,6 +867,10 @@ class WorkerState:
         )
         return file
 
+    def _introduce(self, run: Optional[RunWide]) -> None:
+        if run is not None:
+            self.checked, self.overlay, self.context = run.checked, run.overlay, run.context
+
     def handle(self, request: Request) -> Any:
         if isinstance(request, ReadRequest):
             return self.read(request)
@@ -871,12 +885,7 @@ class WorkerState:
         return [read_and_screen(*job, self.overlay) for job in request.jobs]
 
     def index(self, request: IndexRequest) -> dict[str, Any]:
-        if request.checked is not None:
-            self.checked = request.checked
-        if request.overlay is not None:
-            self.overlay = request.overlay
-        if request.context is not None:
-            self.context = request.context
+        self._introduce(request.run)
         answer: dict[str, Any] = {}
         for job in request.jobs:
             self._parent_still_there()
@@ -893,6 +902,7 @@ class WorkerState:
     def check(self, request: CheckRequest) -> dict[str, Any]:
         from bgtask_lint.run.result import RunResult
 
+        self._introduce(request.run)
         if request.facts is not None:
             self.facts = request.facts
             for root, project in self.projects.items():
