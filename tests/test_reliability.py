@@ -705,9 +705,10 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path, monkeypatch):
 SIGTERM_DURING_WRITE = """
 import os, signal, sys
 real_replace = os.replace
+run = os.getpid()  # the process the signal is for (a worker may be the one writing)
 
 def replace(src, dst):  # SIGTERM arrives while the fixed file is being written
-    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(run, signal.SIGTERM)
     real_replace(src, dst)
 
 os.replace = replace

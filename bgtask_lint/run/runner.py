@@ -18,6 +18,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -130,8 +131,13 @@ class Run:
         kept = {id(f) for f in read}
         self.files = [f for f in self.files if f.entry is not None or id(f) in kept]
         fresh = [f for f in self.files if f.entry is None and f.matters]
+        ahead = self._workers_ahead(fresh) if pool is None else None
         context = self._context()
-        count = parallel.worker_count([*fresh, *context], self.workers)
+        if ahead is not None:
+            pool = ahead
+            count = len(ahead.connections)
+        else:
+            count = parallel.worker_count([*fresh, *context], self.workers)
         if pool is not None and len(pool.connections) != count:
             pool.close()
             pool = None
@@ -156,6 +162,23 @@ class Run:
         for file in self._to_check():
             check_file(self.result, file, self.fix)
         self._store()
+
+    def _workers_ahead(self, fresh: list[SourceFile]) -> Optional[parallel.Pool]:
+        """Workers started before the context is walked, when it will be (a
+        run on some files of a project) and there is a file to parse: they
+        import libcst meanwhile, and take even one file, which the main
+        process could only start on after the walk and the import."""
+        from bgtask_lint.run.context import covers
+
+        cores = os.cpu_count() or 1
+        if not fresh or not parallel.FORKS or self.workers is not None or cores < 2:
+            return None
+        if all(covers(self.requested, project.root) for project in self.projects.values()):
+            return None
+        try:
+            return parallel.Pool(min(cores, len(fresh) + 1), partial(WorkerState, parses=True))
+        except OSError:
+            return None
 
     def index_context(self) -> None:
         """Index the files of each project that lead into the checked ones,
@@ -833,7 +856,11 @@ Request = Union[ReadRequest, IndexRequest, CheckRequest]
 class WorkerState:
     """What a worker process keeps between its index and check requests."""
 
-    def __init__(self, parent: Optional[int] = None) -> None:
+    def __init__(self, parent: Optional[int] = None, *, parses: bool = False) -> None:
+        if parses:  # see Run._workers_ahead
+            import libcst  # noqa: F401
+
+            import bgtask_lint.analysis.builder  # noqa: F401
         self.projects: dict[str, Project] = {}
         self.indexed: dict[str, SourceFile] = {}
         self.checked: dict[str, list[str]] = {}
