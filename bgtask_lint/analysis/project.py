@@ -162,6 +162,7 @@ class Project:
         # While set, a module is parsed only if its text has one of these words
         # (see only_modules_mentioning).
         self._parse_filter: Optional[tuple[str, ...]] = None
+        self._mention: dict[tuple[str, tuple[str, ...]], bool] = {}
         self._texts: dict[str, Optional[str]] = {}
         # Per module read only in part: what Python's parser found in it, and
         # the models of its outlines with the parts each kept (outline_model).
@@ -261,11 +262,7 @@ class Project:
         if self.consulted is not None:
             self.consulted.add(key)
         words = self._parse_filter
-        if (
-            key not in self._models
-            and words
-            and not any(w in (self._text(key) or "") for w in words)
-        ):
+        if key not in self._models and words and not self._mentions(key, words):
             return None
         if key not in self._models and key in self.overlay:
             overlaid = self.overlay[key][0]
@@ -292,7 +289,7 @@ class Project:
         if self.consulted is not None:
             self.consulted.add(key)
         words = self._parse_filter
-        if words and not any(w in (self._text(key) or "") for w in words):
+        if words and not self._mentions(key, words):
             return None
         found = self.outline(path)
         if found is None:
@@ -350,6 +347,15 @@ class Project:
                 self.stamps[key] = stamp
             self._texts[key] = text
         return self._texts[key]
+
+    def _mentions(self, key: str, words: tuple[str, ...]) -> bool:
+        """Whether the text of `key` has one of `words` (asked again for each
+        name the module is asked about: remembered)."""
+        known = self._mention.get((key, words))
+        if known is None:
+            text = self._text(key)
+            known = self._mention[key, words] = _mentions(text, words)
+        return known
 
     @contextmanager
     def only_modules_mentioning(self, words: tuple[str, ...]) -> Iterator[None]:
@@ -470,10 +476,32 @@ class Project:
             rest = parts[size:]
             # A name in a module not parsed yet: its definition (and what it
             # uses) is all that is read of it; a module of hundreds of routes
-            # costs one.
-            model = self._outline_model(path, (rest[0],)) if rest else self.model_for_path(path)
+            # costs one. The other names `near` imports from it come along:
+            # they are likely to be asked about next (a route module's
+            # dependencies), and one outline then answers them all.
+            if rest:
+                module = ".".join(parts[:size])
+                keep = (rest[0], *self._imported_from(near, module))
+                model = self._outline_model(path, keep)
+            else:
+                model = self.model_for_path(path)
             return self._resolve_in(model, rest, depth) if model else None
         return None
+
+    def _imported_from(self, near: Optional[str], module: str) -> list[str]:
+        """The names the parsed module `near` imports from `module`, sorted."""
+        parsed = self._models.get(_key(near)) if near else None
+        model = parsed[1] if parsed is not None else None
+        if model is None:
+            return []
+        prefix = f"{module}."
+        return sorted(
+            {
+                binding.qualname[len(prefix) :].partition(".")[0]
+                for binding in model.imports.bindings.values()
+                if binding.qualname.startswith(prefix)
+            }
+        )
 
     def _resolve_in(self, model: Model, rest: list[str], depth: int) -> Optional[Target]:
         from bgtask_lint.analysis.model import ClassRef, FunctionRef
