@@ -137,12 +137,12 @@ class _Sleeper:
         return os.getpid()
 
 
-def test_a_worker_that_runs_out_takes_the_last_items_of_the_other():
+def test_a_worker_that_runs_out_takes_the_largest_items_left_of_the_other():
     pool = parallel.Pool(2, _Sleeper)
     answered: dict[int, list[float]] = {0: [], 1: []}
     try:
         # Worker 0 is held up by its first item; worker 1 has one of its own.
-        queues = [[1.5, 0.01, 0.02, 0.03], [0.04]]
+        queues = [[1.5, 0.03, 0.02, 0.01], [0.04]]
         pool.work_through(
             queues,
             lambda worker, item: item,
@@ -151,8 +151,27 @@ def test_a_worker_that_runs_out_takes_the_last_items_of_the_other():
     finally:
         pool.close()
     assert answered[0] == [1.5]
-    assert answered[1] == [0.04, 0.03, 0.02, 0.01]  # from the end of worker 0's queue
+    assert answered[1] == [0.04, 0.03, 0.02, 0.01]  # from the front of worker 0's queue
     assert queues == [[], []]
+
+
+def test_an_owned_item_is_taken_last_first_and_never_the_one_left():
+    # Items whose worker holds their model: moving one costs a parse, so they
+    # are taken from the end, and the last is left to its worker.
+    pool = parallel.Pool(2, _Sleeper)
+    answered: dict[int, list[float]] = {0: [], 1: []}
+    try:
+        queues = [[0.6, 0.03, 0.02, 0.01], [0.04]]
+        pool.work_through(
+            queues,
+            lambda worker, item: item,
+            lambda worker, item, pid: answered[worker].append(item),
+            owned=lambda item: True,
+        )
+    finally:
+        pool.close()
+    assert answered[0] == [0.6, 0.03]
+    assert answered[1] == [0.04, 0.01, 0.02]
 
 
 def test_files_read_on_workers_give_what_reading_here_gives(tmp_path, pools, monkeypatch):
@@ -183,3 +202,15 @@ def test_files_read_on_workers_give_what_reading_here_gives(tmp_path, pools, mon
     assert summary(two) == summary(one)
     errors = [d.filename.rsplit("/", 1)[-1] for d in one.diagnostics if d.code.startswith("BGT9")]
     assert sorted(errors) == ["big.py", "latin.py"]
+
+
+def test_shares_keep_a_package_together_and_go_largest_first():
+    from types import SimpleNamespace
+
+    files = [
+        SimpleNamespace(key=key, text="x" * size)
+        for key, size in [("a/1", 10), ("a/2", 30), ("b/1", 25), ("c/1", 5), ("a/3", 20)]
+    ]
+    shares = parallel.share(files, 2, lambda f: f.key.split("/")[0])
+    # Package a (60) to one worker, b and c (30) to the other; each in size order.
+    assert shares == [[1, 4, 0], [2, 3]]

@@ -68,7 +68,8 @@ def share(
 ) -> list[list[int]]:
     """Indexes of `files` per worker: the files of one `group` together (a
     package's modules import each other, and each worker parses what its files
-    import), the largest groups first to the least loaded worker."""
+    import), the largest groups first to the least loaded worker; each share
+    largest file first (a worker that runs out takes the last, smallest)."""
     groups: dict[str, list[int]] = {}
     for index in range(len(files)):
         groups.setdefault(group(files[index]), []).append(index)
@@ -79,7 +80,7 @@ def share(
         target = loads.index(min(loads))
         shares[target].extend(groups[key])
         loads[target] += sizes[key]
-    return [sorted(share) for share in shares]
+    return [sorted(share, key=lambda i: (-len(files[i].text), i)) for share in shares]
 
 
 class Pool:
@@ -115,13 +116,19 @@ class Pool:
         queues: list[list[Item]],
         request: Callable[[int, Item], Any],
         answered: Callable[[int, Item, Any], None],
+        owned: Callable[[Item], bool] = lambda item: False,
     ) -> None:
         """Each worker is sent the items of its own queue, one request each,
-        in order; a worker whose queue is empty takes the last item of the
-        longest other queue (what a file costs is only known once it is
-        done: one route module can lead into thousands of lines elsewhere).
-        `request(worker, item)` makes the request, `answered(worker, item,
-        answer)` takes each answer; returns when every item is answered."""
+        in order (largest first, see share); a worker whose queue is empty
+        takes from the longest other queue (what a file costs is only known
+        once it is done: one route module can lead into thousands of lines
+        elsewhere) its first item, the largest left. Except an item `owned`
+        by its queue's worker (which holds the file's model: moving it costs a
+        parse): those are taken only when no other is left, the last one, and
+        only when the queue holds another (waiting for the one file left
+        mostly costs less than parsing it again). `request(worker, item)`
+        makes the request, `answered(worker, item, answer)` takes each
+        answer; returns when every item is answered."""
         busy: dict[int, Item] = {}
 
         def send_next(worker: int) -> None:
@@ -129,9 +136,14 @@ class Pool:
                 item = queues[worker].pop(0)
             else:
                 longest = max(range(len(queues)), key=lambda i: len(queues[i]))
-                if not queues[longest]:
+                queue = queues[longest]
+                movable = next((i for i, item in enumerate(queue) if not owned(item)), None)
+                if movable is not None:
+                    item = queue.pop(movable)
+                elif len(queue) >= 2:
+                    item = queue.pop()
+                else:
                     return
-                item = queues[longest].pop()
             self.connections[worker].send(request(worker, item))
             busy[worker] = item
 

@@ -460,13 +460,16 @@ class Run:
             )
             facts = {str(p.root): p.all_facts() for p in self.projects.values()}
             queues: list[list[SourceFile]] = [[] for _ in range(count)]
-            extras = 0
+            extras = []
             for file in self._to_check():
                 if file.key in owner:
                     queues[owner[file.key]].append(file)
-                else:  # not indexed this run (a chain end, a task's module): dealt in turn
-                    queues[extras % count].append(file)
-                    extras += 1
+                else:  # not indexed this run (a chain end, a task's module)
+                    extras.append(file)
+            for file in extras:  # each to the worker with the least to check
+                min(queues, key=lambda queue: sum(_size(f) for f in queue)).append(file)
+            for queue in queues:  # largest first: one that runs out takes the smallest
+                queue.sort(key=_size, reverse=True)
             told: set[int] = set()  # the workers sent the facts
 
             def check_request(worker: int, file: SourceFile) -> CheckRequest:
@@ -482,7 +485,10 @@ class Run:
                 )
 
             pool.work_through(
-                queues, check_request, lambda worker, file, answer: answers.update(answer)
+                queues,
+                check_request,
+                lambda worker, file, answer: answers.update(answer),
+                owned=lambda file: file.key in owner and by_key.get(file.key) is file,
             )
             finished = True
         finally:
@@ -566,6 +572,10 @@ def _chain_sources(project: Project, path: str) -> list[str]:
             if project.is_checked(source)
         }
     )
+
+
+def _size(file: SourceFile) -> int:
+    return len(file.text or "")
 
 
 def _package_of(file: SourceFile) -> str:
