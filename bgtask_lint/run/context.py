@@ -10,7 +10,8 @@ import one of them (directly or through other such files, up to
 routes and task submissions give the checked files the same facts a
 whole-project run would. Whether a file imports a checked module is read off
 its import lines with a regular expression, so the project is read but only
-the few files that matter are parsed.
+the few files that matter are parsed, and of those only the statements that
+can lead into the modules reached (an outline, see _leading_part).
 """
 
 from __future__ import annotations
