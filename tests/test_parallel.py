@@ -214,3 +214,21 @@ def test_shares_keep_a_package_together_and_go_largest_first():
     shares = parallel.share(files, 2, lambda f: f.key.split("/")[0])
     # Package a (60) to one worker, b and c (30) to the other; each in size order.
     assert shares == [[1, 4, 0], [2, 3]]
+
+
+@pytest.mark.skipif(not parallel.FORKS, reason="workers are spawned here")
+def test_small_runs_fork_workers_only_from_a_process_without_other_threads(monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    files = [SimpleNamespace(text="x = 1\n"), SimpleNamespace(text="y = 2\n")]
+    assert parallel.worker_count(files, None) == 2
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert parallel.worker_count(files, None) == 1
+    finally:
+        stop.set()
+        other.join()

@@ -34,8 +34,17 @@ Item = TypeVar("Item")
 # each worker imports libcst while the main process gets the rest ready).
 FORKS = hasattr(os, "fork")
 # A spawned worker imports everything again: below this much source to
-# parse, starting it costs more than it saves.
+# parse, starting it costs more than it saves. So for a forked one from a
+# process with other threads (an application calling the API): forking it
+# is only safe enough when it pays.
 MIN_SPAWNED_BYTES = 256 * 1024
+
+
+def forks_cheaply() -> bool:
+    """Whether workers start at little cost and risk: forked, from a process
+    with no other thread (a thread holding a lock at the fork would leave it
+    held in the child for good; Python 3.12 warns of it)."""
+    return FORKS and threading.active_count() == 1
 
 
 def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
@@ -44,7 +53,7 @@ def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
         return max(1, min(requested, len(files)))
     if len(files) < 2:
         return 1
-    if not FORKS and sum(len(f.text or "") for f in files) < MIN_SPAWNED_BYTES:
+    if not forks_cheaply() and sum(len(f.text or "") for f in files) < MIN_SPAWNED_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, len(files)))
 

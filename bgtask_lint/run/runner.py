@@ -171,7 +171,7 @@ class Run:
         from bgtask_lint.run.context import covers
 
         cores = os.cpu_count() or 1
-        if not fresh or not parallel.FORKS or self.workers is not None or cores < 2:
+        if not fresh or not parallel.forks_cheaply() or self.workers is not None or cores < 2:
             return None
         if all(covers(self.requested, project.root) for project in self.projects.values()):
             return None
