@@ -132,7 +132,12 @@ class Run:
         self.files = [f for f in self.files if f.entry is not None or id(f) in kept]
         fresh = [f for f in self.files if f.entry is None and f.matters]
         ahead = self._workers_ahead(fresh) if pool is None else None
-        context = self._context()
+        try:
+            context = self._context()
+        except BaseException:  # Ctrl-C, SIGTERM: the workers are not left behind
+            if ahead is not None:
+                ahead.close(abort=True)
+            raise
         if ahead is not None:
             pool = ahead
             count = len(ahead.connections)
