@@ -137,41 +137,33 @@ class _Sleeper:
         return os.getpid()
 
 
-def test_a_worker_that_runs_out_takes_the_largest_items_left_of_the_other():
+@pytest.mark.parametrize(
+    ("owned", "first", "second"),
+    [
+        # Worker 0 is held up by its first item; worker 1 has one of its own,
+        # then takes the largest left from the front of worker 0's queue.
+        (False, [0.6], [0.04, 0.03, 0.02, 0.01]),
+        # Items whose worker holds their model (moving one costs a parse):
+        # taken from the end, and the last one is left to its worker.
+        (True, [0.6, 0.03], [0.04, 0.01, 0.02]),
+    ],
+    ids=["any item", "owned items"],
+)
+def test_a_worker_that_runs_out_takes_from_the_other(owned, first, second):
     pool = parallel.Pool(2, _Sleeper)
     answered: dict[int, list[float]] = {0: [], 1: []}
+    queues = [[0.6, 0.03, 0.02, 0.01], [0.04]]
     try:
-        # Worker 0 is held up by its first item; worker 1 has one of its own.
-        queues = [[1.5, 0.03, 0.02, 0.01], [0.04]]
         pool.work_through(
             queues,
             lambda worker, item: item,
             lambda worker, item, pid: answered[worker].append(item),
+            owned=lambda item: owned,
         )
     finally:
         pool.close()
-    assert answered[0] == [1.5]
-    assert answered[1] == [0.04, 0.03, 0.02, 0.01]  # from the front of worker 0's queue
+    assert answered == {0: first, 1: second}
     assert queues == [[], []]
-
-
-def test_an_owned_item_is_taken_last_first_and_never_the_one_left():
-    # Items whose worker holds their model: moving one costs a parse, so they
-    # are taken from the end, and the last is left to its worker.
-    pool = parallel.Pool(2, _Sleeper)
-    answered: dict[int, list[float]] = {0: [], 1: []}
-    try:
-        queues = [[0.6, 0.03, 0.02, 0.01], [0.04]]
-        pool.work_through(
-            queues,
-            lambda worker, item: item,
-            lambda worker, item, pid: answered[worker].append(item),
-            owned=lambda item: True,
-        )
-    finally:
-        pool.close()
-    assert answered[0] == [0.6, 0.03]
-    assert answered[1] == [0.04, 0.01, 0.02]
 
 
 def test_files_read_on_workers_give_what_reading_here_gives(tmp_path, pools, monkeypatch):
