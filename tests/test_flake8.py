@@ -66,3 +66,26 @@ def test_flake8_reports_the_same_findings(path, findings):
     assert [f for f in by_flake8 if f[0] == target] == expected
     # Every fixture with expectations reports something: the comparison is not empty.
     assert expected or not expectations(path.read_text(encoding="utf-8"))
+
+
+def test_check_paths_in_a_pool_worker_stays_in_its_process():
+    """flake8 -j runs the plugin in a multiprocessing pool's workers, which
+    may start no process of their own."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        inside = pool.apply(_located_in_crm)
+    assert inside == _located_in_crm() and inside
+
+
+def _located_in_crm():
+    from bgtask_lint.api import check_paths
+
+    crm = FIXTURES / "projects" / "crm"
+    cwd = os.getcwd()
+    os.chdir(crm)
+    try:
+        result = check_paths(["crm/handlers/orders.py", "crm/api/orders.py"])
+    finally:
+        os.chdir(cwd)
+    return sorted((d.filename, d.location.row, d.code) for d in result.diagnostics)

@@ -44,11 +44,19 @@ def forks_cheaply() -> bool:
     """Whether workers start at little cost and risk: forked, from a process
     with no other thread (a thread holding a lock at the fork would leave it
     held in the child for good; Python 3.12 warns of it)."""
-    return FORKS and threading.active_count() == 1
+    return FORKS and threading.active_count() == 1 and may_start_workers()
+
+
+def may_start_workers() -> bool:
+    """Whether this process may start processes: not one of a
+    multiprocessing pool's (flake8's -j workers are), which may have none."""
+    return not multiprocessing.current_process().daemon
 
 
 def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
     """How many workers to use for `files` (those that need a parse)."""
+    if not may_start_workers():
+        return 1
     if requested is not None:
         return max(1, min(requested, len(files)))
     if len(files) < 2:
@@ -65,6 +73,8 @@ MIN_PARALLEL_READS = 2000
 
 def reader_count(files: int, requested: Optional[int]) -> int:
     """How many workers to read `files` files with (1: read them here)."""
+    if not may_start_workers():
+        return 1
     if requested is not None:
         return max(1, min(requested, files))
     if files < MIN_PARALLEL_READS:
