@@ -68,6 +68,34 @@ def test_flake8_reports_the_same_findings(path, findings):
     assert expected or not expectations(path.read_text(encoding="utf-8"))
 
 
+def test_one_run_answers_the_files_as_they_are_on_disk_and_only_those(tmp_path, monkeypatch):
+    """From the second file on, the plugin's findings come from one run over
+    flake8's paths; a file whose text flake8 has from elsewhere (an editor's
+    buffer), or that the run did not check, is checked alone."""
+    from bgtask_lint import flake8_plugin
+    from bgtask_lint.api import check_stdin
+
+    monkeypatch.chdir(tmp_path)
+    bug = "from fastapi import BackgroundTasks\nBackgroundTasks().add_task(print)\n"
+    (tmp_path / "a.py").write_text(bug)
+    (tmp_path / "b.py").write_text(bug)
+    (tmp_path / "c.py").write_text("x = 1\n")
+    runs = []
+    from bgtask_lint import api
+
+    original = api.check_paths
+    monkeypatch.setattr(api, "check_paths", lambda paths: runs.append(paths) or original(paths))
+    one = flake8_plugin._OneRun()
+    paths = ["a.py", "b.py"]
+    assert one.findings_for("a.py", bug, paths) is None  # the first: checked alone
+    [found] = one.findings_for("b.py", bug, paths)
+    assert (found.code, found.location.row) == ("BGT001", 2)
+    assert one.findings_for("a.py", bug, paths) == check_stdin(bug.encode(), "a.py").diagnostics
+    assert one.findings_for("a.py", "x = 2\n", paths) is None  # not the text on disk
+    assert one.findings_for("c.py", "x = 1\n", paths) is None  # not one of the run's
+    assert runs == [["a.py", "b.py"]]  # one run for them all
+
+
 def test_check_paths_in_a_pool_worker_stays_in_its_process():
     """flake8 -j runs the plugin in a multiprocessing pool's workers, which
     may start no process of their own."""

@@ -28,6 +28,8 @@ class Change:
 class RunResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files_checked: int = 0
+    # The absolute paths of the files checked, in the order they were found.
+    checked_paths: list[str] = field(default_factory=list)
     fixed: Counter = field(default_factory=Counter)
     # The same, per file (for --show-fixes): file name -> code -> number fixed.
     fixed_by_file: dict[str, Counter] = field(default_factory=dict)

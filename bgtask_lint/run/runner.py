@@ -117,6 +117,7 @@ class Run:
             project.checked.add(absolute)
         self.files.append(SourceFile(str(path), absolute, settings, project))
         self.result.files_checked += 1
+        self.result.checked_paths.append(absolute)
 
     def execute(self) -> None:
         if self.cache is not None:
