@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import libcst as cst
+import pytest
 from conftest import FIXTURES, expectations
 
 from bgtask_lint.analysis.builder import build_model
@@ -523,6 +524,64 @@ def test_a_context_file_is_read_in_part_and_every_way_into_the_checked_file_is_k
     expected = {("app/handlers.py", row, "BGT009") for row in (9, 13, 17)}
     assert {f for f in located(whole.diagnostics) if f[0] == "app/handlers.py"} == expected
     assert located(alone.diagnostics) == expected
+
+
+@pytest.mark.parametrize(
+    "alias",
+    [
+        "from crm.handlers import orders\n\nOrderHandler = orders.OrderHandler\n",
+        "from crm.handlers.orders import OrderHandler as _Handler\n\nOrderHandler = _Handler\n",
+        "import crm.handlers.orders\n\nOrderHandler = crm.handlers.orders.OrderHandler\n",
+        # Through modules that only pass it on (they mention no task: they
+        # are read for the name all the same).
+        "from crm.aliases import OrderHandler\n",
+        "from crm.reexports import OrderHandler\n",
+        "from crm.handlers import OrderHandler\n",
+    ],
+    ids=[
+        "module attribute",
+        "imported name",
+        "dotted module",
+        "another module's alias",
+        "a re-export",
+        "a package's re-export",
+    ],
+)
+def test_a_class_under_another_name_is_followed(tmp_path, alias):
+    copy = crm_copy(tmp_path)
+    (copy / "crm" / "aliases.py").write_text(
+        "from crm.handlers.orders import OrderHandler as Handler\n\nOrderHandler = Handler\n"
+    )
+    (copy / "crm" / "reexports.py").write_text("from crm.handlers.orders import OrderHandler\n")
+    package = copy / "crm" / "handlers" / "__init__.py"
+    package.write_text(package.read_text() + "from crm.handlers.orders import OrderHandler\n")
+    routes = copy / "crm" / "api" / "orders.py"
+    routes.write_text(
+        routes.read_text().replace("from crm.handlers.orders import OrderHandler\n", alias)
+    )
+    with working_in(copy):
+        whole = check_paths(["."], workers=1)
+    assert {f for f in located(whole.diagnostics) if f[0] == "crm/handlers/orders.py"} == CHAIN
+
+
+def test_a_name_bound_twice_or_in_a_circle_is_not_followed(tmp_path):
+    copy = crm_copy(tmp_path)
+    routes = copy / "crm" / "api" / "orders.py"
+    text = routes.read_text()
+    for alias, chain in [
+        # Which of the two it is depends on the run: neither is followed.
+        (
+            "try:\n    from crm.handlers.orders import OrderHandler\n"
+            "except ImportError:\n    OrderHandler = None\n",
+            set(),
+        ),
+        ("OrderHandler = Other\nOther = OrderHandler\n", set()),
+    ]:
+        routes.write_text(text.replace("from crm.handlers.orders import OrderHandler\n", alias))
+        with working_in(copy):
+            whole = check_paths(["crm/api"], workers=1)
+        found = {f for f in located(whole.diagnostics) if f[0] == "crm/handlers/orders.py"}
+        assert found & {("crm/handlers/orders.py", 11, "BGT009")} == chain
 
 
 def test_sarif_lists_the_chain_as_related_locations(tmp_path):

@@ -52,6 +52,9 @@ HTTP_ROUTE_METHODS = frozenset(
     }
 )
 WEBSOCKET_ROUTE_METHODS = frozenset({"websocket"})
+# How many names for another name are followed (`A = B`, `B = mod.C`...),
+# across modules too: enough for real code, and an end to `A = B; B = A`.
+MAX_ALIASES = 8
 HTTP = "http"  # a FastAPI route: FastAPI injects its parameters
 WEBSOCKET = "websocket"
 # A Starlette endpoint (`Route("/", endpoint)`, `@app.route` on a Starlette
@@ -330,7 +333,7 @@ class Model:
         target = self._resolve(expr)
         return target if isinstance(target, FunctionRef) else None
 
-    def _resolve(self, expr: cst.BaseExpression) -> Optional[Target]:
+    def _resolve(self, expr: cst.BaseExpression, depth: int = 0) -> Optional[Target]:
         qualname = self.qualified_name(expr)
         if qualname is None:
             return None
@@ -343,11 +346,26 @@ class Model:
                     return ClassRef(self, parts[0])
                 method = self.methods.get((parts[0], parts[1])) if len(parts) == 2 else None
                 return FunctionRef(self, method) if method else None
-            return None
+            return self.resolve_alias(parts, depth)
         absolute = self.absolute(qualname)
         if self.project is None or absolute is None:
             return None
-        return self.project.resolve(absolute, near=self.path)
+        return self.project.resolve(absolute, depth, near=self.path)
+
+    def resolve_alias(self, parts: list[str], depth: int) -> Optional[Target]:
+        """What `Handler` (or `Handler.method`) stands for after `Handler =
+        orders.OrderHandler` at module level (see ImportTable.alias_of)."""
+        alias = self.imports.alias_of(parts[0])
+        if alias is None or depth >= MAX_ALIASES:
+            return None
+        target = self._resolve(alias, depth + 1)
+        rest = parts[1:]
+        if not rest:
+            return target
+        if isinstance(target, ClassRef) and len(rest) == 1:
+            method = target.model.methods.get((target.name, rest[0]))
+            return FunctionRef(target.model, method) if method else None
+        return None
 
     def _class_of(
         self, expr: cst.BaseExpression, scope: Optional[FunctionInfo]

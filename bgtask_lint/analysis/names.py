@@ -117,12 +117,36 @@ class ImportTable:
 
     def __init__(self) -> None:
         self.bindings: dict[str, ImportBinding] = {}
+        # Names bound more than once at module level (`try: from a import X`
+        # / `except ImportError: X = None`): which binding holds depends on
+        # the run, so neither is followed as an alias.
+        self.rebound: set[str] = set()
 
     def bind(self, name: str, binding: ImportBinding, *, module_level: bool) -> None:
         # An import inside a function only fills a gap: it must not hide the
         # module-level meaning of the name for the rest of the file.
+        if module_level:
+            known = self.bindings.get(name)
+            if known is not None and known.module_level:
+                self.rebound.add(name)
         if module_level or name not in self.bindings:
             self.bindings[name] = binding
+
+    def alias_of(self, name: str) -> Optional[cst.BaseExpression]:
+        """What module-level `name` is another name for: the value of its one
+        assignment, when that is a name or an attribute (`Handler =
+        orders.OrderHandler`); None for anything else."""
+        binding = self.bindings.get(name)
+        if binding is None or name in self.rebound:
+            return None
+        node = binding.node
+        if isinstance(node, cst.Assign) and len(node.targets) == 1:
+            value: Optional[cst.BaseExpression] = node.value
+        elif isinstance(node, cst.AnnAssign):
+            value = node.value
+        else:
+            return None
+        return value if isinstance(value, (cst.Name, cst.Attribute)) else None
 
     def add_import(
         self, node: cst.Import, *, module_level: bool, type_checking: bool, position: int = 0

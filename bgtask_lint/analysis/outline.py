@@ -66,6 +66,8 @@ class Outline:
         self._always: set[int] = set()
         # Per part, the names it binds (the other way round from _binders).
         self._binds: list[set[str]] = []
+        # The parts that are an import, or a name for another (`A = mod.B`).
+        self._forwarders: set[int] = set()
         for node in tree.body:
             index = len(self.parts)
             decorators = getattr(node, "decorator_list", ())
@@ -73,6 +75,8 @@ class Outline:
             uses, imports = _uses_and_imports(node)
             self.parts.append(_Part(first, node.end_lineno or node.lineno, uses, imports))
             self._binds.append(set())
+            if isinstance(node, _IMPORTS) or _is_alias(node):
+                self._forwarders.add(index)
             if isinstance(node, _DEFINITIONS):
                 self._bind(node.name, index)
                 continue
@@ -85,8 +89,14 @@ class Outline:
                     self._always.add(index)
                 if isinstance(inner, _IMPORTS):
                     for alias in inner.names:
-                        bound = alias.asname or alias.name.partition(".")[0]
-                        self._binds[index].add(bound)
+                        self._bind(alias.asname or alias.name.partition(".")[0], index)
+
+    def forwards(self, name: str) -> bool:
+        """Whether the module only passes `name` on from elsewhere: it binds
+        it, and only by imports (`from .orders import OrderHandler`, a
+        package's `__init__`) or as another name (`Handler = OrderHandler`)."""
+        binders = self._binders.get(name, [])
+        return bool(binders) and all(index in self._forwarders for index in binders)
 
     def _bind(self, name: str, index: int) -> None:
         self._binders.setdefault(name, []).append(index)
@@ -160,6 +170,16 @@ class Outline:
                 ending = line[len(line.rstrip("\r\n")) :]
                 lines[row - 1] = ending or "\n"
         return "".join(lines)
+
+
+def _is_alias(node: ast.stmt) -> bool:
+    """`A = B` or `A = mod.B`: one name for another."""
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, (ast.Name, ast.Attribute))
+    )
 
 
 def _uses_and_imports(node: ast.AST) -> tuple[frozenset[str], tuple[Imported, ...]]:

@@ -259,11 +259,18 @@ class Project:
         """The model of a project file, parsed on first use; None when the file
         cannot be read or parsed (the file's own check reports that)."""
         key = _key(path)
-        if self.consulted is not None:
-            self.consulted.add(key)
         words = self._parse_filter
         if key not in self._models and words and not self._mentions(key, words):
+            if self.consulted is not None:
+                self.consulted.add(key)
             return None
+        return self._whole_model(path)
+
+    def _whole_model(self, path: Path) -> Optional[Model]:
+        """model_for_path whatever the filter (the caller has decided)."""
+        key = _key(path)
+        if self.consulted is not None:
+            self.consulted.add(key)
         if key not in self._models and key in self.overlay:
             overlaid = self.overlay[key][0]
             self._models[key] = (overlaid, self._parse(overlaid, key))
@@ -279,22 +286,35 @@ class Project:
         which parses a fraction of a large module."""
         return self._outline_model(path, (name,))
 
-    def _outline_model(self, path: Path, keep: tuple[str, ...]) -> Optional[Model]:
-        """The model of `path`'s outline keeping the definitions `keep` (the
-        whole module's model when it is parsed already or the outline would be
-        all of it)."""
+    def _outline_model(
+        self, path: Path, keep: tuple[str, ...], also: tuple[str, ...] = ()
+    ) -> Optional[Model]:
+        """The model of `path`'s outline keeping the definitions `keep`, and
+        `also` when they are there (the whole module's model when it is parsed
+        already or the outline would be all of it)."""
         key = _key(path)
         if key in self._models or key in self.overlay:
             return self.model_for_path(path)
         if self.consulted is not None:
             self.consulted.add(key)
         words = self._parse_filter
-        if words and not self._mentions(key, words):
+        if words and not self._mentions(key, words) and not self._forwards(path, keep):
             return None
         found = self.outline(path)
         if found is None:
-            return self.model_for_path(path)
-        return self.model_keeping(path, found.leads_to(keep))
+            return self._whole_model(path)
+        return self.model_keeping(path, found.leads_to(keep + also))
+
+    def _forwards(self, path: Path, names: tuple[str, ...]) -> bool:
+        """Whether module `path` only passes `names` on from elsewhere (a
+        package's `__init__`, see Outline.forwards): then a chain through it
+        goes on where they are defined, whatever words it has. A name it
+        defines (`def name(`, `class name`) is told from its text."""
+        text = self._text(_key(path)) or ""
+        if any(f"def {name}(" in text or f"class {name}" in text for name in names):
+            return False
+        found = self.outline(path)
+        return found is not None and all(found.forwards(name) for name in names)
 
     def outline(self, path: Path) -> Optional[Outline]:
         """What Python's parser says of the top level of `path` (read once a
@@ -316,14 +336,14 @@ class Project:
         key = _key(path)
         found = self._outline_of.get(key)
         if key in self._models or key in self.overlay or found is None:
-            return self.model_for_path(path)
+            return self._whole_model(path)
         parsed = self._outlines.setdefault(key, [])
         for parts, model in parsed:
             if kept <= parts:  # an earlier outline has all this one would
                 return model
         shortened = found.keeping(kept)
         if shortened == found.text:
-            return self.model_for_path(path)
+            return self._whole_model(path)
         model = self._parse(shortened, key)
         parsed.append((kept, model))
         return model
@@ -481,8 +501,8 @@ class Project:
             # dependencies), and one outline then answers them all.
             if rest:
                 module = ".".join(parts[:size])
-                keep = (rest[0], *self._imported_from(near, module))
-                model = self._outline_model(path, keep)
+                also = tuple(n for n in self._imported_from(near, module) if n != rest[0])
+                model = self._outline_model(path, (rest[0],), also)
             else:
                 model = self.model_for_path(path)
             return self._resolve_in(model, rest, depth) if model else None
@@ -505,6 +525,7 @@ class Project:
 
     def _resolve_in(self, model: Model, rest: list[str], depth: int) -> Optional[Target]:
         from bgtask_lint.analysis.model import ClassRef, FunctionRef
+        from bgtask_lint.analysis.names import LOCAL_PREFIX
 
         if not rest:
             return model
@@ -518,6 +539,8 @@ class Project:
             return FunctionRef(model, method) if method else None
         binding = model.imports.bindings.get(head)
         if binding is not None and depth < MAX_REEXPORTS:
+            if binding.qualname.startswith(LOCAL_PREFIX):  # `Handler = OrderHandler` there
+                return model.resolve_alias(rest, depth + 1)
             target = model.absolute(binding.qualname)
             if target:
                 return self.resolve(".".join([target, *rest[1:]]), depth + 1, model.path)
