@@ -1,0 +1,85 @@
+"""Import statements read off a module's text, without parsing it: which
+modules a file imports, for the walk that finds the files leading into the
+checked ones (run/context.py) and for following a chain through a module
+that mentions no task itself (Project.leads_to_words)."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+# An import statement, matched where its line starts: what it names is the
+# rest of the line, over backslash continuations, or in `from a import (b,
+# c)` all within the parentheses.
+_LINE_REST = r"[^#\n\\]*(?:\\\r?\n[^#\n\\]*)*"
+_FROM = re.compile(rf"[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|{_LINE_REST})")
+_IMPORT = re.compile(rf"[ \t]*import[ \t]+({_LINE_REST})")
+_COMMENT = re.compile(r"#[^\n]*")
+_AS = re.compile(r"\s+as\s+")
+
+
+def imported_modules(text: str, module: Optional[str], is_package: bool) -> set[str]:
+    """The absolute module names the import lines of `text` (module `module`)
+    name: for `from a import b`, both `a` and `a.b` (b may be a module)."""
+    if "import" not in text:
+        return set()
+    names: set[str] = set()
+    froms, imports = import_statements(text)
+    for base, items in froms:
+        absolute = absolute_module(base, module, is_package)
+        if absolute is None:
+            continue
+        names.add(absolute)
+        for name in imported_names(items.strip("()")):
+            if name.isidentifier():
+                names.add(f"{absolute}.{name}" if absolute else name)
+    for items in imports:
+        for name in imported_names(items):
+            if name and all(part.isidentifier() for part in name.split(".")):
+                names.add(name)
+    return names
+
+
+def import_statements(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (module, names) of each `from` import and the names of each
+    `import` statement in `text`. Each line holding the word is matched from
+    its start: five times faster than matching at every line of the file."""
+    froms: list[tuple[str, str]] = []
+    imports: list[str] = []
+    at = text.find("import")
+    while at != -1:
+        line = text.rfind("\n", 0, at) + 1
+        statement = _FROM.match(text, line)
+        if statement is not None and at < statement.end():
+            froms.append((statement[1], statement[2]))
+        else:
+            statement = _IMPORT.match(text, line)
+            if statement is not None and at < statement.end():
+                imports.append(statement[1])
+            else:
+                statement = None
+        at = text.find("import", statement.end() if statement is not None else at + 6)
+    return froms, imports
+
+
+def imported_names(items: str) -> list[str]:
+    """`b` and `c` of `b as x, c` (comments and continuations dropped)."""
+    items = _COMMENT.sub("", items).replace("\\", " ")
+    return [_AS.split(item.strip())[0] for item in items.split(",")]
+
+
+def absolute_module(base: str, module: Optional[str], is_package: bool) -> Optional[str]:
+    """`shop.api.tasks` for `.tasks` imported in module `shop.api.routes`
+    (`module`; `is_package`: it is a package's `__init__`); None when it
+    cannot be told."""
+    if not base.startswith("."):
+        return base
+    if module is None:
+        return None
+    dots = len(base) - len(base.lstrip("."))
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    if dots - 1 > len(package):
+        return None
+    parts = package[: len(package) - (dots - 1)]
+    rest = base[dots:]
+    return ".".join([*parts, rest] if rest else parts)
