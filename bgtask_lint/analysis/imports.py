@@ -1,7 +1,6 @@
 """Import statements read off a module's text, without parsing it: which
 modules a file imports, for the walk that finds the files leading into the
-checked ones (run/context.py) and for following a chain through a module
-that mentions no task itself (Project.leads_to_words)."""
+checked ones (run/context.py), where a project's every file is read."""
 
 from __future__ import annotations
 
