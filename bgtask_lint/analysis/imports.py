@@ -1,9 +1,6 @@
-"""Import statements and definitions read off a module's text, without
-parsing it: which modules a file imports, for the walk that finds the files
-leading into the checked ones (run/context.py), where a project's every file
-is read; and what a function uses from other modules, to tell whether a
-module that mentions no task hands values on to one that does
-(Project.hands_on)."""
+"""Import statements read off a module's text, without parsing it: which
+modules a file imports, for the walk that finds the files leading into the
+checked ones (run/context.py), where a project's every file is read."""
 
 from __future__ import annotations
 
@@ -40,51 +37,6 @@ def imported_modules(text: str, module: Optional[str], is_package: bool) -> set[
             if name and all(part.isidentifier() for part in name.split(".")):
                 names.add(name)
     return names
-
-
-def imported_bindings(text: str) -> dict[str, list[tuple[Optional[str], str]]]:
-    """Each name the import statements of `text` bind, with what it stands
-    for, as (the module of `from <module> import` as written, or None for
-    `import`; the name imported): `y` -> ("..db", "x") for `from ..db import
-    x as y`; `a` -> (None, "a.b") for `import a.b`, which binds `a` and
-    reaches a.b through it (every such import of the name is listed)."""
-    bound: dict[str, list[tuple[Optional[str], str]]] = {}
-    froms, imports = import_statements(text)
-    for base, items in froms:
-        for name, local in _aliases(items.strip("()")):
-            if name.isidentifier():
-                bound.setdefault(local or name, []).append((base, name))
-    for items in imports:
-        for name, local in _aliases(items):
-            if name and all(part.isidentifier() for part in name.split(".")):
-                bound.setdefault(local or name.partition(".")[0], []).append((None, name))
-    return bound
-
-
-def _aliases(items: str) -> list[tuple[str, str]]:
-    """(`b`, `x`) and (`c`, "") of `b as x, c`."""
-    found = []
-    for item in _COMMENT.sub("", items).replace("\\", " ").split(","):
-        name, _, local = _AS.sub(" as ", item.strip()).partition(" as ")
-        found.append((name.strip(), local.strip()))
-    return found
-
-
-def definition_text(text: str, name: str) -> Optional[str]:
-    """The code of top-level `def name` / `class name` in `text` (from its
-    line to the next top-level statement), None when there is none."""
-    found = re.search(rf"^(?:async[ \t]+)?def[ \t]+{name}\b|^class[ \t]+{name}\b", text, re.M)
-    if found is None:
-        return None
-    end = found.end()
-    for line in _TOP_LEVEL.finditer(text, end):
-        if not line.group().startswith((")", "]", "}", "#")):
-            return text[found.start() : line.start()]
-    return text[found.start() :]
-
-
-# A line that starts at column 0 with something other than a blank.
-_TOP_LEVEL = re.compile(r"^\S[^\n]*", re.M)
 
 
 def import_statements(text: str) -> tuple[list[tuple[str, str]], list[str]]:
