@@ -584,6 +584,72 @@ def test_a_name_bound_twice_or_in_a_circle_is_not_followed(tmp_path):
         assert found & {("crm/handlers/orders.py", 11, "BGT009")} == chain
 
 
+SERVICE_LAYER = {
+    "app/__init__.py": "",
+    "app/db.py": (
+        "from sqlalchemy.orm import sessionmaker\n\nSessionLocal = sessionmaker()\n\n\n"
+        "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n"
+        "    finally:\n        db.close()\n"
+    ),
+    "app/routes.py": (
+        "from fastapi import APIRouter, BackgroundTasks, Depends\n\n"
+        "from app import services\nfrom app.db import get_db\n\nrouter = APIRouter()\n\n\n"
+        "@router.post('/orders')\n"
+        "def create(background_tasks: BackgroundTasks, db=Depends(get_db)):\n"
+        "    services.create_order(background_tasks, db)\n"
+    ),
+    # No task word here: only what it calls queues the task.
+    "app/services.py": (
+        "{import}\n\n\ndef create_order(tasks, db):\n    db.add(object())\n    {call}(tasks, db)\n"
+    ),
+    "app/notifications.py": (
+        "from fastapi import BackgroundTasks\n\nRETRIES = 3\n\n\ndef send(session):\n"
+        "    session.query()\n\n\ndef notify_later(tasks: BackgroundTasks, db):\n"
+        "    tasks.add_task(send, db)\n"
+    ),
+}
+
+
+def write_service_layer(root, imported, call):
+    (root / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (root / "app").mkdir()
+    for name, text in SERVICE_LAYER.items():
+        (root / name).write_text(text.replace("{import}", imported).replace("{call}", call))
+
+
+@pytest.mark.parametrize(
+    ("imported", "call"),
+    [
+        ("from app import notifications", "notifications.notify_later"),
+        ("from app.notifications import notify_later", "notify_later"),
+        ("import app.notifications", "app.notifications.notify_later"),
+    ],
+    ids=["its module", "the function", "the dotted module"],
+)
+def test_a_service_layer_that_mentions_no_task_is_followed(tmp_path, imported, call):
+    # The route's session goes through a service module with no task word
+    # (the filter that keeps a run from parsing every module a route calls
+    # let it through: it calls code of a module that queues one).
+    write_service_layer(tmp_path, imported, call)
+    with working_in(tmp_path):
+        whole = check_paths(["."], workers=1)
+        route_alone = check_paths(["app/routes.py"], workers=1)
+    expected = {("app/notifications.py", 11, "BGT009")}
+    assert located(whole.diagnostics) == located(route_alone.diagnostics) == expected
+
+
+def test_a_module_that_mentions_no_task_and_uses_only_values_of_one_is_not_parsed(tmp_path):
+    from bgtask_lint.analysis.project import Project
+    from bgtask_lint.analysis.provenance import HANDS_TO_TASKS
+
+    write_service_layer(tmp_path, "from app.notifications import RETRIES", "print")
+    project = Project(tmp_path)
+    services = tmp_path / "app" / "services.py"
+    with project.only_modules_mentioning(HANDS_TO_TASKS):
+        assert project.outline_model(services, "create_order") is None
+    assert not project.is_parsed(services)
+
+
 def test_sarif_lists_the_chain_as_related_locations(tmp_path):
     import json
 

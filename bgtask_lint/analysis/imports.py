@@ -1,6 +1,9 @@
-"""Import statements read off a module's text, without parsing it: which
-modules a file imports, for the walk that finds the files leading into the
-checked ones (run/context.py), where a project's every file is read."""
+"""Import statements and definitions read off a module's text, without
+parsing it: which modules a file imports, for the walk that finds the files
+leading into the checked ones (run/context.py), where a project's every file
+is read; and what a function uses from other modules, to tell whether a
+module that mentions no task hands values on to one that does
+(Project.hands_on)."""
 
 from __future__ import annotations
 
@@ -37,6 +40,60 @@ def imported_modules(text: str, module: Optional[str], is_package: bool) -> set[
             if name and all(part.isidentifier() for part in name.split(".")):
                 names.add(name)
     return names
+
+
+def imported_bindings(text: str) -> dict[str, list[tuple[Optional[str], str]]]:
+    """Each name the import statements of `text` bind, with what it stands
+    for, as (the module of `from <module> import` as written, or None for
+    `import`; the name imported): `y` -> ("..db", "x") for `from ..db import
+    x as y`; `a` -> (None, "a.b") for `import a.b`, which binds `a` and
+    reaches a.b through it (every such import of the name is listed)."""
+    bound: dict[str, list[tuple[Optional[str], str]]] = {}
+    froms, imports = import_statements(text)
+    for base, items in froms:
+        for name, local in _aliases(items.strip("()")):
+            if name.isidentifier():
+                bound.setdefault(local or name, []).append((base, name))
+    for items in imports:
+        for name, local in _aliases(items):
+            if name and all(part.isidentifier() for part in name.split(".")):
+                bound.setdefault(local or name.partition(".")[0], []).append((None, name))
+    return bound
+
+
+def _aliases(items: str) -> list[tuple[str, str]]:
+    """(`b`, `x`) and (`c`, "") of `b as x, c`."""
+    found = []
+    for item in _COMMENT.sub("", items).replace("\\", " ").split(","):
+        name, _, local = _AS.sub(" as ", item.strip()).partition(" as ")
+        found.append((name.strip(), local.strip()))
+    return found
+
+
+def definition_text(text: str, name: str) -> Optional[str]:
+    """The code of top-level `def name` / `class name` in `text` (from its
+    line to the next top-level statement), None when there is none. Found
+    with `str.find` first: most modules asked about do not define it."""
+    first = None
+    for keyword in ("def ", "class "):
+        at = text.find(keyword + name)
+        while at != -1 and first is None:
+            line = text.rfind("\n", 0, at) + 1
+            after = at + len(keyword) + len(name)
+            ends = after == len(text) or not (text[after].isalnum() or text[after] == "_")
+            if ends and text[line:at] in ("", "async "):
+                first = line
+            at = text.find(keyword + name, at + 1)
+    if first is None:
+        return None
+    header_end = text.find("\n", first)
+    for top in _TOP_LEVEL.finditer(text, header_end if header_end != -1 else len(text)):
+        if not top.group().startswith((")", "]", "}", "#")):
+            return text[first : top.start()]
+    return text[first:]
+
+
+_TOP_LEVEL = re.compile(r"^\S[^\n]*", re.M)
 
 
 def import_statements(text: str) -> tuple[list[tuple[str, str]], list[str]]:

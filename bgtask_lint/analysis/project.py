@@ -11,6 +11,7 @@ and only those.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -105,6 +106,11 @@ def _marked_ancestor(directory: str) -> Optional[str]:
     return found
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+# An answer of Project.hands_on, with the files it read.
+_Answer = tuple[bool, list[str]]
+
+
 def _mentions(text: Optional[str], words: tuple[str, ...]) -> bool:
     return text is not None and any(word in text for word in words)
 
@@ -163,6 +169,8 @@ class Project:
         # (see only_modules_mentioning).
         self._parse_filter: Optional[tuple[str, ...]] = None
         self._mention: dict[tuple[str, tuple[str, ...]], bool] = {}
+        # hands_on's answers, with the files each read.
+        self._handing: dict[tuple[str, tuple[str, ...]], tuple[bool, list[str]]] = {}
         self._texts: dict[str, Optional[str]] = {}
         # Per module read only in part: what Python's parser found in it, and
         # the models of its outlines with the parts each kept (outline_model).
@@ -298,12 +306,73 @@ class Project:
         if self.consulted is not None:
             self.consulted.add(key)
         words = self._parse_filter
-        if words and not self._mentions(key, words) and not self._forwards(path, keep):
+        if (
+            words
+            and not self._mentions(key, words)
+            and not self._forwards(path, keep)
+            and not self.hands_on(key, keep)
+        ):
             return None
         found = self.outline(path)
         if found is None:
             return self._whole_model(path)
         return self.model_keeping(path, found.leads_to(keep + also))
+
+    def hands_on(self, key: str, names: tuple[str, ...]) -> bool:
+        """Whether a top-level function or class `names` of module `key` uses
+        a function or class of another project module whose code queues a
+        task (has `add_task` or `BackgroundTask`), or such a module itself
+        (`notifications.notify_later(...)`): a service layer with no task of
+        its own hands a route's values on to the code that queues one. Only
+        the code that queues counts: a helper that uses `partial` (the other
+        word the filter may let through) makes a service of half a project.
+        Read off the texts (imports.py), the answer remembered with the files
+        it read."""
+        from bgtask_lint.analysis.provenance import HANDS_TO_TASKS
+
+        known = self._handing.get((key, names))
+        if known is None:
+            read: list[str] = []
+            known = (self._hands_on(key, names, HANDS_TO_TASKS, read), read)
+            self._handing[key, names] = known
+        if self.consulted is not None:
+            self.consulted.update(known[1])
+        return known[0]
+
+    def _hands_on(
+        self, key: str, names: tuple[str, ...], words: tuple[str, ...], read: list[str]
+    ) -> bool:
+        from bgtask_lint.analysis.imports import absolute_module, definition_text, imported_bindings
+
+        text = self._text(key)
+        if not text:
+            return False
+        codes = [code for code in (definition_text(text, name) for name in names) if code]
+        if not codes:
+            return False
+        used = set(_IDENTIFIER.findall("".join(codes)))
+        module, is_package = self.module_name(Path(key))
+        bindings = imported_bindings(text)
+        for local, (base, name) in [(n, b) for n in sorted(bindings) for b in bindings[n]]:
+            if local not in used:
+                continue
+            if base is None:  # `import a.b`: the module
+                candidates: list[tuple[Optional[str], Optional[str]]] = [(name, None)]
+            else:  # `from a import b`: the module a.b, or b of module a
+                absolute = absolute_module(base, module, is_package)
+                member = f"{absolute}.{name}" if absolute else name
+                candidates = [(member, None), (absolute, name)]
+            for candidate, member_name in candidates:
+                target = self.path_for_module(candidate, key) if candidate else None
+                if target is None:
+                    continue
+                read.append(_key(target))
+                other = self._text(_key(target)) or ""
+                code = other if member_name is None else definition_text(other, member_name)
+                if code and _mentions(code, words):
+                    return True
+                break
+        return False
 
     def _forwards(self, path: Path, names: tuple[str, ...]) -> bool:
         """Whether module `path` only passes `names` on from elsewhere (a
