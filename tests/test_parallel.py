@@ -224,3 +224,13 @@ def test_small_runs_fork_workers_only_from_a_process_without_other_threads(monke
     finally:
         stop.set()
         other.join()
+
+
+def test_a_ctrl_c_while_workers_start_is_raised_once_they_have_started():
+    """It used to be ignored while they started, and the run went on."""
+    import os
+    import signal
+
+    with pytest.raises(KeyboardInterrupt), parallel._ctrl_c_held_back():
+        os.kill(os.getpid(), signal.SIGINT)  # handled before the next line
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

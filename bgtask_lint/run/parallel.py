@@ -118,6 +118,13 @@ class Pool:
         context = multiprocessing.get_context("fork" if FORKS else "spawn")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []  # multiprocessing's Process of the context
+        try:
+            self._start(context, workers, state)
+        except BaseException:  # Ctrl-C while they started: none is left behind
+            self.close(abort=True)
+            raise
+
+    def _start(self, context: Any, workers: int, state: Callable[[int], Any]) -> None:
         with _ctrl_c_held_back():
             for _ in range(workers):
                 ours, theirs = context.Pipe()
@@ -198,18 +205,22 @@ class Pool:
 
 @contextmanager
 def _ctrl_c_held_back() -> Iterator[None]:
-    """While workers start, Ctrl-C is ignored, so that a forked worker is born
-    ignoring it: one interrupted before it could say so itself (in
-    multiprocessing's start-up) would print a traceback."""
+    """While workers start, Ctrl-C is held back, so that a forked worker is
+    born not raising it: one interrupted before it could say so itself (in
+    multiprocessing's start-up) would print a traceback. A Ctrl-C that came
+    meanwhile is raised once they have started (it was lost before)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
         # None: a handler not set from Python (then the default is what was there).
         signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if held:
+        raise KeyboardInterrupt
 
 
 def _serve(
