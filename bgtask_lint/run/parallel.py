@@ -129,7 +129,7 @@ class Pool:
             for _ in range(workers):
                 ours, theirs = context.Pipe()
                 inherited = [*self.connections, ours]
-                process = context.Process(  # type: ignore[attr-defined]  # fork/spawn contexts have it
+                process = context.Process(
                     target=_serve, args=(theirs, inherited, os.getpid(), state), daemon=True
                 )
                 process.start()
