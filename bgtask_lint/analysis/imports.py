@@ -32,11 +32,11 @@ def imported_modules(text: str, module: Optional[str], is_package: bool) -> set[
         if absolute is None:
             continue
         names.add(absolute)
-        for name in imported_names(items.strip("()")):
+        for name, _ in _aliases(items.strip("()")):
             if name.isidentifier():
                 names.add(f"{absolute}.{name}" if absolute else name)
     for items in imports:
-        for name in imported_names(items):
+        for name, _ in _aliases(items):
             if name and all(part.isidentifier() for part in name.split(".")):
                 names.add(name)
     return names
@@ -116,12 +116,6 @@ def import_statements(text: str) -> tuple[list[tuple[str, str]], list[str]]:
                 statement = None
         at = text.find("import", statement.end() if statement is not None else at + 6)
     return froms, imports
-
-
-def imported_names(items: str) -> list[str]:
-    """`b` and `c` of `b as x, c` (comments and continuations dropped)."""
-    items = _COMMENT.sub("", items).replace("\\", " ")
-    return [_AS.split(item.strip())[0] for item in items.split(",")]
 
 
 def absolute_module(base: str, module: Optional[str], is_package: bool) -> Optional[str]:

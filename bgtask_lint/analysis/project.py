@@ -268,7 +268,7 @@ class Project:
         cannot be read or parsed (the file's own check reports that)."""
         key = _key(path)
         words = self._parse_filter
-        if key not in self._models and words and not self._mentions(key, words):
+        if key not in self._models and words and not self._module_mentions(key, words):
             if self.consulted is not None:
                 self.consulted.add(key)
             return None
@@ -308,7 +308,7 @@ class Project:
         words = self._parse_filter
         if (
             words
-            and not self._mentions(key, words)
+            and not self._module_mentions(key, words)
             and not self._forwards(path, keep)
             and not self.hands_on(key, keep)
         ):
@@ -328,21 +328,18 @@ class Project:
         word the filter may let through) makes a service of half a project.
         Read off the texts (imports.py), the answer remembered with the files
         it read."""
-        from bgtask_lint.analysis.provenance import HANDS_TO_TASKS
-
         known = self._handing.get((key, names))
         if known is None:
             read: list[str] = []
-            known = (self._hands_on(key, names, HANDS_TO_TASKS, read), read)
+            known = (self._hands_on(key, names, read), read)
             self._handing[key, names] = known
         if self.consulted is not None:
             self.consulted.update(known[1])
         return known[0]
 
-    def _hands_on(
-        self, key: str, names: tuple[str, ...], words: tuple[str, ...], read: list[str]
-    ) -> bool:
+    def _hands_on(self, key: str, names: tuple[str, ...], read: list[str]) -> bool:
         from bgtask_lint.analysis.imports import absolute_module, definition_text, imported_bindings
+        from bgtask_lint.analysis.provenance import HANDS_TO_TASKS
 
         text = self._text(key)
         if not text:
@@ -353,9 +350,7 @@ class Project:
         used = set(_IDENTIFIER.findall("".join(codes)))
         module, is_package = self.module_name(Path(key))
         bindings = imported_bindings(text)
-        for local, (base, name) in [(n, b) for n in sorted(bindings) for b in bindings[n]]:
-            if local not in used:
-                continue
+        for base, name in (b for local in sorted(used & bindings.keys()) for b in bindings[local]):
             if base is None:  # `import a.b`: the module
                 candidates: list[tuple[Optional[str], Optional[str]]] = [(name, None)]
             else:  # `from a import b`: the module a.b, or b of module a
@@ -369,7 +364,7 @@ class Project:
                 read.append(_key(target))
                 other = self._text(_key(target)) or ""
                 code = other if member_name is None else definition_text(other, member_name)
-                if code and _mentions(code, words):
+                if code and _mentions(code, HANDS_TO_TASKS):
                     return True
                 break
         return False
@@ -379,8 +374,10 @@ class Project:
         package's `__init__`, see Outline.forwards): then a chain through it
         goes on where they are defined, whatever words it has. A name it
         defines (`def name(`, `class name`) is told from its text."""
+        from bgtask_lint.analysis.imports import definition_text
+
         text = self._text(_key(path)) or ""
-        if any(f"def {name}(" in text or f"class {name}" in text for name in names):
+        if any(definition_text(text, name) is not None for name in names):
             return False
         found = self.outline(path)
         return found is not None and all(found.forwards(name) for name in names)
@@ -437,7 +434,7 @@ class Project:
             self._texts[key] = text
         return self._texts[key]
 
-    def _mentions(self, key: str, words: tuple[str, ...]) -> bool:
+    def _module_mentions(self, key: str, words: tuple[str, ...]) -> bool:
         """Whether the text of `key` has one of `words` (asked again for each
         name the module is asked about: remembered)."""
         known = self._mention.get((key, words))
