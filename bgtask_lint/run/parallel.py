@@ -244,7 +244,13 @@ def _serve(
         try:
             connection.send(("ok", worker.handle(request)))
         except Exception as error:  # reported by the main process, exit code 2
-            connection.send(("error", f"{type(error).__name__}: {error}"))
+            try:
+                connection.send(("error", f"{type(error).__name__}: {error}"))
+            except OSError:
+                # The main process closed the pipe: it was stopped (Ctrl-C),
+                # and the stop may have broken what was running (SIGTERM in
+                # the middle of an import turns into a RuntimeError there).
+                return
 
 
 def _exit_at_safe_point(signum: int, frame: Any) -> None:
