@@ -987,6 +987,7 @@ def settle_fixes(run: Run) -> None:
         from bgtask_lint.run.result import Change, RunResult
 
         again = Run(run.resolver, RunResult(), run.fix, run.workers, overlay=overlay)
+        again.requested = list(run.requested)  # the same paths: a whole project stays whole
         for file in run.files:
             again.add(file.name)
         again.execute()
