@@ -173,3 +173,65 @@ def test_the_parts_reaching_an_import_are_those_calling_into_it_in_turn():
     }
     assert "router = APIRouter()" in text  # the kept routes' decorators use it
     assert len(text.splitlines()) == len(CONTEXT_MODULE.splitlines())
+
+
+FORWARDING = """\
+from .orders import OrderHandler, Other as Renamed
+import app.services
+Handler = OrderHandler
+Wrapped = (
+    app.services.Mailer
+)
+Table = ChatTable()
+Double = Single = OrderHandler
+Sum = OrderHandler + 1
+Called = make()  # Called = OrderHandler
+if TYPE_CHECKING:
+    Late = OrderHandler
+"""
+
+
+def test_may_forward_never_says_no_where_the_outline_says_yes():
+    """may_forward answers Project._forwards from the text alone when it can
+    only be no: it must agree with Outline.forwards whenever that says yes."""
+    from bgtask_lint.analysis.imports import may_forward
+    from bgtask_lint.analysis.outline import Outline
+
+    found = Outline.of(FORWARDING)
+    assert found is not None
+    names = ("OrderHandler", "Renamed", "app", "Handler", "Wrapped", "Table", "Called", "Sum")
+    for name in (*names, "Double", "Late", "Missing"):
+        if found.forwards(name):
+            assert may_forward(FORWARDING, name), name
+    assert all(found.forwards(name) for name in names[:5])
+    assert not may_forward(FORWARDING, "Table")  # a call: no parse needed to tell
+    assert not may_forward(FORWARDING, "Called")
+    assert not may_forward(FORWARDING, "Sum")
+    assert not may_forward(FORWARDING, "Missing")
+
+
+def test_an_outline_answer_is_remembered_with_the_files_it_read(tmp_path):
+    """Project._outline_model answers a question once, and each later ask
+    still records the files the answer read (the cache depends on them):
+    here the module that queues the task, which makes `mail` a service."""
+    from bgtask_lint.analysis.project import Project
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "notify.py").write_text(
+        "def later(tasks, to):\n    tasks.add_task(print, to)\n"
+    )
+    (tmp_path / "app" / "mail.py").write_text(
+        "from app import notify\n\n\ndef send(tasks, to):\n    return notify.later(tasks, to)\n"
+        "\n\ndef unrelated():\n    return 1\n"
+    )
+    project = Project(tmp_path)
+    path = tmp_path / "app" / "mail.py"
+    with project.only_modules_mentioning(("add_task",)):
+        first = project.track_consulted()
+        send = project.outline_model(path, "send")
+        again = project.track_consulted()
+        assert project.outline_model(path, "send") is send
+    assert send is not None and "send" in send.module_functions
+    assert str(tmp_path / "app" / "notify.py") in first
+    assert again == first

@@ -96,6 +96,22 @@ def definition_text(text: str, name: str) -> Optional[str]:
 _TOP_LEVEL = re.compile(r"^\S[^\n]*", re.M)
 
 
+def may_forward(text: str, name: str) -> bool:
+    """Whether `text` may pass top-level `name` on from elsewhere, as
+    Outline.forwards tells: an import binds it (`from .orders import name`),
+    or a top-level `name = other` or `name = mod.other`. False only when
+    neither can be: then Python's parser need not be asked."""
+    if name in imported_bindings(text):
+        return True
+    for assigned in re.finditer(rf"^{re.escape(name)}[ \t]*=(?!=)([^\n]*)", text, re.M):
+        value = re.sub(r"\s", "", assigned[1].partition("#")[0])
+        # A name or an attribute, maybe in parentheses or over lines; not a
+        # call (`ChatTable()`), a literal or an expression.
+        if re.fullmatch(r"[\w.()\\]*", value) and not re.search(r"[\w)]\(", value):
+            return True
+    return False
+
+
 def import_statements(text: str) -> tuple[list[tuple[str, str]], list[str]]:
     """The (module, names) of each `from` import and the names of each
     `import` statement in `text`. Each line holding the word is matched from

@@ -176,6 +176,11 @@ class Project:
         # the models of its outlines with the parts each kept (outline_model).
         self._outline_of: dict[str, Optional[Outline]] = {}
         self._outlines: dict[str, list[tuple[frozenset[int], Optional[Model]]]] = {}
+        # _outline_model's answers, with the files each read.
+        self._outline_answers: dict[
+            tuple[str, tuple[str, ...], tuple[str, ...], Optional[tuple[str, ...]]],
+            tuple[Optional[Model], list[str]],
+        ] = {}
 
     # -- modules and files -----------------------------------------------
     def import_root(self, path: Optional[str]) -> Optional[str]:
@@ -303,8 +308,28 @@ class Project:
         key = _key(path)
         if key in self._models or key in self.overlay:
             return self.model_for_path(path)
+        # A chain asks about the same name of a module again and again (a
+        # route module's hundred uses of `Chats.get_chat`): answered once,
+        # with the files that answer read.
+        question = (key, keep, also, self._parse_filter)
+        answer = self._outline_answers.get(question)
+        if answer is None:
+            consulted, self.consulted = self.consulted, set()
+            try:
+                answer = (self._answer_outline(path, keep, also), sorted(self.consulted))
+            finally:
+                self.consulted = consulted
+            if key not in self._models:  # else the whole model answers next time
+                self._outline_answers[question] = answer
         if self.consulted is not None:
             self.consulted.add(key)
+            self.consulted.update(answer[1])
+        return answer[0]
+
+    def _answer_outline(
+        self, path: Path, keep: tuple[str, ...], also: tuple[str, ...]
+    ) -> Optional[Model]:
+        key = _key(path)
         words = self._parse_filter
         if (
             words
@@ -374,11 +399,13 @@ class Project:
         package's `__init__`, see Outline.forwards): then a chain through it
         goes on where they are defined, whatever words it has. A name it
         defines (`def name(`, `class name`) is told from its text."""
-        from bgtask_lint.analysis.imports import definition_text
+        from bgtask_lint.analysis.imports import definition_text, may_forward
 
         text = self._text(_key(path)) or ""
         if any(definition_text(text, name) is not None for name in names):
             return False
+        if not all(may_forward(text, name) for name in names):
+            return False  # `Chats = ChatTable()`: no need to parse the module to tell
         found = self.outline(path)
         return found is not None and all(found.forwards(name) for name in names)
 
