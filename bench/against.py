@@ -71,6 +71,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("refs", nargs="+", help="earlier commits")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--only", choices=("plain", "repository", "pre-commit"), help="time one layout"
+    )
     args = parser.parse_args()
     if not CORPUS.is_dir():
         sys.exit("no corpus: run `python bench/corpus.py` first")
@@ -90,6 +93,8 @@ def main() -> None:
             "pre-commit run of 5 files": (copy, [str(copy / name) for name in PRE_COMMIT_FILES]),
         }
         for layout, (where, target) in layouts.items():
+            if args.only and not layout.startswith(args.only):
+                continue
             caches = {name: work / f"cache-{layout[:5]}-{n}" for n, name in enumerate(trees)}
             times: dict[tuple[str, str], list[float]] = {}
             for name, package in trees.items():

@@ -18,8 +18,7 @@ from typing import Any, Optional
 import click
 
 from bgtask_lint import __version__
-from bgtask_lint.output.formats import FORMATS
-from bgtask_lint.run.cache import CACHE_DIRECTORY
+from bgtask_lint.output import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -353,7 +352,12 @@ def _check(
         else:
             targets = paths or (Path("."),)
             no_cache = no_cache or os.environ.get("BGTASK_LINT_NO_CACHE", "") not in ("", "0")
-            cache_dir = None if no_cache else Path(CACHE_DIRECTORY)
+            if no_cache:
+                cache_dir = None
+            else:
+                from bgtask_lint.run.cache import CACHE_DIRECTORY
+
+                cache_dir = Path(CACHE_DIRECTORY)
             result = api.check_paths(
                 targets,
                 overrides,

@@ -72,7 +72,8 @@ class Outline:
             index = len(self.parts)
             decorators = getattr(node, "decorator_list", ())
             first = min([node.lineno, *(d.lineno for d in decorators)])
-            uses, imports = _uses_and_imports(node)
+            nodes = _nodes_in(node)
+            uses, imports = _uses_and_imports(nodes)
             self.parts.append(_Part(first, node.end_lineno or node.lineno, uses, imports))
             self._binds.append(set())
             if isinstance(node, _IMPORTS) or _is_alias(node):
@@ -80,7 +81,7 @@ class Outline:
             if isinstance(node, _DEFINITIONS):
                 self._bind(node.name, index)
                 continue
-            for inner in ast.walk(node):
+            for inner in nodes:
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
                     self._bind(inner.id, index)
                 elif isinstance(inner, _DEFINITIONS):
@@ -182,10 +183,25 @@ def _is_alias(node: ast.stmt) -> bool:
     )
 
 
-def _uses_and_imports(node: ast.AST) -> tuple[frozenset[str], tuple[Imported, ...]]:
+def _nodes_in(node: ast.AST) -> list[ast.AST]:
+    """`node` and every node below it, in ast.walk's order (breadth first);
+    a list, as the outline reads them twice, and built without ast.walk's
+    generators (a large module has a hundred thousand nodes)."""
+    found = [node]
+    for inner in found:  # grows as it is read
+        for name in inner._fields:
+            value = getattr(inner, name, None)
+            if isinstance(value, list):
+                found.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                found.append(value)
+    return found
+
+
+def _uses_and_imports(nodes: list[ast.AST]) -> tuple[frozenset[str], tuple[Imported, ...]]:
     uses: set[str] = set()
     imports: list[Imported] = []
-    for inner in ast.walk(node):
+    for inner in nodes:
         if isinstance(inner, ast.Name):
             uses.add(inner.id)
         elif isinstance(inner, ast.ImportFrom):

@@ -176,6 +176,8 @@ class Project:
         # the models of its outlines with the parts each kept (outline_model).
         self._outline_of: dict[str, Optional[Outline]] = {}
         self._outlines: dict[str, list[tuple[frozenset[int], Optional[Model]]]] = {}
+        # _imported_from's answers, with the model each was read from.
+        self._imported: dict[tuple[Optional[str], str], tuple[Model, list[str]]] = {}
         # _outline_model's answers, with the files each read.
         self._outline_answers: dict[
             tuple[str, tuple[str, ...], tuple[str, ...], Optional[tuple[str, ...]]],
@@ -603,18 +605,24 @@ class Project:
 
     def _imported_from(self, near: Optional[str], module: str) -> list[str]:
         """The names the parsed module `near` imports from `module`, sorted."""
-        parsed = self._models.get(_key(near)) if near else None
+        key = _key(near) if near else None
+        parsed = self._models.get(key) if key else None
         model = parsed[1] if parsed is not None else None
         if model is None:
             return []
+        known = self._imported.get((key, module))  # asked for each name it uses
+        if known is not None and known[0] is model:
+            return known[1]
         prefix = f"{module}."
-        return sorted(
+        names = sorted(
             {
                 binding.qualname[len(prefix) :].partition(".")[0]
                 for binding in model.imports.bindings.values()
                 if binding.qualname.startswith(prefix)
             }
         )
+        self._imported[key, module] = (model, names)
+        return names
 
     def _resolve_in(self, model: Model, rest: list[str], depth: int) -> Optional[Target]:
         from bgtask_lint.analysis.model import ClassRef, FunctionRef

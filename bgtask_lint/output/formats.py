@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Callable
 
 from bgtask_lint.diagnostic import SAFE, UNSAFE, Diagnostic
+from bgtask_lint.output import TEXT_FORMATS
 from bgtask_lint.output.shared import (
     PLAIN,
     Palette,
@@ -132,25 +133,6 @@ def _writers() -> dict[str, Callable[[Sequence[Diagnostic], bool], str]]:
         "azure": reports.format_azure,
         "rdjson": reports.format_rdjson,
     }
-
-
-FORMATS = (
-    "full",
-    "concise",
-    "grouped",
-    "json",
-    "json-lines",
-    "junit",
-    "github",
-    "gitlab",
-    "pylint",
-    "rdjson",
-    "azure",
-    "sarif",
-)
-# The formats a summary follows ("Found 3 errors."), as in ruff; the others
-# are reports of their own.
-TEXT_FORMATS = ("full", "concise", "grouped")
 
 
 def write(
