@@ -63,6 +63,8 @@ def imported_bindings(text: str) -> dict[str, list[tuple[Optional[str], str]]]:
 
 def _aliases(items: str) -> list[tuple[str, str]]:
     """(`b`, `x`) and (`c`, "") of `b as x, c`."""
+    if "#" not in items and "\\" not in items and "as" not in items:
+        return [(item.strip(), "") for item in items.split(",")]  # most imports
     found = []
     for item in _COMMENT.sub("", items).replace("\\", " ").split(","):
         name, _, local = _AS.sub(" as ", item.strip()).partition(" as ")

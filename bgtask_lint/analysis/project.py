@@ -147,6 +147,7 @@ class Project:
         # Each file's model, with the text it was built from.
         self._models: dict[str, tuple[Optional[str], Optional[Model]]] = {}
         self._paths: dict[str, Optional[Path]] = {}
+        self._module_names: dict[str, tuple[Optional[str], bool]] = {}
         # Files this run reports on (others are only read to resolve names).
         self.checked: set[str] = set()
         # While a file is checked: the other files its findings depend on, for
@@ -222,8 +223,15 @@ class Project:
         return found
 
     def module_name(self, path: Path) -> tuple[Optional[str], bool]:
-        """(`shop.api.routes`, is a package) for a file under a source root."""
-        resolved = Path(_key(path))
+        """(`shop.api.routes`, is a package) for a file under a source root
+        (asked for every file of a project its context walk reads: remembered)."""
+        key = _key(path)
+        known = self._module_names.get(key)
+        if known is None:
+            known = self._module_names[key] = self._module_name(Path(key))
+        return known
+
+    def _module_name(self, resolved: Path) -> tuple[Optional[str], bool]:
         for root in sorted(self.source_roots, key=lambda r: len(r.parts), reverse=True):
             try:
                 relative = resolved.relative_to(root)
