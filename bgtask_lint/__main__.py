@@ -1,4 +1,4 @@
-from bgtask_lint.cli import main
+from bgtask_lint.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

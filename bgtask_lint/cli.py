@@ -86,6 +86,27 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def run() -> None:
+    """The `bgtask-lint` command: main(), with a quick exit. Python's own
+    exit frees every object the run made, one by one, and runs the
+    interpreter's teardown: 14 ms of a 130 ms warm run on 5 files. As mypy
+    does, the command leaves with os._exit once its output is flushed;
+    nothing is left to do by then (files are written and closed, the cache
+    is stored, the workers have ended). Only main()'s own exit is made
+    quick: an uncaught error still ends as Python ends it."""
+    try:
+        main()  # click's standalone mode: every way out is a SystemExit
+    except SystemExit as leaving:
+        code = leaving.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)  # as Python reports sys.exit("message")
+            code = 1
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+                stream.flush()
+        os._exit(code or 0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="bgtask-lint")
 def main() -> None:

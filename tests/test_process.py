@@ -52,3 +52,46 @@ def test_fix_rewrites_the_file_on_disk(tmp_path):
     fixed = path.read_text(encoding="utf-8")
     assert "def create(tasks: BackgroundTasks):\n    tasks.add_task(send, 1)\n" in fixed
     assert "BackgroundTasks()" not in fixed
+
+
+QUICK_EXIT = """\
+import atexit, sys
+from bgtask_lint import cli
+
+atexit.register(lambda: print("teardown ran", file=sys.stderr))
+if sys.argv[1] == "message":
+    def main():
+        sys.exit("bgtask-lint: gone")
+    cli.main = main
+sys.argv = ["bgtask-lint", *sys.argv[2:]]
+cli.run()
+"""
+
+
+def test_the_command_leaves_without_pythons_teardown_and_keeps_what_it_printed(tmp_path):
+    """cli.run (the installed command, `python -m bgtask_lint`) ends with
+    os._exit once its output is flushed: the exit code and every line of
+    the report survive it; what Python's own exit would run does not."""
+    import subprocess
+    import sys
+
+    for index in range(300):
+        write(tmp_path, f"app{index}.py", BUGGY)
+    script = tmp_path / "quick_exit.py"
+    script.write_text(QUICK_EXIT)
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(script), *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    result = command("check", "check", "--no-cache", "--output-format", "concise", ".")
+    assert result.returncode == 1, result.stderr
+    assert len(result.stdout.splitlines()) >= 300  # buffered output, all of it
+    assert "teardown ran" not in result.stderr
+    result = command("message")
+    assert (result.returncode, result.stderr.strip()) == (1, "bgtask-lint: gone")
