@@ -87,6 +87,28 @@ def test_a_corrupt_cache_is_ignored(tmp_path):
     assert findings(shop, ".") == first
 
 
+def test_an_entry_of_another_shape_is_as_good_as_missing_and_the_others_are_kept(tmp_path):
+    """Entries are decoded when asked for: one that cannot be is checked
+    again; those a run never asked for are written back as they were."""
+    shop = shop_copy(tmp_path)
+    first = findings(shop, ".")
+    (cache_file,) = (shop / ".bgtask_lint_cache").glob("*.json")
+    entries = json.loads(cache_file.read_text())
+    routes = str(shop / "shop" / "api" / "routes.py")
+    assert routes in entries and len(entries) > 2
+    entries[routes] = {"stamp": "not a stamp"}
+    entries[str(tmp_path / "elsewhere.py")] = {"kept": ["as", "it", "was"]}
+    cache_file.write_text(json.dumps(entries))
+    routes_file = shop / "shop" / "api" / "routes.py"
+    os.utime(routes_file)  # a new stamp: the file is checked again, so the cache is written
+    alone = findings(shop, "shop/api/routes.py")
+    assert [f for f in alone if "routes.py" in f[0]] == [f for f in first if "routes.py" in f[0]]
+    again = json.loads(cache_file.read_text())
+    assert again[str(tmp_path / "elsewhere.py")] == {"kept": ["as", "it", "was"]}
+    assert again[routes]["stamp"] != "not a stamp"
+    assert findings(shop, ".") == first
+
+
 def test_no_cache_writes_nothing(tmp_path):
     shop = shop_copy(tmp_path)
     findings(shop, "--no-cache", ".")

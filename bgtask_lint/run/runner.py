@@ -544,7 +544,7 @@ class Run:
             if file.stamp is None:
                 continue
             project = file.in_project
-            known = self.cache.entries.get(file.key)
+            known = self.cache.entry(file.key)
             kept = known if known is not None and not known.checked else None
             deps = dict(kept.deps) if kept is not None else {}
             for dep, dep_stamp in sorted(file.deps.items()):
