@@ -52,3 +52,20 @@ def test_paused_while_checking_stdin(tmp_path: Path, collector_seen: list[bool])
     assert [d.code for d in result.diagnostics] == ["BGT001"]
     assert collector_seen == [False]
     assert gc.isenabled()
+
+
+def test_what_the_run_made_is_not_left_for_the_first_collection_after() -> None:
+    """The run's objects join the oldest generation when the collector is
+    switched back on: left in the youngest, the first collections after the
+    run would go over every one of them."""
+    from bgtask_lint.run.collector import cycle_collector_paused
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        with cycle_collector_paused():
+            made = [[index] for index in range(50_000)]
+        oldest = {id(item) for item in gc.get_objects(generation=2)}
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert id(made) in oldest and id(made[-1]) in oldest

@@ -26,4 +26,12 @@ def cycle_collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # What the run made is tracked as the youngest generation still:
+            # the first collection after would go over all of it (0.2 s after
+            # a run on bench/run.py's corpus in one process). Frozen and
+            # unfrozen, it joins the oldest generation untraversed; what of it
+            # is garbage goes by reference counting as the run's objects are
+            # dropped, and its few cycles at the next full collection.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
