@@ -526,6 +526,150 @@ def test_a_context_file_is_read_in_part_and_every_way_into_the_checked_file_is_k
     assert located(alone.diagnostics) == expected
 
 
+THROUGH_A_SERVICE = """\
+from app import handlers
+from app.handlers import direct as send_now
+
+
+def notify(tasks, db):
+    handlers.direct(tasks, db)
+
+
+class Mailer:
+    def run(self, tasks, db):
+        handlers.through_a_class(tasks, db)
+
+
+def later(tasks, db):
+    from app.handlers import through_a_nested_import
+
+    through_a_nested_import(tasks, db)
+
+
+def unrelated():
+    return 1
+"""
+
+ROUTES_THROUGH_A_SERVICE = """\
+from fastapi import APIRouter, BackgroundTasks, Depends
+from sqlalchemy.orm import sessionmaker
+
+from app.services import Mailer, later, notify, send_now
+
+router = APIRouter()
+SessionLocal = sessionmaker()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@router.post("/a")
+def a(tasks: BackgroundTasks, db=Depends(get_db)):
+    notify(tasks, db)
+
+
+@router.post("/b")
+def b(tasks: BackgroundTasks, db=Depends(get_db)):
+    Mailer().run(tasks, db)
+
+
+@router.post("/c")
+def c(tasks: BackgroundTasks, db=Depends(get_db)):
+    later(tasks, db)
+
+
+@router.post("/d")
+def d(tasks: BackgroundTasks, db=Depends(get_db)):
+    send_now(tasks, db)
+"""
+
+ROUTES_THROUGH_NOTHING = """\
+from fastapi import APIRouter, BackgroundTasks
+
+from app.services import unrelated
+
+router = APIRouter()
+
+
+@router.post("/e")
+def e(tasks: BackgroundTasks):
+    tasks.add_task(unrelated)
+"""
+
+
+def test_a_context_file_leads_in_through_the_names_it_imports(tmp_path, monkeypatch):
+    """A route module reaches the checked handlers through a service module
+    (by a function, a class's method, a function's own import and a
+    re-export): read for context, its chains still end in the handlers.
+    Another imports only a name of the service that leads nowhere: it is
+    not parsed at all."""
+    from bgtask_lint.analysis.project import Project
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "handlers.py").write_text(CONTEXT_HANDLERS)
+    (tmp_path / "app" / "services.py").write_text(THROUGH_A_SERVICE)
+    (tmp_path / "app" / "routes.py").write_text(ROUTES_THROUGH_A_SERVICE)
+    (tmp_path / "app" / "other.py").write_text(ROUTES_THROUGH_NOTHING)
+    parsed: list[str] = []
+    original = Project._parse
+
+    def recording(self, text, path):  # type: ignore[no-untyped-def]
+        parsed.append(os.path.basename(path))
+        return original(self, text, path)
+
+    with working_in(tmp_path):
+        whole = check_paths(["."], workers=1)
+        monkeypatch.setattr(Project, "_parse", recording)
+        alone = check_paths(["app/handlers.py"], workers=1)
+    expected = {("app/handlers.py", row, "BGT009") for row in (9, 13, 17)}
+    assert {f for f in located(whole.diagnostics) if f[0] == "app/handlers.py"} == expected
+    assert located(alone.diagnostics) == expected
+    assert "routes.py" in parsed and "other.py" not in parsed
+
+
+def test_a_context_file_that_led_nowhere_is_read_again_when_the_name_it_imports_does(tmp_path):
+    """Cached: a context file whose import led nowhere has no facts, and
+    that holds only while the module it imports the name from is as it was."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    handlers = CONTEXT_HANDLERS + (
+        "\n\ndef only_from_other(tasks: BackgroundTasks, db):\n    tasks.add_task(work, db)\n"
+    )
+    (tmp_path / "app" / "handlers.py").write_text(handlers)
+    services = tmp_path / "app" / "services.py"
+    services.write_text(THROUGH_A_SERVICE.replace("def unrelated():", "def unrelated(tasks, db):"))
+    (tmp_path / "app" / "other.py").write_text(
+        ROUTES_THROUGH_A_SERVICE.replace(
+            "from app.services import Mailer, later, notify, send_now",
+            "from app.services import unrelated",
+        ).split('@router.post("/a")')[0]
+        + '@router.post("/e")\ndef e(tasks: BackgroundTasks, db=Depends(get_db)):\n'
+        + "    unrelated(tasks, db)\n"
+    )
+    cache = tmp_path / "cache"
+    with working_in(tmp_path):
+        before = check_paths(["app/handlers.py"], workers=1, cache_dir=cache)
+        assert located(before.diagnostics) == set()
+        services.write_text(
+            services.read_text().replace("    return 1", "    handlers.only_from_other(tasks, db)")
+        )
+        after = check_paths(["app/handlers.py"], workers=1, cache_dir=cache)
+        fresh = check_paths(["app/handlers.py"], workers=1)
+    assert (
+        located(after.diagnostics)
+        == located(fresh.diagnostics)
+        == {("app/handlers.py", 21, "BGT009")}
+    )
+
+
 @pytest.mark.parametrize(
     "alias",
     [

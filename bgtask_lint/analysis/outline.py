@@ -34,20 +34,22 @@ _LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 
 
 # An import statement: the module of `from <module> import <names>` as
-# written (`..db`), or None for `import <names>`; and the names (dotted for
-# `import a.b`).
-Imported = tuple[Optional[str], tuple[str, ...]]
+# written (`..db`), or None for `import <names>`; and each name (dotted for
+# `import a.b`) with the name it binds (`y` for `x as y`, `a` for `import a.b`).
+Imported = tuple[Optional[str], tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
 class _Part:
     """A top-level statement: its rows (a definition's decorators included),
-    the names its code uses, and the imports in it (a function's own too)."""
+    the names its code uses, the imports in it (a function's own too), and
+    whether it is an import statement itself."""
 
     first: int
     last: int
     uses: frozenset[str]
     imports: tuple[Imported, ...]
+    is_import: bool = False
 
 
 class Outline:
@@ -74,7 +76,8 @@ class Outline:
             first = min([node.lineno, *(d.lineno for d in decorators)])
             nodes = _nodes_in(node)
             uses, imports = _uses_and_imports(nodes)
-            self.parts.append(_Part(first, node.end_lineno or node.lineno, uses, imports))
+            last = node.end_lineno or node.lineno
+            self.parts.append(_Part(first, last, uses, imports, isinstance(node, _IMPORTS)))
             self._binds.append(set())
             if isinstance(node, _IMPORTS) or _is_alias(node):
                 self._forwarders.add(index)
@@ -98,6 +101,11 @@ class Outline:
         package's `__init__`) or as another name (`Handler = OrderHandler`)."""
         binders = self._binders.get(name, [])
         return bool(binders) and all(index in self._forwarders for index in binders)
+
+    def binders(self, name: str) -> list[int]:
+        """The parts that bind module-level `name` (its definitions, the
+        statements assigning or importing it)."""
+        return self._binders.get(name, [])
 
     def _bind(self, name: str, index: int) -> None:
         self._binders.setdefault(name, []).append(index)
@@ -134,12 +142,13 @@ class Outline:
                     pending.extend(self.parts[index].uses - seen)
         return frozenset(kept)
 
-    def reaching(self, seeds: set[int]) -> frozenset[int]:
-        """The parts a call from outside could go through to reach `seeds`:
-        the seeds, the parts whose code uses a name they bind, and, in turn,
-        those using a name such a part binds; with what they all lead to."""
+    def reaching(self, seeds: set[int], names: frozenset[str] = frozenset()) -> frozenset[int]:
+        """The parts a call from outside could go through to reach `seeds`
+        or the bindings `names`: the seeds, the parts whose code uses a name
+        they bind or one of `names`, and, in turn, those using a name such a
+        part binds; with what they all lead to."""
         reached = set(seeds)
-        pending = set().union(*(self._binds[index] for index in seeds))
+        pending = set(names).union(*(self._binds[index] for index in seeds))
         seen: set[str] = set()
         while pending:
             seen |= pending
@@ -206,9 +215,10 @@ def _uses_and_imports(nodes: list[ast.AST]) -> tuple[frozenset[str], tuple[Impor
             uses.add(inner.id)
         elif isinstance(inner, ast.ImportFrom):
             base = "." * inner.level + (inner.module or "")
-            imports.append((base, tuple(alias.name for alias in inner.names)))
+            imports.append((base, tuple((a.name, a.asname or a.name) for a in inner.names)))
         elif isinstance(inner, ast.Import):
-            imports.append((None, tuple(alias.name for alias in inner.names)))
+            bound = tuple((a.name, a.asname or a.name.partition(".")[0]) for a in inner.names)
+            imports.append((None, bound))
     return frozenset(uses), tuple(imports)
 
 

@@ -11,20 +11,23 @@ routes and task submissions give the checked files the same facts a
 whole-project run would. Whether a file imports a checked module is read off
 its import lines with a regular expression, so the project is read but only
 the few files that matter are parsed, and of those only the statements that
-can lead into the modules reached (an outline, see _leading_part).
+can lead into a checked module (an outline, see _leading_parts): those using
+a name imported from one, or a name of another module whose definition leads
+there in turn. A file whose imports all lead elsewhere is not parsed at all.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
 from bgtask_lint.analysis.imports import absolute_module, imported_modules
 
 if TYPE_CHECKING:
-    from bgtask_lint.analysis.model import Model
+    from bgtask_lint.analysis.outline import Outline
     from bgtask_lint.analysis.project import Project
     from bgtask_lint.config.settings import SettingsResolver
 
@@ -100,49 +103,188 @@ def context_facts(
     # own and those its routes were followed into (a checked file's
     # signature tells which parameter gets a session).
     consulted = project.track_consulted()
-    model = _leading_part(project, path, reached_names)
-    facts = project.index(model) if model is not None else None
+    parts = _leading_parts(project, path, reached_names)
+    facts: Optional[list[tuple[str, str]]] = []  # nothing leads in: nothing to parse
+    if parts is None or parts:
+        model = (
+            project.model_keeping(Path(path), parts)
+            if parts is not None
+            else project.model_for_path(Path(path))
+        )
+        facts = project.index(model) if model is not None else None
     project.consulted = None
     return (facts, consulted) if facts is not None else None
 
 
-def _leading_part(project: Project, path: str, reached_names: frozenset[str]) -> Optional[Model]:
-    """The model of what in context file `path` can lead into the reached
-    modules (`reached_names`, as _names_of spells them): only there can a
-    value its routes hand on reach a checked file. That is the statements
-    holding an import of one of them, those using a name such an import
-    binds, the statements using a name those bind in turn (the route that
-    calls a helper that calls in), and what all of them use (outline.py).
-    The whole module when an import of one is `*`, or Python's parser
-    cannot read it."""
+def _leading_parts(
+    project: Project, path: str, reached_names: frozenset[str]
+) -> Optional[frozenset[int]]:
+    """The parts (outline.py) of context file `path` that can lead into a
+    checked module: only there can a value its routes hand on reach a
+    checked file. That is the statements using a name it imports that leads
+    there (see _Leads), those holding such an import in their own code, the
+    statements using a name those bind in turn (the route that calls a
+    helper that calls in), and what all of them use. None for the whole
+    module: an import of a reached module is `*`, or Python's parser cannot
+    read it; none at all when nothing leads in (nothing to parse)."""
     found = project.outline(Path(path))
     if found is None:
-        return project.model_for_path(Path(path))
-    module, is_package = _module_of(project, path)
-    seeds = set()
+        return None
+    leads = _Leads(project, reached_names)
+    seeds: set[int] = set()
+    names: set[str] = set()
     for index, part in enumerate(found.parts):
-        for base, names in part.imports:
-            if base is None:
-                # `import a.b` binds `a` (any module below it can be reached
-                # through it), `import a.b as c` binds a.b.
-                modules = {name.partition(".")[0] for name in names}
-                if any(
-                    _below(reached, name)
-                    for name in _qualified(project, path, modules)
-                    for reached in reached_names
-                ):
+        for base, imported in part.imports:
+            for name, bound in imported:
+                if name == "*":
+                    if base is not None and leads.is_reached(path, base):
+                        return None
+                    continue
+                if not leads.imported_leads(path, base, name):
+                    continue
+                if part.is_import:
+                    names.add(bound)
+                else:  # an import in a function's own code, or under an `if`
                     seeds.add(index)
+    if not seeds and not names:
+        return frozenset()
+    return found.reaching(seeds, frozenset(names))
+
+
+class _Leads:
+    """Which names imported from the reached modules can lead into a checked
+    one. A module reached by the walk (leading_files) imports a checked
+    module, or another reached one; but of what a context file imports from
+    it, only a name whose definition uses (in turn, through the module's
+    other names) a name imported from a checked module can hand a value on
+    there: `sio`, `emit_to_users` of a socket module that one of its
+    functions imports a route module for lead nowhere. Read off Python's
+    outline of each module followed (the same names the analysis resolves
+    calls by); what cannot be told leads (a `*` import, a module-level
+    `__getattr__`, a module that does not parse)."""
+
+    # Per project, its checked files and their module names (a worker
+    # indexes many context files of one run).
+    _checked: ClassVar[
+        weakref.WeakKeyDictionary[Project, tuple[frozenset[str], frozenset[str]]]
+    ] = weakref.WeakKeyDictionary()
+
+    def __init__(self, project: Project, reached_names: frozenset[str]) -> None:
+        """One per context file: the answers are not kept from one file to
+        the next, whose cached facts must name every module its answers read
+        (Project.outline records them as it reads)."""
+        self.project = project
+        self.reached_names = reached_names
+        checked = frozenset(project.checked)
+        known = self._checked.get(project)
+        if known is None or known[0] != checked:
+            names = frozenset(name for path in sorted(checked) for name in _names_of(project, path))
+            known = self._checked[project] = (checked, names)
+        self.checked_names = known[1]
+        # Per (module file, name): whether it leads into a checked module.
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def is_reached(self, path: str, base: str) -> bool:
+        """Whether `from <base> import ...` in file `path` names a reached module."""
+        absolute = self._absolute(path, base)
+        return absolute is not None and self._reached(path, absolute)
+
+    def imported_leads(self, path: str, base: Optional[str], name: str) -> bool:
+        """Whether `name` imported in file `path` (`from <base> import name`;
+        `import name` when base is None) can lead into a checked module."""
+        target = self._imported(path, base, name)
+        if isinstance(target, bool):
+            return target
+        return self._name_leads(*target)
+
+    def _imported(self, path: str, base: Optional[str], name: str) -> Union[bool, tuple[str, str]]:
+        """What an import says at once (True: it leads; False: it cannot),
+        else the (file, name) whose definition tells."""
+        if base is None:  # `import a.b` binds `a`: any module below it can be reached
+            return self._below_reached(path, name.partition(".")[0])
+        absolute = self._absolute(path, base)
+        if absolute is None:
+            return False
+        member = f"{absolute}.{name}" if absolute else name
+        if self._below_reached(path, member):
+            return True  # a reached module itself, or a package holding one
+        if not self._reached(path, absolute):
+            return False
+        if self._qualified(path, absolute) & self.checked_names:
+            return True
+        target = self.project.path_for_module(absolute, path)
+        return (str(target), name) if target is not None else True
+
+    def _name_leads(self, path: str, name: str) -> bool:
+        """Whether module-level `name` of reached module `path` leads into a
+        checked module: the parts binding it, and in turn those binding the
+        names their code uses, followed into the modules they import from."""
+        start = (path, name)
+        if start in self._known:
+            return self._known[start]
+        pending, seen = [start], {start}
+        while pending:
+            module, wanted = pending.pop()
+            known = self._known.get((module, wanted))
+            if known is not None:
+                if known:
+                    self._known[start] = True
+                    return True
                 continue
-            absolute = absolute_module(base, module, is_package)
-            if absolute is None:
-                continue
-            modules = {absolute, *(f"{absolute}.{name}" if absolute else name for name in names)}
-            if reached_names.isdisjoint(_qualified(project, path, modules)):
-                continue
-            if "*" in names:
-                return project.model_for_path(Path(path))
-            seeds.add(index)
-    return project.model_keeping(Path(path), found.reaching(seeds))
+            found = self.project.outline(Path(module))
+            if found is None:
+                self._known[start] = True
+                return True
+            binders = found.binders(wanted)
+            if not binders and (found.binders("__getattr__") or self._stars(found)):
+                self._known[start] = True  # `*` or a module-level __getattr__: cannot tell
+                return True
+            for index in binders:
+                part = found.parts[index]
+                for base, imported in part.imports:
+                    for other, bound in imported:
+                        if part.is_import and bound != wanted:
+                            continue  # `from x import wanted, other`: only wanted's import
+                        target = self._imported(module, base, other) if other != "*" else True
+                        if target is True:
+                            self._known[start] = True
+                            return True
+                        if target is not False and target not in seen:
+                            seen.add(target)
+                            pending.append(target)
+                for used in sorted(part.uses):
+                    if found.binders(used) and (module, used) not in seen:
+                        seen.add((module, used))
+                        pending.append((module, used))
+        for each in seen:  # none of them leads: nothing they reach does
+            self._known[each] = False
+        return False
+
+    @staticmethod
+    def _stars(found: Outline) -> bool:
+        """Whether the module has a `from ... import *`."""
+        return any(
+            name == "*"
+            for part in found.parts
+            for _, imported in part.imports
+            for name, _ in imported
+        )
+
+    def _absolute(self, path: str, base: str) -> Optional[str]:
+        return absolute_module(base, *_module_of(self.project, path))
+
+    def _qualified(self, path: str, module: str) -> set[str]:
+        return _qualified(self.project, path, {module})
+
+    def _reached(self, path: str, module: str) -> bool:
+        return not self.reached_names.isdisjoint(self._qualified(path, module))
+
+    def _below_reached(self, path: str, module: str) -> bool:
+        return any(
+            _below(reached, name)
+            for name in self._qualified(path, module)
+            for reached in self.reached_names
+        )
 
 
 def _below(module: str, package: str) -> bool:
