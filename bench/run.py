@@ -470,13 +470,14 @@ chunks). Only the texts of files that can matter are kept.
 
 A warm run parses nothing: it walks the tree (each directory listed once,
 each `.gitignore` matched as one set of names and one expression), `stat`s
-the files and loads one cache file.
+the files and loads one cache file, decoding only the entries it asks for.
 
 The pre-commit-like run on 5 files reads the rest of its project to
 complete the chains that lead into them: the route modules that import
 them (found by their import lines, matched only where the word `import`
-is) are parsed in part, only the statements that can lead into the checked
-modules. Its workers are forked before that walk, so that they import
+is) are parsed in part, only the statements using a name that leads into a
+checked module (its definition, followed from module to module, uses one);
+a route module none of whose imports leads there is not parsed at all. Its workers are forked before that walk, so that they import
 libcst meanwhile, and take the checked and the context files largest
 first. Its floor with libcst is {five_floor:.2f} s: Python's start-up and
 `import libcst` take {import_libcst:.2f} s, and {five_parsed} of the five
