@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import selecting
+from conftest import FIXTURES, selecting
 
 from bgtask_lint.api import check_source
 from bgtask_lint.text.noqa import comment_map
@@ -145,3 +145,61 @@ TWO_FINDINGS = (
 def test_file_level_directives(directive, left):
     found = check_source(TWO_FINDINGS.format(directive), "a.py")
     assert sorted(d.code for d in found) == left
+
+
+TRICKY = (
+    "# a header comment\n"
+    "import os  # noqa: F401\n"
+    "\n"
+    "# a comment above the function, # noqa in it\n"
+    "@decorator  # noqa: BGT002\n"
+    "def f(tasks):\n"
+    '    text = """\n'
+    "    # noqa: BGT001 inside a string\n"
+    '    """  # noqa: BGT003\n'
+    "    value = 1 + \\\n"
+    "        2  # noqa: BGT004\n"
+    "    tasks.add_task(print, 'a', 'b' \\\n"
+    "        'c')  # noqa\n"
+    "\n"
+    "\n"
+    "x = f'''\n"
+    "{1}'''  # noqa: BGT005\n"
+    "class C:\n"
+    "    pass  # trailing\n"
+    "    # a comment after the body\n"
+    "y = 2\r\n"
+    "z = 3  # noqa: BGT006\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [TRICKY, *(path.read_text() for path in sorted(FIXTURES.glob("BGT*.py")))],
+    ids=lambda text: text.splitlines()[0][:30],
+)
+def test_the_comments_of_a_statement_read_alone_are_the_files(text):
+    """engine/check.py reads a finding's directive from its statement alone
+    (comment_map_within): on every row of every statement, that says what
+    the whole file's comment_map says."""
+    import libcst as cst
+
+    from bgtask_lint.analysis.positions import statement_spans
+    from bgtask_lint.text.noqa import comment_map_within
+
+    module = cst.parse_module(text)
+    whole = comment_map(text)
+    checked = 0
+    for row in range(1, text.count("\n") + 2):
+        spans = statement_spans(module, text, [row])
+        if spans is None:
+            continue  # the module's header comments: the whole file is read then
+        (span,) = spans
+        assert span[0] <= row <= span[1]
+        checked += 1
+        alone = comment_map_within(text, [span])
+        assert alone.noqa_row(row) == whole.noqa_row(row), row
+        target = whole.noqa_row(row)
+        assert alone.directives(target) == whole.directives(target), row
+        assert alone.by_row.get(row) == whole.by_row.get(row), row
+    assert checked >= text.count("\n") // 2

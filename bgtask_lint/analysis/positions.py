@@ -13,6 +13,7 @@ cannot say, the generator runs from the top of the module.
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Optional, cast
@@ -132,6 +133,26 @@ def _statement_rows(module: cst.Module, text: str) -> Optional[list[int]]:
         _ROWS.clear()
     _ROWS[id(module)] = (module, text, rows)
     return rows
+
+
+def statement_spans(
+    module: cst.Module, text: str, rows: Iterable[int]
+) -> Optional[list[tuple[int, int]]]:
+    """For each of `rows`, the first and last row of the top-level statement
+    of `module` holding it (its leading comment lines included: up to the
+    row before the next statement's); None when Python's parser cannot
+    say where the statements start (see _statement_rows)."""
+    starts = _statement_rows(module, text)
+    if not starts:
+        return None
+    ends = [start - 1 for start in starts[1:]] + [text.count("\n") + 1]
+    spans = []
+    for row in rows:
+        index = bisect.bisect_right(starts, row) - 1
+        if index < 0:
+            return None  # above the first statement: a comment of the module's head
+        spans.append((starts[index], max(ends[index], starts[index])))
+    return spans
 
 
 def _holding(

@@ -14,7 +14,7 @@ import libcst as cst
 
 from bgtask_lint.analysis.builder import build_model
 from bgtask_lint.analysis.parsing import CannotParse, parse_source
-from bgtask_lint.analysis.positions import node_ranges
+from bgtask_lint.analysis.positions import node_ranges, statement_spans
 from bgtask_lint.diagnostic import (
     SYNTAX_ERROR,
     Diagnostic,
@@ -40,6 +40,8 @@ from bgtask_lint.text.noqa import (
     Comment,
     CommentMap,
     comment_map,
+    comment_map_within,
+    may_exempt_the_file,
     mentions_own_directive,
 )
 from bgtask_lint.text.source import NEWLINE
@@ -127,8 +129,11 @@ def place(
     shifts = shifts or {}
     judges = [_RULES[code] for code in sorted(codes) if _RULES[code].judges_suppressions]
     judge_noqa = bool(judges) and mentions_own_directive(text)
-    comments = file_comments(module, text) if violations or judge_noqa else EMPTY
     ranges = node_ranges(module, (v.node for _, v in violations), parsed_text or text)
+    comments = EMPTY
+    if violations or judge_noqa:
+        rows = [ranges[v.node].start.line for _, v in violations]
+        comments = _comments(module, text, rows, judge_noqa, parsed_text, shifts)
     layout: list[ModuleLayout] = []  # made on the first fix, shared by the others
     diagnostics = []
     suppressed: dict[int, set[str]] = {}
@@ -169,6 +174,31 @@ def place(
             diagnostics.extend(rule.check_suppressions(after))
     diagnostics.sort(key=lambda d: (d.location, d.code))
     return diagnostics
+
+
+def _comments(
+    module: cst.Module,
+    text: str,
+    rows: list[int],
+    judge_noqa: bool,
+    parsed_text: Optional[str],
+    shifts: dict[int, int],
+) -> CommentMap:
+    """The comments place() reads for findings starting on `rows`: of the
+    statements holding them when that is all it needs (no file-level
+    directive, no BGT100 judging every directive, no columns moved), else
+    of the whole file."""
+    # A lone `\r` ends a row for the positions but not for the tokenizer,
+    # which reads the whole file as comment_map does: let it.
+    lone_cr = "\r" in text and "\r" in text.replace("\r\n", "")
+    if not judge_noqa and not shifts and not lone_cr and not may_exempt_the_file(text):
+        spans = statement_spans(module, parsed_text or text, rows)
+        if spans is not None:
+            try:
+                return comment_map_within(text, spans)
+            except CannotTokenize:
+                pass
+    return file_comments(module, text)
 
 
 def file_comments(module: Optional[cst.Module], text: str) -> CommentMap:

@@ -124,6 +124,34 @@ def mentions_own_directive(text: str) -> bool:
     return OWN_PREFIX in text and _OWN_DIRECTIVE.search(text) is not None
 
 
+def may_exempt_the_file(text: str) -> bool:
+    """Whether `text` may hold a file-level directive (`# bgtask-lint: noqa`):
+    without one, a file's exemptions need no tokenizing to tell."""
+    return _FILE_NOQA.search(text) is not None
+
+
+def comment_map_within(text: str, spans: Iterable[tuple[int, int]]) -> CommentMap:
+    """The comments of the rows `spans` (first and last row, 1-based) of
+    `text`, each span a whole top-level statement (with the comment lines
+    before it): what comment_map says of those rows, from tokenizing them
+    alone. A finding's directive is on its statement's rows (a multi-line
+    string or a `\\` continuation ends within the statement), and a file of
+    a thousand lines is tokenized for the few it reports on. Raises
+    CannotTokenize as comment_map does."""
+    lines = NEWLINE.split(text)
+    by_row: dict[int, Comment] = {}
+    noqa_rows: dict[int, int] = {}
+    for first, last in sorted(set(spans)):
+        part = comment_map("\n".join(lines[first - 1 : last]) + "\n")
+        shift = first - 1
+        for row, comment in part.by_row.items():
+            by_row[row + shift] = Comment(row + shift, comment.column, comment.text)
+        for row, target in part.noqa_rows.items():
+            if row + shift <= last:
+                noqa_rows[row + shift] = target + shift
+    return CommentMap(by_row, noqa_rows)
+
+
 def comment_map(text: str) -> CommentMap:
     """Every comment of `text`, read with the tokenizer. Raises CannotTokenize
     when this Python cannot tokenize it (the caller may ask libcst instead)."""
