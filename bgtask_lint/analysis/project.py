@@ -137,8 +137,10 @@ class Project:
         self.stamps[str(src)] = DIRECTORY if has_src else MISSING
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
-        # Per directory, its package root (see package_root).
+        # Per directory, its package root (see package_root), and the import
+        # root of the files in it (see import_root).
         self._import_roots: dict[str, str] = {}
+        self._import_root_of: dict[str, Optional[str]] = {}
         # Texts that stand for files' contents (see runner.Run.overlay).
         self.overlay: dict[str, tuple[str, str]] = {}
         # Per module name, every path looked at to find it, the found one last:
@@ -194,6 +196,11 @@ class Project:
         if path is None:
             return None
         directory = os.path.dirname(_key(path))
+        if directory not in self._import_root_of:  # asked for every name a file resolves
+            self._import_root_of[directory] = self._import_root(directory)
+        return self._import_root_of[directory]
+
+    def _import_root(self, directory: str) -> Optional[str]:
         if not os.path.isfile(os.path.join(directory, "__init__.py")):
             return None  # a top-level module: found from the project's roots, or a script
         root = self.package_root(directory)
