@@ -670,6 +670,74 @@ def test_a_context_file_that_led_nowhere_is_read_again_when_the_name_it_imports_
     )
 
 
+UNRELATED_HANDLERS = """\
+
+
+def unrelated_export(rows):
+    return [row for row in rows if row]
+
+
+class Report:
+    def render(self, rows):
+        return unrelated_export(rows)
+"""
+
+BLOCKING_TASK = """\
+
+
+async def ping():
+    time.sleep(1)
+"""
+
+
+@pytest.mark.parametrize("with_a_fix", [False, True], ids=["no fix", "a fix"])
+def test_the_end_of_a_chain_is_checked_on_what_the_chains_name(tmp_path, monkeypatch, with_a_fix):
+    """A file not asked about, checked for what the checked routes' chains
+    lead to there, is read in part: the definitions the facts name. Its
+    findings are those of the whole module; one with a fix (which may add
+    an import) is worked out on the whole module."""
+    from bgtask_lint.analysis.project import Project
+
+    routes = ROUTES_THROUGH_A_SERVICE.replace(
+        "from app.services import Mailer, later, notify, send_now",
+        "from app.handlers import direct, ping",
+    ).split('@router.post("/a")')[0] + (
+        '@router.post("/a")\ndef a(tasks: BackgroundTasks, db=Depends(get_db)):\n'
+        "    direct(tasks, db)\n"
+    )
+    handlers = CONTEXT_HANDLERS + UNRELATED_HANDLERS
+    if with_a_fix:
+        routes += (
+            '\n\n@router.post("/p")\ndef p(tasks: BackgroundTasks):\n    tasks.add_task(ping)\n'
+        )
+        handlers = "import time\n" + handlers + BLOCKING_TASK
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "routes.py").write_text(routes)
+    (tmp_path / "app" / "handlers.py").write_text(handlers)
+    parsed: list[str] = []
+    original = Project._parse
+
+    def recording(self, text, path):  # type: ignore[no-untyped-def]
+        if path.endswith("handlers.py"):
+            parsed.append(text)
+        return original(self, text, path)
+
+    monkeypatch.setattr(Project, "_parse", recording)
+    with working_in(tmp_path):
+        in_part = check_paths(["app/routes.py"], workers=1)
+        read_in_part = list(parsed)
+        monkeypatch.setattr(Project, "chain_end_model", Project.model_for_text)
+        whole = check_paths(["app/routes.py"], workers=1)
+    assert in_part.diagnostics == whole.diagnostics
+    codes = sorted(d.code for d in in_part.diagnostics if d.filename.endswith("handlers.py"))
+    assert codes == (["BGT003", "BGT009"] if with_a_fix else ["BGT009"])
+    assert any(d.fix is not None for d in in_part.diagnostics) is with_a_fix
+    assert read_in_part[0] != handlers and "unrelated_export" not in read_in_part[0]
+    assert (handlers in read_in_part) is with_a_fix
+
+
 @pytest.mark.parametrize(
     "alias",
     [

@@ -498,6 +498,34 @@ class Project:
         finally:
             self._parse_filter = previous
 
+    def chain_end_model(self, path: Path, text: str) -> Optional[Model]:
+        """The model to check file `path` (content `text`) with when it is
+        checked only for what the chains of the checked files lead to there
+        (runner._chain_ends): its outline keeping the definitions the facts
+        about it name (the functions they submit as tasks, and hand values
+        to) and what those use, which is all such a chain reaches in it.
+        The whole module's when it is parsed already, when `text` is not what
+        the file holds, or when a fact is of a kind that names no function."""
+        from bgtask_lint.analysis.facts import decode
+
+        key = _key(path)
+        if key in self._models or key in self.overlay or self._text(key) != text:
+            return self.model_for_text(path, text)
+        names = set()
+        for fact in self.facts_about(key):
+            if is_task_key(fact):
+                names.add(fact.partition(".")[0])
+                continue
+            decoded = decode(fact)
+            if decoded is None or decoded[0] != "param":
+                return self.model_for_text(path, text)
+            names.add(decoded[1].partition(" ")[0].partition(".")[0])
+        found = self.outline(path)
+        if found is None or not names:
+            return self.model_for_text(path, text)
+        model = self.model_keeping(path, found.leads_to(tuple(sorted(names))))
+        return model if model is not None else self.model_for_text(path, text)
+
     def model_for_text(self, path: Path, text: str) -> Optional[Model]:
         """The model of `path` with content `text`: the cached one when the text
         is the same (a file is parsed once per run), else a fresh one."""

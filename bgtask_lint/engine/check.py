@@ -47,6 +47,7 @@ from bgtask_lint.text.noqa import (
 from bgtask_lint.text.source import NEWLINE
 
 if TYPE_CHECKING:
+    from bgtask_lint.analysis.model import Model
     from bgtask_lint.analysis.project import Project
 
 
@@ -69,8 +70,15 @@ def check_text(
     if not codes or (screen and not text_screen(codes)(text)):
         return []
     lines = tuple(NEWLINE.split(text))
+    chain_end = project is not None and not project.is_checked(filename)
     if project is not None:
-        model = project.model_for_text(Path(filename), text)
+        # A file not asked about, checked for what the chains of the checked
+        # files lead to there: the definitions those name are enough.
+        model = (
+            project.chain_end_model(Path(filename), text)
+            if chain_end
+            else project.model_for_text(Path(filename), text)
+        )
         if model is None:  # it does not parse: let libcst say why, below
             project = None
     if project is None:
@@ -87,18 +95,22 @@ def check_text(
         except RecursionError:
             return [file_error(filename, TOO_DEEP, SYNTAX_ERROR)]
     assert model is not None
-    context = RuleContext(model, options or RuleOptions())
-    model.line_length = context.options.line_length  # fixes wrap their code to it
-    violations: list[tuple[Rule, Violation]] = []
-    for code in sorted(codes):
-        rule = _RULES[code]
-        violations.extend((rule, v) for v in rule.check(context))
-    if project is not None and not project.is_checked(filename):
+    violations = _violations(model, codes, options, project)
+    if project is not None and chain_end:
         # Not asked about: a file that holds the end of a chain that starts in
         # a checked file reports only what those chains lead to.
         violations = [
             (rule, v) for rule, v in violations if any(project.is_checked(s) for s in v.sources)
         ]
+        if any(v.fix is not None for _, v in violations) and not project.is_parsed(filename):
+            # A fix is worked out on the whole module (one may add an import).
+            model = project.model_for_text(Path(filename), text)
+            assert model is not None  # its outline parsed: so does the module
+            violations = [
+                (rule, v)
+                for rule, v in _violations(model, codes, options, project)
+                if any(project.is_checked(s) for s in v.sources)
+            ]
     return place(
         model.module,
         violations,
@@ -109,6 +121,18 @@ def check_text(
         parsed_text=model.parsed_text,
         shifts=model.column_shifts,
     )
+
+
+def _violations(
+    model: Model, codes: frozenset[str], options: Optional[RuleOptions], project: Optional[Project]
+) -> list[tuple[Rule, Violation]]:
+    context = RuleContext(model, options or RuleOptions())
+    model.line_length = context.options.line_length  # fixes wrap their code to it
+    violations: list[tuple[Rule, Violation]] = []
+    for code in sorted(codes):
+        rule = _RULES[code]
+        violations.extend((rule, v) for v in rule.check(context))
+    return violations
 
 
 def place(
