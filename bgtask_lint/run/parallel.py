@@ -143,6 +143,7 @@ class Pool:
         request: Callable[[int, Item], Any],
         answered: Callable[[int, Item, Any], None],
         owned: Callable[[Item], bool] = lambda item: False,
+        idle: Optional[Callable[[int], Any]] = None,
     ) -> None:
         """Each worker is sent the items of its own queue, one request each,
         in order (largest first, see share); a worker whose queue is empty
@@ -154,8 +155,11 @@ class Pool:
         only when the queue holds another (waiting for the one file left
         mostly costs less than parsing it again). `request(worker, item)`
         makes the request, `answered(worker, item, answer)` takes each
-        answer; returns when every item is answered."""
-        busy: dict[int, Item] = {}
+        answer; returns when every item is answered. A worker left with
+        nothing to take while another still works is sent `idle(worker)`
+        once, if given: work it would do next anyway (its answer is dropped)."""
+        busy: dict[int, Any] = {}
+        idled: set[int] = set()
 
         def send_next(worker: int) -> None:
             if queues[worker]:
@@ -169,6 +173,12 @@ class Pool:
                 elif len(queue) >= 2:
                     item = queue.pop()
                 else:
+                    # Only while another still works: else the phase is over.
+                    others = any(item is not _IDLE for item in busy.values())
+                    if idle is not None and worker not in idled and others:
+                        idled.add(worker)
+                        self.connections[worker].send(idle(worker))
+                        busy[worker] = _IDLE
                     return
             self.connections[worker].send(request(worker, item))
             busy[worker] = item
@@ -181,7 +191,9 @@ class Pool:
                 kind, value = self.connections[worker].recv()
                 if kind == "error":
                     raise RuntimeError(value)
-                answered(worker, busy.pop(worker), value)
+                item = busy.pop(worker)
+                if item is not _IDLE:
+                    answered(worker, item, value)
                 send_next(worker)
 
     def close(self, *, abort: bool = False) -> None:
@@ -201,6 +213,10 @@ class Pool:
             if process.is_alive():
                 process.kill()
                 process.join()
+
+
+# What a worker sent `idle` is busy with.
+_IDLE = object()
 
 
 @contextmanager
