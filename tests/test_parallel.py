@@ -169,15 +169,16 @@ def test_a_worker_that_runs_out_takes_from_the_other(owned, first, second):
 
 def test_a_worker_with_nothing_left_to_take_is_sent_the_idle_request_once():
     """work_through's `idle`: the worker that runs out while the other is
-    busy gets it once, the last to finish does not; the phase ends when it
-    is answered too, and its answer is not taken as an item's."""
+    busy gets it once, the last to finish does not; the phase does not wait
+    for it, and the worker's next answer is its next item's, not the idle
+    request's."""
     pool = parallel.Pool(2, _Sleeper)
     answered: dict[int, list[float]] = {0: [], 1: []}
     idled: list[int] = []
 
     def idle(worker: int) -> float:
         idled.append(worker)
-        return 0.2  # the idle work outlasts the other's item: the phase waits for it
+        return 0.4  # outlasts the other's item
 
     try:
         start = time.perf_counter()
@@ -187,12 +188,18 @@ def test_a_worker_with_nothing_left_to_take_is_sent_the_idle_request_once():
             lambda worker, item, pid: answered[worker].append(item),
             idle=idle,
         )
-        elapsed = time.perf_counter() - start
+        phase = time.perf_counter() - start
+        pool.work_through(
+            [[0.01], [0.02]],
+            lambda worker, item: item,
+            lambda worker, item, pid: answered[worker].append(item),
+        )
+        both = time.perf_counter() - start
     finally:
         pool.close()
-    assert answered == {0: [0.1], 1: [0.01]}
+    assert answered == {0: [0.1, 0.01], 1: [0.01, 0.02]}
     assert idled == [1]  # once, when it had nothing left and worker 0 was busy
-    assert elapsed >= 0.2
+    assert phase < 0.3 <= both  # worker 1 took its next item after the idle work
 
 
 def test_files_read_on_workers_give_what_reading_here_gives(tmp_path, pools, monkeypatch):

@@ -203,3 +203,77 @@ def test_texts_are_kept_only_for_files_that_can_matter(tmp_path, monkeypatch):
     assert texts["unrelated.py"] is None and texts["__init__.py"] is None
     assert texts["routes.py"] is not None and texts["tasks.py"] is not None  # read again
     assert [(Path(d.filename).name, d.code) for d in result.diagnostics] == [("tasks.py", "BGT003")]
+
+
+AHEAD_ROUTES = """\
+from fastapi import APIRouter, BackgroundTasks, Depends
+
+from app.deps import current_user, get_db
+from app.jobs import refresh
+
+router = APIRouter()
+
+
+@router.post("/refresh")
+async def start(tasks: BackgroundTasks, db=Depends(get_db)):
+    tasks.add_task(refresh, db)
+    return {}
+
+
+@router.get("/me")
+async def me(user=Depends(current_user)):
+    return {"user": user}
+"""
+
+AHEAD_MODULES = {
+    "deps.py": (
+        "from fastapi import BackgroundTasks\nfrom sqlalchemy.orm import sessionmaker\n\n"
+        "SessionLocal = sessionmaker()\n\n\n"
+        "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n"
+        "    finally:\n        db.close()\n\n\n"
+        "def current_user(tasks: BackgroundTasks):\n    return 'user'\n\n\n"
+        "def unrelated():\n    return 1\n"
+    ),
+    "jobs.py": "from app.util import slow\n\n\nasync def refresh(user):\n    slow(user)\n",
+    "util.py": (
+        "import time\n\n\ndef slow(user):\n    time.sleep(1)\n\n\ndef other():\n    return 2\n"
+    ),
+}
+
+
+def test_resolving_ahead_parses_what_the_check_follows_first_and_changes_nothing(
+    tmp_path, monkeypatch
+):
+    """Model.resolve_ahead (a worker's, while the others index): the route's
+    dependency and what the submitted task calls are parsed then, and the
+    module's findings afterwards are those of a check without it."""
+    from bgtask_lint.engine.check import check_text
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    for name, text in AHEAD_MODULES.items():
+        (tmp_path / "app" / name).write_text(text)
+    routes = tmp_path / "app" / "routes.py"
+    routes.write_text(AHEAD_ROUTES)
+    parsed: list[str] = []
+    original = Project._parse
+
+    def recording(self, text, path):  # type: ignore[no-untyped-def]
+        parsed.append(Path(path).name)
+        return original(self, text, path)
+
+    monkeypatch.setattr(Project, "_parse", recording)
+    findings = []
+    for ahead in (False, True):
+        project = Project(tmp_path)
+        project.checked = {str(routes)}
+        model = project.model_for_text(routes, AHEAD_ROUTES)
+        assert model is not None
+        if ahead:
+            parsed.clear()
+            model.resolve_ahead()
+            assert sorted(parsed) == ["deps.py", "jobs.py", "util.py"]
+        codes = frozenset({"BGT003", "BGT005", "BGT009"})
+        findings.append(check_text(AHEAD_ROUTES, str(routes), codes, project=project))
+    assert findings[0] == findings[1]
+    assert [d.code for d in findings[0]] == ["BGT009"], findings[0]

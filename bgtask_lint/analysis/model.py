@@ -593,6 +593,25 @@ class Model:
         target = call_argument(call, 0, "dependency") if call else None
         return self.resolve_function(target.value) if target else None
 
+    def resolve_ahead(self) -> None:
+        """Resolve now what checking this module follows into other modules
+        first, so that their models are parsed by then: the dependencies of
+        its routes (whether they use the injected tasks, BGT005) and what the
+        functions its submissions run call (the first step of BGT003's walk
+        for blocking calls). The text alone decides both, not the facts other
+        files give: a worker does this while the others still index."""
+        for function in self.functions:
+            if function.route_kind:
+                self.uses_injected_tasks(function)
+        for submission in self.task_submissions():
+            if submission.callable_arg is None:
+                continue
+            task = self.task_function(submission.callable_arg.value, submission.site.function)
+            if task is None:
+                continue
+            for site in task.info.calls:
+                task.model.resolve_function(site.node.func, site.function)
+
     def task_submissions(self) -> list[TaskSubmission]:
         """Every place a callable is handed over to run as a background task.
 

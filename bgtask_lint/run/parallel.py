@@ -118,6 +118,9 @@ class Pool:
         context = multiprocessing.get_context("fork" if FORKS else "spawn")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []  # multiprocessing's Process of the context
+        # The workers whose answer to an `idle` request is still to come
+        # (see work_through).
+        self._idle_answers: set[int] = set()
         try:
             self._start(context, workers, state)
         except BaseException:  # Ctrl-C while they started: none is left behind
@@ -157,8 +160,10 @@ class Pool:
         makes the request, `answered(worker, item, answer)` takes each
         answer; returns when every item is answered. A worker left with
         nothing to take while another still works is sent `idle(worker)`
-        once, if given: work it would do next anyway (its answer is dropped)."""
-        busy: dict[int, Any] = {}
+        once, if given: work it would do next anyway. Its answer is dropped,
+        and not waited for: the phase ends with the last item, and that
+        worker takes its next request once it is done."""
+        busy: dict[int, Item] = {}
         idled: set[int] = set()
 
         def send_next(worker: int) -> None:
@@ -174,11 +179,10 @@ class Pool:
                     item = queue.pop()
                 else:
                     # Only while another still works: else the phase is over.
-                    others = any(item is not _IDLE for item in busy.values())
-                    if idle is not None and worker not in idled and others:
+                    if idle is not None and worker not in idled and busy:
                         idled.add(worker)
                         self.connections[worker].send(idle(worker))
-                        busy[worker] = _IDLE
+                        self._idle_answers.add(worker)
                     return
             self.connections[worker].send(request(worker, item))
             busy[worker] = item
@@ -191,9 +195,10 @@ class Pool:
                 kind, value = self.connections[worker].recv()
                 if kind == "error":
                     raise RuntimeError(value)
-                item = busy.pop(worker)
-                if item is not _IDLE:
-                    answered(worker, item, value)
+                if worker in self._idle_answers:  # it came first: the item's is next
+                    self._idle_answers.discard(worker)
+                    continue
+                answered(worker, busy.pop(worker), value)
                 send_next(worker)
 
     def close(self, *, abort: bool = False) -> None:
@@ -213,10 +218,6 @@ class Pool:
             if process.is_alive():
                 process.kill()
                 process.join()
-
-
-# What a worker sent `idle` is busy with.
-_IDLE = object()
 
 
 @contextmanager

@@ -930,10 +930,25 @@ class WorkerState:
         if isinstance(request, IndexRequest):
             return self.index(request)
         if isinstance(request, GetReady):
-            import bgtask_lint.engine.check  # noqa: F401
-
+            self.get_ready()
             return None
         return self.check(request)
+
+    def get_ready(self) -> None:
+        """While the other workers index: import the rules, and read ahead
+        the modules the checks of the files indexed here will follow into
+        (Model.resolve_ahead). Nothing it does depends on the facts still to
+        come, and nothing it finds is kept but the models the project parsed."""
+        import bgtask_lint.engine.check  # noqa: F401
+
+        for file in self.indexed.values():
+            project, text = file.project, file.text
+            model = project.model_for_text(file.path, text) if project and text else None
+            try:
+                if model is not None:
+                    model.resolve_ahead()
+            except Exception:  # the file's check meets it again, and reports it
+                pass
 
     def read(self, request: ReadRequest) -> list[Reading]:
         if request.overlay is not None:
