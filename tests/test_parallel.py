@@ -202,6 +202,44 @@ def test_a_worker_with_nothing_left_to_take_is_sent_the_idle_request_once():
     assert phase < 0.3 <= both  # worker 1 took its next item after the idle work
 
 
+class _SlowFirst(_Sleeper):
+    """A sleeper of which the first worker to start takes a while to start
+    (and writes its pid to `marker`)."""
+
+    marker = ""
+
+    def __init__(self, parent: int) -> None:
+        import os
+
+        try:
+            descriptor = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.write(descriptor, str(os.getpid()).encode())
+        os.close(descriptor)
+        time.sleep(0.3)
+
+
+def test_the_largest_item_goes_to_the_first_worker_ready(tmp_path):
+    """A worker is sent its first item once it says it is ready (a worker
+    imports libcst first): the one ready first takes the largest, even from
+    the other's queue."""
+    _SlowFirst.marker = str(tmp_path / "started")
+    pool = parallel.Pool(2, _SlowFirst)
+    by_pid: dict[int, list[float]] = {}
+    try:
+        pool.work_through(
+            [[0.2, 0.01, 0.02], []],  # one package: every file in one queue
+            lambda worker, item: item,
+            lambda worker, item, pid: by_pid.setdefault(pid, []).append(item),
+        )
+    finally:
+        pool.close()
+    slow = int((tmp_path / "started").read_text())
+    (fast,) = set(by_pid) - {slow}
+    assert by_pid[fast][0] == 0.2
+
+
 def test_files_read_on_workers_give_what_reading_here_gives(tmp_path, pools, monkeypatch):
     """Reading, decoding and screening on workers (a chunk of files each):
     the same files kept, the same errors in the same order."""

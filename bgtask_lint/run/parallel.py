@@ -83,23 +83,28 @@ def reader_count(files: int, requested: Optional[int]) -> int:
 
 
 def share(
-    files: Sequence[Any], workers: int, group: Callable[[Any], str] = lambda f: f.key
+    files: Sequence[Any],
+    workers: int,
+    group: Callable[[Any], str] = lambda f: f.key,
+    cost: Callable[[Any], int] = lambda f: len(f.text),
 ) -> list[list[int]]:
     """Indexes of `files` per worker: the files of one `group` together (a
     package's modules import each other, and each worker parses what its files
-    import), the largest groups first to the least loaded worker; each share
-    largest file first (a worker that runs out takes the last, smallest)."""
+    import), the costliest groups first to the least loaded worker; each share
+    costliest file first (a worker that runs out takes the last, cheapest).
+    A file's `cost` is its size by default."""
     groups: dict[str, list[int]] = {}
     for index in range(len(files)):
         groups.setdefault(group(files[index]), []).append(index)
     loads = [0] * workers
     shares: list[list[int]] = [[] for _ in range(workers)]
-    sizes = {key: sum(len(files[i].text) for i in members) for key, members in groups.items()}
+    costs = [cost(file) for file in files]
+    sizes = {key: sum(costs[i] for i in members) for key, members in groups.items()}
     for key in sorted(groups, key=lambda k: (-sizes[k], k)):
         target = loads.index(min(loads))
         shares[target].extend(groups[key])
         loads[target] += sizes[key]
-    return [sorted(share, key=lambda i: (-len(files[i].text), i)) for share in shares]
+    return [sorted(share, key=lambda i: (-costs[i], i)) for share in shares]
 
 
 class Pool:
@@ -118,9 +123,10 @@ class Pool:
         context = multiprocessing.get_context("fork" if FORKS else "spawn")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []  # multiprocessing's Process of the context
-        # The workers whose answer to an `idle` request is still to come
-        # (see work_through).
+        # The workers whose answer to an `idle` request is still to come, and
+        # those that have not said they are ready yet (see work_through).
         self._idle_answers: set[int] = set()
+        self._starting: set[int] = set()
         try:
             self._start(context, workers, state)
         except BaseException:  # Ctrl-C while they started: none is left behind
@@ -139,6 +145,7 @@ class Pool:
                 theirs.close()
                 self.connections.append(ours)
                 self.processes.append(process)
+                self._starting.add(len(self.connections) - 1)
 
     def work_through(
         self,
@@ -188,13 +195,21 @@ class Pool:
             busy[worker] = item
 
         for worker in range(len(self.connections)):
-            send_next(worker)
-        while busy:
-            ready = {id(c) for c in wait([self.connections[w] for w in sorted(busy)])}
-            for worker in [w for w in sorted(busy) if id(self.connections[w]) in ready]:
+            if worker not in self._starting:
+                send_next(worker)
+        # A worker still starting (importing libcst) is sent its first item
+        # when it says it is ready: the largest left, to the first one ready.
+        while busy or (self._starting and any(queues)):
+            listening = sorted(set(busy) | self._starting)
+            ready = {id(c) for c in wait([self.connections[w] for w in listening])}
+            for worker in [w for w in listening if id(self.connections[w]) in ready]:
                 kind, value = self.connections[worker].recv()
                 if kind == "error":
                     raise RuntimeError(value)
+                if worker in self._starting:
+                    self._starting.discard(worker)
+                    send_next(worker)
+                    continue
                 if worker in self._idle_answers:  # it came first: the item's is next
                     self._idle_answers.discard(worker)
                     continue
@@ -251,6 +266,10 @@ def _serve(
     signal.signal(signal.SIGTERM, _exit_at_safe_point)
     gc.disable()  # as in the main process's run (see run/collector.py); spawn starts it on
     worker = state(parent)
+    try:
+        connection.send(("ready", None))  # the largest file goes to the first one ready
+    except OSError:
+        return  # the main process is gone
     while True:
         try:
             request = connection.recv()

@@ -460,7 +460,14 @@ class Run:
         answers: dict[str, Any] = {}
         try:
             to_index = [*fresh, *context]
-            shares = parallel.share(to_index, count, _package_of)
+            # A file read for context is parsed in part, if at all (context.py):
+            # the files parsed whole go first, the largest to the first worker ready.
+            shares = parallel.share(
+                to_index,
+                count,
+                _package_of,
+                lambda file: _size(file) // (CONTEXT_COST if id(file) in for_context else 1),
+            )
             pool.work_through(
                 [[to_index[i] for i in mine] for mine in shares],
                 index_request,
@@ -581,6 +588,12 @@ def _chain_sources(project: Project, path: str) -> list[str]:
             if project.is_checked(source)
         }
     )
+
+
+# How many times cheaper than a checked file of its size a file read for
+# context is taken to be (open-webui's route modules: a third to none of it
+# is parsed).
+CONTEXT_COST = 4
 
 
 def _size(file: SourceFile) -> int:
