@@ -477,9 +477,12 @@ complete the chains that lead into them: the route modules that import
 them (found by their import lines, matched only where the word `import`
 is) are parsed in part, only the statements using a name that leads into a
 checked module (its definition, followed from module to module, uses one);
-a route module none of whose imports leads there is not parsed at all. Its workers are forked before that walk, so that they import
-libcst meanwhile, and take the checked and the context files largest
-first. Its floor with libcst is {five_floor:.2f} s: Python's start-up and
+a route module none of whose imports leads there is not parsed at all.
+A file checked only for where those chains end is read in part too (the
+definitions they name). Its workers are forked before that walk, so that
+they import libcst meanwhile; the first one ready takes the largest file,
+and one that runs out while the other still indexes reads ahead what its
+own files' checks will follow into. Its floor with libcst is {five_floor:.2f} s: Python's start-up and
 `import libcst` take {import_libcst:.2f} s, and {five_parsed} of the five
 files mention background tasks and must be parsed whole ({five_total:.2f} s of bare
 parse, the longest {five_longest:.2f} s; {max(five_longest, five_total / cores):.2f} s over
