@@ -472,7 +472,7 @@ class Run:
                 [[to_index[i] for i in mine] for mine in shares],
                 index_request,
                 indexed,
-                idle=lambda worker: GetReady(),  # the others still index: import the rules
+                idle=lambda worker: GetReady(),  # the others still index: get ready
             )
             facts = {str(p.root): p.all_facts() for p in self.projects.values()}
             queues: list[list[SourceFile]] = [[] for _ in range(count)]
@@ -885,8 +885,8 @@ class CheckRequest:
 @dataclass
 class GetReady:
     """For a worker that has indexed all it can while the others still
-    index: import what checking needs (the rules: 15 ms it would spend at its
-    first check, once every worker has finished)."""
+    index: get ready to check (WorkerState.get_ready), work it would do at
+    its first check once every worker has finished."""
 
 
 Request = Union[ReadRequest, IndexRequest, CheckRequest, GetReady]
