@@ -435,24 +435,38 @@ def test_a_route_importing_the_module_in_parentheses_over_lines_is_read_for_cont
     assert located(handler_alone.diagnostics) == CHAIN
 
 
-CONTEXT_ROUTES = """\
-from fastapi import APIRouter, BackgroundTasks, Depends
-from sqlalchemy.orm import sessionmaker
+def route_module(imports: str, body: str) -> str:
+    """A route module of the `app` project: its imports, a session
+    dependency (`get_db`) and `body`."""
+    return (
+        "from fastapi import APIRouter, BackgroundTasks, Depends\n"
+        "from sqlalchemy.orm import sessionmaker\n\n"
+        f"{imports}\n\n"
+        "router = APIRouter()\n"
+        "SessionLocal = sessionmaker()\n\n\n"
+        "def get_db():\n"
+        "    db = SessionLocal()\n"
+        "    try:\n"
+        "        yield db\n"
+        "    finally:\n"
+        "        db.close()\n\n\n"
+        f"{body}"
+    )
 
-from app import handlers
 
-router = APIRouter()
-SessionLocal = sessionmaker()
-
-
-def get_db():
-    db = SessionLocal()
-    try:
-        yield db
-    finally:
-        db.close()
+def write_app(root: Path, **modules: str) -> None:
+    """The `app` project under `root`: a pyproject.toml and package `app`
+    with `modules` (name -> text)."""
+    (root / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("")
+    for name, text in modules.items():
+        (root / "app" / f"{name}.py").write_text(text)
 
 
+CONTEXT_ROUTES = route_module(
+    "from app import handlers",
+    """\
 def helper(tasks, db):
     handlers.direct(tasks, db)
 
@@ -486,7 +500,8 @@ def c(tasks: BackgroundTasks, db=Depends(get_db)):
 @router.post("/d")
 def unrelated(tasks: BackgroundTasks, db=Depends(get_db)):
     tasks.add_task(print, "nothing to do with the handlers")
-"""
+""",
+)
 
 CONTEXT_HANDLERS = """\
 from fastapi import BackgroundTasks
@@ -513,11 +528,7 @@ def test_a_context_file_is_read_in_part_and_every_way_into_the_checked_file_is_k
     # Only the statements of the routes' module that can lead into the handlers
     # are parsed for context; the chains through a helper, a class and an
     # import inside a function all still end in the handler checked alone.
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "__init__.py").write_text("")
-    (tmp_path / "app" / "routes.py").write_text(CONTEXT_ROUTES)
-    (tmp_path / "app" / "handlers.py").write_text(CONTEXT_HANDLERS)
+    write_app(tmp_path, routes=CONTEXT_ROUTES, handlers=CONTEXT_HANDLERS)
     with working_in(tmp_path):
         whole = check_paths(["."], workers=1)
         alone = check_paths(["app/handlers.py"], workers=1)
@@ -550,24 +561,9 @@ def unrelated():
     return 1
 """
 
-ROUTES_THROUGH_A_SERVICE = """\
-from fastapi import APIRouter, BackgroundTasks, Depends
-from sqlalchemy.orm import sessionmaker
-
-from app.services import Mailer, later, notify, send_now
-
-router = APIRouter()
-SessionLocal = sessionmaker()
-
-
-def get_db():
-    db = SessionLocal()
-    try:
-        yield db
-    finally:
-        db.close()
-
-
+ROUTES_THROUGH_A_SERVICE = route_module(
+    "from app.services import Mailer, later, notify, send_now",
+    """\
 @router.post("/a")
 def a(tasks: BackgroundTasks, db=Depends(get_db)):
     notify(tasks, db)
@@ -586,7 +582,8 @@ def c(tasks: BackgroundTasks, db=Depends(get_db)):
 @router.post("/d")
 def d(tasks: BackgroundTasks, db=Depends(get_db)):
     send_now(tasks, db)
-"""
+""",
+)
 
 ROUTES_THROUGH_NOTHING = """\
 from fastapi import APIRouter, BackgroundTasks
@@ -610,13 +607,13 @@ def test_a_context_file_leads_in_through_the_names_it_imports(tmp_path, monkeypa
     not parsed at all."""
     from bgtask_lint.analysis.project import Project
 
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "__init__.py").write_text("")
-    (tmp_path / "app" / "handlers.py").write_text(CONTEXT_HANDLERS)
-    (tmp_path / "app" / "services.py").write_text(THROUGH_A_SERVICE)
-    (tmp_path / "app" / "routes.py").write_text(ROUTES_THROUGH_A_SERVICE)
-    (tmp_path / "app" / "other.py").write_text(ROUTES_THROUGH_NOTHING)
+    write_app(
+        tmp_path,
+        handlers=CONTEXT_HANDLERS,
+        services=THROUGH_A_SERVICE,
+        routes=ROUTES_THROUGH_A_SERVICE,
+        other=ROUTES_THROUGH_NOTHING,
+    )
     parsed: list[str] = []
     original = Project._parse
 
@@ -637,23 +634,18 @@ def test_a_context_file_leads_in_through_the_names_it_imports(tmp_path, monkeypa
 def test_a_context_file_that_led_nowhere_is_read_again_when_the_name_it_imports_does(tmp_path):
     """Cached: a context file whose import led nowhere has no facts, and
     that holds only while the module it imports the name from is as it was."""
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "__init__.py").write_text("")
-    handlers = CONTEXT_HANDLERS + (
-        "\n\ndef only_from_other(tasks: BackgroundTasks, db):\n    tasks.add_task(work, db)\n"
-    )
-    (tmp_path / "app" / "handlers.py").write_text(handlers)
-    services = tmp_path / "app" / "services.py"
-    services.write_text(THROUGH_A_SERVICE.replace("def unrelated():", "def unrelated(tasks, db):"))
-    (tmp_path / "app" / "other.py").write_text(
-        ROUTES_THROUGH_A_SERVICE.replace(
-            "from app.services import Mailer, later, notify, send_now",
+    write_app(
+        tmp_path,
+        handlers=CONTEXT_HANDLERS
+        + "\n\ndef only_from_other(tasks: BackgroundTasks, db):\n    tasks.add_task(work, db)\n",
+        services=THROUGH_A_SERVICE.replace("def unrelated():", "def unrelated(tasks, db):"),
+        other=route_module(
             "from app.services import unrelated",
-        ).split('@router.post("/a")')[0]
-        + '@router.post("/e")\ndef e(tasks: BackgroundTasks, db=Depends(get_db)):\n'
-        + "    unrelated(tasks, db)\n"
+            '@router.post("/e")\ndef e(tasks: BackgroundTasks, db=Depends(get_db)):\n'
+            "    unrelated(tasks, db)\n",
+        ),
     )
+    services = tmp_path / "app" / "services.py"
     cache = tmp_path / "cache"
     with working_in(tmp_path):
         before = check_paths(["app/handlers.py"], workers=1, cache_dir=cache)
@@ -698,12 +690,10 @@ def test_the_end_of_a_chain_is_checked_on_what_the_chains_name(tmp_path, monkeyp
     an import) is worked out on the whole module."""
     from bgtask_lint.analysis.project import Project
 
-    routes = ROUTES_THROUGH_A_SERVICE.replace(
-        "from app.services import Mailer, later, notify, send_now",
+    routes = route_module(
         "from app.handlers import direct, ping",
-    ).split('@router.post("/a")')[0] + (
         '@router.post("/a")\ndef a(tasks: BackgroundTasks, db=Depends(get_db)):\n'
-        "    direct(tasks, db)\n"
+        "    direct(tasks, db)\n",
     )
     handlers = CONTEXT_HANDLERS + UNRELATED_HANDLERS
     if with_a_fix:
@@ -711,11 +701,7 @@ def test_the_end_of_a_chain_is_checked_on_what_the_chains_name(tmp_path, monkeyp
             '\n\n@router.post("/p")\ndef p(tasks: BackgroundTasks):\n    tasks.add_task(ping)\n'
         )
         handlers = "import time\n" + handlers + BLOCKING_TASK
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "__init__.py").write_text("")
-    (tmp_path / "app" / "routes.py").write_text(routes)
-    (tmp_path / "app" / "handlers.py").write_text(handlers)
+    write_app(tmp_path, routes=routes, handlers=handlers)
     parsed: list[str] = []
     original = Project._parse
 
