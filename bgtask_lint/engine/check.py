@@ -95,22 +95,16 @@ def check_text(
         except RecursionError:
             return [file_error(filename, TOO_DEEP, SYNTAX_ERROR)]
     assert model is not None
-    violations = _violations(model, codes, options, project)
+    violations = _violations(model, codes, options)
     if project is not None and chain_end:
         # Not asked about: a file that holds the end of a chain that starts in
         # a checked file reports only what those chains lead to.
-        violations = [
-            (rule, v) for rule, v in violations if any(project.is_checked(s) for s in v.sources)
-        ]
+        violations = _led_to(violations, project)
         if any(v.fix is not None for _, v in violations) and not project.is_parsed(filename):
             # A fix is worked out on the whole module (one may add an import).
             model = project.model_for_text(Path(filename), text)
             assert model is not None  # its outline parsed: so does the module
-            violations = [
-                (rule, v)
-                for rule, v in _violations(model, codes, options, project)
-                if any(project.is_checked(s) for s in v.sources)
-            ]
+            violations = _led_to(_violations(model, codes, options), project)
     return place(
         model.module,
         violations,
@@ -123,8 +117,15 @@ def check_text(
     )
 
 
+def _led_to(
+    violations: list[tuple[Rule, Violation]], project: Project
+) -> list[tuple[Rule, Violation]]:
+    """The violations a chain that starts in a checked file leads to."""
+    return [(rule, v) for rule, v in violations if any(project.is_checked(s) for s in v.sources)]
+
+
 def _violations(
-    model: Model, codes: frozenset[str], options: Optional[RuleOptions], project: Optional[Project]
+    model: Model, codes: frozenset[str], options: Optional[RuleOptions]
 ) -> list[tuple[Rule, Violation]]:
     context = RuleContext(model, options or RuleOptions())
     model.line_length = context.options.line_length  # fixes wrap their code to it
