@@ -13,6 +13,9 @@ import json
 from typing import Any, Optional
 
 FACT_PREFIX = "@"
+# The kind of fact that says what a parameter of a function is handed; its
+# subject is `<function key> <parameter>` (provenance.propagate).
+PARAM = "param"
 
 
 def encode(kind: str, subject: str, payload: Any) -> str:
@@ -32,3 +35,14 @@ def decode(fact: str) -> Optional[tuple[str, str, Any]]:
 
 def is_task_key(fact: str) -> bool:
     return not fact.startswith(FACT_PREFIX)
+
+
+def function_of(fact: str) -> Optional[str]:
+    """The key of the function a fact is about: a task key itself, the
+    function of a parameter fact; None for a fact of another kind."""
+    if is_task_key(fact):
+        return fact
+    decoded = decode(fact)
+    if decoded is None or decoded[0] != PARAM:
+        return None
+    return decoded[1].partition(" ")[0]

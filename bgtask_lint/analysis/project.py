@@ -506,20 +506,17 @@ class Project:
         to) and what those use, which is all such a chain reaches in it.
         The whole module's when it is parsed already, when `text` is not what
         the file holds, or when a fact is of a kind that names no function."""
-        from bgtask_lint.analysis.facts import decode
+        from bgtask_lint.analysis.facts import function_of
 
         key = _key(path)
         if key in self._models or key in self.overlay or self._text(key) != text:
             return self.model_for_text(path, text)
         names = set()
         for fact in self.facts_about(key):
-            if is_task_key(fact):
-                names.add(fact.partition(".")[0])
-                continue
-            decoded = decode(fact)
-            if decoded is None or decoded[0] != "param":
+            function = function_of(fact)
+            if function is None:
                 return self.model_for_text(path, text)
-            names.add(decoded[1].partition(" ")[0].partition(".")[0])
+            names.add(function.partition(".")[0])  # `Mailer.send`: the class
         found = self.outline(path)
         if found is None or not names:
             return self.model_for_text(path, text)

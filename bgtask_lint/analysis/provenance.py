@@ -976,7 +976,10 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
             for name, found in sorted(given.items()):
                 for origin in found:
                     facts.append(
-                        (ref.model.path, _encode("param", f"{ref.info.key} {name}", origin))
+                        (
+                            ref.model.path,
+                            _encode(fact_strings.PARAM, f"{ref.info.key} {name}", origin),
+                        )
                     )
             mark = (id(ref.info), tuple(sorted(given.items())))
             if depth + 1 < max_depth and mark not in seen:
@@ -1027,7 +1030,7 @@ def _facts_for(model: Model, function: FunctionInfo, param: str) -> Iterator[Ori
     wanted = f"{function.key} {param}"
     for fact in sorted(facts):
         decoded = _decode(fact)
-        if decoded is not None and decoded[0] == "param" and decoded[1] == wanted:
+        if decoded is not None and decoded[0] == fact_strings.PARAM and decoded[1] == wanted:
             yield decoded[2]
 
 
