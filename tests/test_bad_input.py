@@ -123,3 +123,27 @@ def test_newer_syntax_than_the_interpreter_parses(cli, tmp_path):
 def test_hostile_files_never_crash(cli, tmp_path, content):
     (tmp_path / "hostile.py").write_bytes(content)
     run_json(cli, tmp_path)
+
+
+@pytest.mark.parametrize("shape", ["latin-1", "fifo", "too-large", "limit-in-config"])
+def test_a_run_whose_only_file_cannot_be_read_reports_it(cli, tmp_path, shape):
+    """pre-commit's shape: the commit adds one file, and it is the one that
+    cannot be read. The run has nothing left to check and says so with BGT901
+    (it crashed with `max() arg is an empty sequence` walking the context)."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "routes.py").write_text(BUG)  # the rest of the project
+    target = tmp_path / "new.py"
+    extra: list[str] = []
+    if shape == "latin-1":
+        target.write_bytes(b"from fastapi import BackgroundTasks\nx = '\xe9'\n")
+    elif shape == "fifo":
+        os.mkfifo(target)
+    elif shape == "too-large":
+        target.write_text(BUG + "x = 1\n" * 200_000)
+    else:
+        target.write_text(BUG)
+        extra = ["--config", "max-file-size = 10"]
+    result = cli("check", "--output-format", "json", *extra, "new.py", cwd=tmp_path)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stderr
+    assert [item["code"] for item in json.loads(result.stdout)] == ["BGT901"]

@@ -201,9 +201,12 @@ class Run:
 
         todo = []
         for project in self.projects.values():
-            if covers(self.requested, project.root):
+            depths = [f.settings.max_call_depth for f in self.files if f.project is project]
+            # No file of this project is left to check (none could be read):
+            # nothing leads into it.
+            if not depths or covers(self.requested, project.root):
                 continue
-            depth = max(f.settings.max_call_depth for f in self.files if f.project is project)
+            depth = max(depths)
             leading, self._reached[str(project.root)] = leading_files(project, self.resolver, depth)
             for path in leading:
                 text = project.text_of(path)
