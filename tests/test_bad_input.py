@@ -147,3 +147,27 @@ def test_a_run_whose_only_file_cannot_be_read_reports_it(cli, tmp_path, shape):
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 1, result.stderr
     assert [item["code"] for item in json.loads(result.stdout)] == ["BGT901"]
+
+
+def test_a_directory_symlink_loop_is_walked_once_and_reported_once(cli, tmp_path):
+    """`ln -s .. up` reported every file once per way round the loop (41 times)
+    and `--fix` then failed on files "changed since read"; `ln -s . self` never
+    ended. Each directory is entered once; each loop is one BGT901 line."""
+    tree = tmp_path / "d"
+    (tree / "a").mkdir(parents=True)
+    (tree / "a" / "m.py").write_text(BUG)
+    (tree / "a" / "up").symlink_to("..")
+    (tree / "self").symlink_to(".")
+    (tree / "again").symlink_to("a")  # a second way into a walked directory: quiet
+    result, items = run_json(cli, "d", cwd=tmp_path)
+    found = sorted((item["filename"], item["code"]) for item in items)
+    assert found == [
+        (str(tree / "a" / "m.py"), "BGT001"),
+        (str(tree / "a" / "up"), "BGT901"),
+        (str(tree / "self"), "BGT901"),
+    ]
+    assert "symbolic link loop" in by_file(items)["up"]["message"]
+    fixed = cli("check", "--fix", "d", cwd=tmp_path)
+    assert fixed.returncode == 1, fixed.stderr  # the two loops remain, nothing failed
+    assert "changed since" not in fixed.stdout + fixed.stderr
+    assert fixed.stdout.count("BGT901") == 2

@@ -65,15 +65,42 @@ def _walk(
     paths are spelled in reports; `ignores` the .gitignore files in force (None:
     .gitignore not respected). A loop over a stack of open directories, not
     recursion: a tree can be deeper than Python's stack."""
+    # Each directory is entered once, known by its (st_dev, st_ino): through a
+    # symlink a tree can reach itself (`ln -s .. up`), and every file would
+    # come again under each of its spellings, or never stop (`ln -s . self`).
+    entered: set[Optional[tuple[int, int]]] = {_identity(absolute)}
     stack: list[Iterator[Found]] = [_directory(absolute, shown, resolver, seen, ignores)]
     while stack:
         found = next(stack[-1], None)
         if found is None:
             stack.pop()
         elif isinstance(found, _Descend):
-            stack.append(_directory(*found.args, resolver, seen, found.ignores, found.within))
+            identity = _identity(found.args[0])
+            if identity is None or identity not in entered:
+                entered.add(identity)
+                stack.append(_directory(*found.args, resolver, seen, found.ignores, found.within))
+            elif _is_within(found.args[0]):
+                yield Found(
+                    found.path, "symbolic link loop: a directory above it is walked already"
+                )
         else:
             yield found
+
+
+def _identity(path: str) -> Optional[tuple[int, int]]:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _is_within(link: str) -> bool:
+    """Whether a directory link leads to a directory above it: a loop, not a
+    second way into a directory walked already (which is passed over quietly)."""
+    target = os.path.realpath(link)
+    parent = os.path.realpath(os.path.dirname(link))
+    return parent == target or parent.startswith(target.rstrip(os.sep) + os.sep)
 
 
 @dataclass(frozen=True)
@@ -126,7 +153,10 @@ def _directory(
         child = os.path.join(shown, entry.name)
         if is_dir:
             yield _Descend(
-                child, args=(entry.path, child), ignores=ignores, within=(settings, relative)
+                child,
+                args=(entry.path, child),
+                ignores=ignores,
+                within=(settings, relative),
             )
         elif child not in seen:
             seen.add(child)
