@@ -159,7 +159,7 @@ def test_a_directory_symlink_loop_is_walked_once_and_reported_once(cli, tmp_path
     (tree / "a" / "up").symlink_to("..")
     (tree / "self").symlink_to(".")
     (tree / "again").symlink_to("a")  # a second way into a walked directory: quiet
-    result, items = run_json(cli, "d", cwd=tmp_path)
+    _, items = run_json(cli, "d", cwd=tmp_path)
     found = sorted((item["filename"], item["code"]) for item in items)
     assert found == [
         (str(tree / "a" / "m.py"), "BGT001"),

@@ -207,3 +207,38 @@ def test_unused_noqa_runs_only_when_selected(tmp_path):
         assert [d.code for d in check_paths([path], overrides).diagnostics] == ["BGT100"]
     (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\nextend-select = ["BGT100"]\n')
     assert [d.code for d in check_paths([path]).diagnostics] == ["BGT100"]
+
+
+ROUTE_WITH_A_CHAIN = (
+    "from fastapi import BackgroundTasks, FastAPI\n"
+    "from b.jobs import job\n"
+    "app = FastAPI()\n"
+    "@app.post('/')\n"
+    "async def r(bt: BackgroundTasks):\n"
+    "    bt.add_task(job)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "broken", ["tool = 5\n", "[tool]\nbgtask-lint = 3\n", "[tool.bgtask-lint]\nnope = 1\n"]
+)
+def test_a_broken_config_of_files_not_checked_does_not_stop_the_run(cli, tmp_path, broken):
+    """`check a` read b/pyproject.toml (`tool = 5`) while walking the project
+    for context and stopped with exit 2. A configuration is validated only
+    when it applies to a checked file: checking b's file still fails."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "__init__.py").write_text("")
+    (tmp_path / "a" / "routes.py").write_text(ROUTE_WITH_A_CHAIN)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "__init__.py").write_text("")
+    (tmp_path / "b" / "jobs.py").write_text("import time\nasync def job():\n    time.sleep(1)\n")
+    (tmp_path / "b" / "pyproject.toml").write_text(broken)
+    result = cli("check", "--output-format", "json", "a", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    # The chain is still followed into b: its blocking call is reported.
+    assert [item["code"] for item in json.loads(result.stdout)] == ["BGT003"]
+    for named in (["."], ["a", "b/jobs.py"]):
+        failed = cli("check", *named, cwd=tmp_path)
+        assert failed.returncode == 2
+        assert failed.stderr.count("\n") == 1 and "b/pyproject.toml" in failed.stderr

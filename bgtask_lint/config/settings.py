@@ -463,6 +463,7 @@ class SettingsResolver:
     _by_directory: dict[str, Settings] = field(default_factory=dict)
     _fixed: Optional[Settings] = None
     _by_name: dict[str, Settings] = field(default_factory=dict)
+    _by_name_leniently: dict[str, Settings] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.overrides.validate()
@@ -485,10 +486,31 @@ class SettingsResolver:
             settings = self._by_name[absolute] = self._for_directory(absolute)
         return settings
 
-    def _for_directory(self, directory: str) -> Settings:
+    def for_context(self, path: Union[str, Path], *, is_dir: Optional[bool] = None) -> Settings:
+        """The settings for a file read only for what it tells about checked
+        files (context, the end of a chain): a configuration file that cannot
+        be loaded is passed over, as if absent. Only the configurations of
+        checked files are validated: vendored code or a test fixture holding a
+        broken pyproject.toml must not stop a run that does not check it."""
+        try:
+            return self.for_path(path, is_dir=is_dir)
+        except ConfigError:
+            pass
+        absolute = os.path.abspath(path)
+        if not (os.path.isdir(absolute) if is_dir is None else is_dir):
+            absolute = os.path.dirname(absolute)
+        settings = self._by_name_leniently.get(absolute)
+        if settings is None:
+            settings = self._by_name_leniently[absolute] = self._for_directory(
+                absolute, leniently=True
+            )
+        return settings
+
+    def _for_directory(self, directory: str, *, leniently: bool = False) -> Settings:
         # Up the tree until a directory with settings (a loop, not recursion:
         # a tree can be deeper than Python's stack). Strings, not Paths: the
         # walk asks this of every directory it enters.
+        passed_over = False  # a broken file, leniently: what is found is not kept
         unresolved: list[str] = []
         settings: Optional[Settings] = None
         while settings is None:
@@ -502,7 +524,13 @@ class SettingsResolver:
                 if name not in names:
                     continue
                 candidate = Path(directory, name)
-                loaded = load_settings(candidate) if os.path.isfile(candidate) else None
+                try:
+                    loaded = load_settings(candidate) if os.path.isfile(candidate) else None
+                except ConfigError:
+                    if not leniently:
+                        raise
+                    passed_over = True
+                    continue
                 if loaded is not None:
                     break
             parent = os.path.dirname(directory)
@@ -512,6 +540,7 @@ class SettingsResolver:
                 settings = self.overrides.apply(Settings(root=self.cwd))
             else:
                 directory = parent
-        for seen in unresolved:
-            self._by_directory[seen] = settings
+        if not passed_over:
+            for seen in unresolved:
+                self._by_directory[seen] = settings
         return settings

@@ -48,7 +48,7 @@ def leading_files(
     from bgtask_lint.run.discovery import discover
 
     others: list[str] = []
-    for found in discover([project.root], resolver):
+    for found in discover([project.root], resolver, for_context=True):
         key = os.path.abspath(found.path)
         if found.error is None and key not in project.checked:
             others.append(key)

@@ -6,11 +6,17 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Protocol, Union
 
 from bgtask_lint.config import listing
 from bgtask_lint.config.settings import Settings, SettingsResolver
 from bgtask_lint.run import gitignore
+
+
+class SettingsFor(Protocol):
+    """SettingsResolver.for_path, or its for_context."""
+
+    def __call__(self, path: Union[str, Path], *, is_dir: Optional[bool] = None) -> Settings: ...
 
 
 @dataclass(frozen=True)
@@ -29,26 +35,29 @@ def discover(
     *,
     force_exclude: bool = False,
     respect_gitignore: Optional[bool] = None,
+    for_context: bool = False,
 ) -> Iterator[Found]:
     """Files under `paths`, in a stable order. A path named on the command line is
     checked even when it matches `exclude` or .gitignore, unless `force_exclude`
     (as in ruff, so that pre-commit, which names every file, still honours
-    `exclude`)."""
+    `exclude`). `for_context`: the files are read only for what they tell about
+    checked ones, so a broken configuration among them is passed over."""
+    settings_for = resolver.for_context if for_context else resolver.for_path
     seen: set[str] = set()
     for path in paths:
         if not os.path.lexists(path):
             yield Found(path, "No such file or directory")
             continue
-        if force_exclude and resolver.for_path(path).is_excluded_with_ancestors(path):
+        if force_exclude and settings_for(path).is_excluded_with_ancestors(path):
             continue
         if os.path.isdir(path):
             absolute = os.path.abspath(path)
             respect = respect_gitignore
             if respect is None:  # not said on the command line: the configuration decides
-                respect = resolver.for_path(path, is_dir=True).respect_gitignore
+                respect = settings_for(path, is_dir=True).respect_gitignore
             in_repository = gitignore.repository_root(absolute) is not None
             ignores = gitignore.inherited(absolute) if respect and in_repository else None
-            yield from _walk(absolute, str(path), resolver, seen, ignores)
+            yield from _walk(absolute, str(path), settings_for, seen, ignores)
         elif str(path) not in seen:
             seen.add(str(path))
             yield Found(path)
@@ -57,7 +66,7 @@ def discover(
 def _walk(
     absolute: str,
     shown: str,
-    resolver: SettingsResolver,
+    settings_for: SettingsFor,
     seen: set[str],
     ignores: Optional[tuple[gitignore.IgnoreFile, ...]],
 ) -> Iterator[Found]:
@@ -69,7 +78,7 @@ def _walk(
     # symlink a tree can reach itself (`ln -s .. up`), and every file would
     # come again under each of its spellings, or never stop (`ln -s . self`).
     entered: set[Optional[tuple[int, int]]] = {_identity(absolute)}
-    stack: list[Iterator[Found]] = [_directory(absolute, shown, resolver, seen, ignores)]
+    stack: list[Iterator[Found]] = [_directory(absolute, shown, settings_for, seen, ignores)]
     while stack:
         found = next(stack[-1], None)
         if found is None:
@@ -78,7 +87,9 @@ def _walk(
             identity = _identity(found.args[0])
             if identity is None or identity not in entered:
                 entered.add(identity)
-                stack.append(_directory(*found.args, resolver, seen, found.ignores, found.within))
+                stack.append(
+                    _directory(*found.args, settings_for, seen, found.ignores, found.within)
+                )
             elif _is_within(found.args[0]):
                 yield Found(
                     found.path, "symbolic link loop: a directory above it is walked already"
@@ -117,7 +128,7 @@ class _Descend(Found):
 def _directory(
     absolute: str,
     shown: str,
-    resolver: SettingsResolver,
+    settings_for: SettingsFor,
     seen: set[str],
     ignores: Optional[tuple[gitignore.IgnoreFile, ...]],
     within: Optional[tuple[Settings, str]] = None,
@@ -129,7 +140,7 @@ def _directory(
         yield Found(Path(shown), error.strerror or str(error))
         return
     listing.remember(absolute, (entry.name for entry in entries))
-    settings = resolver.for_path(absolute, is_dir=True)
+    settings = settings_for(absolute, is_dir=True)
     if within is not None and within[0] is settings:
         base = within[1]
     else:

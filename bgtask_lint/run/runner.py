@@ -236,7 +236,7 @@ class Run:
         self._store_facts(project, file.key, facts, deps)
 
     def _context_file(self, project: Project, path: str) -> SourceFile:
-        return SourceFile(path, path, self.resolver.for_path(path, is_dir=False), project)
+        return SourceFile(path, path, self.resolver.for_context(path, is_dir=False), project)
 
     def _cached_facts(self, project: Project, path: str) -> Optional[list[tuple[str, str]]]:
         if self.cache is None:
@@ -268,7 +268,7 @@ class Run:
         self.cache.store(path, entry)
 
     def _matters(self, path: str, text: str) -> bool:
-        codes = self.resolver.for_path(path, is_dir=False).enabled_codes(path)
+        codes = self.resolver.for_context(path, is_dir=False).enabled_codes(path)
         from bgtask_lint.rules import screen
 
         return screen(codes)(text)
@@ -395,7 +395,7 @@ class Run:
                     continue
                 relative = os.path.relpath(path)
                 name = path if relative.startswith("..") else relative
-                settings = self.resolver.for_path(path, is_dir=False)
+                settings = self.resolver.for_context(path, is_dir=False)
                 file = SourceFile(name, path, settings, project)
                 entry = (
                     self.cache.lookup(
