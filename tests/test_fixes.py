@@ -4,6 +4,7 @@ failing fix never leaves a half-written file."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -203,3 +204,58 @@ def test_fixed_output_leaves_nothing_for_ruff(source, mode, check):
         pytest.skip("the fixture itself does not pass")
     after = source.with_name(source.name + FIXED[mode]).read_text(encoding="utf-8")
     assert _ruff_passes(after, *check)
+
+
+WRITE_LOG = (
+    "async def write_log(line: str) -> None:\n"
+    "    with open('log.txt', 'a') as fh:\n"
+    "        fh.write(line)\n"
+)
+ROUTE = (
+    "from fastapi import BackgroundTasks, FastAPI\n"
+    "{imports}"
+    "app = FastAPI()\n"
+    "@app.post('/a')\n"
+    "async def a(bt: BackgroundTasks):\n"
+    "{body}"
+    "    bt.add_task(write_log, 'later')\n"
+)
+
+
+def _def_fix_offered(cli, root, *named):
+    result = cli("check", "--unsafe-fixes", "--output-format", "json", *named, cwd=root)
+    assert result.returncode == 1, result.stderr
+    [finding] = [item for item in json.loads(result.stdout) if item["code"] == "BGT003"]
+    return finding["fix"] is not None
+
+
+def test_a_task_awaited_in_its_own_module_does_not_become_a_def(cli, tmp_path):
+    """`async def` -> `def` compiled, but the request awaiting the function
+    then failed (`NoneType can't be used in 'await' expression`)."""
+    (tmp_path / "app.py").write_text(
+        WRITE_LOG + ROUTE.format(imports="", body="    await write_log('now')\n")
+    )
+    assert not _def_fix_offered(cli, tmp_path, "app.py")
+    (tmp_path / "app.py").write_text(WRITE_LOG + ROUTE.format(imports="", body=""))
+    assert _def_fix_offered(cli, tmp_path, "app.py")  # used only as a task: offered
+
+
+@pytest.mark.parametrize("named", ["app/routes.py", "app/logs.py", "app/other.py", "."])
+def test_a_task_awaited_in_another_module_does_not_become_a_def(cli, tmp_path, named):
+    package = tmp_path / "app"
+    package.mkdir()
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (package / "__init__.py").write_text("")
+    (package / "logs.py").write_text(WRITE_LOG)
+    (package / "routes.py").write_text(
+        ROUTE.format(imports="from app.logs import write_log\n", body="")
+    )
+    (package / "other.py").write_text(
+        "from app import logs\nasync def now():\n    await logs.write_log('now')\n"
+    )
+    if named == "app/other.py":  # the finding is not shown; the fix is judged with it
+        named = "app/logs.py"
+        assert not _def_fix_offered(cli, tmp_path, "app/logs.py", "app/other.py")
+    assert not _def_fix_offered(cli, tmp_path, named)
+    (package / "other.py").write_text("from app import logs\nNAME = logs.__name__\n")
+    assert _def_fix_offered(cli, tmp_path, named)

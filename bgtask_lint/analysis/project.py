@@ -487,6 +487,30 @@ class Project:
             known = self._mention[key, words] = _mentions(text, words)
         return known
 
+    def called_elsewhere(self, model: Model, name: str) -> bool:
+        """Whether another module of the project calls the module-level
+        function `name` of `model`: a coroutine function called there may be
+        awaited, so it cannot become a `def`. Only modules whose text has
+        `name(` are parsed; one that cannot be parsed counts as calling it."""
+        here = _key(model.path)
+        call = re.compile(rf"\b{re.escape(name)}\s*\(")
+        for other in sorted({*self.checked, *self.context_files} - {here}):
+            if not other.endswith((".py", ".pyi")):
+                continue
+            text = self.text_of(other)
+            if text is None or name not in text or not call.search(text):
+                continue
+            found = self.model_for_path(Path(other))
+            if found is None:
+                return True
+            for site in found.calls:
+                ref = found.resolve_function(site.node.func, site.function)
+                if ref is None or not ref.info.is_module_level or ref.info.name != name:
+                    continue
+                if _key(ref.model.path) == here:
+                    return True
+        return False
+
     @contextmanager
     def only_modules_mentioning(self, words: tuple[str, ...]) -> Iterator[None]:
         """Within this block, a module not parsed yet is parsed only when its

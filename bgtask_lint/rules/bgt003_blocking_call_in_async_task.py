@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 import libcst as cst
 
-from bgtask_lint.analysis.blocking import BlockingPath, blocking_paths, tasks_run_here
-from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model
+from bgtask_lint.analysis.blocking import BlockingPath, TaskUse, blocking_paths, tasks_run_here
+from bgtask_lint.analysis.model import CallSite, FunctionInfo, Model
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import (
@@ -160,7 +159,7 @@ def route(queue):
         # Each blocking call once, with every file whose routes lead to it.
         found: list[Violation] = []
         uses = tasks_run_here(model)
-        only_tasks = _used_only_as_tasks(model, [ref for ref, _, _ in uses])
+        only_tasks = _used_only_as_tasks(model, uses)
         for task, _, sources in uses:
             if not task.info.is_async:
                 continue
@@ -212,18 +211,31 @@ def _message(task: FunctionInfo, path: BlockingPath) -> str:
     )
 
 
-def _used_only_as_tasks(model: Model, tasks: list[FunctionRef]) -> set[FunctionInfo]:
-    """Tasks of this module whose every mention in it is as a task: turning one
-    into a `def` cannot break an `await` elsewhere in this module (other modules
-    may still await it, so the fix is unsafe)."""
-    submitted = Counter(ref.info for ref in tasks if ref.model is model)
-    candidates = {info.name: info for info in submitted if info.is_async and info.is_module_level}
-    if not candidates:
-        return set()
+def _used_only_as_tasks(model: Model, uses: list[TaskUse]) -> set[FunctionInfo]:
+    """Async tasks of this module that are used only as tasks: every mention of
+    one in this module is the callable a submission here hands over, and no
+    other module of the project calls it. Turning one into a `def` then breaks
+    no `await` (an awaited `def`'s None fails the request). Still unsafe: code
+    outside the project may await it."""
+    # Each task of this module, with the callables of its submissions here
+    # (none for a task only other modules submit).
+    handed_over: dict[FunctionInfo, set[int]] = {}
+    for ref, submission, _ in uses:
+        if ref.model is not model or not ref.info.is_async:
+            continue
+        nodes = handed_over.setdefault(ref.info, set())
+        if submission is not None and submission.callable_arg is not None:
+            handed = submission.callable_arg.value
+            # The callable itself, or what a `partial(...)` wraps.
+            names = [arg.value for arg in handed.args] if isinstance(handed, cst.Call) else [handed]
+            nodes.update(id(name) for name in names if isinstance(name, cst.Name))
+    project = model.project
     return {
         info
-        for name, info in candidates.items()
-        if len(model.local_uses(model.module, name)) <= submitted[info]
+        for info, nodes in handed_over.items()
+        if info.is_module_level
+        and all(id(use.node) in nodes for use in model.local_uses(model.module, info.name))
+        and not (project is not None and project.called_elsewhere(model, info.name))
     }
 
 
