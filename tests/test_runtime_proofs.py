@@ -67,6 +67,43 @@ def assert_import_fails(path, error_name):
 
 # --- BGT001 ---------------------------------------------------------------------
 
+HELPER_WITH_TWO_OBJECTS = """
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def notify(user: str):
+        first = BackgroundTasks()
+        first.add_task(RAN.append, "first " + user)
+        second = BackgroundTasks()
+        second.add_task(RAN.append, "second " + user)
+
+
+    @app.post("/")
+    async def route(user: str):
+        notify(user)
+        return {"ok": True}
+"""
+
+
+def test_bgt001_a_helper_building_two_objects_takes_one_parameter(tmp_path):
+    """The second pass threaded the helper's parameter into its caller again
+    (`notify(user, second=..., second=...)`): the guard rejected it, exit 2,
+    one object left unfixed. Both objects become the one parameter."""
+    path = write_app(tmp_path, HELPER_WITH_TWO_OBJECTS)
+    before = load(path)
+    call(before, "POST", "/?user=u")
+    assert before.RAN == []
+    result = run_cli("check", "--fix", "--unsafe-fixes", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = load(path)
+    call(after, "POST", "/?user=u")
+    assert after.RAN == ["first u", "second u"]
+    assert run_cli("check", "--fix", "--unsafe-fixes", str(path)).returncode == 0
+
+
 LOCAL_TASKS = """
     from fastapi import BackgroundTasks, FastAPI
 

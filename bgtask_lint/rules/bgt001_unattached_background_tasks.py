@@ -251,6 +251,10 @@ def _helper_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
             edits.replace[site.node] = cst.Name(name)
         for caller in callers:
             assert caller.function is not None
+            # The helper took the parameter already (a second object it built
+            # was fixed first): its callers pass it.
+            if any(bound_parameter(helper, caller.node, arg) == name for arg in caller.node.args):
+                continue
             passed = inject_background_tasks(model, caller.function, edits)
             args = append_item(list(caller.node.args), keyword_argument(name, passed))
             edits.replace[caller.node] = caller.node.with_changes(args=args)
