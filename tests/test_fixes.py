@@ -259,3 +259,43 @@ def test_a_task_awaited_in_another_module_does_not_become_a_def(cli, tmp_path, n
     assert not _def_fix_offered(cli, tmp_path, named)
     (package / "other.py").write_text("from app import logs\nNAME = logs.__name__\n")
     assert _def_fix_offered(cli, tmp_path, named)
+
+
+RAISING_ROUTE = (
+    "from fastapi import BackgroundTasks, HTTPException\n"
+    "from app.main import app\n"
+    "@app.post('/a')\n"
+    "async def a(bt: BackgroundTasks):\n"
+    "    bt.add_task(print, 'audit')\n"
+    "    raise HTTPException(status_code=404, detail='gone')\n"
+)
+
+
+@pytest.mark.parametrize(
+    "registration",
+    [
+        "@app.exception_handler(HTTPException)\nasync def h(request, exc): ...\n",
+        "@app.exception_handler(StarletteHTTPException)\nasync def h(request, exc): ...\n",
+        "async def h(request, exc): ...\napp.add_exception_handler(404, h)\n",
+        "",  # the default handler: the fix is offered
+    ],
+)
+def test_bgt012_fix_is_not_offered_when_the_app_handles_http_exceptions(
+    cli, tmp_path, registration
+):
+    """`return JSONResponse(...)` in place of the raise would bypass the app's
+    own handler (its body, its headers): no fix then, wherever it is registered."""
+    package = tmp_path / "app"
+    package.mkdir()
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(
+        "from fastapi import FastAPI, HTTPException\n"
+        "from starlette.exceptions import HTTPException as StarletteHTTPException\n"
+        "app = FastAPI()\n" + registration
+    )
+    (package / "routes.py").write_text(RAISING_ROUTE)
+    for named in ("app/routes.py", "."):
+        result = cli("check", "--unsafe-fixes", "--output-format", "json", named, cwd=tmp_path)
+        [finding] = [item for item in json.loads(result.stdout) if item["code"] == "BGT012"]
+        assert (finding["fix"] is not None) == (registration == ""), named

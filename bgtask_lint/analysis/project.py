@@ -111,6 +111,23 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _Answer = tuple[bool, list[str]]
 
 
+# `@app.exception_handler(HTTPException)`, `app.add_exception_handler(404, h)`,
+# `FastAPI(exception_handlers={StarletteHTTPException: h})`.
+_HTTP_EXCEPTION_HANDLER = re.compile(
+    r"exception_handler\(\s*(?:[\w.]*HTTPException\b|\d{3}\b|[\w.]*HTTP_\d{3}\w*)"
+    r"|exception_handlers\s*=\s*\{[^}]*?(?:HTTPException\b|\b\d{3}\s*:|HTTP_\d{3}\w*\s*:)"
+)
+
+
+def handles_http_exceptions(text: Optional[str]) -> bool:
+    """Whether `text` registers an exception handler that HTTPException reaches."""
+    return (
+        text is not None
+        and "exception_handler" in text
+        and bool(_HTTP_EXCEPTION_HANDLER.search(text))
+    )
+
+
 def _mentions(text: Optional[str], words: tuple[str, ...]) -> bool:
     return text is not None and any(word in text for word in words)
 
@@ -165,6 +182,7 @@ class Project:
         # The project's files a run does not check, when it reads them to
         # complete chains (run/context.py).
         self.context_files: list[str] = []
+        self._handles_http_exceptions: Optional[bool] = None
         # Per file, the model whose routes have been followed into the
         # functions they call, and the facts that gave (provenance.propagate).
         self.propagated: dict[str, tuple[Model, list[tuple[str, str]]]] = {}
@@ -510,6 +528,19 @@ class Project:
                 if _key(ref.model.path) == here:
                     return True
         return False
+
+    def handles_http_exceptions(self) -> bool:
+        """Whether some module of the project registers its own handler for
+        HTTPException (or for a status code, which catches it too): a
+        response returned in place of the raise would bypass it. Read off
+        the texts; remembered for the run."""
+        if self._handles_http_exceptions is None:
+            self._handles_http_exceptions = any(
+                handles_http_exceptions(self.text_of(path))
+                for path in sorted({*self.checked, *self.context_files})
+                if path.endswith((".py", ".pyi"))
+            )
+        return self._handles_http_exceptions
 
     @contextmanager
     def only_modules_mentioning(self, words: tuple[str, ...]) -> Iterator[None]:

@@ -6,6 +6,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, FunctionInfo, Model, call_argument
+from bgtask_lint.analysis.project import handles_http_exceptions
 from bgtask_lint.analysis.walk import walk
 from bgtask_lint.diagnostic import UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
@@ -68,10 +69,12 @@ class TasksDroppedByRaise(Rule):
     ## Fix safety
     Unsafe: in a route, `raise HTTPException(status_code=s, detail=d[,
     headers=h])` becomes `return JSONResponse({"detail": d}, status_code=s[,
-    headers=h])`, the body FastAPI's default handler would send. Custom
-    exception handlers (and middleware that watches for the exception) no
-    longer see it. Other exceptions, and raises in dependencies, are only
-    reported.
+    headers=h])`, the body FastAPI's default handler would send. Middleware
+    that watches for the exception no longer sees it. Not offered when a
+    module of the project registers its own handler for `HTTPException` or
+    for a status code (`exception_handler`, `add_exception_handler`,
+    `exception_handlers=`): the returned response would bypass it. Other
+    exceptions, and raises in dependencies, are only reported.
 
     ## References
     - [FastAPI: Handling errors](https://fastapi.tiangolo.com/tutorial/handling-errors/)
@@ -229,6 +232,7 @@ def _return_instead(model: Model, function: FunctionInfo, raised: cst.Raise) -> 
         or model.qualified_name(call.func) not in HTTP_EXCEPTIONS
         or any(arg.star for arg in call.args)
         or function.yields
+        or _handled_by_the_app(model)
     ):
         return None
     status = call_argument(call, 0, "status_code")
@@ -255,3 +259,12 @@ def _return_instead(model: Model, function: FunctionInfo, raised: cst.Raise) -> 
         return edits
 
     return FixPlan(UNSAFE, "Return the error response instead of raising", rewrite)
+
+
+def _handled_by_the_app(model: Model) -> bool:
+    """The app registers its own HTTPException handler (in any module): its
+    response, not the default `{"detail": ...}`, is what clients get, and a
+    returned JSONResponse would bypass it."""
+    if handles_http_exceptions(model.parsed_text or model.module.code):
+        return True
+    return model.project is not None and model.project.handles_http_exceptions()
