@@ -159,10 +159,11 @@ def main() -> None:
 )
 @click.option(
     "--output-file",
+    "-o",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the report to this file instead of standard output.",
 )
-@click.option("--exit-zero", is_flag=True, help="Exit with 0 even when findings remain.")
+@click.option("--exit-zero", "-e", is_flag=True, help="Exit with 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option(
@@ -216,6 +217,7 @@ def main() -> None:
 )
 @click.option(
     "--no-cache",
+    "-n",
     is_flag=True,
     help="Do not read or write the result cache (.bgtask_lint_cache/); "
     "also BGTASK_LINT_NO_CACHE=1.",
@@ -227,6 +229,7 @@ def main() -> None:
 )
 @click.option(
     "--watch",
+    "-w",
     is_flag=True,
     help="Check again whenever a file changes (needs the `watch` extra: watchfiles).",
 )

@@ -218,3 +218,14 @@ def test_help_says_which_files_get_a_syntax_error(tmp_path, monkeypatch):
     result = run("--output-format", "concise", ".")
     assert "tasks.py:" in result.output and "BGT900" in result.output
     assert "unrelated.py" not in result.output
+
+
+def test_ruffs_short_flags(cli, tmp_path):
+    """-e (--exit-zero), -n (--no-cache), -o (--output-file), as in ruff; -w is --watch."""
+    (tmp_path / "a.py").write_text(
+        "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_task(print)\n"
+    )
+    result = cli("check", "-e", "-n", "-o", "report.txt", "a.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "BGT001" in (tmp_path / "report.txt").read_text()
+    assert "-w, --watch" in cli("check", "--help").stdout
