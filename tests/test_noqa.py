@@ -139,6 +139,8 @@ TWO_FINDINGS = (
         ("# ruff: noqa: BGT003", ["BGT001"]),
         ("# ruff: noqa: E501, BGT001", ["BGT003"]),
         ("# ruff: noqa", ["BGT001", "BGT003"]),  # ruff's own rules: left to ruff
+        ("# flake8: noqa", []),  # every plugin's, ours too (ruff reads it so)
+        ("# flake8: noqa: BGT003", ["BGT001"]),
         ("x = '# bgtask-lint: noqa'", ["BGT001", "BGT003"]),  # a string, not a comment
     ],
 )

@@ -29,9 +29,11 @@ _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 # A file-level exemption, as ruff's `# ruff: noqa`: `# bgtask-lint: noqa` (the
 # whole file) or `# bgtask-lint: noqa: BGT001, BGT003`; `# ruff: noqa: BGT001`
 # too, since users put our codes in ruff's directives when they run both (a
-# bare `# ruff: noqa` is about ruff's rules, and left to ruff).
+# bare `# ruff: noqa` is about ruff's rules, and left to ruff). flake8's
+# `# flake8: noqa` exempts the file from every plugin, ours included (as
+# ruff reads it too).
 _FILE_NOQA = re.compile(
-    r"#\s*(?P<tool>bgtask-lint|ruff)\s*:\s*noqa"
+    r"#\s*(?P<tool>bgtask-lint|ruff|flake8)\s*:\s*noqa"
     r"(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
 )
@@ -98,7 +100,7 @@ class CommentMap:
                 codes = match.group("codes")
                 if codes:
                     exempt.update(c.upper() for c in _CODE.findall(codes))
-                elif match.group("tool").lower() == "bgtask-lint":
+                elif match.group("tool").lower() != "ruff":
                     exempt.add(EVERY_CODE)
         return frozenset(exempt)
 
