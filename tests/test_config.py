@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -43,6 +44,19 @@ def test_select_and_ignore(cli, tmp_path):
 def test_extend_select_after_narrow_select(cli, tmp_path):
     project(tmp_path, 'select = ["BGT003"]\nextend-select = ["BGT001"]\n', {"a.py": BUG})
     assert codes(cli, tmp_path) == [("a.py", "BGT001")]
+
+
+def test_a_negated_per_file_ignore_applies_to_files_it_does_not_match(cli, tmp_path):
+    """`"!app/*"` was accepted and matched nothing; as in ruff it ignores the
+    codes everywhere but under app/."""
+    project(
+        tmp_path,
+        '[tool.bgtask-lint.per-file-ignores]\n"!app/*" = ["BGT001"]\n',
+        {"tests/test_a.py": BUG, "app/a.py": BUG},
+    )
+    assert codes(cli, tmp_path) == [("a.py", "BGT001")]
+    found = cli("check", "--output-format", "json", "tests", "app", cwd=tmp_path)
+    assert [os.path.basename(i["filename"]) for i in json.loads(found.stdout)] == ["a.py"]
 
 
 def test_per_file_ignores(cli, tmp_path):

@@ -151,7 +151,12 @@ class Settings:
         if path is not None and self.per_file_ignores:
             relative = self._relative(path)
             for pattern, ignored in self.per_file_ignores:
-                if _matches(pattern, relative) or fnmatch.fnmatchcase(relative, pattern):
+                # As in ruff, `!pattern` ignores the codes in the files it does not match.
+                negated = pattern.startswith("!")
+                if negated:
+                    pattern = pattern[1:]
+                matched = _matches(pattern, relative) or fnmatch.fnmatchcase(relative, pattern)
+                if matched != negated:
                     codes = SelectionLayer(ignore=ignored).apply(codes)
         return codes
 
