@@ -270,10 +270,14 @@ def _watch(options: dict[str, Any]) -> None:
 
     click.echo("Starting bgtask-lint in watch mode...\n")
     _check_once(options)
-    for _ in watchfiles.watch(*paths, watch_filter=relevant, raise_interrupt=False):
-        click.clear()
-        click.echo(f"[{time.strftime('%H:%M:%S')}] File change detected. Checking...\n")
-        _check_once(options)
+    try:
+        for _ in watchfiles.watch(*paths, watch_filter=relevant):
+            click.clear()
+            click.echo(f"[{time.strftime('%H:%M:%S')}] File change detected. Checking...\n")
+            _check_once(options)
+    except KeyboardInterrupt:  # the way a watch ends: 130, as any interrupted run
+        click.echo("bgtask-lint: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _check_once(options: dict[str, Any]) -> None:

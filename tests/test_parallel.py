@@ -305,6 +305,11 @@ def test_a_ctrl_c_while_workers_start_is_raised_once_they_have_started():
     import os
     import signal
 
-    with pytest.raises(KeyboardInterrupt), parallel._ctrl_c_held_back():
-        os.kill(os.getpid(), signal.SIGINT)  # handled before the next line
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Python's own handler, even when pytest was started with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), parallel._ctrl_c_held_back():
+            os.kill(os.getpid(), signal.SIGINT)  # handled before the next line
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -867,6 +867,7 @@ def _busy_tree(root: Path) -> None:
 
 
 def _start_fix(root: Path):
+    import signal
     import subprocess
     import sys
 
@@ -876,6 +877,9 @@ def _start_fix(root: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # As a terminal starts it: pytest may run with SIGINT ignored (a
+        # background job, nohup, some CI runners), and the child inherits that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
