@@ -83,6 +83,27 @@ def test_sarif_validates_against_the_official_schema(items):
     assert replacement["insertedContent"]["text"] == "await asyncio"
 
 
+def test_sarif_locations_are_relative_to_a_named_source_root(tmp_path):
+    """A relative `uri` without a uriBaseId leaves its base to the reader's
+    guess; each location names %SRCROOT%, which the run says is the working
+    directory, and a file outside it is an absolute file URI."""
+    (tmp_path / "app").mkdir()
+    shutil.copy(FIXTURE, tmp_path / "app" / "my tasks.py")
+    outside = tmp_path / "outside.py"
+    shutil.copy(FIXTURE, outside)
+    document = json.loads(report("sarif", ".", outside, cwd=tmp_path / "app"))
+    run = document["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": (tmp_path / "app").as_uri() + "/"}}
+    locations = {
+        json.dumps(r["locations"][0]["physicalLocation"]["artifactLocation"], sort_keys=True)
+        for r in run["results"]
+    }
+    assert locations == {
+        json.dumps({"uri": "my%20tasks.py", "uriBaseId": "%SRCROOT%"}, sort_keys=True),
+        json.dumps({"uri": outside.as_uri()}, sort_keys=True),
+    }
+
+
 def test_sarif_without_findings_is_valid(tmp_path):
     (tmp_path / "ok.py").write_text("x = 1\n")
     result = run_cli("check", "--output-format", "sarif", str(tmp_path))

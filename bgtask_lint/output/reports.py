@@ -10,6 +10,7 @@ import os
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from bgtask_lint import __version__
 from bgtask_lint.diagnostic import HOMEPAGE, Diagnostic
@@ -94,8 +95,23 @@ def _region(start, end) -> dict:
     }
 
 
+# Where relative SARIF locations start: the working directory, given as a URI
+# in the run's originalUriBaseIds (code scanning and SARIF viewers resolve
+# `uri` against it instead of guessing).
+_SOURCE_ROOT = "%SRCROOT%"
+
+
+def _artifact(filename: str) -> dict:
+    """An artifactLocation: relative to the source root, or an absolute file URI
+    for a file outside the working directory."""
+    path = relative_posix(filename)
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": _SOURCE_ROOT}
+
+
 def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
-    location = {"uri": relative_posix(d.filename)}
+    location = _artifact(d.filename)
     result: dict = {
         "ruleId": d.code,
         "ruleIndex": rule_index,
@@ -115,7 +131,7 @@ def _sarif_result(d: Diagnostic, rule_index: int) -> dict:
             {
                 "id": number,
                 "physicalLocation": {
-                    "artifactLocation": {"uri": relative_posix(related.filename)},
+                    "artifactLocation": _artifact(related.filename),
                     "region": {
                         "startLine": related.location.row,
                         "startColumn": related.location.column,
@@ -165,6 +181,9 @@ def format_sarif(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) 
                         "informationUri": HOMEPAGE,
                         "rules": [_rule_descriptor(code, codes[code]) for code in ordered],
                     }
+                },
+                "originalUriBaseIds": {
+                    _SOURCE_ROOT: {"uri": Path(os.getcwd()).as_uri().rstrip("/") + "/"}
                 },
                 "results": [_sarif_result(d, ordered.index(d.code)) for d in diagnostics],
             }
