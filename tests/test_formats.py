@@ -278,3 +278,15 @@ def test_rdjson_columns_count_utf8_bytes(tmp_path):
         d for d in rd["diagnostics"] if d["location"]["range"]["start"]["line"] == row + 1
     )["location"]["range"]["start"]
     assert start["column"] == found["location"]["column"] + 1  # `é` is two bytes
+
+
+def test_full_prints_a_help_line_for_a_fix(tmp_path):
+    """ruff's full format says under the excerpt what the fix does."""
+    (tmp_path / "a.py").write_text(
+        "import time\nimport requests\nfrom fastapi import BackgroundTasks\n"
+        "async def f():\n    time.sleep(1)\n    requests.get('x')\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(f)\n"
+    )
+    text = run_cli("check", "a.py", cwd=tmp_path).stdout
+    assert "  |\nhelp: Use `await asyncio.sleep(...)`\n\n" in text
+    assert text.count("BGT003") == 2 and text.count("help:") == 1  # requests.get: no fix

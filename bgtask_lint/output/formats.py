@@ -59,7 +59,9 @@ def format_full(
             f" {palette.gutter('-->')} {palette.path(display_path(d.filename))}:"
             f"{d.location.row}:{d.location.column}\n"
         )
-        blocks.append(header + _excerpt(d, palette))
+        # As ruff: what the fix would do, under the excerpt (safe or not).
+        help_line = f"{palette.bold('help')}: {d.fix.message}\n" if d.fix is not None else ""
+        blocks.append(header + _excerpt(d, palette) + help_line)
     return "\n".join(blocks)
 
 
