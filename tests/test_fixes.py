@@ -13,8 +13,9 @@ import sys
 import pytest
 from conftest import FIXTURES, fixture_code, selecting
 
-from bgtask_lint.api import FixMode, check_paths, check_source
+from bgtask_lint.api import FixMode, check_paths, check_source, forget_what_was_read
 from bgtask_lint.engine import fix as fixer
+from bgtask_lint.output.shared import diagnostic_to_json
 
 FIXED = {"safe": ".fixed", "unsafe": ".unsafe-fixed"}
 PAIRS = sorted(
@@ -299,3 +300,63 @@ def test_bgt012_fix_is_not_offered_when_the_app_handles_http_exceptions(
         result = cli("check", "--unsafe-fixes", "--output-format", "json", named, cwd=tmp_path)
         [finding] = [item for item in json.loads(result.stdout) if item["code"] == "BGT012"]
         assert (finding["fix"] is not None) == (registration == ""), named
+
+
+def _apply_json_edits(text: str, items: list, unsafe: bool) -> str:
+    """What a suggestion consumer (reviewdog, review bots) does with the
+    JSON: each fix's edits, by row and column, first fix first; suggestions
+    are by line, so a fix touching a line a taken one touches waits for the
+    next round, even with an edit equal to one taken."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(location):
+        return starts[location["row"] - 1] + location["column"] - 1
+
+    fixes = [
+        sorted((offset(e["location"]), offset(e["end_location"]), e["content"]) for e in fix)
+        for fix in (
+            item["fix"]["edits"]
+            for item in items
+            if item["fix"] and (unsafe or item["fix"]["applicability"] == "safe")
+        )
+    ]
+
+    def rows(start, end):
+        first = next(r for r in range(len(starts) - 1, -1, -1) if starts[r] <= start)
+        last = next(r for r in range(len(starts) - 1, -1, -1) if starts[r] <= max(start, end - 1))
+        return set(range(first, last + 1))
+
+    taken: list[tuple[int, int, str]] = []
+    taken_rows: set[int] = set()
+    for edits in sorted(fixes):
+        touched = set().union(*(rows(start, end) for start, end, _ in edits))
+        if not touched & taken_rows:
+            taken.extend(edits)
+            taken_rows |= touched
+    for start, end, content in sorted(taken, reverse=True):
+        text = text[:start] + content + text[end:]
+    return text
+
+
+@pytest.mark.parametrize("source, mode", PAIRS, ids=lambda v: getattr(v, "name", v))
+def test_applying_the_json_edits_gives_what_fix_writes(cli, tmp_path, source, mode):
+    """The JSON edits left behind the imports --fix removes (engine/tidy.py),
+    so a consumer applying them got ruff F401 findings; applied round after
+    round, as ruff applies its own, they now give --fix's file byte for byte."""
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    unsafe = mode == "unsafe"
+    overrides = selecting(fixture_code(source), source=source.read_text(encoding="utf-8"))[1]
+    for _ in range(10):
+        forget_what_was_read()  # the file changed since the last round read it
+        result = check_paths([copy], overrides=overrides)
+        items = [diagnostic_to_json(d) for d in result.diagnostics]
+        text = copy.read_text(encoding="utf-8")
+        fixed = _apply_json_edits(text, items, unsafe)
+        if fixed == text:
+            break
+        copy.write_text(fixed, encoding="utf-8")
+    expected = source.with_name(source.name + FIXED[mode]).read_text(encoding="utf-8")
+    assert copy.read_text(encoding="utf-8") == expected

@@ -10,6 +10,7 @@ exactly as it was and the failure is reported.
 
 from __future__ import annotations
 
+import difflib
 import os
 import signal
 import stat
@@ -19,7 +20,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -27,11 +28,11 @@ import libcst as cst
 
 from bgtask_lint.analysis.parsing import CannotParse, parse_source
 from bgtask_lint.analysis.project import Project
-from bgtask_lint.diagnostic import SAFE, Diagnostic, Fix
+from bgtask_lint.diagnostic import SAFE, Diagnostic, Edit, Fix
 from bgtask_lint.engine.check import check_text
 from bgtask_lint.engine.tidy import drop_imports_left_unused
 from bgtask_lint.rules.base import RuleOptions
-from bgtask_lint.text.edits import line_starts, offset_of
+from bgtask_lint.text.edits import line_starts, location_of, offset_of, split_lines
 from bgtask_lint.text.source import NEWLINE
 
 MAX_ROUNDS = 10
@@ -174,6 +175,85 @@ def apply_fixes(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[str, list
     for start, end, content in sorted(accepted, reverse=True):
         text = text[:start] + content + text[end:]
     return text, applied
+
+
+def with_tidying(text: str, filename: str, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with each fix's edits completed by the import removals
+    `--fix` makes after it (engine/tidy.py): a consumer of the JSON or SARIF
+    edits (an editor, reviewdog) then writes what `--fix` writes, not a file
+    ruff's F401 reports on."""
+    completed = []
+    for diagnostic in diagnostics:
+        fix = diagnostic.fix
+        if fix is not None:
+            alone, _ = apply_fixes(text, [diagnostic])
+            tidied = drop_imports_left_unused(text, alone, filename)
+            if tidied != alone:
+                edits = _edits_with_tidying(text, fix, alone, tidied)
+                diagnostic = replace(diagnostic, fix=replace(fix, edits=edits))
+        completed.append(diagnostic)
+    return completed
+
+
+def _edits_with_tidying(text: str, fix: Fix, alone: str, tidied: str) -> tuple[Edit, ...]:
+    """`fix`'s edits of `text` (giving `alone`), and edits of `text` for what
+    tidying changed between `alone` and `tidied`. Where a tidied line is one
+    the fix wrote, one edit from the first change to the last stands for both."""
+    starts = line_starts(text)
+    own = sorted(
+        (offset_of(e.location, starts), offset_of(e.end_location, starts), e.content)
+        for e in fix.edits
+    )
+
+    def in_text(offset: int) -> Optional[int]:
+        """Where an offset of `alone` is in `text` (None: inside written text)."""
+        shift = 0
+        for start, end, content in own:
+            if offset <= start + shift:
+                break  # before this edit's text (at its start: before it too)
+            if offset < start + shift + len(content):
+                return None
+            shift += len(content) - (end - start)
+        return offset - shift
+
+    before, after = split_lines(alone), split_lines(tidied)
+    alone_starts = [0]
+    for line in before:
+        alone_starts.append(alone_starts[-1] + len(line))
+    tidy: list[tuple[int, int, str]] = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start, end = in_text(alone_starts[i1]), in_text(alone_starts[i2])
+        if start is None or end is None or end < start:
+            return _one_edit(text, tidied)
+        tidy.append((start, end, "".join(after[j1:j2])))
+    spans = own + tidy
+    ordered = sorted(spans)
+    if any(a[1] > b[0] for a, b in zip(ordered, ordered[1:])):
+        return _one_edit(text, tidied)
+    return tuple(
+        Edit(content, location_of(start, starts), location_of(end, starts))
+        for start, end, content in ordered
+    )
+
+
+def _one_edit(text: str, fixed: str) -> tuple[Edit, ...]:
+    """The one edit turning `text` into `fixed`: between their common prefix
+    and suffix."""
+    shortest = min(len(text), len(fixed))
+    prefix = next((i for i in range(shortest) if text[i] != fixed[i]), shortest)
+    most = shortest - prefix
+    suffix = next((i for i in range(most) if text[-1 - i] != fixed[-1 - i]), most)
+    starts = line_starts(text)
+    return (
+        Edit(
+            fixed[prefix : len(fixed) - suffix],
+            location_of(prefix, starts),
+            location_of(len(text) - suffix, starts),
+        ),
+    )
 
 
 def _lines_touched(start: int, end: int, starts: Sequence[int]) -> range:

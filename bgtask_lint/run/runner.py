@@ -703,7 +703,7 @@ def check_file(
     """Check (or fix) one file into `result`; a rule's crash is reported, not
     raised. A run screens its files before (`screen`: do it here)."""
     from bgtask_lint.engine.check import check_text
-    from bgtask_lint.engine.fix import NotWritten, fix_text, write_atomically
+    from bgtask_lint.engine.fix import NotWritten, fix_text, with_tidying, write_atomically
 
     assert file.text is not None
     if is_markdown(file.key):
@@ -717,9 +717,8 @@ def check_file(
     consulted = project.track_consulted() if project is not None else set()
     try:
         if fix is None:
-            result.diagnostics.extend(
-                check_text(source, filename, codes, options, project, screen=screen)
-            )
+            found = check_text(source, filename, codes, options, project, screen=screen)
+            result.diagnostics.extend(with_tidying(source, filename, found))
             return
         outcome = fix_text(
             source, filename, codes, options, project, unsafe=fix.unsafe, screen=screen
