@@ -960,3 +960,43 @@ def test_a_long_expression_cpython_compiles_is_skipped_not_a_syntax_error(tmp_pa
     (tmp_path / "long.py").write_text(source)
     [finding] = check_paths([tmp_path]).diagnostics
     assert finding.code == "BGT901" and "skipped" in finding.message
+
+
+def test_workers_busy_parsing_a_huge_file_die_with_their_killed_parent(tmp_path):
+    """A worker in libcst's native parser ran no Python signal handler until
+    the parse returned (a 200k-line file: 52 s), so a killed run left it
+    behind. Workers now take SIGTERM at once, and Linux sends it to them
+    when the main process dies."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    body = "".join(f"def f{i}(tasks):\n    tasks.add_task(print, {i})\n" for i in range(40_000))
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("from fastapi import BackgroundTasks\n" + body)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bgtask_lint",
+            "check",
+            "--no-cache",
+            "--config",
+            "max-file-size = '64MB'",
+            ".",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    workers = _wait_for_workers(process)
+    time.sleep(1.5)  # well into the parse of both files (each takes many seconds)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)

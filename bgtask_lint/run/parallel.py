@@ -19,6 +19,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -263,7 +264,12 @@ def _serve(
         if end is not connection:
             end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's
-    signal.signal(signal.SIGTERM, _exit_at_safe_point)
+    # SIGTERM ends a worker at once, even in the middle of a parse: a Python
+    # handler would wait for libcst's native parser to return (52 s for a
+    # 200k-line file). Writes block it (engine/fix.py's _signals_held), so a
+    # file is still whole or untouched.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with(parent)
     gc.disable()  # as in the main process's run (see run/collector.py); spawn starts it on
     worker = state(parent)
     try:
@@ -289,7 +295,21 @@ def _serve(
                 return
 
 
-def _exit_at_safe_point(signum: int, frame: Any) -> None:
-    # SIGTERM is held back while a file is written, so this runs between
-    # files or before one is renamed into place: nothing is left half-done.
-    raise SystemExit(128 + signum)
+def _die_with(parent: int) -> None:
+    """On Linux, have the kernel send this worker SIGTERM when the main
+    process dies (killed, say): one busy parsing a huge file would otherwise
+    outlive it until its next file."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took hold
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
