@@ -27,6 +27,9 @@ __all__ = [
     "check_paths",
     "check_source",
     "check_stdin",
+    "describe_settings",
+    "files_to_check",
+    "settings_for",
 ]
 
 
@@ -145,6 +148,55 @@ def add_noqa(
         if error:
             result.errors.append(f"{filename}: {error}")
     return added, result
+
+
+def settings_for(
+    path: Union[str, Path], overrides: Optional[Overrides] = None, *, leniently: bool = False
+) -> Settings:
+    """The settings that apply to `path` (a file or a directory): `--config`'s,
+    or the nearest configuration above it, with `overrides` applied. Raises
+    ConfigError for a bad configuration, unless `leniently`: then a broken
+    file is passed over, as if absent."""
+    listing.forget()
+    resolver = SettingsResolver(overrides or Overrides())
+    return resolver.for_context(path) if leniently else resolver.for_path(path)
+
+
+def describe_settings(path: Union[str, Path], overrides: Optional[Overrides] = None) -> str:
+    """`--show-settings`: the settings `path` is checked with, as TOML."""
+    from bgtask_lint.analysis.project import find_project_root
+    from bgtask_lint.output.settings_report import format_settings
+
+    settings = settings_for(path, overrides)
+    return format_settings(Path(path), settings, find_project_root(path))
+
+
+def files_to_check(
+    paths: Sequence[Union[str, Path]],
+    overrides: Optional[Overrides] = None,
+    *,
+    force_exclude: bool = False,
+    respect_gitignore: Optional[bool] = None,
+) -> tuple[list[str], list[str]]:
+    """What `check_paths` would check under `paths`, as sorted absolute
+    paths, and the paths it could not walk (one line each)."""
+    from bgtask_lint.run.discovery import discover
+
+    listing.forget()
+    resolver = SettingsResolver(overrides or Overrides())
+    files, errors = set(), []
+    found = discover(
+        [Path(p) for p in paths],
+        resolver,
+        force_exclude=force_exclude,
+        respect_gitignore=respect_gitignore,
+    )
+    for item in found:
+        if item.error is not None:
+            errors.append(f"{item.path}: {item.error}")
+        else:
+            files.add(item.absolute or os.path.abspath(item.path))
+    return sorted(files), errors
 
 
 def forget_what_was_read() -> None:

@@ -13,15 +13,19 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import click
 
 from bgtask_lint import __version__
 from bgtask_lint.output import FORMATS
 
+if TYPE_CHECKING:
+    from bgtask_lint.config.settings import Overrides
+
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+T = TypeVar("T")
 
 
 def _split_codes(
@@ -37,6 +41,13 @@ def _split_codes(
         # As ruff: an empty selection is a mistake, not a request to check nothing.
         raise click.BadParameter("expected at least one rule code or prefix, got an empty list")
     return codes
+
+
+def _split_list(values: tuple[str, ...]) -> Optional[tuple[str, ...]]:
+    """Repeated and comma-separated values as one tuple; None when not given."""
+    if not values:
+        return None
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
 def _config_options(values: tuple[str, ...]) -> tuple[Optional[Path], tuple[tuple[str, Any], ...]]:
@@ -115,7 +126,11 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
-@click.option("--fix/--no-fix", default=False, help="Apply fixes (safe ones; see --unsafe-fixes).")
+@click.option(
+    "--fix/--no-fix",
+    default=None,
+    help="Apply fixes (safe ones; see --unsafe-fixes). Default: `fix` in the configuration.",
+)
 @click.option(
     "--fix-only",
     is_flag=True,
@@ -126,7 +141,11 @@ def main() -> None:
     default=False,
     help="List the fixes applied, per file and rule.",
 )
-@click.option("--unsafe-fixes", is_flag=True, help="Also offer and apply fixes marked unsafe.")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="Also offer and apply fixes marked unsafe (default: `unsafe-fixes` in the configuration).",
+)
 @click.option(
     "--diff", is_flag=True, help="Show the fixes as a diff and write nothing (exit 1 if any)."
 )
@@ -151,11 +170,10 @@ def main() -> None:
 @click.option(
     "--output-format",
     type=click.Choice(FORMATS),
-    default="full",
-    show_default=True,
     envvar="BGTASK_LINT_OUTPUT_FORMAT",
     show_envvar=True,
-    help="full and concise for people; json, json-lines, github, sarif, junit, gitlab for tools.",
+    help="full and concise for people; json, json-lines, github, sarif, junit, gitlab for "
+    "tools. Default: `output-format` in the configuration, else full.",
 )
 @click.option(
     "--output-file",
@@ -223,6 +241,38 @@ def main() -> None:
     "also BGTASK_LINT_NO_CACHE=1.",
 )
 @click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="BGTASK_LINT_CACHE_DIR",
+    show_envvar=True,
+    help="Where the result cache lives (default: `cache-dir` in the configuration, "
+    "else .bgtask_lint_cache).",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    callback=lambda ctx, param, value: _split_list(value),
+    metavar="PATTERNS",
+    help="Patterns of files and directories to skip, comma-separated (replaces `exclude`).",
+)
+@click.option(
+    "--extend-exclude",
+    multiple=True,
+    callback=lambda ctx, param, value: _split_list(value) or (),
+    metavar="PATTERNS",
+    help="Patterns to skip besides `exclude`, comma-separated.",
+)
+@click.option(
+    "--show-files",
+    is_flag=True,
+    help="List the files that would be checked, and check nothing.",
+)
+@click.option(
+    "--show-settings",
+    is_flag=True,
+    help="Show the settings the first file under PATHS is checked with, and check nothing.",
+)
+@click.option(
     "--force-exclude",
     is_flag=True,
     help="Apply `exclude` even to paths named on the command line.",
@@ -233,7 +283,7 @@ def main() -> None:
     is_flag=True,
     help="Check again whenever a file changes (needs the `watch` extra: watchfiles).",
 )
-def check(watch: bool, **options: Any) -> None:
+def check(watch: bool, show_files: bool, show_settings: bool, **options: Any) -> None:
     """Check PATHS (default: the current directory) for background-task bugs.
 
     Only files that mention background tasks are parsed (the others cannot
@@ -241,7 +291,9 @@ def check(watch: bool, **options: Any) -> None:
     syntax error is reported (BGT900) in those files only.
     """
     with _interruptible():
-        if watch:
+        if show_files or show_settings:
+            _show(options, settings=show_settings)
+        elif watch:
             _watch(options)
         else:
             _check(**options)
@@ -312,16 +364,16 @@ def _interruptible() -> Iterator[None]:
 
 def _check(
     paths: tuple[Path, ...],
-    fix: bool,
+    fix: Optional[bool],
     fix_only: bool,
     show_fixes: bool,
-    unsafe_fixes: bool,
+    unsafe_fixes: Optional[bool],
     diff: bool,
     exit_non_zero_on_fix: bool,
     select: Optional[tuple[str, ...]],
     extend_select: Optional[tuple[str, ...]],
     ignore: Optional[tuple[str, ...]],
-    output_format: str,
+    output_format: Optional[str],
     output_file: Optional[Path],
     exit_zero: bool,
     statistics: bool,
@@ -336,25 +388,35 @@ def _check(
     no_cache: bool,
     force_exclude: bool,
     color: str,
+    cache_dir: Optional[Path],
+    exclude: Optional[tuple[str, ...]],
+    extend_exclude: tuple[str, ...],
 ) -> None:
     from bgtask_lint import api
-    from bgtask_lint.config.settings import ConfigError, Overrides
+    from bgtask_lint.config.settings import ConfigError
     from bgtask_lint.output import formats as output
 
-    fastapi_version = _target("--target-fastapi", target_fastapi, "0.115")
-    starlette_version = _target("--target-starlette", target_starlette, "0.38.5")
-    config_file, config_table = _config_options(config_options)
-    overrides = Overrides(
-        config_file=config_file,
-        config_table=config_table,
-        select=select,
-        extend_select=extend_select or (),
-        ignore=ignore or (),
-        extend_per_file_ignores=tuple(_per_file_ignore(v) for v in extend_per_file_ignores),
-        target_fastapi=fastapi_version,
-        target_starlette=starlette_version,
+    overrides = _overrides(
+        select,
+        extend_select,
+        ignore,
+        extend_per_file_ignores,
+        target_fastapi,
+        target_starlette,
+        config_options,
+        exclude,
+        extend_exclude,
     )
-    fix = fix or fix_only
+    # What the command line does not say, the configuration where it runs
+    # does (ruff's `fix`, `unsafe-fixes`, `output-format`, `cache-dir`).
+    try:
+        configured = api.settings_for(Path.cwd(), overrides, leniently=True)
+    except ConfigError as error:  # only `--config`'s own file is read strictly here
+        _fail(str(error))
+        return
+    fix = _given(fix, configured.fix, False) or fix_only
+    unsafe_fixes = _given(unsafe_fixes, configured.unsafe_fixes, False)
+    output_format = _given(output_format, configured.output_format, "full")
     fix_mode = api.FixMode(unsafe=unsafe_fixes, write=not diff) if (fix or diff) else None
     from_stdin = paths == (Path("-"),) or (not paths and stdin_filename is not None)
     if not from_stdin and Path("-") in paths:
@@ -385,7 +447,7 @@ def _check(
             else:
                 from bgtask_lint.run.cache import CACHE_DIRECTORY
 
-                cache_dir = Path(CACHE_DIRECTORY)
+                cache_dir = cache_dir or configured.cache_dir or Path(CACHE_DIRECTORY)
             result = api.check_paths(
                 targets,
                 overrides,
@@ -453,6 +515,85 @@ def _check(
         sys.exit(EXIT_CLEAN)
     failed = bool(result.diagnostics) or (exit_non_zero_on_fix and fixed > 0)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+def _given(value: Optional[T], configured: Optional[T], default: T) -> T:
+    """The command line's value, else the configuration's, else the default."""
+    if value is not None:
+        return value
+    return configured if configured is not None else default
+
+
+# `_overrides`'s parameters, in order: the options that change the settings.
+_OVERRIDE_OPTIONS = (
+    "select",
+    "extend_select",
+    "ignore",
+    "extend_per_file_ignores",
+    "target_fastapi",
+    "target_starlette",
+    "config_options",
+    "exclude",
+    "extend_exclude",
+)
+
+
+def _overrides(
+    select: Optional[tuple[str, ...]],
+    extend_select: Optional[tuple[str, ...]],
+    ignore: Optional[tuple[str, ...]],
+    extend_per_file_ignores: tuple[str, ...],
+    target_fastapi: Optional[str],
+    target_starlette: Optional[str],
+    config_options: tuple[str, ...],
+    exclude: Optional[tuple[str, ...]],
+    extend_exclude: tuple[str, ...],
+) -> Overrides:
+    """What the command line says over the configuration files."""
+    from bgtask_lint.config.settings import Overrides
+
+    config_file, config_table = _config_options(config_options)
+    return Overrides(
+        config_file=config_file,
+        config_table=config_table,
+        select=select,
+        extend_select=extend_select or (),
+        ignore=ignore or (),
+        extend_per_file_ignores=tuple(_per_file_ignore(v) for v in extend_per_file_ignores),
+        target_fastapi=_target("--target-fastapi", target_fastapi, "0.115"),
+        target_starlette=_target("--target-starlette", target_starlette, "0.38.5"),
+        exclude=exclude,
+        extend_exclude=extend_exclude,
+    )
+
+
+def _show(options: dict[str, Any], *, settings: bool) -> None:
+    """`--show-files` and `--show-settings`: what a check would read, and
+    with which settings; nothing is checked. Exit 2 when a path cannot be
+    walked, as a check would."""
+    from bgtask_lint import api
+    from bgtask_lint.config.settings import ConfigError
+
+    overrides = _overrides(*(options[name] for name in _OVERRIDE_OPTIONS))
+    paths = options["paths"] or (Path("."),)
+    try:
+        files, errors = api.files_to_check(
+            paths,
+            overrides,
+            force_exclude=options["force_exclude"],
+            respect_gitignore=options["respect_gitignore"],
+        )
+        for error in errors:
+            click.echo(f"bgtask-lint: error: {error}", err=True)
+        if settings:
+            click.echo(
+                api.describe_settings(Path(files[0]) if files else paths[0], overrides), nl=False
+            )
+        else:
+            click.echo("".join(f"{file}\n" for file in files), nl=False)
+    except ConfigError as error:
+        _fail(str(error))
+    sys.exit(EXIT_ERROR if errors else EXIT_CLEAN)
 
 
 def _report(

@@ -229,3 +229,111 @@ def test_ruffs_short_flags(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "BGT001" in (tmp_path / "report.txt").read_text()
     assert "-w, --watch" in cli("check", "--help").stdout
+
+
+# --- the ruff habits of issue "Hardening", item 11: flags and config keys
+
+
+def configure(app, text: str) -> None:
+    (app.parent / "pyproject.toml").write_text("[tool.bgtask-lint]\n" + text)
+
+
+def test_fix_in_the_configuration_fixes_unless_no_fix_is_given(app):
+    configure(app, "fix = true\n")
+    before = app.read_text()
+    assert run("--no-fix", "app.py").exit_code == 1 and app.read_text() == before
+    result = run("app.py")
+    assert app.read_text() != before, result.output
+    assert "fixed" in result.output
+
+
+def test_output_format_in_the_configuration_is_the_default_format(app):
+    configure(app, 'output-format = "json"\n')
+    assert json.loads(run("app.py").output)[0]["code"] == "BGT001"
+    assert run("--output-format", "concise", "app.py").output.startswith("app.py:")
+    configure(app, 'output-format = "xml"\n')
+    result = run("app.py")
+    assert result.exit_code == 2
+    assert "`output-format` in [tool.bgtask-lint]" in result.output
+
+
+def test_unfixable_codes_are_neither_applied_nor_offered(app):
+    configure(app, 'unfixable = ["BGT001"]\n')
+    before = app.read_text()
+    report = json.loads(run("--fix", "--output-format", "json", "app.py").output)
+    assert app.read_text() == before
+    assert report and all(d["fix"] is None for d in report if d["code"] == "BGT001")
+    configure(app, 'fixable = ["BGT002"]\n')
+    run("--fix", "app.py")
+    assert app.read_text() == before
+    configure(app, 'unfixable = ["BGT00"]\nfixable = ["BGT001"]\n')  # the more specific wins
+    run("--fix", "app.py")
+    assert app.read_text() != before
+
+
+def test_extend_builds_on_a_shared_base_configuration(app):
+    base = app.parent / "shared" / "base.toml"
+    base.parent.mkdir()
+    base.write_text('ignore = ["BGT001"]\nextend-exclude = ["generated"]\n')
+    configure(app, 'extend = "shared/base.toml"\nextend-exclude = ["legacy"]\n')
+    assert run("app.py").exit_code == 0  # the base's ignore holds
+    shown = run("--show-settings", "app.py").output
+    assert 'extend-exclude = ["generated", "legacy"]' in shown
+    configure(app, 'extend = "shared/base.toml"\nextend-select = ["BGT001"]\n')
+    assert run("app.py").exit_code == 1  # what extends it may take it back
+    base.write_text('extend = "../pyproject.toml"\n')
+    result = run("app.py")
+    assert result.exit_code == 2 and "makes a loop" in result.output
+    base.unlink()
+    result = run("app.py")
+    assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_cache_dir_flag_and_setting_place_the_cache(app, monkeypatch):
+    monkeypatch.delenv("BGTASK_LINT_NO_CACHE")
+    run("--cache-dir", "elsewhere", "app.py")
+    assert (app.parent / "elsewhere").is_dir()
+    assert not (app.parent / ".bgtask_lint_cache").exists()
+    configure(app, 'cache-dir = "configured"\n')
+    run("app.py")
+    assert (app.parent / "configured").is_dir()
+    run("app.py", env={"BGTASK_LINT_CACHE_DIR": "from-env"})
+    assert (app.parent / "from-env").is_dir()
+
+
+def test_exclude_and_extend_exclude_flags(app):
+    (app.parent / "legacy").mkdir()
+    shutil.copy(app, app.parent / "legacy" / "old.py")
+    listed = run("--show-files", ".").output.splitlines()
+    assert listed == sorted([str(app), str(app.parent / "legacy" / "old.py")])
+    assert run("--show-files", "--extend-exclude", "legacy", ".").output.splitlines() == [str(app)]
+    assert run("--show-files", "--exclude", "app.py,other", ".").output.splitlines() == [
+        str(app.parent / "legacy" / "old.py")
+    ]
+    # --exclude replaces the defaults: a .venv is walked again.
+    (app.parent / ".venv").mkdir()
+    shutil.copy(app, app.parent / ".venv" / "v.py")
+    assert str(app.parent / ".venv" / "v.py") in run("--show-files", "--exclude", "x", ".").output
+    assert str(app.parent / ".venv" / "v.py") not in run("--show-files", ".").output
+
+
+def test_show_files_names_a_file_given_alone_and_checks_nothing(app):
+    app.write_text("this is not python(\n")
+    result = run("--show-files", "app.py")
+    assert result.exit_code == 0 and result.output == f"{app}\n"
+    result = run("--show-files", "missing.py")
+    assert result.exit_code == 2 and "missing.py: No such file" in result.output
+
+
+def test_show_settings_shows_what_the_file_is_checked_with(app):
+    configure(app, 'ignore = ["BGT003"]\ntarget-fastapi = "0.115"\n')
+    result = run("--show-settings", "--extend-select", "BGT100", "app.py")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == f'Resolved settings for: "{app}"'
+    assert lines[1] == f'Settings path: "{app.parent / "pyproject.toml"}"'
+    enabled = json.loads(next(line for line in lines if line.startswith("enabled = "))[10:])
+    assert "BGT003" not in enabled and {"BGT001", "BGT100"} <= set(enabled)
+    assert 'target-fastapi = "0.115"' in lines
+    (app.parent / "pyproject.toml").write_text("")
+    assert "Settings path: none (the defaults)" in run("--show-settings", "app.py").output

@@ -11,6 +11,23 @@ from bgtask_lint.config.formatting import DEFAULT_LINE_LENGTH
 
 DEFAULT_MAX_CALL_DEPTH = 4
 
+# The report formats (output/formats.py writes them), named here because
+# `output-format` is a setting.
+OUTPUT_FORMATS = (
+    "full",
+    "concise",
+    "grouped",
+    "json",
+    "json-lines",
+    "junit",
+    "github",
+    "gitlab",
+    "pylint",
+    "rdjson",
+    "azure",
+    "sarif",
+)
+
 
 @dataclass(frozen=True)
 class RuleOptions:

@@ -25,7 +25,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 from bgtask_lint.config import listing
 from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.formatting import formatter_line_length
-from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, RuleOptions
+from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, OUTPUT_FORMATS, RuleOptions
 from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi, pinned_starlette
 from bgtask_lint.rules import DEFAULT_CODES, RULE_CODES
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
@@ -70,9 +70,18 @@ _LIST_KEYS = (
     "extend-include",
     "extra-blocking-calls",
     "src",
+    "fixable",
+    "unfixable",
 )
+# Lists a configuration adds to those of the one it extends (ruff's `extend-*`).
+_EXTENDING_LISTS = ("extend_exclude", "extend_include", "extra_blocking_calls")
 _KNOWN_KEYS = (
     *_LIST_KEYS,
+    "extend",
+    "fix",
+    "unsafe-fixes",
+    "output-format",
+    "cache-dir",
     "per-file-ignores",
     "target-fastapi",
     "target-starlette",
@@ -133,6 +142,17 @@ class Settings:
     respect_gitignore: bool = True
     # Larger files are reported as skipped, never parsed (memory stays bounded).
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    # Which findings' fixes may be applied or offered (`fixable`, `unfixable`),
+    # layered as the selection is, from every code.
+    fix_selection: tuple[SelectionLayer, ...] = ()
+    # What the command line takes from the configuration where it runs, when
+    # it does not say: `fix`, `unsafe-fixes`, `output-format`, `cache-dir`.
+    fix: Optional[bool] = None
+    unsafe_fixes: Optional[bool] = None
+    output_format: Optional[str] = None
+    cache_dir: Optional[Path] = None
+    # The configuration file these settings were read from (None: defaults).
+    source: Optional[Path] = None
 
     def rule_options(self, project_root: Optional[Path] = None) -> RuleOptions:
         """What rules read, for a file of the project at `project_root`: its
@@ -164,6 +184,14 @@ class Settings:
     def _selected_codes(self) -> frozenset[str]:
         codes: frozenset[str] = frozenset()
         for layer in self.selection:
+            codes = layer.apply(codes)
+        return codes
+
+    @cached_property
+    def fixable_codes(self) -> frozenset[str]:
+        """The codes whose fixes `--fix` applies and reports offer."""
+        codes = frozenset(ALL_CODES)
+        for layer in self.fix_selection:
             codes = layer.apply(codes)
         return codes
 
@@ -227,15 +255,23 @@ class Overrides:
     target_starlette: Optional[Version] = None
     # `--config "KEY = VALUE"` fragments, as one table (later ones win).
     config_table: tuple[tuple[str, Any], ...] = ()
+    # `--exclude` replaces the configured `exclude`; `--extend-exclude` adds.
+    exclude: Optional[tuple[str, ...]] = None
+    extend_exclude: tuple[str, ...] = ()
 
     def apply(self, settings: Settings) -> Settings:
         if self.config_table:
-            fragment, fields = table_fields(dict(self.config_table), "--config")
-            settings = replace(settings, selection=(*settings.selection, fragment), **fields)
+            table = dict(self.config_table)
+            if "extend" in table:
+                raise ConfigError("`extend` cannot be given with --config KEY=VALUE")
+            parsed = table_fields(table, "--config")
+            settings = _combined(settings, parsed, settings.root)
         layer = SelectionLayer(self.select, self.extend_select, self.ignore)
         return replace(
             settings,
             selection=(*settings.selection, layer),
+            exclude=settings.exclude if self.exclude is None else self.exclude,
+            extend_exclude=(*settings.extend_exclude, *self.extend_exclude),
             per_file_ignores=(*settings.per_file_ignores, *self.extend_per_file_ignores),
             target_fastapi=self.target_fastapi or settings.target_fastapi,
             target_starlette=self.target_starlette or settings.target_starlette,
@@ -315,9 +351,73 @@ def load_settings(pyproject: Path, *, required: bool = False) -> Optional[Settin
     level, or a pyproject.toml's [tool.bgtask-lint] table; None when a
     pyproject.toml has no such table (an error when `required`, as for
     `--config`: the file was named for its settings)."""
+    table = _table_of(pyproject, required=required)
+    if table is None:
+        return None
+    settings = Settings(root=pyproject.resolve().parent, source=pyproject)
+    for file, layer, where in _extended_chain(pyproject, table, _where(pyproject)):
+        settings = _combined(settings, table_fields(layer, where), file.resolve().parent)
+    return settings
+
+
+def _where(file: Path) -> str:
+    return str(file) if file.name in DEDICATED_FILES else f"[tool.{SECTION}] in {file}"
+
+
+def _extended_chain(
+    file: Path, table: Mapping[str, Any], where: str
+) -> list[tuple[Path, Mapping[str, Any], str]]:
+    """The tables a configuration stands on, the furthest base first, each
+    with the words that place it: each `extend = "path"` names a file
+    (relative to the one naming it) whose settings it changes. A loop is a
+    ConfigError."""
+    chain = [(file, table, where)]
+    seen = {os.path.realpath(file)}
+    while "extend" in table:
+        base = table["extend"]
+        if not isinstance(base, str) or not base:
+            raise ConfigError(f"`extend` in {where} must be a path, got {base!r}")
+        base_file = Path(os.path.expanduser(base))
+        if not base_file.is_absolute():
+            base_file = file.parent / base_file
+        if os.path.realpath(base_file) in seen:
+            raise ConfigError(f"`extend` in {where} makes a loop through {base_file}")
+        seen.add(os.path.realpath(base_file))
+        # As ruff's: a base that is not a pyproject.toml holds its settings at top level.
+        dedicated = base_file.name != "pyproject.toml"
+        extended = _table_of(base_file, required=True, dedicated=dedicated)
+        assert extended is not None
+        file, table = base_file, extended
+        where = str(file) if dedicated else f"[tool.{SECTION}] in {file}"
+        chain.append((file, table, where))
+    return chain[::-1]
+
+
+def _combined(
+    settings: Settings, parsed: tuple[SelectionLayer, dict[str, Any]], root: Path
+) -> Settings:
+    """`settings` changed by one configuration table's: its selection layered
+    on top, its `extend-*` lists added, its other keys set (`cache-dir`
+    relative to the file that says it)."""
+    layer, fields = parsed
+    for name in _EXTENDING_LISTS:
+        if name in fields:
+            fields[name] = (*getattr(settings, name), *fields[name])
+    fixable, unfixable = fields.pop("fixable", None), fields.pop("unfixable", ())
+    if fixable is not None or unfixable:
+        fix_layer = SelectionLayer(select=fixable, ignore=unfixable)
+        fields["fix_selection"] = (*settings.fix_selection, fix_layer)
+    if "cache_dir" in fields:
+        fields["cache_dir"] = root / os.path.expanduser(fields["cache_dir"])
+    return replace(settings, selection=(*settings.selection, layer), **fields)
+
+
+def _table_of(
+    pyproject: Path, *, required: bool, dedicated: bool = False
+) -> Optional[Mapping[str, Any]]:
     document = read_toml(pyproject)
-    if pyproject.name in DEDICATED_FILES:
-        return settings_from_table(document, pyproject, where=str(pyproject))
+    if dedicated or pyproject.name in DEDICATED_FILES:
+        return document
     tools = document.get("tool", {})
     if not isinstance(tools, Mapping):
         raise ConfigError(f"`tool` in {pyproject} must be a table, got {tools!r}")
@@ -329,7 +429,9 @@ def load_settings(pyproject: Path, *, required: bool = False) -> Optional[Settin
                 f"named bgtask-lint.toml and holds the settings at its top level)"
             )
         return None
-    return settings_from_table(table, pyproject)
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[tool.{SECTION}] in {pyproject} must be a table")
+    return table
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -348,11 +450,6 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
-def settings_from_table(table: Any, source: Path, where: Optional[str] = None) -> Settings:
-    layer, fields = table_fields(table, where or f"[tool.{SECTION}] in {source}")
-    return Settings(root=source.resolve().parent, selection=(DEFAULT_SELECTION, layer), **fields)
-
-
 def table_fields(table: Any, where: str) -> tuple[SelectionLayer, dict[str, Any]]:
     """A configuration table read: its rule selection, and the Settings fields
     it sets (only those: `--config` fragments set a few over a file's)."""
@@ -368,7 +465,7 @@ def table_fields(table: Any, where: str) -> tuple[SelectionLayer, dict[str, Any]
         for key in _LIST_KEYS
         if key in table
     }
-    for key in ("select", "extend_select", "ignore"):
+    for key in ("select", "extend_select", "ignore", "fixable", "unfixable"):
         for selector in lists.get(key, ()):
             check_selector(selector, where)
     layer = SelectionLayer(
@@ -394,10 +491,22 @@ def table_fields(table: Any, where: str) -> tuple[SelectionLayer, dict[str, Any]
         lists["max_call_depth"] = depth
     if "max-file-size" in table:
         lists["max_file_size"] = parse_size(table["max-file-size"], f"`max-file-size` in {where}")
-    if "respect-gitignore" in table:
-        if not isinstance(table["respect-gitignore"], bool):
-            raise ConfigError(f"`respect-gitignore` in {where} must be true or false")
-        lists["respect_gitignore"] = table["respect-gitignore"]
+    for key in ("respect-gitignore", "fix", "unsafe-fixes"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"`{key}` in {where} must be true or false")
+            lists[key.replace("-", "_")] = table[key]
+    if "output-format" in table:
+        if table["output-format"] not in OUTPUT_FORMATS:
+            raise ConfigError(
+                f"`output-format` in {where} must be one of {', '.join(OUTPUT_FORMATS)}, "
+                f"got {table['output-format']!r}"
+            )
+        lists["output_format"] = table["output-format"]
+    if "cache-dir" in table:
+        if not isinstance(table["cache-dir"], str) or not table["cache-dir"]:
+            raise ConfigError(f"`cache-dir` in {where} must be a path")
+        lists["cache_dir"] = table["cache-dir"]
     return layer, lists
 
 

@@ -60,11 +60,13 @@ def fix_text(
     *,
     unsafe: bool = False,
     screen: bool = True,
+    fixable: Optional[frozenset[str]] = None,
 ) -> FixOutcome:
     """Apply fixes round after round. A round whose result does not re-parse,
     or does not compile when the original did, is taken apart: the fixes that
     break the code on their own are dropped (reported in `errors`, their
-    findings stay), the others are applied."""
+    findings stay), the others are applied. `fixable`: the codes whose
+    fixes may apply (the configuration's `unfixable` leaves some out)."""
     diagnostics = check_text(text, filename, codes, options, project, screen=screen)
     validator = _Validator(text, filename)
     current, fixed = text, Counter[str]()
@@ -74,7 +76,9 @@ def fix_text(
         chosen = [
             d
             for d in diagnostics
-            if is_applicable(d.fix, unsafe) and _identity(d, current) not in dropped
+            if is_applicable(d.fix, unsafe)
+            and (fixable is None or d.code in fixable)
+            and _identity(d, current) not in dropped
         ]
         if not chosen:
             tidied = drop_imports_left_unused(text, current, filename) if fixed else current

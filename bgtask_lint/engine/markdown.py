@@ -41,14 +41,18 @@ def check_markdown(
     *,
     fix: bool = False,
     unsafe: bool = False,
+    fixable: Optional[frozenset[str]] = None,
 ) -> MarkdownOutcome:
-    """Check (and with `fix`, fix) every Python block of a Markdown file."""
+    """Check (and with `fix`, fix) every Python block of a Markdown file
+    (`fixable`: the codes whose fixes may apply)."""
     lines = NEWLINE.split(text)
     newline = _newline_of(text)
     outcome = MarkdownOutcome(text, [], Counter(), [])
     replacements: list[tuple[CodeBlock, str]] = []
     for block in code_blocks(lines):
-        found = _check_block(block, filename, codes, options, fix=fix, unsafe=unsafe)
+        found = _check_block(
+            block, filename, codes, options, fix=fix, unsafe=unsafe, fixable=fixable
+        )
         if found is None:
             continue  # a fragment that does not parse
         diagnostics, fixed = found
@@ -78,6 +82,7 @@ def _check_block(
     *,
     fix: bool,
     unsafe: bool,
+    fixable: Optional[frozenset[str]],
 ) -> Optional[tuple[list[Diagnostic], Optional[FixOutcome]]]:
     project: Optional[Project] = None
     diagnostics = check_text(block.source, filename, codes, options, project, screen=False)
@@ -85,7 +90,16 @@ def _check_block(
         return None
     if not fix or not any(d.fix is not None for d in diagnostics):
         return diagnostics, None
-    fixed = fix_text(block.source, filename, codes, options, project, unsafe=unsafe, screen=False)
+    fixed = fix_text(
+        block.source,
+        filename,
+        codes,
+        options,
+        project,
+        unsafe=unsafe,
+        screen=False,
+        fixable=fixable,
+    )
     return fixed.remaining, fixed
 
 

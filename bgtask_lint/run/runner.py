@@ -17,14 +17,14 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from bgtask_lint.analysis.project import Project, find_project_root
 from bgtask_lint.config.settings import Settings, SettingsResolver
-from bgtask_lint.diagnostic import file_error
+from bgtask_lint.diagnostic import Diagnostic, file_error
 from bgtask_lint.run import parallel
 from bgtask_lint.text.markdown import is_markdown
 from bgtask_lint.text.source import (
@@ -285,7 +285,7 @@ class Run:
             settings = file.settings
             options = settings.rule_options(project_root)  # with the project's own pin
             self._fingerprints[key] = fingerprint(
-                codes, options, settings.src, settings.max_file_size
+                codes, options, settings.src, settings.max_file_size, sorted(settings.fixable_codes)
             )
         return self._fingerprints[key]
 
@@ -718,10 +718,18 @@ def check_file(
     try:
         if fix is None:
             found = check_text(source, filename, codes, options, project, screen=screen)
+            found = _without_unfixable(found, settings.fixable_codes)
             result.diagnostics.extend(with_tidying(source, filename, found))
             return
         outcome = fix_text(
-            source, filename, codes, options, project, unsafe=fix.unsafe, screen=screen
+            source,
+            filename,
+            codes,
+            options,
+            project,
+            unsafe=fix.unsafe,
+            screen=screen,
+            fixable=settings.fixable_codes,
         )
     except RecursionError:
         from bgtask_lint.diagnostic import SYNTAX_ERROR
@@ -758,11 +766,19 @@ def check_file(
                 check_text(source, filename, codes, options, project, screen=False)
             )
             return
-    result.diagnostics.extend(outcome.remaining)
+    result.diagnostics.extend(_without_unfixable(outcome.remaining, settings.fixable_codes))
     if outcome.text != source:
         result.fixed.update(outcome.fixed)
         result.fixed_by_file.setdefault(filename, Counter()).update(outcome.fixed)
         result.changes.append(Change(filename, source, outcome.text, file.encoding))
+
+
+def _without_unfixable(found: list[Diagnostic], fixable: frozenset[str]) -> list[Diagnostic]:
+    """Findings whose code `unfixable` names lose their fix: reports offer
+    none, as --fix applies none."""
+    if all(d.fix is None or d.code in fixable for d in found):
+        return found
+    return [d if d.fix is None or d.code in fixable else replace(d, fix=None) for d in found]
 
 
 def _check_markdown(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> None:
@@ -783,6 +799,7 @@ def _check_markdown(result: RunResult, file: SourceFile, fix: Optional[FixMode])
             options,
             fix=fix is not None,
             unsafe=fix is not None and fix.unsafe,
+            fixable=settings.fixable_codes,
         )
     except Exception as error:  # a bug in a rule must not end the run
         result.errors.append(
@@ -801,7 +818,7 @@ def _check_markdown(result: RunResult, file: SourceFile, fix: Optional[FixMode])
             result.errors.append(f"{file.name}: {reason}")
             result.diagnostics.extend(check_markdown(source, file.name, codes, options).diagnostics)
             return
-    result.diagnostics.extend(outcome.diagnostics)
+    result.diagnostics.extend(_without_unfixable(outcome.diagnostics, settings.fixable_codes))
     if outcome.text != source and fix is not None:
         result.fixed.update(outcome.fixed)
         result.fixed_by_file.setdefault(file.name, Counter()).update(outcome.fixed)
