@@ -30,7 +30,11 @@ from bgtask_lint.analysis.parsing import CannotParse, parse_source
 from bgtask_lint.analysis.project import Project
 from bgtask_lint.diagnostic import SAFE, Diagnostic, Edit, Fix
 from bgtask_lint.engine.check import check_text
-from bgtask_lint.engine.tidy import drop_imports_left_unused
+from bgtask_lint.engine.tidy import (
+    drop_imports_left_unused,
+    imported_names,
+    may_leave_imports_unused,
+)
 from bgtask_lint.rules.base import RuleOptions
 from bgtask_lint.text.edits import line_starts, location_of, offset_of, split_lines
 from bgtask_lint.text.source import NEWLINE
@@ -187,9 +191,17 @@ def with_tidying(text: str, filename: str, diagnostics: list[Diagnostic]) -> lis
     edits (an editor, reviewdog) then writes what `--fix` writes, not a file
     ruff's F401 reports on."""
     completed = []
+    imported: Optional[frozenset[str]] = None
+    starts: Optional[list[int]] = None
     for diagnostic in diagnostics:
         fix = diagnostic.fix
         if fix is not None:
+            if starts is None:  # once per file, and only for one with a fix
+                starts, imported = line_starts(text), imported_names(text)
+            removed, written = _words_changed(text, fix, starts)
+            if not may_leave_imports_unused(removed, written, imported):
+                completed.append(diagnostic)
+                continue
             alone, _ = apply_fixes(text, [diagnostic])
             tidied = drop_imports_left_unused(text, alone, filename)
             if tidied != alone:
@@ -197,6 +209,23 @@ def with_tidying(text: str, filename: str, diagnostics: list[Diagnostic]) -> lis
                 diagnostic = replace(diagnostic, fix=replace(fix, edits=edits))
         completed.append(diagnostic)
     return completed
+
+
+def _words_changed(text: str, fix: Fix, starts: list[int]) -> tuple[list[str], list[str]]:
+    """What each edit of `fix` replaces and writes, widened to whole words:
+    edits are minimal, so `nap(1)` → `await asyncio.sleep(1)` replaces only
+    `na`."""
+    removed, written = [], []
+    for edit in fix.edits:
+        start, end = offset_of(edit.location, starts), offset_of(edit.end_location, starts)
+        left, right = start, end
+        while left > 0 and (text[left - 1].isalnum() or text[left - 1] == "_"):
+            left -= 1
+        while right < len(text) and (text[right].isalnum() or text[right] == "_"):
+            right += 1
+        removed.append(text[left:right])
+        written.append(text[left:start] + edit.content + text[end:right])
+    return removed, written
 
 
 def _edits_with_tidying(text: str, fix: Fix, alone: str, tidied: str) -> tuple[Edit, ...]:
