@@ -16,7 +16,8 @@ the `BackgroundTasks()` or `add_task` line in the project's code:
   `Response` parameter, which is not the response sent;
 - BGT007: tasks added to a websocket route's `BackgroundTasks`;
 - BGT008: `add_task` after the tasks were handed over (they had run already);
-- BGT010: one task object run for more than one request;
+- BGT010: one task object run for more than one request, or one task list
+  that more than one request adds to;
 - BGT011: a task that fails because it needs a running event loop it does
   not have (`asyncio.create_task`, `asyncio.run` on the loop...);
 - BGT012: injected tasks dropped because the endpoint raised;
@@ -29,6 +30,7 @@ A `# noqa: BGT001` (or a bare `# noqa`) on the reported line silences it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import linecache
@@ -49,6 +51,12 @@ import pytest
 DEFAULT_BLOCK_MS = 50.0
 _WATCHER = "bgtask-lint-watcher"
 _THIS_FILE = os.path.normcase(os.path.abspath(__file__))
+# The request whose endpoint is running (a token per call), so that a task
+# list two requests add to is seen; sync endpoints run in a thread that
+# copies the context, so they see it too.
+_REQUEST: contextvars.ContextVar[Optional[object]] = contextvars.ContextVar(
+    "bgtask_lint_request", default=None
+)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 
 
@@ -160,6 +168,9 @@ class _Tasks:
     ran: int = 0
     seen_by_endpoint: bool = False
     accounted: bool = False
+    # The requests whose endpoints added tasks to it (their `_REQUEST` tokens).
+    requests: list[object] = field(default_factory=list)
+    shared: bool = False  # reported as shared between requests
 
     def unrun(self) -> list[_Task]:
         return [t for t in self.tasks if not t.ran and not t.accounted]
@@ -349,6 +360,11 @@ class Watcher:
             return
         record.parent = group
         group.tasks.append(record)
+        request = _REQUEST.get()
+        if request is not None and not group.injected and request not in group.requests:
+            group.requests.append(request)
+            if len(group.requests) == 2:
+                self._shared(group)
         if group.ran:
             record.accounted = True
             self.report(
@@ -366,7 +382,7 @@ class Watcher:
             group = _record(tasks)
             if group is not None:
                 group.ran += 1
-                if group.ran == 2 and not group.injected:
+                if group.ran == 2 and not group.injected and not group.shared:
                     watcher.report(
                         "BGT010",
                         group.site,
@@ -432,6 +448,7 @@ class Watcher:
             responses = [v for v in values.values() if _is_response(v)]
             for group in groups:
                 group.seen_by_endpoint = True
+            request = _REQUEST.set(object())  # what this request's endpoint adds is its own
             try:
                 raw = await original(*args, **kwargs)
             except BaseException as error:
@@ -444,6 +461,8 @@ class Watcher:
                         "instead, or add the tasks after the checks",
                     )
                 raise
+            finally:
+                _REQUEST.reset(request)
             background = raw.__dict__.get("background") if _is_response(raw) else None
             for group in groups:
                 if background is not None and _record(background) is not group:
@@ -479,6 +498,23 @@ class Watcher:
         for task in lost:
             task.accounted = True
         self.report(code, lost[0].site, message.format(lost=_lost(lost)))
+
+    def _shared(self, group: _Tasks) -> None:
+        """Two requests' endpoints added tasks to one BackgroundTasks: a task
+        list made once (a module or class attribute) and shared, whose tasks
+        pile up whether it is ever run or not."""
+        group.shared = True
+        group.accounted = True
+        for task in group.tasks:
+            task.accounted = True  # never run: this is why
+        self.report(
+            "BGT010",
+            group.site,
+            "this BackgroundTasks is shared by more than one request: each adds its "
+            "tasks to the same list, which is never run or runs every earlier "
+            "request's tasks again; take FastAPI's per-request `BackgroundTasks` as a "
+            "parameter",
+        )
 
     def _replaced(self, old: Any, new: Any) -> None:
         lost = [r for r in _records_in(old) if not r.ran and not r.accounted]

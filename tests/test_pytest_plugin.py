@@ -209,6 +209,39 @@ CASES = {
             return JSONResponse({}, background=BackgroundTask(record, 1))
         """,
     ),
+    "BGT010-list": (
+        """
+        TASKS = BackgroundTasks()  # here
+
+        @app.post("/")
+        def route():
+            TASKS.add_task(record, 1)
+            return {}
+        """,
+        """
+        @app.post("/")
+        def route(tasks: BackgroundTasks):
+            tasks.add_task(record, 1)
+            return {}
+        """,
+    ),
+    "BGT010-attached-list": (
+        """
+        class Jobs:
+            queue = BackgroundTasks()  # here
+
+        @app.post("/")
+        async def route():
+            Jobs.queue.add_task(arecord, 1)
+            return JSONResponse({}, background=Jobs.queue)
+        """,
+        """
+        @app.post("/")
+        async def route(tasks: BackgroundTasks):
+            tasks.add_task(arecord, 1)
+            return JSONResponse({}, background=tasks)
+        """,
+    ),
     "BGT003": (
         """
         async def slow(x):

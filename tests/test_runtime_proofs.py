@@ -280,6 +280,59 @@ def test_bgt010_each_request_runs_its_own_tasks_once(tmp_path):
     assert after.TASKS.tasks == []
 
 
+SHARED_AND_ATTACHED = """
+    from fastapi import BackgroundTasks, FastAPI
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+    RAN = []
+    TASKS = BackgroundTasks()
+
+
+    class Jobs:
+        queue = BackgroundTasks()
+
+
+    def record(x):
+        RAN.append(x)
+
+
+    @app.post("/items/{x}")
+    def add(x: int):
+        TASKS.add_task(record, x)
+        return JSONResponse({}, background=TASKS)
+
+
+    @app.post("/others/{x}")
+    async def other(x: int):
+        TASKS.add_task(record, -x)
+        return {}
+
+
+    @app.post("/jobs/{x}")
+    def job(x: int):
+        Jobs.queue.add_task(record, 10 * x)
+        return JSONResponse({}, background=Jobs.queue)
+"""
+
+
+def test_bgt010_a_shared_list_attached_to_responses_is_fixed_route_by_route(tmp_path):
+    path = write_app(tmp_path, SHARED_AND_ATTACHED)
+    before = load(path)
+    for url in ("/items/1", "/others/2", "/items/3", "/jobs/1", "/jobs/2"):
+        call(before, "POST", url)
+    # Each response runs every task any request ever added: 1; then 1, -2, 3;
+    # the class's list likewise.
+    assert before.RAN == [1, 1, -2, 3, 10, 10, 20]
+
+    fixed = fix(path)
+    assert "TASKS.add_task" not in fixed and "Jobs.queue.add_task" not in fixed
+    after = load(path)
+    for url in ("/items/1", "/others/2", "/items/3", "/jobs/1", "/jobs/2"):
+        call(after, "POST", url)
+    assert after.RAN == [1, -2, 3, 10, 20]  # each request's own task, once
+
+
 CHAINED_BACKGROUND = """
     from fastapi import BackgroundTasks, FastAPI
     from fastapi.responses import JSONResponse

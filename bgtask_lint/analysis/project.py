@@ -529,6 +529,22 @@ class Project:
                     return True
         return False
 
+    def mentioned_elsewhere(self, model: Model, name: str) -> bool:
+        """Whether another module of the project may use the module-level
+        `name` of `model`: its text imports the module (or from it) and names
+        `name` (read off the texts, so a doubt counts as a use)."""
+        here = _key(model.path)
+        module = Path(here).stem if Path(here).stem != "__init__" else Path(here).parent.name
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        importer = re.compile(rf"^[ \t]*(?:from|import)\b.*\b{re.escape(module)}\b", re.M)
+        for other in sorted({*self.checked, *self.context_files} - {here}):
+            if not other.endswith((".py", ".pyi")):
+                continue
+            text = self.text_of(other)
+            if text and name in text and word.search(text) and importer.search(text):
+                return True
+        return False
+
     def handles_http_exceptions(self) -> bool:
         """Whether some module of the project registers its own handler for
         HTTPException (or for a status code, which catches it too): a

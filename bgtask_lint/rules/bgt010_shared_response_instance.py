@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, FunctionInfo, Model
-from bgtask_lint.analysis.scopes import MODULE
+from bgtask_lint.analysis.scopes import CLASS, MODULE, Binding
 from bgtask_lint.diagnostic import SAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import Edits, inject_background_tasks
@@ -20,9 +21,9 @@ class SharedResponseInstance(Rule):
     ## What it does
     Flags one object shared by every request where each request needs its
     own: a route that returns a Response object created once at module level
-    while the request adds background tasks, and a module-level
-    `BackgroundTasks()` that routes add tasks to or attach as a response's
-    `background`.
+    while the request adds background tasks, and a `BackgroundTasks()` made
+    once, at module level or as a class attribute, that routes add tasks to
+    or attach as a response's `background`.
 
     ## Why is this bad?
     FastAPI attaches the injected tasks to the response it gets back when that
@@ -59,10 +60,15 @@ class SharedResponseInstance(Rule):
     For the shared Response, no fix: building it per request may need
     arguments only the author knows.
 
-    For the shared `BackgroundTasks()`, safe when every use of it in the module
-    is an `add_task` in a route: each route gets FastAPI's own per-request
-    `BackgroundTasks` as a parameter (`background_tasks`, or the one it has)
-    and adds to it (the module-level object is then unused).
+    For the shared `BackgroundTasks()` (module-level, or a class attribute
+    read as `Class.attr`), safe for each route whose every use of it is an
+    `add_task` receiver or a response's `background=`: the route gets
+    FastAPI's own per-request `BackgroundTasks` as a parameter
+    (`background_tasks`, or the one it has) and uses that instead. When some
+    response runs the shared list, every route's tasks ran with it, so the
+    routes are fixed together or not at all: none is when one use anywhere
+    is something else (handed to a helper, read outside a route). Nor is any
+    when another module imports the list.
 
     ## References
     - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)
@@ -119,42 +125,106 @@ def health():
                     )
 
 
+@dataclass(frozen=True)
+class _Use:
+    """One read of a shared task list: the expression (`tasks`, or
+    `Service.queue`), the route whose own body holds it, and whether it is
+    one the fix can hand the route's injected tasks instead: an `add_task`
+    receiver, or the `background=` of a response."""
+
+    expression: cst.BaseExpression
+    route: Optional[FunctionInfo]
+    replaceable: bool
+    attaches: bool  # `background=`: the list's tasks run with this response
+
+
 def _shared_task_lists(model: Model) -> Iterator[Violation]:
-    """Module-level `NAME = BackgroundTasks()` used by routes: reported at its
-    first use in each route."""
-    for name, bindings in sorted(model.scopes.module.bindings.items()):
-        shared = [
-            b
-            for b in bindings
-            if isinstance(b.value, cst.Call) and model.is_background_tasks_call(b.value)
-        ]
-        if not shared or len(bindings) != 1:
-            continue  # rebound: which object a route sees is not clear
-        uses = model.scopes.uses(shared[0])
-        in_routes: dict[FunctionInfo, list[cst.Name]] = {}
-        only_add_task = True
+    """`NAME = BackgroundTasks()` at module level, or as a class attribute
+    (`Service.queue`), used by routes: reported at its first use in each
+    route."""
+    for name, uses in _shared_lists(model):
+        by_route: dict[FunctionInfo, list[_Use]] = {}
         for use in uses:
-            reference = model.scopes.reference(use)
-            route = _route_of(model, reference.scope.node) if reference is not None else None
-            receiver = (
-                reference is not None
-                and isinstance(reference.parent, cst.Attribute)
-                and reference.parent.attr.value == "add_task"
-                and isinstance(reference.grandparent, cst.Call)
-            )
-            only_add_task = only_add_task and receiver and route is not None
-            if route is not None:
-                in_routes.setdefault(route, []).append(use)
-        for route, names in in_routes.items():
-            fix = _inject_fix(model, route, name, names) if only_add_task else None
+            if use.route is not None:
+                by_route.setdefault(use.route, []).append(use)
+        # The fix moves each route to its own tasks. When some response runs
+        # the list (`background=`), every route's tasks ran with it, so the
+        # routes move together or not at all; a list another module may
+        # share is left alone.
+        attached = any(use.attaches for use in uses)
+        every_use_fixable = all(use.replaceable and use.route is not None for use in uses)
+        project = model.project
+        shared_elsewhere = project is not None and project.mentioned_elsewhere(
+            model, name.split(".")[0]
+        )
+        for route, route_uses in by_route.items():
+            fixable = all(use.replaceable for use in route_uses) and not shared_elsewhere
+            if attached and not every_use_fixable:
+                fixable = False
+            fix = _inject_fix(model, route, [use.expression for use in route_uses])
             yield Violation(
-                names[0],
+                route_uses[0].expression,
                 f"`{name}` is one `BackgroundTasks` shared by every request: tasks added to "
                 "it pile up across requests (none run unless it is attached to a response, "
                 "and then every earlier request's run again); take FastAPI's per-request "
                 "`BackgroundTasks` as a parameter",
-                fix,
+                fix if fixable else None,
             )
+
+
+def _shared_lists(model: Model) -> Iterator[tuple[str, list[_Use]]]:
+    scopes = model.scopes
+    for name, bindings in sorted(scopes.module.bindings.items()):
+        if len(bindings) == 1 and _makes_tasks(model, bindings[0]):
+            uses = [_use_of(model, n, n, 1) for n in scopes.uses(bindings[0])]
+            yield name, uses
+    for binding in scopes.all_bindings():
+        scope = binding.scope
+        if scope.kind != CLASS or scope.parent is not scopes.module:
+            continue
+        if not _makes_tasks(model, binding) or len(scope.bindings[binding.name]) != 1:
+            continue
+        assert isinstance(scope.node, cst.ClassDef)
+        class_name = scope.node.name.value
+        classes = scopes.module.bindings.get(class_name, [])
+        if len(classes) != 1:
+            continue  # rebound: which object a route sees is not clear
+        uses = []
+        for use in scopes.uses(classes[0]):
+            reference = scopes.reference(use)
+            parent = reference.parent if reference is not None else None
+            if isinstance(parent, cst.Attribute) and parent.attr.value == binding.name:
+                uses.append(_use_of(model, use, parent, 2))
+        if uses:
+            yield f"{class_name}.{binding.name}", uses
+
+
+def _makes_tasks(model: Model, binding: Binding) -> bool:
+    value = binding.value
+    return isinstance(value, cst.Call) and model.is_background_tasks_call(value)
+
+
+def _use_of(model: Model, name: cst.Name, expression: cst.BaseExpression, depth: int) -> _Use:
+    """The use of a shared list whose reference is `name` and whose whole
+    expression (`depth` levels up from it: 1 the name itself, 2 an
+    attribute of it) is `expression`."""
+    reference = model.scopes.reference(name)
+    if reference is None:
+        return _Use(expression, None, False, False)
+    route = _route_of(model, reference.scope.node)
+    # What holds the expression: the reference's parents, one level up for
+    # an attribute (the Call of an `add_task` is then out of sight: a read
+    # of `.add_task` is taken as its call).
+    above = reference.parent if depth == 1 else reference.grandparent
+    queues = isinstance(above, cst.Attribute) and above.attr.value == "add_task"
+    if depth == 1:
+        queues = queues and isinstance(reference.grandparent, cst.Call)
+    attaches = (
+        isinstance(above, cst.Arg)
+        and above.keyword is not None
+        and above.keyword.value == "background"
+    )
+    return _Use(expression, route, queues or attaches, attaches)
 
 
 def _route_of(model: Model, scope_node: cst.CSTNode) -> Optional[FunctionInfo]:
@@ -164,13 +234,13 @@ def _route_of(model: Model, scope_node: cst.CSTNode) -> Optional[FunctionInfo]:
 
 
 def _inject_fix(
-    model: Model, route: FunctionInfo, name: str, uses: list[cst.Name]
+    model: Model, route: FunctionInfo, uses: list[cst.BaseExpression]
 ) -> Optional[FixPlan]:
     def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         injected = inject_background_tasks(model, route, edits)
         for use in uses:
-            edits.replace[use] = use.with_changes(value=injected)
+            edits.replace[use] = cst.Name(injected)
         return edits
 
     return FixPlan(SAFE, "Use the route's own injected `BackgroundTasks`", rewrite)
