@@ -195,8 +195,24 @@ def _shared_lists(model: Model) -> Iterator[tuple[str, list[_Use]]]:
             parent = reference.parent if reference is not None else None
             if isinstance(parent, cst.Attribute) and parent.attr.value == binding.name:
                 uses.append(_use_of(model, use, parent, 2))
+        if uses and _reached_otherwise(model, binding.name, classes[0]):
+            # `self.queue`, `cls.queue`, an instance's: a use the fix cannot
+            # see, which may run the list, so no route is moved off it.
+            uses.append(_Use(uses[0].expression, None, False, True))
         if uses:
             yield f"{class_name}.{binding.name}", uses
+
+
+def _reached_otherwise(model: Model, attribute: str, class_binding: Binding) -> bool:
+    """Whether `.attribute` is read off anything but the class's own name."""
+    for binding in model.scopes.all_bindings():
+        if binding is class_binding:
+            continue
+        for reference in binding.references:
+            parent = reference.parent
+            if isinstance(parent, cst.Attribute) and parent.attr.value == attribute:
+                return True
+    return False
 
 
 def _makes_tasks(model: Model, binding: Binding) -> bool:
