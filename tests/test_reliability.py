@@ -1028,3 +1028,23 @@ def test_workers_busy_parsing_a_huge_file_die_with_their_killed_parent(tmp_path)
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_a_file_of_too_many_lines_is_refused_whatever_max_file_size_says(tmp_path):
+    """A raised `max-file-size` let a 1M-line file take 14.9 GB; a ceiling on
+    lines keeps one file to about 1 GB, and says what parsing would take."""
+    from bgtask_lint.text.source import MAX_LINES
+
+    (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\nmax-file-size = "1GB"\n')
+    (tmp_path / "huge.py").write_text(
+        "from fastapi import BackgroundTasks\n" + "x = 1\n" * MAX_LINES
+    )
+    (tmp_path / "small.py").write_text(ROUTE_BUG)
+    found = sorted(
+        (Path(d.filename).name, d.code, d.message) for d in check_paths([tmp_path]).diagnostics
+    )
+    assert [(name, code) for name, code, _ in found] == [
+        ("huge.py", "BGT901"),
+        ("small.py", "BGT001"),
+    ]
+    assert f"> {MAX_LINES:,}" in found[0][2] and "of memory" in found[0][2]

@@ -58,3 +58,48 @@ def test_an_import_in_a_function_goes_and_an_emptied_block_gets_pass():
     original = "def f():\n    import time\n\n    time.sleep(1)\n\n\ndef g():\n    import os\n"
     fixed = "def f():\n    import time\n\n    pass\n\n\ndef g():\n    import os\n"
     assert tidy(original, fixed) == "def f():\n    pass\n\n\ndef g():\n    import os\n"
+
+
+def test_a_fix_that_leaves_other_mentions_of_an_import_needs_no_parse():
+    from bgtask_lint.engine.tidy import may_leave_imports_unused, mention_counts
+
+    text = "import time\n\n\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n"
+    removed, written = ["time.sleep(1)"], ["await asyncio.sleep(1)"]
+    imported = frozenset({"time", "asyncio"})
+    mentions = mention_counts(text)
+    assert mentions["time"] == 2  # the import itself is not a mention
+    # One of two calls fixed: `import time` still has a use, nothing to tidy.
+    assert not may_leave_imports_unused(removed, written, imported, mentions)
+    # The last one: the import may now be unused.
+    last = mention_counts("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    assert may_leave_imports_unused(removed, written, imported, last)
+
+
+def test_tidying_many_fixes_parses_the_file_a_bounded_number_of_times(monkeypatch):
+    """A module with hundreds of fixable calls was parsed once per fix (20,000
+    lines took 97 s); a fix that keeps other uses of its imports needs none."""
+    from bgtask_lint.engine import fix, tidy
+    from bgtask_lint.engine.check import check_text
+
+    routes = "".join(
+        f"async def job_{i}() -> None:\n    time.sleep(1)\n\n\n"
+        f"@app.post('/t{i}')\nasync def route_{i}(tasks: BackgroundTasks):\n"
+        f"    tasks.add_task(job_{i})\n\n\n"
+        for i in range(60)
+    )
+    text = (
+        "from fastapi import BackgroundTasks, FastAPI\nimport time\n\napp = FastAPI()\n\n\n"
+        + routes
+    )
+    diagnostics = check_text(text, "app.py", frozenset({"BGT003"}))
+    assert sum(d.fix is not None for d in diagnostics) >= 60
+    parses = []
+    real = tidy.drop_imports_left_unused
+
+    def counted(original, fixed, filename):
+        parses.append(filename)
+        return real(original, fixed, filename)
+
+    monkeypatch.setattr(fix, "drop_imports_left_unused", counted)
+    fix.with_tidying(text, "app.py", diagnostics)
+    assert len(parses) <= 2

@@ -34,6 +34,7 @@ from bgtask_lint.engine.tidy import (
     drop_imports_left_unused,
     imported_names,
     may_leave_imports_unused,
+    mention_counts,
 )
 from bgtask_lint.rules.base import RuleOptions
 from bgtask_lint.text.edits import line_starts, location_of, offset_of, split_lines
@@ -192,14 +193,16 @@ def with_tidying(text: str, filename: str, diagnostics: list[Diagnostic]) -> lis
     ruff's F401 reports on."""
     completed = []
     imported: Optional[frozenset[str]] = None
+    mentions: Optional[Counter[str]] = None
     starts: Optional[list[int]] = None
     for diagnostic in diagnostics:
         fix = diagnostic.fix
         if fix is not None:
             if starts is None:  # once per file, and only for one with a fix
                 starts, imported = line_starts(text), imported_names(text)
+                mentions = mention_counts(text)
             removed, written = _words_changed(text, fix, starts)
-            if not may_leave_imports_unused(removed, written, imported):
+            if not may_leave_imports_unused(removed, written, imported, mentions):
                 completed.append(diagnostic)
                 continue
             alone, _ = apply_fixes(text, [diagnostic])

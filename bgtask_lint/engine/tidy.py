@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import PurePath
 from typing import Any, Optional, Union
@@ -48,20 +49,41 @@ def imported_names(text: str) -> Optional[frozenset[str]]:
 
 
 def may_leave_imports_unused(
-    removed: Sequence[str], written: Sequence[str], imported: Optional[frozenset[str]]
+    removed: Sequence[str],
+    written: Sequence[str],
+    imported: Optional[frozenset[str]],
+    mentions: Optional[Counter[str]] = None,
 ) -> bool:
     """Whether edits that replace the texts `removed` with `written` can
     leave an import unused: only by taking away a mention of an imported
-    name (of `imported`; None: of any name) that they do not write again.
-    This screen spares a parse of the fixed file for most fixes."""
+    name (of `imported`; None: of any name) that they do not write again,
+    and, given the file's `mentions` (see mention_counts), its last ones.
+    This screen spares a parse of the fixed file for most fixes: a file
+    with 400 `time.sleep` calls fixed one by one keeps `import time` until
+    the last."""
     words = {w for text in removed for w in _WORD.findall(text)}
     if not words:
         return False
     words -= {w for text in written for w in _WORD.findall(text)}
-    return bool(words if imported is None else words & imported)
+    if imported is not None:
+        words &= imported
+    if mentions is not None:
+        # Every occurrence in the removed text counts as a mention taken
+        # away (an over-count: the fixed file is parsed more, never less).
+        taken = Counter(w for text in removed for w in _WORD.findall(text))
+        words = {w for w in words if mentions[w] <= taken[w]}
+    return bool(words)
+
+
+def mention_counts(text: str) -> Counter[str]:
+    """How often each name is mentioned outside the import statements of
+    `text`, as drop_imports_left_unused counts mentions."""
+    return Counter(_MENTION.findall(_outside_imports(text)))
 
 
 _WORD = re.compile(r"[^\W\d]\w*")
+# A mention as _mentioned finds one: a whole word not after a dot.
+_MENTION = re.compile(r"(?<![\w.])[^\W\d]\w*")
 
 
 def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
@@ -82,7 +104,17 @@ def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
     }
     if not unused:
         return fixed
+    if not _imported_in_blocks(fixed):
+        # Every import is at the top level: no need to walk (and rebuild)
+        # every function of the module, which took 10 s of 17 on 20,000 lines.
+        return module.with_changes(body=_tidied(module.body, unused)).code
     return module.visit(_DropImports(unused)).code
+
+
+def _imported_in_blocks(text: str) -> bool:
+    """Whether an import statement of `text` may sit in an indented block
+    (a line that starts with indentation and then `import` / `from`)."""
+    return any(match.group(0)[:1] in " \t" for match in _IMPORT_LINE.finditer(text))
 
 
 class _DropImports(cst.CSTTransformer):

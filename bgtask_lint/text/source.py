@@ -67,19 +67,26 @@ def _first_two_lines(data: bytes) -> bytes:
     return data if second == -1 else data[:second]
 
 
-# Files larger than this are not parsed: libcst needs about 9 KB of memory per
-# line (a 50 MB file took 4.85 GB). `max-file-size` in the configuration.
+# Files larger than this are not parsed: libcst needs about 11 KB of memory
+# per line (a 200,000-line module of routes peaked at 2.2 GB).
+# `max-file-size` in the configuration.
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 # The memory follows the lines, not the bytes (a 1 MiB file of `x = 1` lines
 # took 1.6 GB), so a file is also too large past one line per this many bytes
 # of the limit: 43,690 lines at the default (real code averages 30 to 50 bytes
-# a line; litellm's 920 KiB proxy_server.py has 21,000), about 400 MB of
+# a line; litellm's 920 KiB proxy_server.py has 21,000), about 480 MB of
 # libcst at the worst.
 BYTES_PER_LINE = 48
+# Whatever `max-file-size` says, a file of more lines is refused before it
+# is parsed, so that one file cannot take more than about 1 GB: cutting the
+# file to the statements that matter is no way out, as even Python's own
+# parser takes 3 GB for a million lines of routes.
+MAX_LINES = 90_000
+KB_PER_LINE = 11
 
 
 def max_lines(max_size: int) -> int:
-    return max_size // BYTES_PER_LINE
+    return min(max_size // BYTES_PER_LINE, MAX_LINES)
 
 
 Stamp = tuple[int, int]  # size, modification time in nanoseconds
@@ -131,10 +138,7 @@ def read_file(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[bytes, 
         # A file cannot have more lines than bytes: count only when it could matter.
         lines = data.count(b"\n") or data.count(b"\r") if len(data) > max_lines(max_size) else 0
         if lines > max_lines(max_size):
-            raise TooLarge(
-                f"file has too many lines to parse ({lines:,} > {max_lines(max_size):,}, "
-                f"one per {BYTES_PER_LINE} bytes of `max-file-size`); skipped"
-            )
+            raise TooLarge(_too_many_lines(lines, max_size))
         return data, (info.st_size, info.st_mtime_ns)
     except OSError as error:
         raise UnreadableFile(f"cannot read file: {error.strerror or error}") from None
@@ -159,7 +163,18 @@ def might_matter(path: str) -> bool:
         return True  # cannot tell: say it was skipped
 
 
+def _too_many_lines(lines: int, max_size: int) -> str:
+    if max_size // BYTES_PER_LINE <= MAX_LINES:
+        why = f"one per {BYTES_PER_LINE} bytes of `max-file-size`"
+    else:
+        memory = lines * KB_PER_LINE * 1024
+        why = f"parsing it would take about {_size(memory)} of memory"
+    return f"file has too many lines to parse ({lines:,} > {max_lines(max_size):,}, {why}); skipped"
+
+
 def _size(size: int) -> str:
+    if size >= 1024**3:
+        return f"{size / 1024**3:.1f} GiB"
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MiB"
     return f"{size / 1024:.0f} KiB" if size >= 1024 else f"{size} bytes"
