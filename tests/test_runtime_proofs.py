@@ -14,6 +14,7 @@ import asyncio
 import gc
 import importlib.util
 import itertools
+import re
 import sys
 import textwrap
 
@@ -932,3 +933,24 @@ def test_bgt013_task_gets_the_body_once_the_endpoint_reads_it(tmp_path):
     after = load(path)
     post_through_uvicorn(after.app, "/webhook", {"event": "paid"})
     assert (after.STORED, after.FAILED) == ([{"event": "paid"}], [])
+
+
+@pytest.mark.slow
+def test_generated_apps_keep_working_and_get_their_tasks_back(tmp_path):
+    """A fixed sample of bench/behaviour.py: 60 generated apps run with the
+    TestClient before and after `--fix --unsafe-fixes`. A request that
+    passed must still pass, a task that ran must still run, and lost tasks
+    must come back (the harness exits 1 on a regression or a broken file)."""
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "behaviour.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--apps", "60", "--seed", "1", "--keep", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    recovered = re.search(r"^recovered +(\d+)$", done.stdout, re.M)
+    assert recovered is not None and int(recovered.group(1)) >= 15, done.stdout
