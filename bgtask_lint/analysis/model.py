@@ -586,6 +586,28 @@ class Model:
                     return value
         return None
 
+    def is_function_scoped(self, depends: cst.Call) -> bool:
+        """`Depends(dep, scope="function")`: FastAPI (0.121 and later) tears
+        `dep` down when the endpoint returns, before the response is sent."""
+        scope = call_argument(depends, 99, "scope")
+        return (
+            scope is not None
+            and isinstance(scope.value, cst.SimpleString)
+            and scope.value.evaluated_value == "function"
+        )
+
+    def depends_on(self, function: FunctionInfo) -> list[cst.Call]:
+        """The `Depends(...)` / `Security(...)` calls of this module that name
+        `function` as their dependency."""
+        found = []
+        for site in self.calls:
+            if self.qualified_name(site.node.func) not in DEPENDS:
+                continue
+            target = call_argument(site.node, 0, "dependency")
+            if target is not None and self.local_function(target.value) is function:
+                found.append(site.node)
+        return found
+
     def dependency_of(self, param: cst.Param) -> Optional[FunctionRef]:
         """The function a parameter depends on (`Depends(get_db)`), in this
         module or, with a project, the module that defines it."""

@@ -540,12 +540,7 @@ class _Tracer:
             return
         where, call = found
         target = call_argument(call, 0, "dependency")
-        scope = call_argument(call, 99, "scope")
-        function_scope = (
-            scope is not None
-            and isinstance(scope.value, cst.SimpleString)
-            and scope.value.evaluated_value == "function"
-        )
+        function_scope = where.is_function_scoped(call)
         if target is None:  # `Depends()`: the annotation's class is the dependency
             yield Origin(DEPENDENCY, "", name, route, False, function_scope, source=model.path)
             return

@@ -2,8 +2,11 @@
 `target-fastapi` / `target-starlette` settings, else the project's own pin in
 pyproject.toml or requirements files.
 
-BGT009's severity depends on FastAPI's: 0.106 to 0.117 closes a yield
-dependency's resources (and UploadFiles) before background tasks run.
+BGT009's severity and BGT008's finding depend on FastAPI's: 0.106 to 0.117
+tears a yield dependency down before the response is sent (closing its
+resources and UploadFiles before background tasks run, but running a task its
+teardown adds); every other version tears down after the tasks ran
+(bench/fastapi_versions.py measures it).
 BGT006's middleware form depends on Starlette's: 0.38.3 and 0.38.4 never run
 a background set on a middleware's `call_next` response.
 """
@@ -34,6 +37,24 @@ _REQUIREMENT = re.compile(
 # The version a specifier lets the project run on at the least: the pin of
 # `==` / `~=` / poetry's `^`, or the lower bound of `>=`.
 _LOWEST = re.compile(r"(?:===?|~=|>=|\^|~)?\s*(?P<version>\d+(?:\.\d+){1,2})")
+
+
+# FastAPI ran a yield dependency's teardown before the response (and its
+# background tasks) in these versions: inclusive, exclusive.
+TEARDOWN_BEFORE_RESPONSE: tuple[Version, Version] = ((0, 106), (0, 118))
+
+
+def tears_down_before_response(target: Optional[Version]) -> Optional[bool]:
+    """Whether FastAPI `target` tears a (default-scope) yield dependency down
+    before the response is sent; None when the version is unknown."""
+    if target is None:
+        return None
+    low, high = TEARDOWN_BEFORE_RESPONSE
+    return low <= target[:2] < high
+
+
+def show_version(version: Version) -> str:
+    return ".".join(str(part) for part in version)
 
 
 def parse_version(text: str) -> Optional[Version]:

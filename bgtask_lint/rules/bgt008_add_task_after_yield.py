@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.model import FunctionInfo, Model
+from bgtask_lint.config.versions import Version, show_version, tears_down_before_response
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
 # A file without these words cannot have a finding of this rule (the text screen).
@@ -18,9 +21,29 @@ class AddTaskAfterYield(Rule):
 
     ## Why is this bad?
     The code after `yield` in a dependency runs when FastAPI tears the request
-    down, after the response has been built and its background tasks handed
-    over. A task added there is never run (measured on FastAPI 0.105 and on
-    0.118 and later), without any error.
+    down. On FastAPI before 0.106, and on 0.118 and later, that is after the
+    response was sent and its background tasks ran: a task added there is
+    never run, without any error.
+
+    Measured with real FastAPI versions (`bench/fastapi_versions.py`, also run
+    by the test suite):
+
+    | FastAPI | Starlette | task added after `yield` | with `scope="function"` |
+    |---|---|---|---|
+    | 0.105.0 | 0.27.0 | never runs | (no `scope`) |
+    | 0.106.0 | 0.27.0 | runs | (no `scope`) |
+    | 0.115.0 | 0.38.6 | runs | (no `scope`) |
+    | 0.117.1 | 0.48.0 | runs | (no `scope`) |
+    | 0.118.0 | 0.48.0 | never runs | (no `scope`) |
+    | 0.121.0 | 0.49.3 | never runs | runs |
+    | 0.165.0 | 1.10.0 | never runs | runs |
+
+    So the rule reports nothing when `target-fastapi` (or the project's pin)
+    is 0.106 to 0.117, where teardown ran before the response was sent, and
+    nothing for a dependency this module uses only as
+    `Depends(dep, scope="function")`, which is torn down when the endpoint
+    returns. With the version unknown it reports: the loss is what the
+    current releases do.
 
     ## Example
     ```python
@@ -46,6 +69,10 @@ class AddTaskAfterYield(Rule):
 
     ## Fix safety
     No fix: moving the call before `yield` changes what it sees.
+
+    ## Options
+    - `target-fastapi`: the FastAPI version the project runs on (else its pin
+      in `pyproject.toml` or `requirements*.txt` is read).
 
     ## References
     - [FastAPI: Dependencies with yield](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/)
@@ -75,9 +102,12 @@ def dep(tasks: BackgroundTasks):
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
+        target = context.options.target_fastapi
+        if tears_down_before_response(target):
+            return  # teardown runs before the response: the task runs with the others
         for function in model.functions:
             injected = set(model.injected_tasks(function))
-            if not function.yields or not injected:
+            if not function.yields or not injected or _function_scoped_only(model, function):
                 continue
             yields = function.yield_statements
             for site in function.calls:
@@ -92,9 +122,23 @@ def dep(tasks: BackgroundTasks):
                 yield Violation(
                     site.node,
                     f"`add_task` after `yield` in dependency `{function.name}` runs "
-                    "during teardown, after the response's tasks were handed over: "
-                    "this task never runs; add it before `yield`",
+                    "during teardown, after the response's tasks ran"
+                    f"{_on(target)}: this task never runs; add it before `yield`",
                 )
+
+
+def _function_scoped_only(model: Model, function: FunctionInfo) -> bool:
+    """Every `Depends` of this module that names `function` says
+    `scope="function"` (and there is one): it is torn down before the
+    response, and a task it adds then runs."""
+    uses = model.depends_on(function)
+    return bool(uses) and all(model.is_function_scoped(call) for call in uses)
+
+
+def _on(target: Optional[Version]) -> str:
+    if target is None:
+        return " (FastAPI before 0.106 and from 0.118)"
+    return f" (FastAPI {show_version(target)})"
 
 
 def _is_add_task_on(node: cst.CSTNode, names: set[str]) -> bool:

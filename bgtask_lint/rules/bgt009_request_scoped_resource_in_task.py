@@ -16,14 +16,8 @@ from bgtask_lint.analysis.provenance import (
     is_closable,
     origins_of,
 )
-from bgtask_lint.config.versions import Version
+from bgtask_lint.config.versions import Version, show_version, tears_down_before_response
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
-
-# FastAPI closed a yield dependency's resources (and UploadFiles) before
-# background tasks ran in these versions (inclusive, exclusive).
-BROKEN_RANGE = ((0, 106), (0, 118))
-# From this version, `Depends(..., scope="function")` tears down before the response.
-
 
 # A file without these words cannot have a finding of this rule (the text screen).
 TRIGGERS = ("BackgroundTask",)
@@ -251,14 +245,10 @@ def _verdict(resource: Origin, target: Optional[Version]) -> tuple[str, str]:
         return "error", "the middleware closes it before the task runs, on every FastAPI version"
     if resource.function_scope:
         return "error", 'with `scope="function"` FastAPI (0.121 and later) closes it first'
-    low, high = BROKEN_RANGE
     broken = "FastAPI 0.106 to 0.117 closes it before the task runs"
-    if target is not None and low <= target[:2] < high:
-        return "error", f"{broken}, and this project uses {_show(target)}"
+    closes_first = tears_down_before_response(target)
+    if target is not None and closes_first:
+        return "error", f"{broken}, and this project uses {show_version(target)}"
     if target is not None:
-        return "warning", f"fine on FastAPI {_show(target)}, but {broken}"
+        return "warning", f"fine on FastAPI {show_version(target)}, but {broken}"
     return "warning", f"{broken} (set `target-fastapi` to know)"
-
-
-def _show(version: Version) -> str:
-    return ".".join(str(part) for part in version)
