@@ -204,6 +204,12 @@ def main() -> None:
     "configuration and the project's pin.",
 )
 @click.option(
+    "--preview/--no-preview",
+    default=None,
+    help="Run the preview rules too (default: no, or `preview` in the config); "
+    "a preview rule selected by its code runs either way.",
+)
+@click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
@@ -381,6 +387,7 @@ def _check(
     extend_per_file_ignores: tuple[str, ...],
     target_fastapi: Optional[str],
     target_starlette: Optional[str],
+    preview: Optional[bool],
     stdin_filename: Optional[str],
     config_options: tuple[str, ...],
     add_noqa: bool,
@@ -406,6 +413,7 @@ def _check(
         config_options,
         exclude,
         extend_exclude,
+        preview,
     )
     # What the command line does not say, the configuration where it runs
     # does (ruff's `fix`, `unsafe-fixes`, `output-format`, `cache-dir`).
@@ -535,6 +543,7 @@ _OVERRIDE_OPTIONS = (
     "config_options",
     "exclude",
     "extend_exclude",
+    "preview",
 )
 
 
@@ -548,6 +557,7 @@ def _overrides(
     config_options: tuple[str, ...],
     exclude: Optional[tuple[str, ...]],
     extend_exclude: tuple[str, ...],
+    preview: Optional[bool],
 ) -> Overrides:
     """What the command line says over the configuration files."""
     from bgtask_lint.config.settings import Overrides
@@ -564,6 +574,7 @@ def _overrides(
         target_starlette=_target("--target-starlette", target_starlette, "0.38.5"),
         exclude=exclude,
         extend_exclude=extend_exclude,
+        preview=preview,
     )
 
 
@@ -677,18 +688,19 @@ def rules_command(output_format: str) -> None:
     """List every rule: code, name, fix availability, summary."""
     import json
 
-    from bgtask_lint.rules import ALL_RULES
+    from bgtask_lint.rules import ALL_RULES, PREVIEW_CODES
 
     if output_format == "json":
         click.echo(json.dumps([_rule_json(r, explanation=False) for r in ALL_RULES], indent=2))
         return
     for r in ALL_RULES:
-        click.echo(f"{r.code}  {r.name:<36} fix: {r.fix_availability:<9} {r.summary}")
+        summary = f"{r.summary} (preview)" if r.code in PREVIEW_CODES else r.summary
+        click.echo(f"{r.code}  {r.name:<36} fix: {r.fix_availability:<9} {summary}")
 
 
 def _rule_json(rule: Any, explanation: bool = True) -> dict:
     """A rule as `ruff rule --output-format json` describes one."""
-    from bgtask_lint.rules import DEFAULT_CODES
+    from bgtask_lint.rules import DEFAULT_CODES, PREVIEW_CODES
 
     entry = {
         "name": rule.name,
@@ -697,7 +709,7 @@ def _rule_json(rule: Any, explanation: bool = True) -> dict:
         "summary": rule.summary,
         "fix": f"Fix is {_FIX_WORDS[rule.fix_availability]}.",
         "enabled_by_default": rule.code in DEFAULT_CODES,
-        "preview": False,
+        "preview": rule.code in PREVIEW_CODES,
     }
     if explanation:
         entry["explanation"] = rule.documentation()

@@ -21,6 +21,8 @@ the `BackgroundTasks()` or `add_task` line in the project's code:
 - BGT011: a task that fails because it needs a running event loop it does
   not have (`asyncio.create_task`, `asyncio.run` on the loop...);
 - BGT012: injected tasks dropped because the endpoint raised;
+- BGT014: a task that raised, and the tasks queued after it on the same
+  request that Starlette therefore never started, each named;
 - BGT003: an `async def` task that holds the event loop longer than the
   threshold between two awaits (50 ms by default).
 
@@ -154,6 +156,7 @@ class _Task:
     parent: Optional[_Tasks] = None
     ran: int = 0  # how many times it was run
     accounted: bool = False  # reported, or its loss explained by another finding
+    error: Optional[BaseException] = None  # what its last run raised
 
 
 @dataclass(eq=False)
@@ -248,9 +251,14 @@ class Watcher:
         self._patch(background.BackgroundTasks, "__call__", self._tasks_call)
         self._patch_background_attribute(responses.Response)
         try:
+            from fastapi import background as fastapi_background
             from fastapi import routing
         except ImportError:
             return
+        # FastAPI 0.142 and later run the tasks with a `__call__` of their own
+        # (it traces each task) instead of Starlette's.
+        if "__call__" in vars(fastapi_background.BackgroundTasks):
+            self._patch(fastapi_background.BackgroundTasks, "__call__", self._tasks_call)
         if hasattr(routing, "run_endpoint_function"):
             self._patch_module(routing, "run_endpoint_function", self._endpoint)
 
@@ -391,6 +399,11 @@ class Watcher:
                     )
             try:
                 await original(tasks)
+            except Exception:
+                if group is not None:
+                    with _quietly():
+                        watcher._stopped_at_failure(group)
+                raise
             finally:
                 if group is not None:
                     skipped = group.unrun()
@@ -431,9 +444,13 @@ class Watcher:
                     finally:
                         task.func = func
             except RuntimeError as error:
+                record.error = error
                 if _needs_a_loop(error):
                     record.accounted = True
                     watcher._loop_error(record, error)
+                raise
+            except Exception as error:
+                record.error = error
                 raise
 
         return __call__
@@ -543,6 +560,28 @@ class Watcher:
             f"the background task `{record.name}` failed with `RuntimeError: {error}`: "
             "a task runs in a worker thread or after the request, not as a coroutine "
             f"on the app's loop{later}; pass the coroutine function itself to `add_task`",
+        )
+
+    def _stopped_at_failure(self, group: _Tasks) -> None:
+        """A task of `group` raised and Starlette stopped there: the tasks
+        queued after it never started (BGT011 says so itself for its own)."""
+        failed = next((t for t in group.tasks if t.error is not None and t.ran), None)
+        if failed is None or failed.accounted:
+            return
+        later = group.tasks[group.tasks.index(failed) + 1 :]
+        skipped = [t for t in later if not t.ran and not t.accounted]
+        if not skipped:
+            return
+        for task in skipped:
+            task.accounted = True
+        error = failed.error
+        assert error is not None
+        self.report(
+            "BGT014",
+            failed.site,
+            f"the background task `{failed.name}` raised `{type(error).__name__}: {error}`, "
+            f"and Starlette stops at the first failing task: {_lost(skipped)}; handle "
+            "the errors inside each task (`try` / `except Exception`, and log them)",
         )
 
     def blocked(self, record: _Task, seconds: float, where: Site) -> None:

@@ -223,6 +223,54 @@ def test_unused_noqa_runs_only_when_selected(tmp_path):
     assert [d.code for d in check_paths([path]).diagnostics] == ["BGT100"]
 
 
+FAILING_FIRST_TASK = (
+    "import requests\n"
+    "from fastapi import BackgroundTasks\n"
+    "def notify(url):\n"
+    "    requests.post(url)\n"
+    "def audit(x): ...\n"
+    "def route(bt: BackgroundTasks):\n"
+    "    bt.add_task(notify, 'http://x')\n"
+    "    bt.add_task(audit, 1)\n"
+)
+
+
+def test_preview_rules_run_with_preview_or_their_own_code(tmp_path):
+    """Ruff's preview convention: BGT014 is off by default and `ALL` or a
+    prefix does not turn it on; `--preview`, `preview = true`, or its exact
+    code does."""
+    from bgtask_lint.api import check_paths
+    from bgtask_lint.config.settings import Overrides
+
+    path = tmp_path / "app.py"
+    path.write_text(FAILING_FIRST_TASK)
+
+    def codes(overrides=None):
+        return [d.code for d in check_paths([path], overrides or Overrides()).diagnostics]
+
+    assert codes() == []
+    assert codes(Overrides(select=("ALL",))) == []
+    assert codes(Overrides(select=("BGT0",))) == []
+    assert codes(Overrides(select=("BGT014",))) == ["BGT014"]
+    assert codes(Overrides(extend_select=("BGT014",))) == ["BGT014"]
+    assert codes(Overrides(preview=True)) == ["BGT014"]
+    assert codes(Overrides(preview=True, ignore=("BGT014",))) == []
+    (tmp_path / "pyproject.toml").write_text("[tool.bgtask-lint]\npreview = true\n")
+    assert codes() == ["BGT014"]
+    assert codes(Overrides(preview=False)) == []
+
+
+def test_preview_flag_and_bad_preview_value(cli, tmp_path):
+    (tmp_path / "app.py").write_text(FAILING_FIRST_TASK)
+    assert cli("check", "--no-cache", ".", cwd=tmp_path).returncode == 0
+    result = cli("check", "--no-cache", "--preview", ".", cwd=tmp_path)
+    assert result.returncode == 1 and "BGT014" in result.stdout
+    (tmp_path / "pyproject.toml").write_text("[tool.bgtask-lint]\npreview = 5\n")
+    result = cli("check", "--no-cache", ".", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`preview`" in result.stderr and "true or false" in result.stderr
+
+
 ROUTE_WITH_A_CHAIN = (
     "from fastapi import BackgroundTasks, FastAPI\n"
     "from b.jobs import job\n"

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, expectations, run_cli
+from conftest import FIXTURES, expectations, fixture_code, run_cli
+
+from bgtask_lint.rules import DEFAULT_CODES
 
 FIXTURE_FILES = sorted(FIXTURES.glob("BGT*.py"))
 LINE = re.compile(r"^(?P<path>.+?):(?P<row>\d+):(?P<col>\d+): (?P<code>BGT\d{3}) (?P<message>.*)$")
@@ -26,11 +28,13 @@ def parse(output):
 
 def _checked_as(path: Path, where: Path) -> Path:
     """Where fixture `path` is checked: in place, or, when it has options of
-    its own (`# fixture-config:`, or BGT100, off by default as ruff's RUF100),
-    copied into a project of its own under `where` configured with them."""
+    its own (`# fixture-config:`, or a rule off by default: BGT100 as ruff's
+    RUF100, preview rules), copied into a project of its own under `where`
+    configured with them."""
     options = re.findall(r"^# fixture-config: (.+)$", path.read_text(encoding="utf-8"), re.M)
-    if path.name.startswith("BGT100"):
-        options.append('extend-select = ["BGT100"]')
+    code = fixture_code(path)
+    if code not in DEFAULT_CODES:
+        options.append(f'extend-select = ["{code}"]')
     if not options:
         return path
     project = where / path.stem

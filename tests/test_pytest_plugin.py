@@ -12,6 +12,7 @@ pytest_plugins = ["pytester"]
 
 HEADER = """\
 import asyncio
+import logging
 import time
 
 from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Response, WebSocket
@@ -108,6 +109,33 @@ CASES = {
         def route(tasks: BackgroundTasks):
             tasks.add_task(record, 1)
             return JSONResponse({"detail": "no"}, status_code=409)
+        """,
+    ),
+    "BGT014": (
+        """
+        def charge(x):
+            raise ConnectionError("payment gateway timed out")
+
+        @app.post("/")
+        def route(tasks: BackgroundTasks):
+            tasks.add_task(charge, 1)  # here
+            tasks.add_task(record, 2)
+            tasks.add_task(arecord, 3)
+            return {}
+        """,
+        """
+        def charge(x):
+            try:
+                raise ConnectionError("payment gateway timed out")
+            except Exception:
+                logging.getLogger(__name__).exception("charge failed")
+
+        @app.post("/")
+        def route(tasks: BackgroundTasks):
+            tasks.add_task(charge, 1)
+            tasks.add_task(record, 2)
+            tasks.add_task(arecord, 3)
+            return {}
         """,
     ),
     "BGT008": (

@@ -14,6 +14,7 @@ import asyncio
 import gc
 import importlib.util
 import itertools
+import logging
 import re
 import sys
 import textwrap
@@ -954,3 +955,56 @@ def test_generated_apps_keep_working_and_get_their_tasks_back(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     recovered = re.search(r"^recovered +(\d+)$", done.stdout, re.M)
     assert recovered is not None and int(recovered.group(1)) >= 15, done.stdout
+
+
+# --- BGT014 ---------------------------------------------------------------------
+
+FIRST_TASK_FAILS = """
+    import logging
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    logger = logging.getLogger("proof.bgt014")
+    RAN = []
+
+
+    def charge(order: int):
+        RAN.append(("charge", order))
+        raise ConnectionError("payment gateway timed out")
+
+
+    def send_receipt(order: int):
+        RAN.append(("receipt", order))
+
+
+    @app.post("/orders/{order}")
+    def create(order: int, background_tasks: BackgroundTasks):
+        background_tasks.add_task(charge, order)
+        background_tasks.add_task(send_receipt, order)
+        return {"ok": True}
+"""
+
+
+def test_bgt014_a_failing_task_skips_the_next_until_it_is_guarded(tmp_path, caplog):
+    """Starlette stops a request's tasks at the first exception: the receipt
+    is never sent, and the client saw 200. After the unsafe fix the failure
+    is logged (with the module's own logger) and the receipt goes out."""
+    path = write_app(tmp_path, FIRST_TASK_FAILS)
+    before = load(path)
+    with TestClient(before.app, raise_server_exceptions=False) as client:
+        assert client.post("/orders/7").status_code == 200
+    assert before.RAN == [("charge", 7)]  # the receipt task never started
+
+    result = run_cli("check", "--select", "BGT014", "--fix", "--unsafe-fixes", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "logger.exception(" in path.read_text(encoding="utf-8")
+    after = load(path)
+    # Nothing escapes the tasks now: the TestClient would raise it.
+    with caplog.at_level(logging.ERROR, logger="proof.bgt014"), TestClient(after.app) as client:
+        assert client.post("/orders/7").status_code == 200
+    assert after.RAN == [("charge", 7), ("receipt", 7)]
+    assert "Background task charge failed" in caplog.text
+    assert "payment gateway timed out" in caplog.text
+    again = run_cli("check", "--select", "BGT014", "--fix", "--unsafe-fixes", str(path))
+    assert again.returncode == 0 and "fixed" not in again.stdout

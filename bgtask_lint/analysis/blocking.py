@@ -158,3 +158,32 @@ def blocking_name(model: Model, site: CallSite, blocking: frozenset[str]) -> Opt
 
 def _is_self(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "self"
+
+
+def used_only_as_tasks(model: Model, uses: list[TaskUse]) -> set[FunctionInfo]:
+    """Tasks of this module that are used only as tasks: every mention of one
+    in this module is the callable a submission here hands over, and no other
+    module of the project calls it. A fix may then change how the function
+    behaves when called (BGT003 makes it a `def`: no `await` of it breaks;
+    BGT014 makes it swallow its errors: no caller relies on them). Still
+    unsafe: code outside the project may call it."""
+    # Each task of this module, with the callables of its submissions here
+    # (none for a task only other modules submit).
+    handed_over: dict[FunctionInfo, set[int]] = {}
+    for ref, submission, _ in uses:
+        if ref.model is not model:
+            continue
+        nodes = handed_over.setdefault(ref.info, set())
+        if submission is not None and submission.callable_arg is not None:
+            handed = submission.callable_arg.value
+            # The callable itself, or what a `partial(...)` wraps.
+            names = [arg.value for arg in handed.args] if isinstance(handed, cst.Call) else [handed]
+            nodes.update(id(name) for name in names if isinstance(name, cst.Name))
+    project = model.project
+    return {
+        info
+        for info, nodes in handed_over.items()
+        if info.is_module_level
+        and all(id(use.node) in nodes for use in model.local_uses(model.module, info.name))
+        and not (project is not None and project.called_elsewhere(model, info.name))
+    }

@@ -8,7 +8,7 @@ FastAPI bugs; projects add their own with `extra-blocking-calls`.
 
 from __future__ import annotations
 
-_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 
 BLOCKING_CALLS = frozenset(
     {
@@ -16,9 +16,9 @@ BLOCKING_CALLS = frozenset(
         "builtins.open",
         "builtins.input",
         "io.open",
-        *(f"requests.{verb}" for verb in _HTTP_VERBS),
-        *(f"requests.api.{verb}" for verb in _HTTP_VERBS),
-        *(f"httpx.{verb}" for verb in (*_HTTP_VERBS, "stream")),
+        *(f"requests.{verb}" for verb in HTTP_VERBS),
+        *(f"requests.api.{verb}" for verb in HTTP_VERBS),
+        *(f"httpx.{verb}" for verb in (*HTTP_VERBS, "stream")),
         "urllib.request.urlopen",
         "urllib.request.urlretrieve",
         "urllib3.request",
@@ -65,8 +65,8 @@ BLOCKING_CALLS = frozenset(
 # reported already.
 _SQL = ("execute", "executemany", "fetchone", "fetchall", "fetchmany", "commit", "rollback")
 BLOCKING_METHODS: dict[str, tuple[str, ...]] = {
-    "requests.Session": (*_HTTP_VERBS, "send"),
-    "httpx.Client": (*_HTTP_VERBS, "stream", "send"),
+    "requests.Session": (*HTTP_VERBS, "send"),
+    "httpx.Client": (*HTTP_VERBS, "stream", "send"),
     "urllib3.PoolManager": ("request", "urlopen"),
     "boto3.client": ("*",),
     "boto3.resource": ("*",),

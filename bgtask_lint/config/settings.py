@@ -27,7 +27,7 @@ from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.formatting import formatter_line_length
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, OUTPUT_FORMATS, RuleOptions
 from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi, pinned_starlette
-from bgtask_lint.rules import DEFAULT_CODES, RULE_CODES
+from bgtask_lint.rules import DEFAULT_CODES, PREVIEW_CODES, RULE_CODES
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
 
 SECTION = "bgtask-lint"
@@ -88,6 +88,7 @@ _KNOWN_KEYS = (
     "max-call-depth",
     "max-file-size",
     "respect-gitignore",
+    "preview",
 )
 
 
@@ -120,6 +121,8 @@ class SelectionLayer:
 
 
 DEFAULT_SELECTION = SelectionLayer(select=DEFAULT_CODES)
+# The defaults with preview on: the preview rules join them.
+_PREVIEW_DEFAULT_SELECTION = SelectionLayer(select=(*DEFAULT_CODES, *sorted(PREVIEW_CODES)))
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,9 @@ class Settings:
     src: tuple[str, ...] = ()
     max_call_depth: int = DEFAULT_MAX_CALL_DEPTH
     respect_gitignore: bool = True
+    # Preview rules run (`preview = true`, `--preview`); without it a preview
+    # rule runs only when selected by its exact code, as in ruff.
+    preview: bool = False
     # Larger files are reported as skipped, never parsed (memory stays bounded).
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     # Which findings' fixes may be applied or offered (`fixable`, `unfixable`),
@@ -183,9 +189,19 @@ class Settings:
     @cached_property
     def _selected_codes(self) -> frozenset[str]:
         codes: frozenset[str] = frozenset()
+        named: set[str] = set()
         for layer in self.selection:
+            if layer is DEFAULT_SELECTION and self.preview:
+                layer = _PREVIEW_DEFAULT_SELECTION
             codes = layer.apply(codes)
-        return codes
+            if layer is not DEFAULT_SELECTION:
+                named.update(
+                    s.strip().upper() for s in (*(layer.select or ()), *layer.extend_select)
+                )
+        if self.preview:
+            return codes
+        # `ALL` or a prefix does not turn a preview rule on; its own code does.
+        return frozenset(c for c in codes if c not in PREVIEW_CODES or c in named)
 
     @cached_property
     def fixable_codes(self) -> frozenset[str]:
@@ -258,6 +274,8 @@ class Overrides:
     # `--exclude` replaces the configured `exclude`; `--extend-exclude` adds.
     exclude: Optional[tuple[str, ...]] = None
     extend_exclude: tuple[str, ...] = ()
+    # `--preview` / `--no-preview`, over the configuration's `preview`.
+    preview: Optional[bool] = None
 
     def apply(self, settings: Settings) -> Settings:
         if self.config_table:
@@ -275,6 +293,7 @@ class Overrides:
             per_file_ignores=(*settings.per_file_ignores, *self.extend_per_file_ignores),
             target_fastapi=self.target_fastapi or settings.target_fastapi,
             target_starlette=self.target_starlette or settings.target_starlette,
+            preview=settings.preview if self.preview is None else self.preview,
         )
 
     def validate(self) -> None:
@@ -491,7 +510,7 @@ def table_fields(table: Any, where: str) -> tuple[SelectionLayer, dict[str, Any]
         lists["max_call_depth"] = depth
     if "max-file-size" in table:
         lists["max_file_size"] = parse_size(table["max-file-size"], f"`max-file-size` in {where}")
-    for key in ("respect-gitignore", "fix", "unsafe-fixes"):
+    for key in ("respect-gitignore", "preview", "fix", "unsafe-fixes"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"`{key}` in {where} must be true or false")

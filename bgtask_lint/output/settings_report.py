@@ -26,6 +26,7 @@ def format_settings(path: Path, settings: Settings, project_root: Optional[Path]
         ("extend-include", list(settings.extend_include)),
         ("per-file-ignores", {p: list(codes) for p, codes in settings.per_file_ignores}),
         ("respect-gitignore", settings.respect_gitignore),
+        ("preview", settings.preview),
         ("src", list(settings.src)),
         ("target-fastapi", _version(options.target_fastapi)),
         ("target-starlette", _version(options.target_starlette)),

@@ -70,8 +70,23 @@ def _enabled_by_default(code: str) -> bool:
     return _OFF_BY_DEFAULT_LINE.search(source) is None
 
 
-# The rules a configuration that selects nothing runs.
-DEFAULT_CODES: tuple[str, ...] = tuple(c for c in RULE_CODES if _enabled_by_default(c))
+_PREVIEW_LINE = re.compile(r"^PREVIEW = True$", re.MULTILINE)
+
+
+def _in_preview(code: str) -> bool:
+    """True for a rule whose module says `PREVIEW = True` on a line of its own
+    (ruff's preview rules: they run with `--preview` / `preview = true`, or
+    when selected by their exact code)."""
+    source = (Path(__file__).parent / f"{RULE_MODULES[code]}.py").read_text(encoding="utf-8")
+    return _PREVIEW_LINE.search(source) is not None
+
+
+PREVIEW_CODES: frozenset[str] = frozenset(c for c in RULE_CODES if _in_preview(c))
+# The rules a configuration that selects nothing runs; with preview on, the
+# preview rules join them.
+DEFAULT_CODES: tuple[str, ...] = tuple(
+    c for c in RULE_CODES if _enabled_by_default(c) and c not in PREVIEW_CODES
+)
 
 
 class Screen:

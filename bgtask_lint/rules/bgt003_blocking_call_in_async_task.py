@@ -4,7 +4,12 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from bgtask_lint.analysis.blocking import BlockingPath, TaskUse, blocking_paths, tasks_run_here
+from bgtask_lint.analysis.blocking import (
+    BlockingPath,
+    blocking_paths,
+    tasks_run_here,
+    used_only_as_tasks,
+)
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, Model
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.diagnostic import SAFE, UNSAFE
@@ -159,7 +164,7 @@ def route(queue):
         # Each blocking call once, with every file whose routes lead to it.
         found: list[Violation] = []
         uses = tasks_run_here(model)
-        only_tasks = _used_only_as_tasks(model, uses)
+        only_tasks = used_only_as_tasks(model, uses)
         for task, _, sources in uses:
             if not task.info.is_async:
                 continue
@@ -209,34 +214,6 @@ def _message(task: FunctionInfo, path: BlockingPath) -> str:
         f"async task `{task.display_name}` blocks the event loop: {' → '.join(path.chain)}; "
         "make the task a `def` (it then runs in the thread pool) or use a non-blocking call"
     )
-
-
-def _used_only_as_tasks(model: Model, uses: list[TaskUse]) -> set[FunctionInfo]:
-    """Async tasks of this module that are used only as tasks: every mention of
-    one in this module is the callable a submission here hands over, and no
-    other module of the project calls it. Turning one into a `def` then breaks
-    no `await` (an awaited `def`'s None fails the request). Still unsafe: code
-    outside the project may await it."""
-    # Each task of this module, with the callables of its submissions here
-    # (none for a task only other modules submit).
-    handed_over: dict[FunctionInfo, set[int]] = {}
-    for ref, submission, _ in uses:
-        if ref.model is not model or not ref.info.is_async:
-            continue
-        nodes = handed_over.setdefault(ref.info, set())
-        if submission is not None and submission.callable_arg is not None:
-            handed = submission.callable_arg.value
-            # The callable itself, or what a `partial(...)` wraps.
-            names = [arg.value for arg in handed.args] if isinstance(handed, cst.Call) else [handed]
-            nodes.update(id(name) for name in names if isinstance(name, cst.Name))
-    project = model.project
-    return {
-        info
-        for info, nodes in handed_over.items()
-        if info.is_module_level
-        and all(id(use.node) in nodes for use in model.local_uses(model.module, info.name))
-        and not (project is not None and project.called_elsewhere(model, info.name))
-    }
 
 
 def _asyncio_sleep_fix(model: Model, site: CallSite) -> FixPlan:
