@@ -277,3 +277,56 @@ def test_resolving_ahead_parses_what_the_check_follows_first_and_changes_nothing
         findings.append(check_text(AHEAD_ROUTES, str(routes), codes, project=project))
     assert findings[0] == findings[1]
     assert [d.code for d in findings[0]] == ["BGT009"], findings[0]
+
+
+SERVERLESS_APP = {
+    "app/__init__.py": "",
+    "app/routes.py": (
+        "from fastapi import APIRouter, BackgroundTasks\n"
+        "router = APIRouter()\n"
+        "def send(x: int) -> None: ...\n"
+        "@router.post('/a')\n"
+        "def a(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(send, 1)\n"
+        "    return {}\n"
+        "@router.post('/b')\n"
+        "def b(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(send, 2)\n"
+        "    return {}\n"
+    ),
+    "app/main.py": (
+        "from fastapi import FastAPI\n"
+        "from app.routes import router\n"
+        "app = FastAPI()\n"
+        "app.include_router(router)\n"
+    ),
+    "handler.py": "from mangum import Mangum\nfrom app.main import app\nhandler = Mangum(app)\n",
+    # Another app of the same repository, served by uvicorn: not the Lambda's.
+    "worker/__init__.py": "",
+    "worker/server.py": (
+        "from fastapi import BackgroundTasks, FastAPI\n"
+        "app = FastAPI()\n"
+        "@app.post('/w')\n"
+        "def w(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(print, 1)\n"
+    ),
+}
+
+
+def test_serverless_entry_is_reported_whichever_file_is_checked(cli, tmp_path):
+    """BGT015 is a project's question: `Mangum(app)` in handler.py, the
+    routes two imports away. Checked whole, handler alone, or a route
+    module alone (pre-commit), the one finding is at the Mangum call and
+    counts the routes the handler's app reaches, not the other app's."""
+    (tmp_path / ".git").mkdir()
+    for name, text in SERVERLESS_APP.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    for paths in (["."], ["handler.py"], ["app/routes.py"]):
+        reported = [f for f in findings(cli, tmp_path, *paths) if f[2] == "BGT015"]
+        assert [(f, row) for f, row, _, _ in reported] == [("handler.py", 3)], paths
+        assert reported[0][3].startswith("2 routes queue background tasks under Mangum")
+        assert "`a` (app/routes.py:5)" in reported[0][3]
+    # A module the handler does not lead to says nothing about it.
+    assert findings(cli, tmp_path, "worker/server.py") == []
+    assert findings(cli, tmp_path, "app/main.py") == []

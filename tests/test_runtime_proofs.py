@@ -18,6 +18,7 @@ import logging
 import re
 import sys
 import textwrap
+import time
 
 import pytest
 from conftest import run_cli
@@ -1008,3 +1009,93 @@ def test_bgt014_a_failing_task_skips_the_next_until_it_is_guarded(tmp_path, capl
     assert "payment gateway timed out" in caplog.text
     again = run_cli("check", "--select", "BGT014", "--fix", "--unsafe-fixes", str(path))
     assert again.returncode == 0 and "fixed" not in again.stdout
+
+
+# --- BGT015 ---------------------------------------------------------------------
+
+ON_LAMBDA = """
+    import time
+
+    from fastapi import BackgroundTasks, FastAPI
+    from mangum import Mangum
+
+    app = FastAPI()
+    RAN = []
+    QUEUE = []  # stands for SQS: another worker takes the job from there
+
+
+    def build_report(order: int):
+        time.sleep(0.5)
+        RAN.append(order)
+
+
+    @app.post("/orders/{order}")
+    def create(order: int, background_tasks: BackgroundTasks):
+        background_tasks.add_task(build_report, order)
+        return {"ok": True}
+
+
+    @app.post("/queued/{order}")
+    def create_queued(order: int):
+        QUEUE.append(("build_report", order))
+        return {"ok": True}
+
+
+    handler = Mangum(app, lifespan="off")
+"""
+
+
+def api_gateway_event(method: str, path: str) -> dict:
+    """An API Gateway (HTTP API, payload 2.0) event, as Lambda hands it over."""
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "api.example.com"},
+        "requestContext": {
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "proof",
+            },
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "requestId": "request",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": "06/Dec/2026:00:00:00 +0000",
+            "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+        "body": "",
+    }
+
+
+class _LambdaContext:
+    function_name = "proof"
+    aws_request_id = "request"
+
+
+def test_bgt015_under_mangum_the_response_waits_for_the_tasks(tmp_path):
+    """The real adapter, with a synthetic API Gateway event: the invocation
+    returns only after the 0.5 s task ran, so every request pays for its
+    tasks (and a task past the timeout dies with it). Queued instead, the
+    response comes back at once."""
+    path = write_app(tmp_path, ON_LAMBDA)
+    result = run_cli("check", "--output-format", "concise", str(path))
+    assert "BGT015 1 route queues background tasks under Mangum" in result.stdout
+    app = load(path)
+    started = time.perf_counter()
+    response = app.handler(api_gateway_event("POST", "/orders/7"), _LambdaContext())
+    waited = time.perf_counter() - started
+    assert response["statusCode"] == 200
+    assert waited >= 0.5 and app.RAN == [7]  # the task ran before the response was returned
+    started = time.perf_counter()
+    response = app.handler(api_gateway_event("POST", "/queued/8"), _LambdaContext())
+    assert response["statusCode"] == 200
+    assert time.perf_counter() - started < 0.5 and app.QUEUE == [("build_report", 8)]

@@ -183,6 +183,8 @@ class Project:
         # complete chains (run/context.py).
         self.context_files: list[str] = []
         self._handles_http_exceptions: Optional[bool] = None
+        # The files handing the app to a serverless adapter (serverless.py).
+        self.serverless_entries: Optional[list[str]] = None
         # Per file, the model whose routes have been followed into the
         # functions they call, and the facts that gave (provenance.propagate).
         self.propagated: dict[str, tuple[Model, list[tuple[str, str]]]] = {}
@@ -631,6 +633,7 @@ class Project:
         as background tasks, and the values its routes hand to the functions
         they call (see provenance.propagate). Returns them as (file, fact)."""
         from bgtask_lint.analysis.provenance import propagate
+        from bgtask_lint.analysis.serverless import serverless_facts
 
         uses = []
         for submission in model.task_submissions():
@@ -639,6 +642,7 @@ class Project:
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
                 uses.append((_key(ref.model.path), ref.info.key))
+        uses.extend(serverless_facts(self, model))
         self.add_facts(uses, model.path)
         uses.extend(propagate(model))
         return sorted(set(uses))
