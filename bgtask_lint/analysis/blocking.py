@@ -134,10 +134,16 @@ def _sync_chain(
     return None
 
 
-def blocking_name(model: Model, site: CallSite, blocking: frozenset[str]) -> Optional[str]:
+def blocking_name(
+    model: Model,
+    site: CallSite,
+    blocking: frozenset[str],
+    method_matches: Callable[[str, str, frozenset[str]], bool] = blocks,
+) -> Optional[str]:
     """How the chain names the call when it blocks: its qualified name, or the
     type and method (`sqlalchemy.orm.Session.execute`) of an object of a
-    known type, wherever the object came from."""
+    known type, wherever the object came from. `blocking` and
+    `method_matches` say what matches (BGT014 asks what can fail)."""
     func = site.node.func
     qualname = model.qualified_name(func)
     if qualname in blocking:
@@ -149,7 +155,7 @@ def blocking_name(model: Model, site: CallSite, blocking: frozenset[str]) -> Opt
     path, owner, direct = func.attr.value, func.value, True
     while True:
         for type_name in held_types(origins_of(model, owner, site.function)):
-            if blocks(type_name, path if direct else "*", blocking):
+            if method_matches(type_name, path if direct else "*", blocking):
                 return f"{type_name.removeprefix('builtins.')}.{path}"
         if not isinstance(owner, cst.Attribute) or _is_self(owner.value):
             return None

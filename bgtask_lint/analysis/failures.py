@@ -16,8 +16,9 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from bgtask_lint.analysis.blocking import blocking_name
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model
-from bgtask_lint.analysis.provenance import held_types, origins_of
+from bgtask_lint.analysis.walk import own_nodes
 from bgtask_lint.config.failing import FAILING_CALLS, RAISING_METHODS, fails
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 
@@ -43,36 +44,21 @@ class _Body:
     tries: frozenset[int]
 
 
-class _BodyWalker(cst.CSTVisitor):
-    """The calls, raises and tries of one function, not of those nested in it."""
-
-    def __init__(self, root: cst.FunctionDef) -> None:
-        self.root = root
-        self.line: Optional[cst.SimpleStatementLine] = None
-        self.events: list[Union[cst.Call, tuple[cst.Raise, cst.SimpleStatementLine]]] = []
-        self.tries: set[int] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node is self.root
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self.line = node
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.events.append(node)
-
-    def visit_Raise(self, node: cst.Raise) -> None:
-        if self.line is not None:
-            self.events.append((node, self.line))
-
-    def visit_Try(self, node: cst.Try) -> None:
-        self.tries.add(id(node))
+def _read_body(function: cst.FunctionDef) -> _Body:
+    """The calls, raises and tries of `function`, not of those nested in it."""
+    events: list[Union[cst.Call, tuple[cst.Raise, cst.SimpleStatementLine]]] = []
+    tries: set[int] = set()
+    line: Optional[cst.SimpleStatementLine] = None
+    for node in own_nodes(function):
+        if isinstance(node, cst.SimpleStatementLine):
+            line = node  # a `raise` is a small statement of the line before it
+        elif isinstance(node, cst.Call):
+            events.append(node)
+        elif isinstance(node, cst.Raise) and line is not None:
+            events.append((node, line))
+        elif isinstance(node, cst.Try):
+            tries.add(id(node))
+    return _Body(tuple(events), frozenset(tries))
 
 
 def handles_errors(statement: cst.Try) -> bool:
@@ -106,17 +92,14 @@ class Failures:
     def __init__(
         self, extra: frozenset[str] = frozenset(), max_depth: int = DEFAULT_MAX_CALL_DEPTH
     ) -> None:
-        self.extra = extra
+        self.failing = FAILING_CALLS | extra
         self.max_depth = max_depth
         self._bodies: dict[int, _Body] = {}
 
     def _body(self, info: FunctionInfo) -> _Body:
         known = self._bodies.get(id(info.node))
         if known is None:
-            walker = _BodyWalker(info.node)
-            info.node.visit(walker)
-            known = _Body(tuple(walker.events), frozenset(walker.tries))
-            self._bodies[id(info.node)] = known
+            known = self._bodies[id(info.node)] = _read_body(info.node)
         return known
 
     def is_guarded(
@@ -158,7 +141,7 @@ class Failures:
                 continue
             if self.is_guarded(model, info, site.statement):
                 continue
-            name = failing_name(model, site, self.extra)
+            name = failing_name(model, site, self.failing)
             if name is not None:
                 return FailurePath((*chain, name), model, site.node)
             if depth >= self.max_depth:
@@ -174,18 +157,11 @@ class Failures:
         return None
 
 
-def failing_name(model: Model, site: CallSite, extra: frozenset[str]) -> Optional[str]:
-    """How the chain names `site`'s call when it can fail, else None."""
+def failing_name(model: Model, site: CallSite, failing: frozenset[str]) -> Optional[str]:
+    """How the chain names `site`'s call when it can fail, else None: BGT003's
+    naming of typed calls, asked with what can fail (`failing`: the built-in
+    calls and the configured ones) instead of what blocks."""
     func = site.node.func
-    qualname = model.qualified_name(func)
-    if qualname is not None and (qualname in FAILING_CALLS or qualname in extra):
-        return qualname.removeprefix("builtins.")
-    if not isinstance(func, cst.Attribute):
-        return None
-    method = func.attr.value
-    if method in RAISING_METHODS:
-        return method
-    for type_name in held_types(origins_of(model, func.value, site.function)):
-        if fails(type_name, method, extra):
-            return f"{type_name.removeprefix('builtins.')}.{method}"
-    return None
+    if isinstance(func, cst.Attribute) and func.attr.value in RAISING_METHODS:
+        return func.attr.value
+    return blocking_name(model, site, failing, fails)

@@ -82,12 +82,13 @@ def entry_modules(project: Project) -> list[str]:
     known = project.serverless_entries
     if known is None:
         known = project.serverless_entries = [
-            path
-            for path in _project_files(project)
-            if "Mangum(" in (project.text_of(path) or "")
-            and _IMPORTS_MANGUM.search(project.text_of(path) or "") is not None
+            path for path in _project_files(project) if _is_entry(project.text_of(path) or "")
         ]
     return known
+
+
+def _is_entry(text: str) -> bool:
+    return "Mangum(" in text and _IMPORTS_MANGUM.search(text) is not None
 
 
 def serverless_facts(project: Project, model: Model) -> list[tuple[str, str]]:

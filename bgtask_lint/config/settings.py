@@ -195,9 +195,7 @@ class Settings:
                 layer = _PREVIEW_DEFAULT_SELECTION
             codes = layer.apply(codes)
             if layer is not DEFAULT_SELECTION:
-                named.update(
-                    s.strip().upper() for s in (*(layer.select or ()), *layer.extend_select)
-                )
+                named.update((*(layer.select or ()), *layer.extend_select))
         if self.preview:
             return codes
         # `ALL` or a prefix does not turn a preview rule on; its own code does.

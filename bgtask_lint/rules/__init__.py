@@ -47,12 +47,18 @@ _TRIGGERS_LINE = re.compile(r"^TRIGGERS = (\(.*\))$", re.MULTILINE)
 
 
 @cache
+def _source(code: str) -> str:
+    """The source of rule `code`'s module, read without importing it."""
+    return (Path(__file__).parent / f"{RULE_MODULES[code]}.py").read_text(encoding="utf-8")
+
+
+@cache
 def triggers(code: str) -> tuple[str, ...]:
     """The regular expressions a file must match (any of them) for rule `code`
     to report on it: the module's one-line `TRIGGERS = (...)` literal, read
     from its source without importing it (every run builds the screen: this
     costs a fraction of parsing the module)."""
-    source = (Path(__file__).parent / f"{RULE_MODULES[code]}.py").read_text(encoding="utf-8")
+    source = _source(code)
     match = _TRIGGERS_LINE.search(source)
     value = ast.literal_eval(match.group(1)) if match else None
     if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
@@ -66,7 +72,7 @@ _OFF_BY_DEFAULT_LINE = re.compile(r"^ENABLED_BY_DEFAULT = False$", re.MULTILINE)
 def _enabled_by_default(code: str) -> bool:
     """False for a rule whose module says `ENABLED_BY_DEFAULT = False` on a line
     of its own (as ruff's RUF100: it runs when selected)."""
-    source = (Path(__file__).parent / f"{RULE_MODULES[code]}.py").read_text(encoding="utf-8")
+    source = _source(code)
     return _OFF_BY_DEFAULT_LINE.search(source) is None
 
 
@@ -77,7 +83,7 @@ def _in_preview(code: str) -> bool:
     """True for a rule whose module says `PREVIEW = True` on a line of its own
     (ruff's preview rules: they run with `--preview` / `preview = true`, or
     when selected by their exact code)."""
-    source = (Path(__file__).parent / f"{RULE_MODULES[code]}.py").read_text(encoding="utf-8")
+    source = _source(code)
     return _PREVIEW_LINE.search(source) is not None
 
 
