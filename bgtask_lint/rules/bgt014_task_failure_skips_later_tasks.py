@@ -11,7 +11,14 @@ from bgtask_lint.analysis.model import FunctionInfo, FunctionRef, Model, TaskSub
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.diagnostic import UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
-from bgtask_lint.rules.rewrite import Edits, module_reference
+from bgtask_lint.rules.rewrite import (
+    CannotFix,
+    Edits,
+    fit_call,
+    is_docstring,
+    line_column,
+    module_reference,
+)
 
 # A file without these words cannot have a finding of this rule (the text screen).
 TRIGGERS = ("BackgroundTasks",)
@@ -259,34 +266,46 @@ def _guard_fix(model: Model, task: FunctionInfo) -> Optional[FixPlan]:
     if not isinstance(body, cst.IndentedBlock):
         return None  # `def f(): x()` on one line: left as it is
 
+    statements = list(body.body)
+    kept: list[cst.BaseStatement] = []
+    if statements and is_docstring(statements[0]):
+        kept.append(statements.pop(0))
+    if not statements:
+        return None
+
+    def free(name: str) -> bool:
+        # A parameter or local of that name would be what the handler
+        # calls (or unbound when the error came first).
+        return not model.local_bindings(task.node, name)
+
     def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
         logger = module_logger(model)
-        if logger is None:
-            logger = f"{module_reference(model, edits, 'logging')}.getLogger(__name__)"
-        statements = list(body.body)
-        kept: list[cst.BaseStatement] = []
-        if statements and _is_docstring(statements[0]):
-            kept.append(statements.pop(0))
-        handler = cst.parse_statement(
-            f"try:\n    pass\nexcept Exception:\n"
-            f'    {logger}.exception("Background task {task.display_name} failed")\n'
+        if logger is None or not free(logger):
+            logging = module_reference(model, edits, "logging")
+            if not free(logging):
+                raise CannotFix(f"`{logging}` is a local name of `{task.name}`")
+            logger = f"{logging}.getLogger(__name__)"
+        report = cst.parse_expression(
+            f'{logger}.exception("Background task {task.display_name} failed")'
         )
-        assert isinstance(handler, cst.Try)
-        guarded = handler.with_changes(body=cst.IndentedBlock(body=statements))
+        assert isinstance(report, cst.Call)
+        # Two indents in from the `def`: its body, then the handler's.
+        indent = len(model.module.default_indent.expandtabs())
+        report = fit_call(model, report, line_column(model, task.node) + 2 * indent)
+        handler = cst.Try(
+            body=cst.IndentedBlock(body=statements),
+            handlers=[
+                cst.ExceptHandler(
+                    body=cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Expr(report)])]),
+                    type=cst.Name("Exception"),
+                )
+            ],
+        )
         edits.replace[task.node] = task.node.with_changes(
-            body=body.with_changes(body=[*kept, guarded])
+            body=body.with_changes(body=[*kept, handler])
         )
         return edits
 
     message = f"Log and swallow the errors of `{task.name}` (`try` / `except Exception`)"
     return FixPlan(UNSAFE, message, rewrite)
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )

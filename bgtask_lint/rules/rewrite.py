@@ -269,7 +269,7 @@ def insert_import_statement(
         return
     if above:
         edits.after[above[-1][0]].append(statement)
-    elif body and _is_docstring(body[0]) and (before is None or before > 0):
+    elif body and is_docstring(body[0]) and (before is None or before > 0):
         edits.after[body[0]].append(statement)
     elif body:
         first = body[0]
@@ -381,7 +381,7 @@ def _member_key(alias: cst.ImportAlias) -> tuple[int, str, str]:
     return kind, name.lower(), name
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
+def is_docstring(statement: cst.CSTNode) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1
