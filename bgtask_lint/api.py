@@ -7,7 +7,7 @@ directly.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Optional, Union
 
@@ -24,6 +24,7 @@ __all__ = [
     "FixMode",
     "RunResult",
     "add_noqa",
+    "check_documents",
     "check_paths",
     "check_source",
     "check_stdin",
@@ -95,6 +96,41 @@ def check_stdin(
     with cycle_collector_paused():
         run.index_context()  # the routes elsewhere whose chains lead into this file
         runner.check_file(result, file, FixMode(unsafe=fix.unsafe, write=False) if fix else None)
+    return result
+
+
+def check_documents(
+    texts: Mapping[str, str],
+    paths: Optional[Sequence[str]] = None,
+    overrides: Optional[Overrides] = None,
+    *,
+    fix: Optional[FixMode] = None,
+) -> RunResult:
+    """Check the files `paths` (by default, every key of `texts`) within
+    their projects, where `texts` (absolute path -> text) stands for the
+    files' contents: an editor's open buffers, saved or not. The findings a
+    chain leads to in other files are reported too. With `fix`, nothing is
+    written: the fixed texts are in `result.changes`. A file that
+    `exclude` matches is not checked (as with `--force-exclude`). Raises
+    ConfigError for a bad configuration."""
+    listing.forget()
+    resolver = SettingsResolver(overrides or Overrides())
+    result = RunResult()
+    overlay = {os.path.abspath(path): (text, "utf-8") for path, text in texts.items()}
+    mode = FixMode(unsafe=fix.unsafe, write=False) if fix is not None else None
+    # One process: an editor's server holds threads, and checks a few files.
+    run = runner.Run(resolver, result, mode, workers=1, overlay=overlay)
+    for path in texts if paths is None else paths:
+        absolute = os.path.abspath(path)
+        if resolver.for_path(absolute, is_dir=False).is_excluded_with_ancestors(Path(absolute)):
+            continue
+        run.add(absolute)
+        run.requested.append(absolute)
+    with cycle_collector_paused():
+        run.execute()
+        if mode is not None:
+            runner.settle_fixes(run)
+    result.diagnostics.sort(key=lambda d: (d.filename, d.location, d.code))
     return result
 
 

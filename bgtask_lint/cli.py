@@ -721,3 +721,18 @@ _FIX_WORDS = {
     "sometimes": "sometimes available",
     "never": "not available",
 }
+
+
+@main.command()
+def server() -> None:
+    """Run the language server over stdin and stdout, for editors (needs the
+    `lsp` extra: pip install 'bgtask-lint[lsp]'). See docs/editors.md."""
+    try:
+        from bgtask_lint.editor.server import serve
+    except ImportError as error:  # pygls or lsprotocol is missing
+        _fail(
+            f"the language server needs the `lsp` extra ({error}); "
+            "install it with: pip install 'bgtask-lint[lsp]'"
+        )
+        return
+    sys.exit(serve())

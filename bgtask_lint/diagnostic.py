@@ -68,7 +68,12 @@ class Diagnostic:
 
     @property
     def url(self) -> str:
-        return f"{HOMEPAGE}/blob/main/docs/rules/{self.code}.md"
+        return rule_url(self.code)
+
+
+def rule_url(code: str) -> str:
+    """The page of rule `code`."""
+    return f"{HOMEPAGE}/blob/main/docs/rules/{code}.md"
 
 
 def file_error(filename: str, message: str, kind: tuple[str, str] = IO_ERROR) -> Diagnostic:

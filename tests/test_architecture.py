@@ -21,9 +21,10 @@ LAYERS = (
     "engine",  # checking and fixing one file
     "run",  # a run over many files: discovery, cache, workers
     "output",  # formats
+    "editor",  # the language server, over the public API
 )
 # Never import libcst at module level: a warm run must not pay for it.
-LIBCST_FREE = ("text", "config", "run", "output")
+LIBCST_FREE = ("text", "config", "run", "output", "editor")
 
 
 def module_name(path: Path) -> str:

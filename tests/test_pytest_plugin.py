@@ -315,8 +315,12 @@ def module(body: str, code: str) -> str:
 
 
 # The inner runs load no plugin they do not need (hypothesis's summary alone
-# costs a second a run).
-QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:xdist")
+# costs a second a run; pytest-asyncio and pytest-lsp, there for the language
+# server's tests, warn in a project without their settings).
+QUIET = (
+    *("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:xdist"),
+    *("-p", "no:pytest-lsp", "-p", "no:asyncio"),
+)
 
 
 def run(pytester, source: str, *args: str):

@@ -1,4 +1,5 @@
-"""--add-noqa: write `# noqa: CODES` onto the lines of current findings."""
+"""--add-noqa (and the editor's "disable for this line"): `# noqa: CODES` on
+the lines of current findings."""
 
 from __future__ import annotations
 
@@ -25,24 +26,11 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
         return 0, f"cannot read: {error}"
     text = decoded.text
     try:
-        comments = comment_map(text)
+        new_text, changed = with_directives(text, rows)
     except CannotTokenize as error:
         return 0, f"left unchanged: this Python cannot read its comments ({error})"
-    parts = NEWLINE.split(text)
-    breaks = NEWLINE.findall(text)
-    changed = 0
-    for row, codes in sorted(rows.items()):
-        if comments.noqa_row(row) != row or not 0 < row <= len(parts):
-            continue  # inside a string or a continued line: a `#` there is no comment
-        updated = with_codes(parts[row - 1], codes, comments.by_row.get(row))
-        if updated != parts[row - 1]:
-            parts[row - 1] = updated
-            changed += 1
     if not changed:
         return 0, None
-    new_text = "".join(
-        part + (breaks[i] if i < len(breaks) else "") for i, part in enumerate(parts)
-    )
     try:
         parse_module(new_text)
         write_atomically(path, new_text, decoded.encoding, expected=data)
@@ -56,3 +44,24 @@ def add_directives(path: Path, rows: dict[int, set[str]]) -> tuple[int, Optional
     ) as error:
         return 0, f"left unchanged: {error}"
     return changed, None
+
+
+def with_directives(text: str, rows: dict[int, set[str]]) -> tuple[str, int]:
+    """`text` with the codes of `rows` (see add_directives) added to their
+    lines' directives, and how many lines changed. Raises CannotTokenize
+    when this Python cannot read the comments."""
+    comments = comment_map(text)
+    parts = NEWLINE.split(text)
+    breaks = NEWLINE.findall(text)
+    changed = 0
+    for row, codes in sorted(rows.items()):
+        if comments.noqa_row(row) != row or not 0 < row <= len(parts):
+            continue  # inside a string or a continued line: a `#` there is no comment
+        updated = with_codes(parts[row - 1], codes, comments.by_row.get(row))
+        if updated != parts[row - 1]:
+            parts[row - 1] = updated
+            changed += 1
+    if not changed:
+        return text, 0
+    joined = "".join(part + (breaks[i] if i < len(breaks) else "") for i, part in enumerate(parts))
+    return joined, changed

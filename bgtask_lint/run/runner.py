@@ -1034,7 +1034,9 @@ def settle_fixes(run: Run) -> None:
     every fix applied and the findings that remain. `--diff` writes nothing,
     so its later passes read the fixed texts from an overlay."""
     result = run.result
-    overlay: dict[str, tuple[str, str]] = {}
+    # The texts the run was given (an editor's unsaved buffers) stay; the
+    # fixed texts join them.
+    overlay = dict(run.overlay)
     changes = {change.filename: change for change in result.changes}
     latest = result.changes
     for _ in range(MAX_FIX_PASSES - 1):
