@@ -8,8 +8,9 @@ driven by pygls's client. Each round edits one line of the module (a new
 finding appears or goes, so every round's diagnostics differ) and waits for
 the publication of that version. Measured with `debounce` 0, so the figure is
 the check and the protocol, and with the default debounce (0.3 s), which an
-editor adds on top. Also the check alone, in this process (Session.check),
-to tell the protocol's share. With `--project`, the module is written into
+editor adds on top. Also the check alone, in this process (Session.check,
+with the statement reuse the server turns on), to tell the protocol's
+share. With `--project`, the module is written into
 that project's first package (a real checkout: the check then reads the
 project for the routes and tasks around it) and removed afterwards.
 
@@ -137,8 +138,10 @@ async def through_the_server(path: Path, text: str, rounds: int, debounce: float
 
 
 def in_process(path: Path, text: str, rounds: int) -> list[float]:
+    from bgtask_lint.analysis.statements import reuse_statements
     from bgtask_lint.editor.session import EditorOptions, Session
 
+    reuse_statements()  # as the server does
     session = Session(EditorOptions(), [str(path.parent)])
     session.texts[str(path)] = text
     session.check(str(path))  # warm

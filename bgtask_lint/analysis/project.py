@@ -612,7 +612,8 @@ class Project:
         import libcst as cst
 
         from bgtask_lint.analysis.builder import build_model
-        from bgtask_lint.analysis.parsing import CannotParse, parse_source
+        from bgtask_lint.analysis.parsing import CannotParse
+        from bgtask_lint.analysis.statements import parse_source
 
         try:
             module, parsed, shifts = parse_source(text)

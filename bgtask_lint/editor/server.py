@@ -372,6 +372,9 @@ def _markdown(texts: Sequence[Optional[str]]) -> types.MarkupContent:
 def serve() -> int:
     """Speak LSP over stdin and stdout until `exit`; the exit code is 0 after
     a `shutdown`, 1 without one (as the protocol asks)."""
+    from bgtask_lint.analysis.statements import reuse_statements
+
+    reuse_statements()  # every pause in typing re-parses only the statements it changed
     server.start_io()
     server.checker.shutdown(wait=False, cancel_futures=True)
     return 0 if server.was_shut_down else 1

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from bgtask_lint.analysis.builder import build_model
-from bgtask_lint.analysis.parsing import CannotParse, parse_source
+from bgtask_lint.analysis.parsing import CannotParse
 from bgtask_lint.analysis.positions import node_ranges, statement_spans
+from bgtask_lint.analysis.statements import parse_source
 from bgtask_lint.diagnostic import (
     SYNTAX_ERROR,
     Diagnostic,

@@ -25,7 +25,7 @@ from typing import Any, Optional, Union
 import libcst as cst
 
 from bgtask_lint.analysis.names import dotted_name
-from bgtask_lint.analysis.parsing import parse_module
+from bgtask_lint.analysis.statements import module_code, parse_module
 from bgtask_lint.analysis.walk import walk
 from bgtask_lint.rules.rewrite import remove_item
 
@@ -41,7 +41,9 @@ def imported_names(text: str) -> Optional[frozenset[str]]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     names = set()
-    for node in ast.walk(tree):
+    # Imports only at the top level (the usual case): no walk of every node.
+    nodes = ast.walk(tree) if _imported_in_blocks(text) else iter(tree.body)
+    for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 names.add((alias.asname or alias.name).split(".")[0])
@@ -97,18 +99,19 @@ def drop_imports_left_unused(original: str, fixed: str, filename: str) -> str:
     except (cst.ParserSyntaxError, RecursionError):
         return fixed
     before, after = _outside_imports(original), _outside_imports(fixed)
+    at_top = not _imported_in_blocks(fixed)
     unused = {
         name
-        for name in set(_imported_names(module))
+        for name in set(_imported_names(module, at_top))
         if _mentioned(before, name) and not _mentioned(after, name)
     }
     if not unused:
         return fixed
-    if not _imported_in_blocks(fixed):
+    if at_top:
         # Every import is at the top level: no need to walk (and rebuild)
         # every function of the module, which took 10 s of 17 on 20,000 lines.
-        return module.with_changes(body=_tidied(module.body, unused)).code
-    return module.visit(_DropImports(unused)).code
+        return module_code(module.with_changes(body=_tidied(module.body, unused)))
+    return module_code(module.visit(_DropImports(unused)))
 
 
 def _imported_in_blocks(text: str) -> bool:
@@ -162,9 +165,20 @@ def _tidied(statements: Sequence[Any], unused: set[str]) -> list[Any]:
     return body
 
 
-def _imported_names(module: cst.Module) -> Iterator[str]:
-    for node, entering in walk(module):
-        if entering and isinstance(node, (cst.Import, cst.ImportFrom)):
+def _imported_names(module: cst.Module, at_top: bool) -> Iterator[str]:
+    """The names the imports bind (`at_top`: every import is a top-level
+    statement, so only those are looked at)."""
+    if at_top:
+        nodes: Iterator[cst.CSTNode] = (
+            small
+            for statement in module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+        )
+    else:
+        nodes = (node for node, entering in walk(module) if entering)
+    for node in nodes:
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
             if isinstance(node.names, cst.ImportStar):
                 continue
             for alias in node.names:

@@ -20,6 +20,7 @@ import libcst as cst
 from bgtask_lint.analysis.model import FunctionInfo, Model
 from bgtask_lint.analysis.names import BACKGROUND_TASKS, dotted_name
 from bgtask_lint.analysis.positions import node_ranges
+from bgtask_lint.analysis.statements import code_of
 from bgtask_lint.analysis.walk import nodes_with_parents, walk
 from bgtask_lint.diagnostic import Edit, Location
 from bgtask_lint.text.edits import diff_edits, line_starts
@@ -94,7 +95,8 @@ class ModuleLayout:
         self._spans: list[tuple[int, int]] = []
         offset = len("".join(module.code_for_node(line) for line in module.header))
         for statement in module.body:
-            size = len(module.code_for_node(statement))
+            # A module put together from pieces knows its statements' code.
+            size = len(code_of(statement) or module.code_for_node(statement))
             self._spans.append((offset, min(offset + size, len(text))))
             offset += size
         footer = "".join(module.code_for_node(line) for line in module.footer)
