@@ -140,8 +140,10 @@ async def through_the_server(path: Path, text: str, rounds: int, debounce: float
 def in_process(path: Path, text: str, rounds: int) -> list[float]:
     from bgtask_lint.analysis.statements import reuse_statements
     from bgtask_lint.editor.session import EditorOptions, Session
+    from bgtask_lint.run.context import remember_between_runs
 
     reuse_statements()  # as the server does
+    remember_between_runs()
     session = Session(EditorOptions(), [str(path.parent)])
     session.texts[str(path)] = text
     session.check(str(path))  # warm

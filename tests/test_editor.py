@@ -201,3 +201,29 @@ def test_the_server_without_the_extra_says_how_to_install_it():
     assert out.stdout == ""
     assert out.stderr.startswith("bgtask-lint: error: the language server needs the `lsp` extra")
     assert out.stderr.rstrip().endswith("pip install 'bgtask-lint[lsp]'")
+
+
+def test_what_files_import_is_kept_between_checks_until_they_change(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from bgtask_lint.run import context
+
+    context.remember_between_runs()
+    try:
+        session = Session(EditorOptions(), [str(project)])
+        routes, tasks = project / "app" / "routes.py", str(project / "app" / "tasks.py")
+        routes.write_text("import os\n")  # queues nothing
+        session.texts[tasks] = TASKS
+        assert session.check(tasks).diagnostics == []
+        read: list[str] = []
+        real = context.imported_modules
+        monkeypatch.setattr(
+            context, "imported_modules", lambda text, *a: read.append(text) or real(text, *a)
+        )
+        assert session.check(tasks).diagnostics == []
+        assert read == []  # nothing changed on disk: nothing read again
+        routes.write_text(ROUTES)  # saved in another editor: now it queues `notify`
+        (d,) = session.check(tasks).diagnostics
+        assert d.code == "BGT003" and read == [ROUTES]
+    finally:
+        context.remember_between_runs(False)

@@ -373,8 +373,10 @@ def serve() -> int:
     """Speak LSP over stdin and stdout until `exit`; the exit code is 0 after
     a `shutdown`, 1 without one (as the protocol asks)."""
     from bgtask_lint.analysis.statements import reuse_statements
+    from bgtask_lint.run.context import remember_between_runs
 
     reuse_statements()  # every pause in typing re-parses only the statements it changed
+    remember_between_runs()  # and reads no other file it did not change
     server.start_io()
     server.checker.shutdown(wait=False, cancel_futures=True)
     return 0 if server.was_shut_down else 1

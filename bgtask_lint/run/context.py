@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
 from bgtask_lint.analysis.imports import absolute_module, imported_modules
+from bgtask_lint.run.cache import stamp
+from bgtask_lint.text.source import Stamp
 
 if TYPE_CHECKING:
     from bgtask_lint.analysis.outline import Outline
@@ -291,13 +293,33 @@ def _below(module: str, package: str) -> bool:
     return module == package or module.startswith(f"{package}.")
 
 
+# A long-lived process (the language server) keeps what each file imports
+# between runs, by the file's size and modification time, as ruff's cache
+# does: an edit in the editor then reads no file it did not change. A
+# command-line run reads each file once anyway, and keeps nothing.
+_remembered: Optional[dict[str, tuple[Stamp, tuple[Optional[str], bool], set[str]]]] = None
+
+
+def remember_between_runs(on: bool = True) -> None:
+    global _remembered
+    _remembered = {} if on else None
+
+
 def _imported_modules(project: Project, path: str) -> set[str]:
     """The absolute module names `path`'s import lines name (see
     imports.imported_modules)."""
+    module = _module_of(project, path)
+    remembered = _remembered if path not in project.overlay else None
+    if remembered is not None:
+        now = stamp(path)
+        known = remembered.get(path)
+        if known is not None and known[0] == now and known[1] == module:
+            return known[2]
     text = project.text_of(path)
-    if not text:
-        return set()
-    return imported_modules(text, *_module_of(project, path))
+    found = imported_modules(text, *module) if text else set()
+    if remembered is not None:
+        remembered[path] = (now, module, found)
+    return found
 
 
 def _in_package(project: Project, path: str) -> tuple[str, tuple[str, ...], bool]:
