@@ -412,3 +412,15 @@ async def test_shutdown_and_exit_end_the_process_with_0(bare: LanguageClient, pr
     await start(bare, project, "neovim")
     await bare.shutdown_session()
     assert bare._server is not None and bare._server.returncode == 0
+
+
+@pytest.mark.asyncio
+async def test_closing_an_unsaved_task_module_drops_its_text(client: LanguageClient, project: Path):
+    routes = open_document(client, project / "app" / "routes.py")
+    tasks = open_document(client, project / "app" / "tasks.py", TASKS_BLOCKING)
+    assert codes(await diagnostics(client, routes, bool)) == ["BGT003"]
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(tasks))
+    )
+    assert await diagnostics(client, routes, lambda d: not d) == []  # the file on disk is fine
+    assert not client.diagnostics[tasks]

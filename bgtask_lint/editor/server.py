@@ -234,9 +234,7 @@ def did_close(ls: Server, params: types.DidCloseTextDocumentParams) -> None:
     ls.results.pop(uri, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
     if path is not None and ls.session.texts.pop(path, None) is not None:
-        others = [p for p in sorted(ls.session.texts)]
-        if others:  # its unsaved text no longer stands for the file
-            ls.schedule(others[0], 0)
+        ls.schedule(path, 0)  # its project's open documents: its buffer no longer counts
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
