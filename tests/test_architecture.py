@@ -32,14 +32,18 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def runtime_imports(path: Path) -> set[str]:
+def runtime_imports(path: Path, *, type_checking: bool = False) -> set[str]:
     """bgtask_lint modules `path` imports when it runs (at module level or in a
-    function), not under `if TYPE_CHECKING:`."""
+    function), and with `type_checking` those under `if TYPE_CHECKING:` too."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if (
+            not type_checking
+            and isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test)
+        ):
             for child in node.orelse:
                 visit(child)
             return
@@ -59,16 +63,19 @@ def runtime_imports(path: Path) -> set[str]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(*, type_checking: bool = False) -> dict[str, set[str]]:
     graph = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         name = module_name(path)
-        graph[name] = {m for m in runtime_imports(path) if m != name and m != "bgtask_lint"}
+        imports = runtime_imports(path, type_checking=type_checking)
+        graph[name] = {m for m in imports if m != name and m != "bgtask_lint"}
     return graph
 
 
 def test_no_import_cycles():
-    graph = import_graph()
+    # The imports for the type checker count: a circle through them is one a
+    # reader has to follow all the same.
+    graph = import_graph(type_checking=True)
     cycles = []
     state: dict[str, str] = {}
     stack: list[str] = []

@@ -13,9 +13,11 @@ model_builder.py, cross-module resolution in project.py.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Union
+from pathlib import Path
+from typing import Optional, Protocol, Union
 
 import libcst as cst
 
@@ -33,9 +35,6 @@ from bgtask_lint.analysis.names import (
     ImportTable,
 )
 from bgtask_lint.analysis.scopes import MODULE, Binding, Reference, Scope, Scopes
-
-if TYPE_CHECKING:
-    from bgtask_lint.analysis.project import Project
 
 HTTP_ROUTE_METHODS = frozenset(
     {
@@ -197,6 +196,37 @@ class AnnotationInfo:
 Target = Union[FunctionRef, ClassRef, "Model"]
 
 
+class ProjectView(Protocol):
+    """What a model, and what reads it, may ask of the project it belongs to
+    (project.Project). A Protocol, so that nothing here imports the Project:
+    project.py builds models, and naming it back would close an import
+    circle."""
+
+    root: Path
+    checked: set[str]
+    context_files: list[str]
+    propagated: dict[str, tuple[Model, list[tuple[str, str]]]]
+    serverless_entries: Optional[list[str]]
+
+    def text_of(self, path: Union[str, Path]) -> Optional[str]: ...
+    def is_parsed(self, path: Union[str, Path]) -> bool: ...
+    def model_for_path(self, path: Path) -> Optional[Model]: ...
+    def outline_model(self, path: Path, name: str) -> Optional[Model]: ...
+    def module_name(self, path: Path) -> tuple[Optional[str], bool]: ...
+    def path_for_module(self, name: str, near: Optional[str] = None) -> Optional[Path]: ...
+    def resolve(
+        self, qualname: str, depth: int = 0, near: Optional[str] = None
+    ) -> Optional[Target]: ...
+    def only_modules_mentioning(self, words: tuple[str, ...]) -> ContextManager[None]: ...
+    def called_elsewhere(self, model: Model, name: str) -> bool: ...
+    def mentioned_elsewhere(self, model: Model, name: str) -> bool: ...
+    def handles_http_exceptions(self) -> bool: ...
+    def add_facts(self, facts: Sequence[tuple[str, str]], source: str) -> None: ...
+    def facts_about(self, path: str) -> set[str]: ...
+    def sources_of(self, path: str, fact: str) -> set[str]: ...
+    def task_keys(self, path: str) -> set[str]: ...
+
+
 class Model:
     def __init__(self, module: cst.Module, path: str) -> None:
         self.module = module
@@ -210,7 +240,7 @@ class Model:
         self.column_shifts: dict[int, int] = {}
         # Set when the model belongs to a Project (see project.py): then names
         # imported from other modules of the project resolve to their code.
-        self.project: Optional[Project] = None
+        self.project: Optional[ProjectView] = None
         self.module_name: Optional[str] = None
         self.is_package = False
         # Methods of module-level classes, by (class, method name).

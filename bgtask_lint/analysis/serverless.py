@@ -14,14 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bgtask_lint.analysis.facts import encode
 from bgtask_lint.analysis.imports import imported_modules
-from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model
-
-if TYPE_CHECKING:
-    from bgtask_lint.analysis.project import Project
+from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model, ProjectView
 
 ADAPTERS = frozenset({"mangum.Mangum", "mangum.adapter.Mangum"})
 # The fact a module whose routes queue tasks files about an entry module.
@@ -72,11 +68,11 @@ def task_routes(model: Model) -> list[TaskRoute]:
     ]
 
 
-def _project_files(project: Project) -> list[str]:
+def _project_files(project: ProjectView) -> list[str]:
     return sorted(p for p in {*project.checked, *project.context_files} if p.endswith(".py"))
 
 
-def entry_modules(project: Project) -> list[str]:
+def entry_modules(project: ProjectView) -> list[str]:
     """The files of the project that import mangum and call `Mangum(`, read
     off their texts (remembered for the run)."""
     known = project.serverless_entries
@@ -91,7 +87,7 @@ def _is_entry(text: str) -> bool:
     return "Mangum(" in text and _IMPORTS_MANGUM.search(text) is not None
 
 
-def serverless_facts(project: Project, model: Model) -> list[tuple[str, str]]:
+def serverless_facts(project: ProjectView, model: Model) -> list[tuple[str, str]]:
     """What `model` says about the project's entry modules: that its routes
     queue tasks (nothing when they queue none). Asked of every indexed
     module: the cheap questions first (its own text, then the project's
@@ -124,7 +120,7 @@ def project_task_routes(model: Model) -> list[TaskRoute]:
     return found
 
 
-def reached_modules(project: Project, start: str) -> list[str]:
+def reached_modules(project: ProjectView, start: str) -> list[str]:
     """The project files module `start` imports, and those they import in
     turn, `MAX_IMPORT_DEPTH` imports deep at most, sorted (read off their
     import lines)."""
