@@ -946,21 +946,26 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
     tracer = _Tracer(max_depth, cheap=True)
     seen: set[tuple[int, tuple[tuple[str, Origins], ...]]] = set()
 
-    def follow(where: Model, function: FunctionInfo, env: Optional[Env], depth: int) -> None:
+    def follow(
+        where: Model, function: FunctionInfo, env: Optional[Env], depth: int, in_task: bool
+    ) -> None:
         for site in function.calls:
             call = site.node
             func: cst.BaseExpression = call.func
             args: list[cst.Arg] = list(call.args)
             qualname = where.qualified_name(func)
             submits = isinstance(func, cst.Attribute) and func.attr.value == "add_task"
-            if (submits or qualname in OFFLOADS or qualname in PARTIAL) and args:
+            runs = (submits or qualname in OFFLOADS or qualname in PARTIAL) and bool(args)
+            if runs:
                 # The callable runs with the other arguments: a call of it.
                 func, args = args[0].value, args[1:]
             if not isinstance(func, (cst.Name, cst.Attribute)):
                 continue
             if not any(tracer.of(where, a.value, function, env, depth) for a in args):
                 continue  # nothing worth following: do not look for the callee
-            ref = _callee(where, func, function)
+            # What a task (or a function it calls) is handed matters wherever
+            # it is defined; a plain call matters only on the way to a task.
+            ref = _callee(where, func, function, anywhere=runs or in_task)
             if ref is None or ref.info.key is None:
                 continue
             bound = isinstance(func, cst.Attribute)
@@ -979,11 +984,11 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
             mark = (id(ref.info), tuple(sorted(given.items())))
             if depth + 1 < max_depth and mark not in seen:
                 seen.add(mark)
-                follow(ref.model, ref.info, given, depth + 1)
+                follow(ref.model, ref.info, given, depth + 1, runs or in_task)
 
     for entry in model.functions:
         if entry.route_kind or entry.is_dependency:
-            follow(model, entry, None, 0)
+            follow(model, entry, None, 0, False)
     if project is not None:
         project.add_facts(facts, model.path)
     else:
@@ -1001,11 +1006,12 @@ def _parsing(model: Model, cheap: bool) -> AbstractContextManager[None]:
 
 
 def _callee(
-    model: Model, func: cst.BaseExpression, function: FunctionInfo
+    model: Model, func: cst.BaseExpression, function: FunctionInfo, anywhere: bool
 ) -> Optional[FunctionRef]:
-    """The project function a route's call reaches, in a module that can hand
-    a value to a task (following every call would parse half the project)."""
-    if model.project is None:
+    """The project function a route's call reaches: `anywhere` for a task and
+    what it calls, else only in a module that can hand a value to a task
+    (following every call of a route would parse half the project)."""
+    if model.project is None or anywhere:
         return model.resolve_function(func, function)
     with model.project.only_modules_mentioning(HANDS_TO_TASKS):
         return model.resolve_function(func, function)
