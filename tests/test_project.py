@@ -330,3 +330,31 @@ def test_serverless_entry_is_reported_whichever_file_is_checked(cli, tmp_path):
     # A module the handler does not lead to says nothing about it.
     assert findings(cli, tmp_path, "worker/server.py") == []
     assert findings(cli, tmp_path, "app/main.py") == []
+
+
+STORES = FIXTURES / "projects" / "stores"
+
+
+def test_a_chain_is_reported_the_same_whichever_file_on_it_is_checked(cli):
+    """A task's session comes unannotated from the route (in a module that
+    holds other definitions too), and a task awaits a helper of a third
+    module that blocks: each finding is the same whether the route file,
+    the task's module, the helper's module, the package or the whole tree is
+    checked."""
+    whole = findings(cli, STORES, ".")
+    assert {(f, row, code) for f, row, code, _ in whole} == expected_in(STORES)
+    chains = {
+        ("stores/tasks.py", "BGT003"): ["stores/routes.py", "stores/tasks.py", "stores"],
+        ("stores/search.py", "BGT003"): [
+            "stores/routes.py",
+            "stores/jobs.py",
+            "stores/search.py",
+            "stores",
+        ],
+    }
+    for (where, code), checked in chains.items():
+        [finding] = [f for f in whole if (f[0], f[2]) == (where, code)]
+        for path in checked:
+            assert finding in findings(cli, STORES, path), path
+    [awaited] = [message for f, _, _, message in whole if f == "stores/search.py"]
+    assert "refresh_index → reindex_store → time.sleep" in awaited

@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.facts import AwaitedHelper
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
 from bgtask_lint.analysis.provenance import held_types, origins_of
 from bgtask_lint.config.blocking import blocks
@@ -68,6 +69,55 @@ def tasks_run_here(
                 sources = frozenset(model.project.sources_of(model.path, key)) - {model.path}
                 uses.append((FunctionRef(model, info), None, sources))
     return uses
+
+
+def awaited_here(model: Model) -> list[tuple[FunctionRef, AwaitedHelper, frozenset[str]]]:
+    """This module's async functions that tasks of other modules await (see
+    awaited_elsewhere), each with what the fact says and every file on its
+    chains: the files that submit the task and those on the way."""
+    found: list[tuple[FunctionRef, AwaitedHelper, frozenset[str]]] = []
+    project = model.project
+    if project is None:
+        return found
+    for fact in sorted(project.facts_about(model.path)):
+        helper = AwaitedHelper.of(fact)
+        info = model.function_by_key(helper.key) if helper is not None else None
+        if helper is None or info is None or not info.is_async:
+            continue
+        files = project.on_chain(model.path, fact) - {model.path}
+        found.append((FunctionRef(model, info), helper, frozenset(files)))
+    return found
+
+
+def awaited_elsewhere(
+    task: FunctionRef, max_depth: int = DEFAULT_MAX_CALL_DEPTH
+) -> Iterator[tuple[str, AwaitedHelper]]:
+    """(file, helper) for each async function of another module than its
+    caller's that async `task` awaits, directly or through async helpers,
+    `max_depth` calls deep at most: its blocking calls hold the loop as the
+    task's own do, and are reported in its module (blocking_paths stops at
+    the module it starts in, so that module's check is told)."""
+    if not task.info.is_async:
+        return
+    seen: set[FunctionInfo] = {task.info}
+
+    def walk(
+        ref: FunctionRef, chain: tuple[str, ...], files: tuple[str, ...], depth: int
+    ) -> Iterator[tuple[str, AwaitedHelper]]:
+        if depth >= max_depth:
+            return
+        for site in ref.info.calls:
+            helper = ref.model.resolve_function(site.node.func, site.function)
+            if helper is None or not helper.info.is_async or helper.info in seen:
+                continue
+            seen.add(helper.info)
+            below = (*chain, helper.info.display_name)
+            if helper.model.path != ref.model.path and helper.info.key is not None:
+                fact = AwaitedHelper(helper.info.key, below, files, depth + 1)
+                yield helper.model.path, fact
+            yield from walk(helper, below, (*files, helper.model.path), depth + 1)
+
+    yield from walk(task, (task.info.display_name,), (task.model.path,), 0)
 
 
 def blocking_paths(

@@ -10,12 +10,16 @@ else starts with FACT_PREFIX and is
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Optional
 
 FACT_PREFIX = "@"
 # The kind of fact that says what a parameter of a function is handed; its
 # subject is `<function key> <parameter>` (provenance.propagate).
 PARAM = "param"
+# The kind of fact that says an async function runs on the event loop as part
+# of a task of another module, which awaits it (AwaitedHelper).
+AWAITED = "awaited"
 
 
 def encode(kind: str, subject: str, payload: Any) -> str:
@@ -43,6 +47,40 @@ def function_of(fact: str) -> Optional[str]:
     if is_task_key(fact):
         return fact
     decoded = decode(fact)
-    if decoded is None or decoded[0] != PARAM:
+    if decoded is None or decoded[0] not in (PARAM, AWAITED):
         return None
     return decoded[1].partition(" ")[0]
+
+
+@dataclass(frozen=True)
+class AwaitedHelper:
+    """Async function `key` of the file the fact is filed under runs on the
+    event loop inside a task: `chain` names the task, the async helpers on
+    the way and this one; `files` holds the files of those before it;
+    `depth` is how many calls below the task it is."""
+
+    key: str
+    chain: tuple[str, ...]
+    files: tuple[str, ...]
+    depth: int
+
+    def fact(self) -> str:
+        payload = {"chain": list(self.chain), "files": list(self.files), "depth": self.depth}
+        return encode(AWAITED, self.key, payload)
+
+    @classmethod
+    def of(cls, fact: str) -> Optional[AwaitedHelper]:
+        """The helper a fact names, or None for a fact of another kind."""
+        decoded = decode(fact)
+        if decoded is None or decoded[0] != AWAITED:
+            return None
+        payload = decoded[2]
+        try:
+            return cls(
+                decoded[1],
+                tuple(str(n) for n in payload["chain"]),
+                tuple(str(f) for f in payload["files"]),
+                int(payload["depth"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from bgtask_lint.analysis.facts import is_task_key
+from bgtask_lint.analysis.facts import AwaitedHelper, is_task_key
 from bgtask_lint.config import listing
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
 
@@ -633,6 +633,7 @@ class Project:
         """Record what `model` says about other files: the functions it submits
         as background tasks, and the values its routes hand to the functions
         they call (see provenance.propagate). Returns them as (file, fact)."""
+        from bgtask_lint.analysis.blocking import awaited_elsewhere
         from bgtask_lint.analysis.provenance import propagate
         from bgtask_lint.analysis.serverless import serverless_facts
 
@@ -643,6 +644,7 @@ class Project:
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
                 uses.append((_key(ref.model.path), ref.info.key))
+                uses.extend((_key(path), h.fact()) for path, h in awaited_elsewhere(ref))
         uses.extend(serverless_facts(self, model))
         self.add_facts(uses, model.path)
         uses.extend(propagate(model))
@@ -680,12 +682,30 @@ class Project:
         """The files that said `fact` about file `path`."""
         return self._facts.get(_key(path), {}).get(fact, set())
 
+    def on_chain(self, path: str, fact: str) -> set[str]:
+        """The files on the chains `fact` about file `path` stands for: those
+        that said it, and those it names on the way (AwaitedHelper.files)."""
+        files = set(self.sources_of(path, fact))
+        helper = AwaitedHelper.of(fact)
+        if helper is not None:
+            files.update(_key(file) for file in helper.files)
+        return files
+
     def files_with_facts(self) -> list[str]:
         return sorted(self._facts)
 
     def task_keys(self, path: str) -> set[str]:
         """The functions of file `path` that checked files submit as tasks."""
         return {fact for fact in self.facts_about(path) if is_task_key(fact)}
+
+    def runs_tasks(self, path: str) -> bool:
+        """Whether code of file `path` runs as part of a task other files
+        submit: a function submitted, or an async one such a task awaits. Its
+        findings are then worked out whatever words its text has."""
+        return any(
+            is_task_key(fact) or AwaitedHelper.of(fact) is not None
+            for fact in self.facts_about(path)
+        )
 
     def facts_here(self, path: str) -> list[str]:
         """What other files said about file `path`, and who, sorted (for the

@@ -6,6 +6,7 @@ import libcst as cst
 
 from bgtask_lint.analysis.blocking import (
     BlockingPath,
+    awaited_here,
     blocking_paths,
     tasks_run_here,
     used_only_as_tasks,
@@ -97,8 +98,9 @@ class BlockingCallInAsyncTask(Rule):
     offered while the task has a `time.sleep` that the safe fix turns into an
     `await`.
 
-    Blocking calls inside an awaited async helper are reported there, without a
-    fix.
+    Blocking calls inside an awaited async helper, in the task's module or
+    another, are reported there (with the `asyncio.sleep` fix only), whichever
+    file on the chain is checked.
 
     ## Options
     - `extra-blocking-calls`: qualified names of your own blocking functions,
@@ -188,14 +190,19 @@ def route(queue):
                     fix = _asyncio_sleep_fix(model, path.site)
                 elif can_become_def and path.site.function is task.info:
                     fix = _def_fix(task.info)
+                message = _message(task.info.display_name, path.chain)
+                found.append(Violation(node, message, fix, sources=sources, related=_related(path)))
+        # This module's async helpers that tasks of other modules await.
+        max_depth = context.options.max_call_depth
+        for helper, awaited, files in awaited_here(model):
+            for path in blocking_paths(helper, context.blocking_calls, max_depth - awaited.depth):
+                if path.model is not model:
+                    continue  # in yet another module: reported there
+                fix = _asyncio_sleep_fix(model, path.site) if path.is_sleep_statement else None
+                chain = (*awaited.chain[:-1], *path.chain)
+                message = _message(awaited.chain[0], chain)
                 found.append(
-                    Violation(
-                        node,
-                        _message(task.info, path),
-                        fix,
-                        sources=sources,
-                        related=_related(path),
-                    )
+                    Violation(path.site.node, message, fix, sources=files, related=_related(path))
                 )
         yield from one_per_node(found)
 
@@ -209,9 +216,9 @@ def _related(path: BlockingPath) -> tuple[tuple[str, int, int, str], ...]:
     return ((where.path, start.line, start.column + 1, f"`{path.chain[-1]}` blocks here"),)
 
 
-def _message(task: FunctionInfo, path: BlockingPath) -> str:
+def _message(task: str, chain: tuple[str, ...]) -> str:
     return (
-        f"async task `{task.display_name}` blocks the event loop: {' → '.join(path.chain)}; "
+        f"async task `{task}` blocks the event loop: {' → '.join(chain)}; "
         "make the task a `def` (it then runs in the thread pool) or use a non-blocking call"
     )
 

@@ -375,7 +375,7 @@ class Run:
                 file.entry = None  # other files now submit its functions as tasks
                 if not self._read(file, keep=True):
                     continue
-            if file.matters or file.in_project.task_keys(file.key):
+            if file.matters or file.in_project.runs_tasks(file.key):
                 if file.text is None and not self._read(file, keep=True):
                     continue  # read again: it holds a task another file submits
                 todo.append(file)
@@ -582,12 +582,12 @@ class Run:
 
 
 def _chain_sources(project: Project, path: str) -> list[str]:
-    """The checked files that said something about file `path`, sorted."""
+    """The checked files on the chains of what is said about file `path`, sorted."""
     return sorted(
         {
             source
             for fact in project.facts_about(path)
-            for source in project.sources_of(path, fact)
+            for source in project.on_chain(path, fact)
             if project.is_checked(source)
         }
     )
