@@ -7,6 +7,11 @@ each file that passes the rules' text screen checked alone, as pre-commit
 passes one changed file (the rest of its project is read for context).
 
     python bench/corpus.py && python bench/same_findings.py 8948e83
+    python bench/same_findings.py --read-whole --one-by-one
+
+With `--read-whole`, this checkout is compared with itself reading every
+module whole instead of in part (an outline, analysis/outline.py): the cheap
+read must give the same findings.
 
 The earlier commit's package is taken with `git archive` into a temporary
 directory and run from there (`PYTHONPATH`), with the same interpreter and
@@ -47,11 +52,22 @@ def screened(copy: Path) -> list[str]:
     ]
 
 
-def findings(package_parent: Path | None, cwd: Path, *targets: str) -> bytes:
+# This checkout with every module read whole (analysis/project.READ_IN_PART);
+# forked workers inherit the switch.
+READ_WHOLE = (
+    "import sys; from bgtask_lint.analysis import project; project.READ_IN_PART = False; "
+    "from bgtask_lint.cli import run; sys.argv[0] = 'bgtask-lint'; run()"
+)
+
+
+def findings(package_parent: Path | None, cwd: Path, *targets: str, whole: bool = False) -> bytes:
     env = dict(os.environ, BGTASK_LINT_NO_CACHE="1", PYTHONHASHSEED="0")
     if package_parent is not None:
         env["PYTHONPATH"] = str(package_parent)
-    command = [sys.executable, "-m", "bgtask_lint", "check", "--output-format", "json"]
+    else:
+        env["PYTHONPATH"] = str(ROOT)
+    entry = ["-c", READ_WHOLE] if whole else ["-m", "bgtask_lint"]
+    command = [sys.executable, *entry, "check", "--output-format", "json"]
     result = subprocess.run(
         [*command, "--exit-zero", *targets], cwd=cwd, env=env, capture_output=True
     )
@@ -62,23 +78,39 @@ def findings(package_parent: Path | None, cwd: Path, *targets: str) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("ref", help="the earlier commit (the one before the speed work)")
+    parser.add_argument(
+        "ref",
+        nargs="?",
+        help="the earlier commit (the one before the speed work); none with --read-whole",
+    )
+    parser.add_argument(
+        "--read-whole",
+        action="store_true",
+        help="compare this checkout with itself reading every module whole (no outlines)",
+    )
     parser.add_argument(
         "--one-by-one",
         action="store_true",
         help="also check each file that passes the screen alone (a run per file)",
     )
     args = parser.parse_args()
+    if (args.ref is None) != args.read_whole:
+        parser.error("give an earlier commit, or --read-whole")
     if not CORPUS.is_dir():
         sys.exit("no corpus: run `python bench/corpus.py` first")
     work = Path(tempfile.mkdtemp(prefix="bgtask-same-"))
     try:
         earlier = work / "earlier"
         earlier.mkdir()
-        archive = subprocess.run(
-            ["git", "archive", args.ref, "bgtask_lint"], cwd=ROOT, capture_output=True, check=True
-        )
-        subprocess.run(["tar", "-x", "-C", str(earlier)], input=archive.stdout, check=True)
+        if args.ref is not None:
+            archive = subprocess.run(
+                ["git", "archive", args.ref, "bgtask_lint"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            subprocess.run(["tar", "-x", "-C", str(earlier)], input=archive.stdout, check=True)
+        label = args.ref or "read whole"
         copy = work / "corpus"
         shutil.copytree(CORPUS, copy, ignore=shutil.ignore_patterns("_downloads"))
         as_repositories(copy)
@@ -94,7 +126,10 @@ def main() -> None:
             layouts[path] = (copy, [path])
         differ = False
         for name, (cwd, targets) in layouts.items():
-            before = findings(earlier, cwd, *targets)
+            if args.read_whole:
+                before = findings(None, cwd, *targets, whole=True)
+            else:
+                before = findings(earlier, cwd, *targets)
             after = findings(None, cwd, *targets)
             count = before.count(b'"code"')
             if before == after:
@@ -104,7 +139,7 @@ def main() -> None:
             differ = True
             print(f"{name}: DIFFERENT")
             diff = difflib.unified_diff(
-                before.decode().splitlines(), after.decode().splitlines(), args.ref, "now"
+                before.decode().splitlines(), after.decode().splitlines(), label, "now"
             )
             print("\n".join(list(diff)[:60]))
         if alone:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
+from bgtask_lint.analysis import project as reading  # READ_IN_PART, read when asked
 from bgtask_lint.analysis.imports import absolute_module, imported_modules
 from bgtask_lint.run.cache import stamp
 from bgtask_lint.text.source import Stamp
@@ -105,7 +106,7 @@ def context_facts(
     # own and those its routes were followed into (a checked file's
     # signature tells which parameter gets a session).
     consulted = project.track_consulted()
-    parts = _leading_parts(project, path, reached_names)
+    parts = _leading_parts(project, path, reached_names) if reading.READ_IN_PART else None
     facts: Optional[list[tuple[str, str]]] = []  # nothing leads in: nothing to parse
     if parts is None or parts:
         model = (
