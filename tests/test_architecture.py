@@ -5,6 +5,7 @@ run, read configuration, cache and print never import libcst."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +19,14 @@ LAYERS = (
     "config",  # settings and what rules may read from them
     "analysis",  # libcst: parsing, the semantic model, the project
     "rules",  # one file per rule, and the building blocks of fixes
+    "runtime",  # the pytest companion, which takes its codes from the registry
     "engine",  # checking and fixing one file
     "run",  # a run over many files: discovery, cache, workers
     "output",  # formats
     "editor",  # the language server, over the public API
 )
 # Never import libcst at module level: a warm run must not pay for it.
-LIBCST_FREE = ("text", "config", "run", "output", "editor")
+LIBCST_FREE = ("text", "config", "runtime", "run", "output", "editor")
 
 
 def module_name(path: Path) -> str:
@@ -133,3 +135,37 @@ def test_the_libcst_free_layers_do_not_import_libcst():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def _code_literals(path: Path) -> set[str]:
+    """The rule codes the strings of `path`'s code spell, docstrings and a
+    rule's own MUST_FLAG / MUST_NOT_FLAG examples apart."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            skipped.add(id(body[0].value))  # a docstring
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id in ("MUST_FLAG", "MUST_NOT_FLAG") for t in node.targets
+        ):
+            skipped.update(id(n) for n in ast.walk(node.value))
+    return {
+        code
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if id(node) not in skipped
+        for code in re.findall(r"BGT\d{3}", node.value)
+    }
+
+
+def test_no_rule_or_runtime_module_spells_another_rules_code():
+    """A rule writes only its own code; the runtime companion none (it takes
+    them from the registry by name): renumbering stays one rename."""
+    spelled = {}
+    for path in sorted([*(PACKAGE / "rules").glob("bgt*.py"), *(PACKAGE / "runtime").glob("*.py")]):
+        own = {f"BGT{path.name[3:6]}"} if path.name.startswith("bgt") else set()
+        others = _code_literals(path) - own
+        if others:
+            spelled[path.name] = sorted(others)
+    assert spelled == {}
