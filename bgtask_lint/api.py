@@ -14,7 +14,7 @@ from typing import Optional, Union
 from bgtask_lint.config import listing
 from bgtask_lint.config.settings import Overrides, Settings, SettingsResolver
 from bgtask_lint.diagnostic import Diagnostic, file_error
-from bgtask_lint.run import runner
+from bgtask_lint.run import files, fixing, runner
 from bgtask_lint.run.collector import cycle_collector_paused
 from bgtask_lint.run.result import Change, FixMode, RunResult
 from bgtask_lint.text.source import DecodeError, decode_source
@@ -65,7 +65,7 @@ def check_paths(
         runner.discover_into(run, [Path(p) for p in paths], force_exclude, respect_gitignore)
         run.execute()
         if fix is not None:
-            runner.settle_fixes(run)
+            fixing.settle_fixes(run)
     result.diagnostics.sort(key=lambda d: (d.filename, d.location, d.code))
     return result
 
@@ -95,7 +95,7 @@ def check_stdin(
     file.text, file.encoding = decoded.text, decoded.encoding
     with cycle_collector_paused():
         run.index_context()  # the routes elsewhere whose chains lead into this file
-        runner.check_file(result, file, FixMode(unsafe=fix.unsafe, write=False) if fix else None)
+        files.check_file(result, file, FixMode(unsafe=fix.unsafe, write=False) if fix else None)
     return result
 
 
@@ -129,7 +129,7 @@ def check_documents(
     with cycle_collector_paused():
         run.execute()
         if mode is not None:
-            runner.settle_fixes(run)
+            fixing.settle_fixes(run)
     result.diagnostics.sort(key=lambda d: (d.filename, d.location, d.code))
     return result
 
@@ -149,8 +149,8 @@ def check_source(
         except DecodeError as error:
             return [file_error(filename, str(error))]
     result = RunResult()
-    file = runner.SourceFile(filename, filename, settings, None, source)
-    runner.check_file(result, file, None, screen=True)
+    file = files.SourceFile(filename, filename, settings, None, source)
+    files.check_file(result, file, None, screen=True)
     if result.errors:
         raise RuntimeError(result.errors[0])
     return result.diagnostics

@@ -9,20 +9,21 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint import api
-from bgtask_lint.run import runner
+from bgtask_lint.run import files, runner, workers
 
 
 @pytest.fixture
 def collector_seen(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether the collector was on while each file was checked."""
     seen: list[bool] = []
-    original = runner.check_file
+    original = files.check_file
 
     def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(gc.isenabled())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "check_file", recording)
+    for module in (files, runner, workers):  # each calls it by the name it imported
+        monkeypatch.setattr(module, "check_file", recording)
     return seen
 
 

@@ -88,7 +88,7 @@ def test_falls_back_to_one_process_when_workers_cannot_start(tmp_path, monkeypat
     ["handle", "read"],  # any request (the first are reads), or only the reading
 )
 def test_a_failing_worker_is_reported_once_and_the_run_goes_on(tmp_path, monkeypatch, where):
-    from bgtask_lint.run import runner
+    from bgtask_lint.run import workers
 
     tree = copy_fixtures(tmp_path / "tree")
     expected = summary(check_paths([tree], workers=1))
@@ -96,7 +96,7 @@ def test_a_failing_worker_is_reported_once_and_the_run_goes_on(tmp_path, monkeyp
     def broken(self, request):
         raise ValueError("a bug in the worker")
 
-    monkeypatch.setattr(runner.WorkerState, where, broken)
+    monkeypatch.setattr(workers.WorkerState, where, broken)
     result = check_paths([tree], workers=2)
     assert result.errors == [
         "a worker process failed (RuntimeError: ValueError: a bug in the worker); "

@@ -647,12 +647,12 @@ def test_max_file_size_is_validated(tmp_path):
 
 
 def test_a_file_saved_during_a_check_is_checked_again(tmp_path, monkeypatch):
-    from bgtask_lint.run import runner
+    from bgtask_lint.run import files
 
     path = tmp_path / "app.py"
     path.write_text("from fastapi import BackgroundTasks\n")
     cache_dir = tmp_path / "cache"
-    real_read = runner.read_file
+    real_read = files.read_file
 
     def saved_right_after_reading(name, *args):
         data = real_read(name, *args)
@@ -663,7 +663,7 @@ def test_a_file_saved_during_a_check_is_checked_again(tmp_path, monkeypatch):
             os.utime(path, ns=(data[1][1] + 10**9, data[1][1] + 10**9))
         return data
 
-    monkeypatch.setattr(runner, "read_file", saved_right_after_reading)
+    monkeypatch.setattr(files, "read_file", saved_right_after_reading)
     assert check_paths([path], cache_dir=cache_dir).diagnostics == []
     monkeypatch.undo()
     warm = check_paths([path], cache_dir=cache_dir)

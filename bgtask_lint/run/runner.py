@@ -17,57 +17,42 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from bgtask_lint.analysis.project import Project, find_project_root
-from bgtask_lint.config.settings import Settings, SettingsResolver
-from bgtask_lint.diagnostic import Diagnostic, file_error
+from bgtask_lint.config.settings import SettingsResolver
+from bgtask_lint.diagnostic import file_error
 from bgtask_lint.run import parallel
+from bgtask_lint.run.caching import RunCache, chain_sources
+from bgtask_lint.run.files import (
+    READ_CHUNK,
+    Reading,
+    SourceFile,
+    check_file,
+    context_facts_of,
+    enabled_codes,
+    index_file,
+    read_and_screen,
+)
+from bgtask_lint.run.workers import (
+    CheckRequest,
+    GetReady,
+    IndexRequest,
+    ReadRequest,
+    RunWide,
+    WorkerState,
+    job_for,
+)
 from bgtask_lint.text.markdown import is_markdown
 from bgtask_lint.text.source import (
-    DecodeError,
     Stamp,
-    TooLarge,
-    UnreadableFile,
-    decode_source,
-    might_matter,
-    read_file,
 )
 
 if TYPE_CHECKING:
-    from bgtask_lint.run.cache import Cache, Entry
+    from bgtask_lint.run.cache import Cache
     from bgtask_lint.run.result import FixMode, RunResult
-
-
-@dataclass
-class SourceFile:
-    name: str  # as the user spelled it: how reports name the file
-    key: str  # absolute path: how the project and the cache name it
-    settings: Settings
-    project: Optional[Project]
-    text: Optional[str] = None  # None until read (a cached file may never be)
-    encoding: str = "utf-8"
-    matters: bool = False  # passes the text screen: some rule may report
-    entry: Optional[Entry] = None  # a valid cache entry
-    uses: list[tuple[str, str]] = field(default_factory=list)
-    # The other files (and missing module paths) its findings depend on, with
-    # their stamps when they were read (None: not read, stat it when storing).
-    deps: dict[str, Optional[Stamp]] = field(default_factory=dict)
-    stamp: Optional[Stamp] = None  # of the bytes `text` was decoded from
-
-    @property
-    def in_project(self) -> Project:
-        """The project of a file of a Run (only the API's check_source has none)."""
-        assert self.project is not None
-        return self.project
-
-    @property
-    def path(self) -> Path:
-        # Built on demand: a file whose findings come from the cache needs none.
-        return Path(self.name)
 
 
 class Run:
@@ -87,7 +72,8 @@ class Run:
         self.result = result
         self.fix = fix
         self.workers = workers
-        self.cache = cache if fix is None else None  # fixes always start from the text
+        # Fixes always start from the text.
+        self.cache = RunCache(cache) if cache is not None and fix is None else None
         self.files: list[SourceFile] = []
         self.projects: dict[Path, Project] = {}
         # The paths asked for (absolute): a project they do not cover whole is
@@ -99,7 +85,6 @@ class Run:
         self._chain_ends_found = False
         # Per project read for context: the modules its leading files reach.
         self._reached: dict[str, frozenset[str]] = {}
-        self._fingerprints: dict[tuple[int, frozenset[str], Path], str] = {}
 
     def add(self, path: Union[str, Path], absolute: Optional[str] = None) -> None:
         """Check `path` in this run (`absolute`: its absolute path, if known)."""
@@ -122,9 +107,7 @@ class Run:
     def execute(self) -> None:
         if self.cache is not None:
             for file in self.files:
-                file.entry = self.cache.lookup(
-                    file.key, self._fingerprint(file), file.in_project.is_checked
-                )
+                file.entry = self.cache.checked_entry(file)
                 if file.entry is not None:
                     file.matters = file.entry.matters
                     file.in_project.add_facts(file.entry.uses, file.key)
@@ -162,9 +145,9 @@ class Run:
                     self.files = [f for f in self.files if f.entry is not None or self._read(f)]
                     fresh = [f for f in self.files if f.entry is None and f.matters]
         for file in fresh:
-            _index(file)
+            index_file(file)
         for file in context:
-            self._take_context_facts(file, _context_facts(file, self._reached))
+            self._take_context_facts(file, context_facts_of(file, self._reached))
         for file in self._to_check():
             check_file(self.result, file, self.fix)
         self._store()
@@ -190,7 +173,7 @@ class Run:
         """Index the files of each project that lead into the checked ones,
         when the paths asked for do not cover the whole project."""
         for file in self._context():
-            self._take_context_facts(file, _context_facts(file, self._reached))
+            self._take_context_facts(file, context_facts_of(file, self._reached))
 
     def _context(self) -> list[SourceFile]:
         """The files of each project that lead into its checked ones, when the
@@ -212,11 +195,11 @@ class Run:
                 text = project.text_of(path)
                 if text is None or not self._matters(path, text):
                     continue
-                facts = self._cached_facts(project, path)
-                if facts is not None:
-                    project.add_facts(facts, path)
-                    continue
                 file = self._context_file(project, path)
+                entry = self.cache.facts_entry(file) if self.cache is not None else None
+                if entry is not None:
+                    project.add_facts(entry.uses, path)
+                    continue
                 file.text = text
                 todo.append(file)
         return todo
@@ -233,61 +216,17 @@ class Run:
         facts, deps = found
         project = file.in_project
         project.add_facts(facts, file.key)
-        self._store_facts(project, file.key, facts, deps)
+        if self.cache is not None:
+            self.cache.store_facts(file, facts, deps)
 
     def _context_file(self, project: Project, path: str) -> SourceFile:
         return SourceFile(path, path, self.resolver.for_context(path, is_dir=False), project)
-
-    def _cached_facts(self, project: Project, path: str) -> Optional[list[tuple[str, str]]]:
-        if self.cache is None:
-            return None
-        file = self._context_file(project, path)
-        entry = self.cache.lookup(path, self._fingerprint(file), project.is_checked, for_facts=True)
-        return entry.uses if entry is not None else None
-
-    def _store_facts(
-        self,
-        project: Project,
-        path: str,
-        facts: list[tuple[str, str]],
-        consulted: dict[str, Optional[Stamp]],
-    ) -> None:
-        """Cache what a file read for context says (it has no findings), with
-        the files it was read from and their stamps when read (None: stat)."""
-        stamp = consulted.get(path) or project.stamps.get(path)
-        if self.cache is None or stamp is None:
-            return
-        from bgtask_lint.run.cache import Entry
-
-        deps = {}
-        for dep in sorted(set(consulted) - {path}):
-            dep_stamp = consulted[dep] or project.stamps.get(dep) or self.cache.stamp_of(dep)
-            deps[dep] = (*dep_stamp, project.is_checked(dep))
-        file = self._context_file(project, path)
-        entry = Entry(stamp, self._fingerprint(file), True, facts, deps, [], [], checked=False)
-        self.cache.store(path, entry)
 
     def _matters(self, path: str, text: str) -> bool:
         codes = self.resolver.for_context(path, is_dir=False).enabled_codes(path)
         from bgtask_lint.rules import screen
 
         return screen(codes)(text)
-
-    def _fingerprint(self, file: SourceFile) -> str:
-        """The cache fingerprint of the configuration that applies to `file`;
-        computed once per configuration (and rule selection) in the run."""
-        from bgtask_lint.run.cache import fingerprint
-
-        codes = _codes(file)
-        project_root = file.in_project.root
-        key = (id(file.settings), codes, project_root)
-        if key not in self._fingerprints:
-            settings = file.settings
-            options = settings.rule_options(project_root)  # with the project's own pin
-            self._fingerprints[key] = fingerprint(
-                codes, options, settings.src, settings.max_file_size, sorted(settings.fixable_codes)
-            )
-        return self._fingerprints[key]
 
     def _worker_failed(self, error: Exception) -> None:
         """No processes to be had (OSError), or a worker failed: the run goes
@@ -304,7 +243,7 @@ class Run:
         """Read, decode and screen `file` (see read_and_screen); a failure is
         reported and the file dropped."""
         reading = read_and_screen(
-            file.key, file.settings.max_file_size, _codes(file), self.overlay, keep=keep
+            file.key, file.settings.max_file_size, enabled_codes(file), self.overlay, keep=keep
         )
         return self._take(file, reading)
 
@@ -352,7 +291,8 @@ class Run:
             first = worker not in told
             told.add(worker)
             jobs = [
-                (files[i].key, files[i].settings.max_file_size, _codes(files[i])) for i in chunk
+                (files[i].key, files[i].settings.max_file_size, enabled_codes(files[i]))
+                for i in chunk
             ]
             return ReadRequest(jobs, self.overlay if first else None)
 
@@ -390,20 +330,14 @@ class Run:
         known = {file.key for file in self.files}
         for project in self.projects.values():
             for path in project.files_with_facts():
-                sources = _chain_sources(project, path)
+                sources = chain_sources(project, path)
                 if path in known or not sources:
                     continue
                 relative = os.path.relpath(path)
                 name = path if relative.startswith("..") else relative
                 settings = self.resolver.for_context(path, is_dir=False)
                 file = SourceFile(name, path, settings, project)
-                entry = (
-                    self.cache.lookup(
-                        path, self._fingerprint(file), project.is_checked, for_facts=True
-                    )
-                    if self.cache is not None
-                    else None
-                )
+                entry = self.cache.facts_entry(file) if self.cache is not None else None
                 if (
                     entry is not None
                     and entry.chain_from == sources
@@ -447,7 +381,9 @@ class Run:
             return shared
 
         def index_request(worker: int, file: SourceFile) -> IndexRequest:
-            return IndexRequest([_job(file)], run_wide(worker), for_context=id(file) in for_context)
+            return IndexRequest(
+                [job_for(file)], run_wide(worker), for_context=id(file) in for_context
+            )
 
         def indexed(worker: int, file: SourceFile, answer: dict[str, Any]) -> None:
             if id(file) in for_context:
@@ -498,7 +434,7 @@ class Run:
                 return CheckRequest(
                     facts if first else None,
                     [file.key] if own else [],
-                    [] if own else [_job(file)],
+                    [] if own else [job_for(file)],
                     self.fix,
                     run_wide(worker),
                 )
@@ -525,72 +461,8 @@ class Run:
 
     def _store(self) -> None:
         """Cache what was computed this run (with its dependencies)."""
-        if self.cache is None:
-            return
-        from bgtask_lint.run.cache import Entry
-
-        by_file: dict[str, list] = {}
-        for diagnostic in self.result.diagnostics:
-            by_file.setdefault(os.path.abspath(diagnostic.filename), []).append(diagnostic)
-        for file in self.files:
-            if file.entry is not None or file.stamp is None:
-                continue
-            stamp = file.stamp  # of the bytes checked: a later save is seen
-            deps = {}
-            for dep, dep_stamp in sorted(file.deps.items()):
-                if dep != file.key:
-                    dep_stamp = dep_stamp or self.cache.stamp_of(dep)
-                    deps[dep] = (*dep_stamp, file.in_project.is_checked(dep))
-            self.cache.store(
-                file.key,
-                Entry(
-                    stamp=stamp,
-                    fingerprint=self._fingerprint(file),
-                    matters=file.matters,
-                    uses=file.uses,
-                    deps=deps,
-                    tasks_here=file.in_project.facts_here(file.key),
-                    diagnostics=by_file.get(file.key, []),
-                ),
-            )
-        for file in self.chain_ends:
-            if file.stamp is None:
-                continue
-            project = file.in_project
-            known = self.cache.entry(file.key)
-            kept = known if known is not None and not known.checked else None
-            deps = dict(kept.deps) if kept is not None else {}
-            for dep, dep_stamp in sorted(file.deps.items()):
-                if dep != file.key:
-                    dep_stamp = dep_stamp or self.cache.stamp_of(dep)
-                    deps[dep] = (*dep_stamp, project.is_checked(dep))
-            self.cache.store(
-                file.key,
-                Entry(
-                    stamp=file.stamp,
-                    fingerprint=self._fingerprint(file),
-                    matters=file.matters,
-                    uses=kept.uses if kept is not None else [],
-                    deps=deps,
-                    tasks_here=project.facts_here(file.key),
-                    diagnostics=by_file.get(file.key, []),
-                    checked=False,
-                    chain_from=_chain_sources(project, file.key),
-                ),
-            )
-        self.cache.save()
-
-
-def _chain_sources(project: Project, path: str) -> list[str]:
-    """The checked files on the chains of what is said about file `path`, sorted."""
-    return sorted(
-        {
-            source
-            for fact in project.facts_about(path)
-            for source in project.on_chain(path, fact)
-            if project.is_checked(source)
-        }
-    )
+        if self.cache is not None:
+            self.cache.store(self.files, self.chain_ends, self.result.diagnostics)
 
 
 # How many times cheaper than a checked file of its size a file read for
@@ -611,489 +483,6 @@ def _package_of(file: SourceFile) -> str:
     if root == directory:
         return directory
     return os.path.join(root, os.path.relpath(directory, root).split(os.sep)[0])
-
-
-def _codes(file: SourceFile) -> frozenset[str]:
-    return file.settings.enabled_codes(file.name)
-
-
-# Files per request when workers read them (a request per file would cost
-# more in messages than the reading).
-READ_CHUNK = 200
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What reading one file gave: its text when some rule can use it (or
-    when it is to be kept), whether it was read at all, and the one-line
-    error to report (a file too large is reported only if it might matter)."""
-
-    read: bool
-    text: Optional[str] = None
-    encoding: str = "utf-8"
-    stamp: Optional[Stamp] = None
-    matters: bool = False
-    error: Optional[str] = None
-
-
-def read_and_screen(
-    key: str,
-    max_size: int,
-    codes: frozenset[str],
-    overlay: dict[str, tuple[str, str]],
-    *,
-    keep: bool = False,
-) -> Reading:
-    """Read, decode and screen one file. The text of a file no rule can
-    report on (most of them) is not kept, unless `keep`: a run would
-    otherwise hold every file of the tree in memory."""
-    from bgtask_lint.rules import screen
-
-    if key in overlay:
-        text, encoding = overlay[key]
-        return Reading(True, text, encoding, matters=screen(codes)(text))
-    try:
-        data, stamp = read_file(key, max_size)
-    except TooLarge as error:
-        return Reading(False, error=str(error) if might_matter(key) else None)
-    except UnreadableFile as error:
-        return Reading(False, error=str(error))
-    try:
-        decoded = decode_source(data)
-    except DecodeError as error:
-        return Reading(False, error=str(error))
-    matters = screen(codes)(decoded.text)
-    return Reading(
-        True, decoded.text if matters or keep else None, decoded.encoding, stamp, matters
-    )
-
-
-def _index(file: SourceFile) -> None:
-    """Parse `file` and record the tasks it submits (and the files it read)."""
-    project = file.project
-    assert project is not None and file.text is not None
-    if is_markdown(file.key):
-        return  # its blocks submit no task another file could see
-    consulted = project.track_consulted()
-    model = project.model_for_text(file.path, file.text)
-    if model is not None:
-        file.uses = project.index(model)
-    project.consulted = None
-    file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
-
-
-def _context_facts(
-    file: SourceFile, reached: dict[str, frozenset[str]]
-) -> Optional[tuple[list[tuple[str, str]], dict[str, Optional[Stamp]]]]:
-    """What context file `file` says about others (see context.context_facts),
-    with the files that was read from and their stamps."""
-    from bgtask_lint.run.context import context_facts
-
-    project = file.in_project
-    found = context_facts(project, file.key, reached[str(project.root)])
-    if found is None:
-        return None
-    facts, consulted = found
-    return facts, {dep: project.stamps.get(dep) for dep in sorted(consulted)}
-
-
-def check_file(
-    result: RunResult, file: SourceFile, fix: Optional[FixMode], *, screen: bool = False
-) -> None:
-    """Check (or fix) one file into `result`; a rule's crash is reported, not
-    raised. A run screens its files before (`screen`: do it here)."""
-    from bgtask_lint.engine.check import check_text
-    from bgtask_lint.engine.fix import NotWritten, fix_text, with_tidying, write_atomically
-
-    assert file.text is not None
-    if is_markdown(file.key):
-        _check_markdown(result, file, fix)
-        return
-    filename, source, settings, project = file.name, file.text, file.settings, file.project
-    if project is not None and not project.is_checked(file.key):
-        fix = None  # a file read to complete a chain is reported on, never fixed
-    codes = settings.enabled_codes(file.name)
-    options = settings.rule_options(project.root if project is not None else None)
-    consulted = project.track_consulted() if project is not None else set()
-    try:
-        if fix is None:
-            found = check_text(source, filename, codes, options, project, screen=screen)
-            found = _without_unfixable(found, settings.fixable_codes)
-            result.diagnostics.extend(with_tidying(source, filename, found))
-            return
-        outcome = fix_text(
-            source,
-            filename,
-            codes,
-            options,
-            project,
-            unsafe=fix.unsafe,
-            screen=screen,
-            fixable=settings.fixable_codes,
-        )
-    except RecursionError:
-        from bgtask_lint.diagnostic import SYNTAX_ERROR
-        from bgtask_lint.engine.check import TOO_DEEP
-
-        result.diagnostics.append(file_error(filename, TOO_DEEP, SYNTAX_ERROR))
-        return
-    except Exception as error:  # a bug in a rule must not end the run
-        result.errors.append(
-            f"internal error while checking {filename}: {type(error).__name__}: {error} "
-            "(please report this)"
-        )
-        return
-    finally:
-        if project is not None:
-            project.consulted = None
-            file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
-    from bgtask_lint.run.result import Change
-
-    result.errors.extend(f"{filename}: {error}" for error in outcome.errors)
-    if outcome.text != source and fix.write:
-        try:
-            write_atomically(
-                Path(file.key), outcome.text, file.encoding, expected=source.encode(file.encoding)
-            )
-        except (NotWritten, OSError, UnicodeError) as error:
-            reason = (
-                str(error)
-                if isinstance(error, NotWritten)
-                else f"cannot write the fixed file: {error}"
-            )
-            result.errors.append(f"{filename}: {reason}")
-            result.diagnostics.extend(
-                check_text(source, filename, codes, options, project, screen=False)
-            )
-            return
-    result.diagnostics.extend(_without_unfixable(outcome.remaining, settings.fixable_codes))
-    if outcome.text != source:
-        result.fixed.update(outcome.fixed)
-        result.fixed_by_file.setdefault(filename, Counter()).update(outcome.fixed)
-        result.changes.append(Change(filename, source, outcome.text, file.encoding))
-
-
-def _without_unfixable(found: list[Diagnostic], fixable: frozenset[str]) -> list[Diagnostic]:
-    """Findings whose code `unfixable` names lose their fix: reports offer
-    none, as --fix applies none."""
-    if all(d.fix is None or d.code in fixable for d in found):
-        return found
-    return [d if d.fix is None or d.code in fixable else replace(d, fix=None) for d in found]
-
-
-def _check_markdown(result: RunResult, file: SourceFile, fix: Optional[FixMode]) -> None:
-    """A Markdown file: its Python blocks, checked and fixed in place."""
-    from bgtask_lint.engine.fix import NotWritten, write_atomically
-    from bgtask_lint.engine.markdown import check_markdown
-    from bgtask_lint.run.result import Change
-
-    assert file.text is not None
-    source, settings = file.text, file.settings
-    codes = settings.enabled_codes(file.name)
-    options = settings.rule_options(file.project.root if file.project is not None else None)
-    try:
-        outcome = check_markdown(
-            source,
-            file.name,
-            codes,
-            options,
-            fix=fix is not None,
-            unsafe=fix is not None and fix.unsafe,
-            fixable=settings.fixable_codes,
-        )
-    except Exception as error:  # a bug in a rule must not end the run
-        result.errors.append(
-            f"internal error while checking {file.name}: {type(error).__name__}: {error} "
-            "(please report this)"
-        )
-        return
-    result.errors.extend(f"{file.name}: {error}" for error in outcome.errors)
-    if outcome.text != source and fix is not None and fix.write:
-        try:
-            write_atomically(
-                Path(file.key), outcome.text, file.encoding, expected=source.encode(file.encoding)
-            )
-        except (NotWritten, OSError, UnicodeError) as error:
-            reason = str(error) if isinstance(error, NotWritten) else f"cannot write: {error}"
-            result.errors.append(f"{file.name}: {reason}")
-            result.diagnostics.extend(check_markdown(source, file.name, codes, options).diagnostics)
-            return
-    result.diagnostics.extend(_without_unfixable(outcome.diagnostics, settings.fixable_codes))
-    if outcome.text != source and fix is not None:
-        result.fixed.update(outcome.fixed)
-        result.fixed_by_file.setdefault(file.name, Counter()).update(outcome.fixed)
-        result.changes.append(Change(file.name, source, outcome.text, file.encoding))
-
-
-@dataclass(frozen=True)
-class Job:
-    """What a worker needs to rebuild a SourceFile on its side (no Project)."""
-
-    name: str
-    text: Optional[str]
-    encoding: str
-    settings: Settings
-    root: str
-    source_roots: list[str]
-    matters: bool
-    stamp: Optional[Stamp]
-
-
-def _job(file: SourceFile) -> Job:
-    project = file.project
-    assert project is not None
-    roots = [str(r) for r in project.source_roots]
-    return Job(
-        file.name,
-        file.text,
-        file.encoding,
-        file.settings,
-        str(project.root),
-        roots,
-        file.matters,
-        file.stamp,
-    )
-
-
-@dataclass(frozen=True)
-class ReadRequest:
-    """Phase 2 on a worker: read, decode and screen these files, given as
-    (path, max-file-size, enabled codes). The overlay comes with a worker's
-    first request only (None after)."""
-
-    jobs: list[tuple[str, int, frozenset[str]]]
-    overlay: Optional[dict[str, tuple[str, str]]]
-
-
-@dataclass(frozen=True)
-class RunWide:
-    """What is the same for every file of a run: it comes with a worker's
-    first index or check request only."""
-
-    checked: dict[str, list[str]]  # project root -> the files this run reports on
-    overlay: dict[str, tuple[str, str]]
-    # Project root -> (its files read for context, the module names their
-    # chains reach), for a project read for context (see context.py).
-    context: dict[str, tuple[list[str], list[str]]]
-
-
-@dataclass(frozen=True)
-class IndexRequest:
-    """Phase 3 on a worker: parse these files, say which tasks they submit
-    (and which files that read)."""
-
-    jobs: list[Job]
-    run: Optional[RunWide]
-    for_context: bool = False  # the jobs are files read for context (no findings)
-
-
-@dataclass(frozen=True)
-class CheckRequest:
-    """Phase 4 on a worker: check (or fix) files it indexed (`keys`) and
-    others (`extras`)."""
-
-    # Project root -> every fact (Project.index), as (source, file, fact):
-    # with a worker's first request of the phase only.
-    facts: Optional[dict[str, list[tuple[str, str, str]]]]
-    keys: list[str]
-    extras: list[Job]
-    fix: Optional[FixMode]
-    run: Optional[RunWide] = None
-
-
-@dataclass
-class GetReady:
-    """For a worker that has indexed all it can while the others still
-    index: get ready to check (WorkerState.get_ready), work it would do at
-    its first check once every worker has finished."""
-
-
-Request = Union[ReadRequest, IndexRequest, CheckRequest, GetReady]
-
-
-class WorkerState:
-    """What a worker process keeps between its index and check requests."""
-
-    def __init__(self, parent: Optional[int] = None, *, parses: bool = False) -> None:
-        if parses:  # see Run._workers_ahead
-            import libcst  # noqa: F401
-
-            import bgtask_lint.analysis.builder  # noqa: F401
-        self.projects: dict[str, Project] = {}
-        self.indexed: dict[str, SourceFile] = {}
-        self.checked: dict[str, list[str]] = {}
-        self.context: dict[str, tuple[list[str], list[str]]] = {}
-        self.overlay: dict[str, tuple[str, str]] = {}
-        self.facts: dict[str, list[tuple[str, str, str]]] = {}
-        self.parent = parent
-
-    def _parent_still_there(self) -> None:
-        """A worker whose main process was killed stops before its next file
-        (it would otherwise go on fixing files nobody asked about any more)."""
-        if self.parent is not None and os.getppid() != self.parent:
-            raise SystemExit(1)
-
-    def _file(self, job: Job) -> SourceFile:
-        project = self.projects.get(job.root)
-        if project is None:
-            project = Project(Path(job.root), max_file_size=job.settings.max_file_size)
-            project.source_roots = [Path(r) for r in job.source_roots]
-            project.checked = set(self.checked.get(job.root, ()))
-            project.context_files = self.context.get(job.root, ([], []))[0]
-            project.overlay = self.overlay
-            project.add_fact_triples(self.facts.get(job.root, ()))
-            self.projects[job.root] = project
-        file = SourceFile(job.name, os.path.abspath(job.name), job.settings, project)
-        file.text, file.encoding, file.matters, file.stamp = (
-            job.text,
-            job.encoding,
-            job.matters,
-            job.stamp,
-        )
-        return file
-
-    def _introduce(self, run: Optional[RunWide]) -> None:
-        if run is not None:
-            self.checked, self.overlay, self.context = run.checked, run.overlay, run.context
-
-    def handle(self, request: Request) -> Any:
-        if isinstance(request, ReadRequest):
-            return self.read(request)
-        if isinstance(request, IndexRequest):
-            return self.index(request)
-        if isinstance(request, GetReady):
-            self.get_ready()
-            return None
-        return self.check(request)
-
-    def get_ready(self) -> None:
-        """While the other workers index: import the rules, and read ahead
-        the modules the checks of the files indexed here will follow into
-        (Model.resolve_ahead). Nothing it does depends on the facts still to
-        come, and nothing it finds is kept but the models the project parsed."""
-        import bgtask_lint.engine.check  # noqa: F401
-
-        for file in self.indexed.values():
-            project, text = file.project, file.text
-            model = project.model_for_text(file.path, text) if project and text else None
-            try:
-                if model is not None:
-                    model.resolve_ahead()
-            except Exception:  # the file's check meets it again, and reports it
-                pass
-
-    def read(self, request: ReadRequest) -> list[Reading]:
-        if request.overlay is not None:
-            self.overlay = request.overlay
-        self._parent_still_there()
-        return [read_and_screen(*job, self.overlay) for job in request.jobs]
-
-    def index(self, request: IndexRequest) -> dict[str, Any]:
-        self._introduce(request.run)
-        answer: dict[str, Any] = {}
-        for job in request.jobs:
-            self._parent_still_there()
-            file = self._file(job)
-            if request.for_context:
-                reached = {root: frozenset(names) for root, (_, names) in self.context.items()}
-                answer[file.key] = _context_facts(file, reached)
-                continue
-            self.indexed[file.key] = file
-            _index(file)
-            answer[file.key] = (file.uses, file.deps)
-        return answer
-
-    def check(self, request: CheckRequest) -> dict[str, Any]:
-        from bgtask_lint.run.result import RunResult
-
-        self._introduce(request.run)
-        if request.facts is not None:
-            self.facts = request.facts
-            for root, project in self.projects.items():
-                project.add_fact_triples(self.facts.get(root, ()))
-        files = [self.indexed[key] for key in request.keys]
-        files.extend(self._file(job) for job in request.extras)
-        answer: dict[str, Any] = {}
-        for file in files:
-            self._parent_still_there()
-            part = RunResult()
-            check_file(part, file, request.fix)
-            answer[file.key] = (part, file.deps)
-        return answer
-
-
-# A fix can make another module's function a task (`add_task(lambda: send(1))`
-# becomes `add_task(send, 1)`), whose own findings then need fixing: whole
-# passes are repeated until one changes nothing, this many at the most.
-MAX_FIX_PASSES = 5
-
-
-def settle_fixes(run: Run) -> None:
-    """After a first `--fix` (or `--diff`) pass, run again over the same files
-    with what the fixes changed, until nothing changes; `run.result` ends with
-    every fix applied and the findings that remain. `--diff` writes nothing,
-    so its later passes read the fixed texts from an overlay."""
-    result = run.result
-    # The texts the run was given (an editor's unsaved buffers) stay; the
-    # fixed texts join them.
-    overlay = dict(run.overlay)
-    changes = {change.filename: change for change in result.changes}
-    latest = result.changes
-    for _ in range(MAX_FIX_PASSES - 1):
-        if not latest:
-            return
-        if run.fix is not None and not run.fix.write:
-            for change in latest:
-                overlay[os.path.abspath(change.filename)] = (change.after, change.encoding)
-        if not _fixes_reach_other_files(run, {c.filename: c.after for c in latest}):
-            return
-        from bgtask_lint.run.result import Change, RunResult
-
-        again = Run(run.resolver, RunResult(), run.fix, run.workers, overlay=overlay)
-        again.requested = list(run.requested)  # the same paths: a whole project stays whole
-        for file in run.files:
-            again.add(file.name)
-        again.execute()
-        names = {file.name for file in again.files}
-        result.diagnostics[:] = [
-            *(d for d in result.diagnostics if d.filename not in names),
-            *again.result.diagnostics,
-        ]
-        result.fixed.update(again.result.fixed)
-        for name, counts in again.result.fixed_by_file.items():
-            result.fixed_by_file.setdefault(name, Counter()).update(counts)
-        result.errors.extend(again.result.errors)
-        for change in again.result.changes:
-            first = changes.get(change.filename)
-            before = first.before if first else change.before
-            changes[change.filename] = Change(
-                change.filename, before, change.after, change.encoding
-            )
-        result.changes[:] = list(changes.values())
-        latest, run = again.result.changes, again
-    if latest:
-        result.errors.append(
-            f"fixes did not settle after {MAX_FIX_PASSES} passes over the project; "
-            "run `--fix` again to see what remains (please report this)"
-        )
-
-
-def _fixes_reach_other_files(run: Run, fixed: dict[str, str]) -> bool:
-    """Whether the fixes of a pass (file name -> fixed text) can change another
-    file's findings: a fixed file is one the findings of another file were
-    read from, or a fix changed which functions are submitted as tasks."""
-    changed = {os.path.abspath(name) for name in fixed}
-    for file in run.files:
-        if any(dep in changed for dep in file.deps if dep != file.key):
-            return True
-    for file in run.files:
-        if file.name not in fixed or file.project is None or is_markdown(file.key):
-            continue
-        model = file.project.model_for_text(file.path, fixed[file.name])
-        uses = file.project.index(model) if model is not None else []
-        if sorted(uses) != sorted(file.uses):
-            return True
-    return False
 
 
 def discover_into(
