@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from bgtask_lint.config import listing
+from bgtask_lint.config.command import CheckOptions
 from bgtask_lint.config.settings import Overrides, Settings, SettingsResolver
 from bgtask_lint.diagnostic import Diagnostic, file_error
 from bgtask_lint.run import files, fixing, runner
@@ -21,6 +22,7 @@ from bgtask_lint.text.source import DecodeError, decode_source
 
 __all__ = [
     "Change",
+    "CheckOptions",
     "FixMode",
     "RunResult",
     "add_noqa",
@@ -30,6 +32,7 @@ __all__ = [
     "check_stdin",
     "describe_settings",
     "files_to_check",
+    "run_check",
     "settings_for",
 ]
 
@@ -68,6 +71,27 @@ def check_paths(
             fixing.settle_fixes(run)
     result.diagnostics.sort(key=lambda d: (d.filename, d.location, d.code))
     return result
+
+
+def run_check(options: CheckOptions, stdin: Optional[bytes] = None) -> RunResult:
+    """`bgtask-lint check` as `options` say, once configured
+    (CheckOptions.configured): the source read from standard input (`stdin`,
+    its bytes) or the paths, fixed when asked. Raises ConfigError for a bad
+    configuration."""
+    fix = FixMode(unsafe=bool(options.unsafe_fixes), write=not options.diff)
+    if options.from_stdin:
+        filename = options.stdin_filename or "-"
+        return check_stdin(
+            stdin or b"", filename, options.overrides, fix if options.fixes else None
+        )
+    return check_paths(
+        options.targets,
+        options.overrides,
+        force_exclude=options.force_exclude,
+        fix=fix if options.fixes else None,
+        cache_dir=options.cache_dir,
+        respect_gitignore=options.respect_gitignore,
+    )
 
 
 def check_stdin(

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
@@ -21,11 +21,12 @@ from bgtask_lint import __version__
 from bgtask_lint.output import FORMATS
 
 if TYPE_CHECKING:
+    from bgtask_lint.config.command import CheckOptions
     from bgtask_lint.config.settings import Overrides
+    from bgtask_lint.run.result import RunResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-T = TypeVar("T")
 
 
 def _split_codes(
@@ -297,19 +298,45 @@ def check(watch: bool, show_files: bool, show_settings: bool, **options: Any) ->
     syntax error is reported (BGT900) in those files only.
     """
     with _interruptible():
+        parsed = _options(options)
         if show_files or show_settings:
-            _show(options, settings=show_settings)
+            _show(parsed, settings=show_settings)
         elif watch:
-            _watch(options)
+            _watch(parsed)
         else:
-            _check(**options)
+            _check(parsed)
+
+
+# `_overrides`'s parameters: the options that change the settings.
+_OVERRIDE_OPTIONS = (
+    "select",
+    "extend_select",
+    "ignore",
+    "extend_per_file_ignores",
+    "target_fastapi",
+    "target_starlette",
+    "config_options",
+    "exclude",
+    "extend_exclude",
+    "preview",
+)
+
+
+def _options(given: dict[str, Any]) -> CheckOptions:
+    """`check`'s options as one value (BGTASK_LINT_NO_CACHE counts as
+    `--no-cache`)."""
+    from bgtask_lint.config.command import CheckOptions
+
+    overrides = _overrides(*(given.pop(name) for name in _OVERRIDE_OPTIONS))
+    no_cache = given.pop("no_cache") or os.environ.get("BGTASK_LINT_NO_CACHE", "") not in ("", "0")
+    return CheckOptions(overrides=overrides, no_cache=no_cache, **given)
 
 
 # What a change must touch to be worth a new check in watch mode.
 _WATCHED_SUFFIXES = (".py", ".pyi", ".md", ".markdown", ".toml", ".gitignore")
 
 
-def _watch(options: dict[str, Any]) -> None:
+def _watch(options: CheckOptions) -> None:
     """`--watch`, as ruff's: check, then check again after every change to
     a Python file or a configuration, the screen cleared first. The cache
     makes each new check cost what changed."""
@@ -317,10 +344,10 @@ def _watch(options: dict[str, Any]) -> None:
         import watchfiles
     except ImportError:
         _fail("--watch needs the watchfiles package: pip install 'bgtask-lint[watch]'")
-    paths = options["paths"] or (Path("."),)
-    if Path("-") in paths or options["stdin_filename"] is not None:
+    paths = options.targets
+    if Path("-") in paths or options.stdin_filename is not None:
         _fail("--watch cannot read standard input")
-    if options["diff"] or options["add_noqa"]:
+    if options.diff or options.add_noqa:
         _fail("--watch cannot be combined with --diff or --add-noqa")
 
     def relevant(change: Any, path: str) -> bool:
@@ -338,14 +365,14 @@ def _watch(options: dict[str, Any]) -> None:
         sys.exit(EXIT_INTERRUPTED)
 
 
-def _check_once(options: dict[str, Any]) -> None:
+def _check_once(options: CheckOptions) -> None:
     """One check of watch mode: its report, and on a bad configuration its
     error; the watching goes on either way."""
     from bgtask_lint import api
 
     api.forget_what_was_read()  # an edited configuration or .gitignore counts
     with suppress(SystemExit):
-        _check(**options)
+        _check(options)
     sys.stdout.flush()
 
 
@@ -368,183 +395,116 @@ def _interruptible() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _check(
-    paths: tuple[Path, ...],
-    fix: Optional[bool],
-    fix_only: bool,
-    show_fixes: bool,
-    unsafe_fixes: Optional[bool],
-    diff: bool,
-    exit_non_zero_on_fix: bool,
-    select: Optional[tuple[str, ...]],
-    extend_select: Optional[tuple[str, ...]],
-    ignore: Optional[tuple[str, ...]],
-    output_format: Optional[str],
-    output_file: Optional[Path],
-    exit_zero: bool,
-    statistics: bool,
-    quiet: bool,
-    extend_per_file_ignores: tuple[str, ...],
-    target_fastapi: Optional[str],
-    target_starlette: Optional[str],
-    preview: Optional[bool],
-    stdin_filename: Optional[str],
-    config_options: tuple[str, ...],
-    add_noqa: bool,
-    respect_gitignore: Optional[bool],
-    no_cache: bool,
-    force_exclude: bool,
-    color: str,
-    cache_dir: Optional[Path],
-    exclude: Optional[tuple[str, ...]],
-    extend_exclude: tuple[str, ...],
-) -> None:
+def _check(options: CheckOptions) -> None:
+    """`check`: the run the options ask for, its report and exit code."""
     from bgtask_lint import api
     from bgtask_lint.config.settings import ConfigError
-    from bgtask_lint.output import formats as output
+    from bgtask_lint.run.cache import CACHE_DIRECTORY
 
-    overrides = _overrides(
-        select,
-        extend_select,
-        ignore,
-        extend_per_file_ignores,
-        target_fastapi,
-        target_starlette,
-        config_options,
-        exclude,
-        extend_exclude,
-        preview,
-    )
-    # What the command line does not say, the configuration where it runs
-    # does (ruff's `fix`, `unsafe-fixes`, `output-format`, `cache-dir`).
-    try:
-        configured = api.settings_for(Path.cwd(), overrides, leniently=True)
-    except ConfigError as error:  # only `--config`'s own file is read strictly here
-        _fail(str(error))
-        return
-    fix = _given(fix, configured.fix, False) or fix_only
-    unsafe_fixes = _given(unsafe_fixes, configured.unsafe_fixes, False)
-    output_format = _given(output_format, configured.output_format, "full")
-    fix_mode = api.FixMode(unsafe=unsafe_fixes, write=not diff) if (fix or diff) else None
-    from_stdin = paths == (Path("-"),) or (not paths and stdin_filename is not None)
-    if not from_stdin and Path("-") in paths:
-        _fail("`-` (standard input) cannot be combined with other paths")
-    if stdin_filename is not None and not from_stdin:
-        _fail("`--stdin-filename` names source read from standard input: give `-` as the path")
-    try:
-        if add_noqa:
-            added, result = api.add_noqa(
-                paths or (Path("."),),
-                overrides,
-                force_exclude=force_exclude,
-                respect_gitignore=respect_gitignore,
-            )
-            for failure in result.errors:
-                click.echo(f"bgtask-lint: error: {failure}", err=True)
-            plural = "directive" if added == 1 else "directives"
-            click.echo(f"Added {added} noqa {plural}.", err=True)
-            sys.exit(EXIT_ERROR if result.errors else EXIT_CLEAN)
-        if from_stdin:
-            data = sys.stdin.buffer.read()
-            result = api.check_stdin(data, stdin_filename or "-", overrides, fix_mode)
-        else:
-            targets = paths or (Path("."),)
-            no_cache = no_cache or os.environ.get("BGTASK_LINT_NO_CACHE", "") not in ("", "0")
-            if no_cache:
-                cache_dir = None
-            else:
-                from bgtask_lint.run.cache import CACHE_DIRECTORY
-
-                cache_dir = cache_dir or configured.cache_dir or Path(CACHE_DIRECTORY)
-            result = api.check_paths(
-                targets,
-                overrides,
-                force_exclude=force_exclude,
-                fix=fix_mode,
-                cache_dir=cache_dir,
-                respect_gitignore=respect_gitignore,
-            )
+    try:  # only `--config`'s own file is read strictly here
+        configured = api.settings_for(Path.cwd(), options.overrides, leniently=True)
     except ConfigError as error:
         _fail(str(error))
         return
-
+    options = options.configured(configured, Path(CACHE_DIRECTORY))
+    misuse = options.misused_stdin()
+    if misuse is not None:
+        _fail(misuse)
+    try:
+        if options.add_noqa:
+            _add_noqa(options)
+        data = sys.stdin.buffer.read() if options.from_stdin else None
+        result = api.run_check(options, data)
+    except ConfigError as error:
+        _fail(str(error))
+        return
     for failure in result.errors:
         click.echo(f"bgtask-lint: error: {failure}", err=True)
-    if result.files_checked == 0 and not result.diagnostics and not quiet:
+    if result.files_checked == 0 and not result.diagnostics and not options.quiet:
         click.echo("warning: No Python files found under the given path(s)", err=True)
+    if options.fix_only:
+        _finish_fix_only(options, result)
+    if options.diff:
+        _finish_diff(options, result)
+    _finish(options, result, data)
+
+
+def _add_noqa(options: CheckOptions) -> None:
+    """`--add-noqa`: a directive on the line of every finding; exits."""
+    from bgtask_lint import api
+
+    added, result = api.add_noqa(
+        options.targets,
+        options.overrides,
+        force_exclude=options.force_exclude,
+        respect_gitignore=options.respect_gitignore,
+    )
+    for failure in result.errors:
+        click.echo(f"bgtask-lint: error: {failure}", err=True)
+    plural = "directive" if added == 1 else "directives"
+    click.echo(f"Added {added} noqa {plural}.", err=True)
+    sys.exit(EXIT_ERROR if result.errors else EXIT_CLEAN)
+
+
+def _finish_fix_only(options: CheckOptions, result: RunResult) -> None:
+    """`--fix-only`: what was fixed, not what remains; exits."""
+    from bgtask_lint.output import formats as output
 
     fixed = sum(result.fixed.values())
-    if fix_only:
-        if show_fixes and not quiet:
-            click.echo(output.format_fixes(result.fixed_by_file), nl=False)
-        elif not quiet:
-            click.echo(
-                f"Fixed {fixed} error{'s' if fixed != 1 else ''}." if fixed else "No errors fixed."
-            )
-        if result.errors:
-            sys.exit(EXIT_ERROR)
-        sys.exit(EXIT_FINDINGS if exit_non_zero_on_fix and fixed > 0 else EXIT_CLEAN)
-    if diff:
-        for change in result.changes:
-            click.echo(output.unified_diff(change.filename, change.before, change.after), nl=False)
-        if not quiet:
-            sys.stdout.flush()  # the diff first, then the summary on stderr
-            summary = output.format_diff_summary(fixed, result.diagnostics, unsafe_fixes)
-            click.echo(summary, err=True, nl=False)
-        sys.exit(EXIT_ERROR if result.errors else int(bool(result.changes)))
+    if options.show_fixes and not options.quiet:
+        click.echo(output.format_fixes(result.fixed_by_file), nl=False)
+    elif not options.quiet:
+        click.echo(
+            f"Fixed {fixed} error{'s' if fixed != 1 else ''}." if fixed else "No errors fixed."
+        )
+    if result.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if options.exit_non_zero_on_fix and fixed > 0 else EXIT_CLEAN)
+
+
+def _finish_diff(options: CheckOptions, result: RunResult) -> None:
+    """`--diff`: the fixes as a diff on stdout, the summary on stderr; exits
+    1 when there is something to change."""
+    from bgtask_lint.output import formats as output
+
+    for change in result.changes:
+        click.echo(output.unified_diff(change.filename, change.before, change.after), nl=False)
+    if not options.quiet:
+        sys.stdout.flush()  # the diff first, then the summary on stderr
+        fixed = sum(result.fixed.values())
+        summary = output.format_diff_summary(fixed, result.diagnostics, bool(options.unsafe_fixes))
+        click.echo(summary, err=True, nl=False)
+    sys.exit(EXIT_ERROR if result.errors else int(bool(result.changes)))
+
+
+def _finish(options: CheckOptions, result: RunResult, data: Optional[bytes]) -> None:
+    """The report of a check (or a fix), and its exit code."""
+    from bgtask_lint.output import formats as output
 
     # With --fix on standard input the fixed source goes to stdout, the report
     # to stderr (as ruff does), so the command works as an editor filter.
-    report_to_stderr = from_stdin and fix_mode is not None
+    report_to_stderr = options.from_stdin and options.fixes
     if report_to_stderr:
         # The input's own bytes when nothing changed; else its encoding, BOM
         # and line endings (they are in the text already).
         first = result.changes[0] if result.changes else None
-        output_bytes = first.after.encode(first.encoding) if first else data
-        sys.stdout.buffer.write(output_bytes)
+        sys.stdout.buffer.write(first.after.encode(first.encoding) if first else data or b"")
         sys.stdout.buffer.flush()
-    if show_fixes and fixed and not quiet and output_format in output.TEXT_FORMATS:
+    fixed = sum(result.fixed.values())
+    if (
+        options.show_fixes
+        and fixed
+        and not options.quiet
+        and options.output_format in output.TEXT_FORMATS
+    ):
         click.echo(output.format_fixes(result.fixed_by_file), err=report_to_stderr, nl=False)
-    _report(
-        result,
-        output_format,
-        statistics,
-        quiet,
-        unsafe_fixes,
-        fix_mode is not None,
-        report_to_stderr,
-        output_file,
-        color,
-    )
-
+    _report(result, options, report_to_stderr)
     if result.errors:
         sys.exit(EXIT_ERROR)
-    if exit_zero:
+    if options.exit_zero:
         sys.exit(EXIT_CLEAN)
-    failed = bool(result.diagnostics) or (exit_non_zero_on_fix and fixed > 0)
+    failed = bool(result.diagnostics) or (options.exit_non_zero_on_fix and fixed > 0)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
-
-
-def _given(value: Optional[T], configured: Optional[T], default: T) -> T:
-    """The command line's value, else the configuration's, else the default."""
-    if value is not None:
-        return value
-    return configured if configured is not None else default
-
-
-# `_overrides`'s parameters, in order: the options that change the settings.
-_OVERRIDE_OPTIONS = (
-    "select",
-    "extend_select",
-    "ignore",
-    "extend_per_file_ignores",
-    "target_fastapi",
-    "target_starlette",
-    "config_options",
-    "exclude",
-    "extend_exclude",
-    "preview",
-)
 
 
 def _overrides(
@@ -578,21 +538,20 @@ def _overrides(
     )
 
 
-def _show(options: dict[str, Any], *, settings: bool) -> None:
+def _show(options: CheckOptions, *, settings: bool) -> None:
     """`--show-files` and `--show-settings`: what a check would read, and
     with which settings; nothing is checked. Exit 2 when a path cannot be
     walked, as a check would."""
     from bgtask_lint import api
     from bgtask_lint.config.settings import ConfigError
 
-    overrides = _overrides(*(options[name] for name in _OVERRIDE_OPTIONS))
-    paths = options["paths"] or (Path("."),)
+    overrides, paths = options.overrides, options.targets
     try:
         files, errors = api.files_to_check(
             paths,
             overrides,
-            force_exclude=options["force_exclude"],
-            respect_gitignore=options["respect_gitignore"],
+            force_exclude=options.force_exclude,
+            respect_gitignore=options.respect_gitignore,
         )
         for error in errors:
             click.echo(f"bgtask-lint: error: {error}", err=True)
@@ -607,38 +566,32 @@ def _show(options: dict[str, Any], *, settings: bool) -> None:
     sys.exit(EXIT_ERROR if errors else EXIT_CLEAN)
 
 
-def _report(
-    result,
-    output_format: str,
-    statistics: bool,
-    quiet: bool,
-    unsafe_fixes: bool,
-    fix_mode: bool,
-    to_stderr: bool,
-    output_file: Optional[Path],
-    color: str,
-) -> None:
+def _report(result: RunResult, options: CheckOptions, to_stderr: bool) -> None:
+    """The findings in the format asked for, with the summary in text formats,
+    on stdout (stderr: `to_stderr`) or in `--output-file`."""
     from bgtask_lint.output import formats as output
     from bgtask_lint.output.shared import Palette, colour_wanted
 
+    output_format, output_file = options.output_format or "full", options.output_file
+    quiet, statistics = options.quiet, options.statistics
     stream = sys.stderr if to_stderr else sys.stdout
     on_terminal = output_file is None and stream.isatty()
-    palette = Palette(output_file is None and colour_wanted(color, on_terminal, os.environ))
+    palette = Palette(output_file is None and colour_wanted(options.color, on_terminal, os.environ))
     diagnostics = result.diagnostics
     if statistics and output_format in ("json", "json-lines"):
         text = output.format_statistics_json(diagnostics)
     elif statistics:
         text = output.format_statistics(diagnostics)
     else:
-        text = output.write(output_format, diagnostics, unsafe_fixes, palette)
+        text = output.write(output_format, diagnostics, bool(options.unsafe_fixes), palette)
     if output_format in output.TEXT_FORMATS and not quiet:
         if diagnostics and output_format == "full" and not statistics:
             text += "\n"
         text += output.format_summary(
             diagnostics,
             fixed=sum(result.fixed.values()),
-            fix_mode=fix_mode,
-            unsafe_fixes=unsafe_fixes,
+            fix_mode=options.fixes,
+            unsafe_fixes=bool(options.unsafe_fixes),
             palette=palette,
         )
     if output_file is None:

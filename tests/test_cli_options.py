@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -337,3 +338,35 @@ def test_show_settings_shows_what_the_file_is_checked_with(app):
     assert 'target-fastapi = "0.115"' in lines
     (app.parent / "pyproject.toml").write_text("")
     assert "Settings path: none (the defaults)" in run("--show-settings", "app.py").output
+
+
+def test_check_options_take_the_command_line_then_the_configuration_then_defaults(tmp_path):
+    """One frozen value goes from the command line to the API; what it
+    leaves open the configuration fills, then the defaults."""
+    import dataclasses
+
+    from bgtask_lint.api import CheckOptions, run_check, settings_for
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.bgtask-lint]\noutput-format = "json"\nunsafe-fixes = true\n'
+    )
+    settings = settings_for(tmp_path)
+    silent = CheckOptions().configured(settings, tmp_path / "cache")
+    assert (silent.output_format, silent.unsafe_fixes, silent.fix) == ("json", True, False)
+    assert silent.cache_dir == tmp_path / "cache"
+    said = CheckOptions(output_format="concise", unsafe_fixes=False, fix_only=True, no_cache=True)
+    said = said.configured(settings, tmp_path / "cache")
+    assert (said.output_format, said.unsafe_fixes, said.fix, said.cache_dir) == (
+        "concise",
+        False,
+        True,
+        None,
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        said.quiet = True  # type: ignore[misc]
+    source = b"from fastapi import BackgroundTasks\n\ndef f():\n    BackgroundTasks()\n"
+    stdin = CheckOptions(paths=(Path("-"),), stdin_filename=str(tmp_path / "app.py"))
+    assert [d.code for d in run_check(stdin.configured(settings, None), source).diagnostics] == [
+        "BGT001"
+    ]
+    assert CheckOptions(paths=(Path("-"), Path("a.py"))).misused_stdin() is not None
