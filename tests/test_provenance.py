@@ -14,14 +14,8 @@ import pytest
 from conftest import FIXTURES, expectations
 
 from bgtask_lint.analysis.builder import build_model
-from bgtask_lint.analysis.provenance import (
-    BOUND,
-    DEPENDENCY,
-    INJECTED,
-    INSTANCE,
-    STATE,
-    origins_of,
-)
+from bgtask_lint.analysis.origins import BOUND, DEPENDENCY, INJECTED, INSTANCE, STATE
+from bgtask_lint.analysis.provenance import origins_of
 from bgtask_lint.api import FixMode, check_paths, check_stdin
 
 CRM = FIXTURES / "projects" / "crm"
@@ -837,8 +831,8 @@ def test_a_service_layer_that_mentions_no_task_is_followed(tmp_path, imported, c
 
 
 def test_a_module_that_mentions_no_task_and_uses_only_values_of_one_is_not_parsed(tmp_path):
+    from bgtask_lint.analysis.origins import HANDS_TO_TASKS
     from bgtask_lint.analysis.project import Project
-    from bgtask_lint.analysis.provenance import HANDS_TO_TASKS
 
     write_service_layer(tmp_path, "from app.notifications import RETRIES", "print")
     project = Project(tmp_path)

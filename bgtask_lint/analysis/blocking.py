@@ -16,7 +16,8 @@ import libcst as cst
 
 from bgtask_lint.analysis.facts import AwaitedHelper
 from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
-from bgtask_lint.analysis.provenance import held_types, origins_of
+from bgtask_lint.analysis.origins import held_types
+from bgtask_lint.analysis.provenance import origins_of
 from bgtask_lint.config.blocking import blocks
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 

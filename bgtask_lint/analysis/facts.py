@@ -1,10 +1,12 @@
-"""What one file's analysis says about other files, as strings that travel
-between processes and into the result cache (light: no libcst).
+"""What one file's analysis says about other files (light: no libcst).
 
-A fact is filed under the file it is about. A function key (`send`,
-`Mailer.send`) says the function is submitted as a background task; anything
-else starts with FACT_PREFIX and is
-`<prefix><kind>\\t<subject>\\t<json payload>` (see provenance.py).
+A fact is filed under the file it is about, as a typed value: a task key (a
+function key, `send` or `Mailer.send`, that files submit as a background
+task), a HandedValue (what a route hands to a parameter) or an
+AwaitedHelper (an async function a task of another file awaits). They
+travel between processes and into the result cache as strings: a task key
+as itself, the others as `<prefix><kind>\\t<subject>\\t<json payload>`,
+written by `fact()` and read back by `of()`, here only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any, Optional
+
+from bgtask_lint.analysis.origins import Origin
 
 FACT_PREFIX = "@"
 # The kind of fact that says what a parameter of a function is handed; its
@@ -50,6 +54,32 @@ def function_of(fact: str) -> Optional[str]:
     if decoded is None or decoded[0] not in (PARAM, AWAITED):
         return None
     return decoded[1].partition(" ")[0]
+
+
+@dataclass(frozen=True)
+class HandedValue:
+    """Parameter `param` of function `key`, of the file the fact is filed
+    under, is handed a value of `origin` by a route or what it calls
+    (provenance.propagate)."""
+
+    key: str
+    param: str
+    origin: Origin
+
+    def fact(self) -> str:
+        return encode(PARAM, f"{self.key} {self.param}", self.origin.to_json())
+
+    @classmethod
+    def of(cls, fact: str) -> Optional[HandedValue]:
+        """The value a fact says is handed, or None for a fact of another kind."""
+        decoded = decode(fact)
+        if decoded is None or decoded[0] != PARAM:
+            return None
+        key, _, param = decoded[1].partition(" ")
+        try:
+            return cls(key, param, Origin.from_json(decoded[2]))
+        except (ValueError, TypeError):
+            return None
 
 
 @dataclass(frozen=True)

@@ -406,7 +406,7 @@ class Project:
 
     def _hands_on(self, key: str, names: tuple[str, ...], read: list[str]) -> bool:
         from bgtask_lint.analysis.imports import absolute_module, definition_text, imported_bindings
-        from bgtask_lint.analysis.provenance import HANDS_TO_TASKS
+        from bgtask_lint.analysis.origins import HANDS_TO_TASKS
 
         text = self._text(key)
         if not text:

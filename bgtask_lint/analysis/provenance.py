@@ -23,16 +23,15 @@ first, so a handler sees what every route hands it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis import facts as fact_strings
+from bgtask_lint.analysis.facts import HandedValue
 from bgtask_lint.analysis.model import FunctionInfo, FunctionRef, Model, call_argument
 from bgtask_lint.analysis.names import (
     ANNOTATED,
@@ -46,207 +45,43 @@ from bgtask_lint.analysis.names import (
     UNION,
     UPLOAD_FILE,
 )
+from bgtask_lint.analysis.origins import (
+    ANNOTATED_TYPES,
+    BOUND,
+    CLOSED,
+    DEPENDENCY,
+    FACTORIES,
+    HANDS_TO_TASKS,
+    INJECTED,
+    INSTANCE,
+    LAZY,
+    LOADED,
+    MADE_BY_METHODS,
+    MAX_ORIGINS,
+    METHOD_PRODUCTS,
+    OFFLOADS,
+    PRODUCTS,
+    QUERY_RESULTS,
+    QUERY_STEPS,
+    SESSION_LOADS,
+    SESSION_QUERIES,
+    SESSION_TYPES,
+    STATE,
+    WEBSOCKET_CLASSES,
+    Env,
+    Origin,
+    Origins,
+    held_types,
+)
 from bgtask_lint.analysis.positions import node_ranges
+from bgtask_lint.analysis.prescreen import (
+    assigns_an_object,
+    defines_alias,
+    defines_class,
+    stores_on_state,
+)
 from bgtask_lint.analysis.scopes import Binding
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
-
-# Kinds of origin.
-INJECTED = "injected"  # FastAPI fills the parameter by its type (`type`)
-DEPENDENCY = "dependency"  # a dependency's value (`name`: the dependency)
-STATE = "state"  # `request.state.<name>` (`parts`: what the project stores there)
-INSTANCE = "instance"  # an object of a known type (`type`), from a call or an annotation
-BOUND = "partial"  # `functools.partial(f, ...)` (`parts`: what it binds)
-CLOSED = "closed"  # stored on `request.state.<name>` by code that closes it later
-LOADED = "loaded"  # an ORM object loaded or committed through a session (`parts`: the session)
-
-WEBSOCKET_CLASSES = frozenset(
-    {"fastapi.WebSocket", "fastapi.websockets.WebSocket", "starlette.websockets.WebSocket"}
-)
-# Constructors and factories whose result has a known type, by qualified name.
-FACTORIES = {
-    "requests.Session": "requests.Session",
-    "requests.session": "requests.Session",
-    "httpx.Client": "httpx.Client",
-    "httpx.AsyncClient": "httpx.AsyncClient",
-    "urllib3.PoolManager": "urllib3.PoolManager",
-    "boto3.client": "boto3.client",
-    "boto3.resource": "boto3.resource",
-    "redis.Redis": "redis.Redis",
-    "redis.StrictRedis": "redis.Redis",
-    "redis.from_url": "redis.Redis",
-    "redis.Redis.from_url": "redis.Redis",
-    "pymongo.MongoClient": "pymongo.MongoClient",
-    "smtplib.SMTP": "smtplib.SMTP",
-    "smtplib.SMTP_SSL": "smtplib.SMTP",
-    "builtins.open": "builtins.open",
-    "io.open": "builtins.open",
-    "sqlite3.connect": "sqlite3.Connection",
-    "psycopg2.connect": "psycopg2.connection",
-    "psycopg.connect": "psycopg.Connection",
-    "pymysql.connect": "pymysql.Connection",
-    "openai.OpenAI": "openai.OpenAI",
-    "openai.AsyncOpenAI": "openai.AsyncOpenAI",
-    "anthropic.Anthropic": "anthropic.Anthropic",
-    "anthropic.AsyncAnthropic": "anthropic.AsyncAnthropic",
-    "sqlalchemy.create_engine": "sqlalchemy.engine.Engine",
-    "sqlalchemy.orm.Session": "sqlalchemy.orm.Session",
-    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.sessionmaker",
-    "sqlalchemy.orm.scoped_session": "sqlalchemy.orm.sessionmaker",
-    "sqlalchemy.ext.asyncio.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
-    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.async_sessionmaker",
-    "sqlalchemy.ext.asyncio.create_async_engine": "sqlalchemy.ext.asyncio.AsyncEngine",
-    "sqlmodel.Session": "sqlalchemy.orm.Session",
-    "databases.Database": "databases.Database",
-    "pathlib.Path": "pathlib.Path",
-    "socket.socket": "socket.socket",
-}
-# What calling an object of these types makes (`SessionLocal()`).
-PRODUCTS = {
-    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.Session",
-    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.AsyncSession",
-}
-# What methods of these types return (`engine.connect()`).
-METHOD_PRODUCTS = {
-    ("sqlalchemy.engine.Engine", "connect"): "sqlalchemy.engine.Connection",
-    ("sqlalchemy.engine.Engine", "begin"): "sqlalchemy.engine.Connection",
-    ("psycopg2.connection", "cursor"): "psycopg2.cursor",
-    ("sqlite3.Connection", "cursor"): "sqlite3.Cursor",
-    ("pymysql.Connection", "cursor"): "pymysql.Cursor",
-}
-# ORM sessions: what they load is bound to them (lazy attributes, expiry on commit).
-SESSION_TYPES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.ext.asyncio.AsyncSession"})
-# Session methods that return ORM objects (`db.get(User, 1)`), and those that
-# start a query whose last call returns them (`db.query(User).filter(...).first()`,
-# `(await db.execute(stmt)).scalar_one()`).
-SESSION_LOADS = frozenset({"get", "get_one", "scalar", "merge"})
-SESSION_QUERIES = frozenset({"query", "execute", "scalars"})
-QUERY_STEPS = frozenset(
-    {
-        "filter",
-        "filter_by",
-        "where",
-        "order_by",
-        "limit",
-        "offset",
-        "join",
-        "outerjoin",
-        "options",
-        "distinct",
-        "group_by",
-        "having",
-        "unique",
-        "scalars",
-        "with_for_update",
-        "populate_existing",
-        "execution_options",
-    }
-)
-QUERY_RESULTS = frozenset(
-    {"first", "one", "one_or_none", "all", "scalar", "scalar_one", "scalar_one_or_none", "get"}
-)
-# The last names of FACTORIES (`boto3.client` -> `client`), for text screens.
-_FACTORY_NAMES = frozenset(name.rpartition(".")[2] for name in FACTORIES)
-_MADE_BY_METHODS = frozenset(method for _, method in METHOD_PRODUCTS)
-# Annotations naming a known type, by qualified name (`db: Session`).
-ANNOTATED_TYPES = {
-    **{name: kind for name, kind in FACTORIES.items() if name[0].isupper() or "." in name},
-    "sqlalchemy.orm.Session": "sqlalchemy.orm.Session",
-    "sqlalchemy.orm.session.Session": "sqlalchemy.orm.Session",
-    "sqlalchemy.engine.Engine": "sqlalchemy.engine.Engine",
-    "sqlalchemy.engine.Connection": "sqlalchemy.engine.Connection",
-    "sqlalchemy.ext.asyncio.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
-    "sqlmodel.Session": "sqlalchemy.orm.Session",
-    "redis.Redis": "redis.Redis",
-    "redis.client.Redis": "redis.Redis",
-    "pymongo.MongoClient": "pymongo.MongoClient",
-    "sqlite3.Connection": "sqlite3.Connection",
-}
-# Objects that hold a connection the request's teardown closes: handed to a
-# task, they are used after they are closed.
-CLOSABLE_TYPES = frozenset(
-    {
-        "sqlalchemy.orm.Session",
-        "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.engine.Connection",
-        "sqlite3.Connection",
-        "sqlite3.Cursor",
-        "psycopg2.connection",
-        "psycopg2.cursor",
-        "psycopg.Connection",
-        "pymysql.Connection",
-        "pymysql.Cursor",
-        "builtins.open",
-        "databases.Database",
-    }
-)
-# Calls that run their first argument with the others: `run_in_threadpool(f, x)`.
-OFFLOADS = frozenset(
-    {
-        "fastapi.concurrency.run_in_threadpool",
-        "starlette.concurrency.run_in_threadpool",
-        "asyncio.to_thread",
-        "anyio.to_thread.run_sync",
-    }
-)
-# A module the routes' values are followed into must mention one of these:
-# only there can a value reach a task.
-HANDS_TO_TASKS = ("add_task", "BackgroundTask")
-# The type of a dependency not resolved yet, before its qualified name.
-LAZY = "lazy:"
-# How many origins one expression keeps (a value merged from many paths).
-MAX_ORIGINS = 16
-
-
-@dataclass(frozen=True)
-class Origin:
-    kind: str
-    type: str = ""  # INJECTED: "BackgroundTasks", "Request"...; INSTANCE: the type
-    name: str = ""  # the parameter, dependency or state attribute it is known by
-    route: str = ""  # where FastAPI made it: "`create` (shop/api/routes.py)"
-    yields: bool = False  # DEPENDENCY: a dependency with `yield`
-    function_scope: bool = False  # DEPENDENCY: `Depends(..., scope="function")`
-    # BOUND: the arguments it binds; STATE: what is stored there; DEPENDENCY:
-    # what it returns or yields; INSTANCE of a project class: its arguments.
-    parts: tuple[Origin, ...] = field(default=())
-    # The file of the route or dependency FastAPI made it for.
-    source: str = ""
-
-    def flattened(self) -> Iterator[Origin]:
-        """This origin and every origin inside it."""
-        yield self
-        for part in self.parts:
-            yield from part.flattened()
-
-    def to_json(self) -> list:
-        return [
-            self.kind,
-            self.type,
-            self.name,
-            self.route,
-            self.yields,
-            self.function_scope,
-            [p.to_json() for p in self.parts],
-            self.source,
-        ]
-
-    @classmethod
-    def from_json(cls, raw: list) -> Origin:
-        kind, type_, name, route, yields, function_scope, parts, source = raw
-        return cls(
-            str(kind),
-            str(type_),
-            str(name),
-            str(route),
-            bool(yields),
-            bool(function_scope),
-            tuple(cls.from_json(p) for p in parts),
-            str(source),
-        )
-
-
-Origins = tuple[Origin, ...]
-# What the parameters of the function being followed into were given.
-Env = dict[str, Origins]
 
 
 def origins_of(
@@ -269,10 +104,9 @@ def stored_on_state(model: Model, name: str) -> Origins:
     models = [model]
     project = model.project
     if project is not None:
-        assigns = re.compile(rf"\.state\.{re.escape(name)}\s*=[^=]")
         for path in sorted({*project.checked, *project.context_files}):
             text = project.text_of(path)
-            if path != model.path and text is not None and assigns.search(text):
+            if path != model.path and text is not None and stores_on_state(text, name):
                 other = project.model_for_path(Path(path))
                 if other is not None:
                     models.append(other)
@@ -306,21 +140,6 @@ def _stored(
         ):
             yield Origin(CLOSED)
             return
-
-
-def is_closable(origin: Origin) -> bool:
-    """An object the request's teardown closes (a session, a connection, a file)."""
-    return origin.kind == CLOSED or (origin.kind == INSTANCE and origin.type in CLOSABLE_TYPES)
-
-
-def held_types(origins: Iterable[Origin]) -> Iterator[str]:
-    """The types of the objects `origins` stand for: instances, and what a
-    dependency gives or `request.state` keeps."""
-    for origin in origins:
-        if origin.kind == INSTANCE:
-            yield origin.type
-        elif origin.kind in (DEPENDENCY, STATE):
-            yield from held_types(origin.parts)
 
 
 def entry_function(model: Model, origin: Origin) -> Optional[FunctionRef]:
@@ -495,7 +314,7 @@ class _Tracer:
         # Parsed only when it assigns the name at module level: most imported
         # names are classes and functions, and parsing costs.
         text = project.text_of(path) if path is not None else None
-        if path is None or text is None or not _assigns_an_object(text, attribute):
+        if path is None or text is None or not assigns_an_object(text, attribute):
             return
         if self.cheap and not project.is_parsed(path):
             return
@@ -676,7 +495,7 @@ class _Tracer:
         if qualname in FACTORIES:
             yield Origin(INSTANCE, FACTORIES[qualname])
             return
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in _MADE_BY_METHODS:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in MADE_BY_METHODS:
             for origin in self.of(model, call.func.value, function, env, depth):
                 product = METHOD_PRODUCTS.get((origin.type, call.func.attr.value))
                 if origin.kind == INSTANCE and product:
@@ -853,7 +672,7 @@ def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Cal
     # Parsed only when it makes the name an Annotated alias: an annotation
     # names a class far more often.
     text = model.project.text_of(path) if path is not None else None
-    if path is None or text is None or not _defines_alias(text, alias):
+    if path is None or text is None or not defines_alias(text, alias):
         return None
     other = model.project.outline_model(path, alias)
     if other is None or alias not in other.type_aliases:
@@ -885,31 +704,11 @@ def _class_called(model: Model, func: cst.BaseExpression) -> Optional[str]:
     text = project.text_of(path) if path is not None else None
     if text is None:
         return None
-    if re.search(rf"^class[ \t]+{re.escape(cls)}\b", text, re.MULTILINE):
+    if defines_class(text, cls):
         return absolute
     # A re-export (`from .services import Service` in a package): parse it.
     target = model.class_named(func)
     return f"{target[0].module_name or target[0].shown_path}.{target[1]}" if target else None
-
-
-def _defines_alias(text: str, name: str) -> bool:
-    """`name = Annotated[...]` (or `name: TypeAlias = ...`) at the start of a line."""
-    pattern = (
-        rf"^{re.escape(name)}[ \t]*(?::[^=\n]*)?=[ \t]*(?:typing\.|typing_extensions\.)?Annotated\["
-    )
-    return re.search(pattern, text, re.MULTILINE) is not None
-
-
-def _assigns_an_object(text: str, name: str) -> bool:
-    """`name = <factory or Class>(...)` (or `name: T = ...`) at the start of a
-    line of `text`: a module global worth parsing the module for."""
-    found = re.search(
-        rf"^{re.escape(name)}[ \t]*(?::[^=\n]*)?=[ \t]*([\w.]+)[ \t]*\(", text, re.MULTILINE
-    )
-    if found is None:
-        return False
-    called = found.group(1).rpartition(".")[2]
-    return called[:1].isupper() or called in _FACTORY_NAMES
 
 
 def _is_bound(call: cst.Call) -> bool:
@@ -978,7 +777,7 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
                     facts.append(
                         (
                             ref.model.path,
-                            _encode(fact_strings.PARAM, f"{ref.info.key} {name}", origin),
+                            HandedValue(ref.info.key, name, origin).fact(),
                         )
                     )
             mark = (id(ref.info), tuple(sorted(given.items())))
@@ -1028,39 +827,17 @@ def _facts_for(model: Model, function: FunctionInfo, param: str) -> Iterator[Ori
         if model.provenance_facts is None:
             propagate(model)
         facts = (model.provenance_facts or {}).get(model.path, set())
-    wanted = f"{function.key} {param}"
     for fact in sorted(facts):
-        decoded = _decode(fact)
-        if decoded is not None and decoded[0] == fact_strings.PARAM and decoded[1] == wanted:
-            yield decoded[2]
-
-
-def _encode(kind: str, subject: str, origin: Origin) -> str:
-    return fact_strings.encode(kind, subject, origin.to_json())
-
-
-def _decode(fact: str) -> Optional[tuple[str, str, Origin]]:
-    decoded = fact_strings.decode(fact)
-    if decoded is None:
-        return None
-    try:
-        return decoded[0], decoded[1], Origin.from_json(decoded[2])
-    except (ValueError, TypeError):
-        return None
+        handed = HandedValue.of(fact)
+        if handed is not None and (handed.key, handed.param) == (function.key, param):
+            yield handed.origin
 
 
 __all__ = [
-    "BOUND",
-    "CLOSED",
-    "DEPENDENCY",
-    "INJECTED",
-    "INSTANCE",
-    "STATE",
-    "Origin",
+    "entry_function",
     "entry_label",
     "entry_position",
-    "held_types",
-    "is_closable",
+    "injected_kind",
     "origins_of",
     "propagate",
     "stored_on_state",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
-from bgtask_lint.analysis.provenance import (
+from bgtask_lint.analysis.origins import (
     BOUND,
     DEPENDENCY,
     INJECTED,
@@ -11,11 +11,9 @@ from bgtask_lint.analysis.provenance import (
     LOADED,
     STATE,
     Origin,
-    entry_label,
-    entry_position,
     is_closable,
-    origins_of,
 )
+from bgtask_lint.analysis.provenance import entry_label, entry_position, origins_of
 from bgtask_lint.config.versions import Version, show_version, tears_down_before_response
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
