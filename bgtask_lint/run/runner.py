@@ -414,17 +414,7 @@ class Run:
                 idle=lambda worker: GetReady(),  # the others still index: get ready
             )
             facts = {str(p.root): p.all_facts() for p in self.projects.values()}
-            queues: list[list[SourceFile]] = [[] for _ in range(count)]
-            extras = []
-            for file in self._to_check():
-                if file.key in owner:
-                    queues[owner[file.key]].append(file)
-                else:  # not indexed this run (a chain end, a task's module)
-                    extras.append(file)
-            for file in extras:  # each to the worker with the least to check
-                min(queues, key=lambda queue: sum(_size(f) for f in queue)).append(file)
-            for queue in queues:  # largest first: one that runs out takes the smallest
-                queue.sort(key=_size, reverse=True)
+            queues = self._check_queues(count, owner)
             told: set[int] = set()  # the workers sent the facts
 
             def check_request(worker: int, file: SourceFile) -> CheckRequest:
@@ -448,7 +438,29 @@ class Run:
             finished = True
         finally:
             pool.close(abort=not finished)
-        for file in [*self.files, *self.chain_ends]:  # in order, as one process reports
+        self._take_answers(answers)
+
+    def _check_queues(self, count: int, owner: dict[str, int]) -> list[list[SourceFile]]:
+        """The files to check, per worker: those it indexed (it has their
+        models), and the others each to the worker with the least to check;
+        largest first, so that one that runs out takes the smallest."""
+        queues: list[list[SourceFile]] = [[] for _ in range(count)]
+        extras = []
+        for file in self._to_check():
+            if file.key in owner:
+                queues[owner[file.key]].append(file)
+            else:  # not indexed this run (a chain end, a task's module)
+                extras.append(file)
+        for file in extras:
+            min(queues, key=lambda queue: sum(_size(f) for f in queue)).append(file)
+        for queue in queues:
+            queue.sort(key=_size, reverse=True)
+        return queues
+
+    def _take_answers(self, answers: dict[str, Any]) -> None:
+        """The workers' findings and fixes, in the files' order, as one
+        process reports them."""
+        for file in [*self.files, *self.chain_ends]:
             if file.key in answers:
                 part, deps = answers[file.key]
                 file.deps.update(deps)
