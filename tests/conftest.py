@@ -102,7 +102,8 @@ def selecting(*codes: str, source: str = ""):
         )
     )
     overrides = Overrides(extend_select=tuple(code for code in codes if code), config_table=table)
-    return overrides.apply(Settings(root=Path.cwd())), overrides
+    # A fixture stands for application code, wherever it lies (tests/fixtures).
+    return overrides.apply(Settings(root=Path.cwd(), test_code=())), overrides
 
 
 def fixture_code(path: Path) -> str:

@@ -304,3 +304,68 @@ def test_a_broken_config_of_files_not_checked_does_not_stop_the_run(cli, tmp_pat
         failed = cli("check", *named, cwd=tmp_path)
         assert failed.returncode == 2
         assert failed.stderr.count("\n") == 1 and "b/pyproject.toml" in failed.stderr
+
+
+UNATTACHED_IN_A_TEST = """from fastapi import BackgroundTasks
+
+from app.views import create
+
+
+def send(to):
+    pass
+
+
+def test_create():
+    tasks = BackgroundTasks()
+    create(tasks)
+    tasks.add_task(send("a@example.com"))
+"""
+
+
+def _codes_by_file(cli, root, *extra):
+    result = cli("check", "--output-format", "json", "--exit-zero", *extra, ".", cwd=root)
+    found = {}
+    for item in json.loads(result.stdout):
+        name = os.path.relpath(item["filename"], root).replace(os.sep, "/")
+        found.setdefault(name, set()).add(item["code"])
+    return found
+
+
+def test_bgt001_is_not_reported_in_test_code_but_every_other_rule_is(cli, tmp_path):
+    """A test builds `BackgroundTasks()` to call a view function directly:
+    BGT001 stays quiet under tests/, in test_*.py, *_test.py and conftest.py,
+    and reports in application code; the task called instead of passed
+    (BGT004) is reported everywhere; `test-code` says what is test code."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "views.py").write_text("def create(tasks):\n    pass\n")
+    files = ["tests/test_views.py", "tests/helpers.py", "conftest.py", "app/test_x.py"]
+    files += ["app/x_test.py", "app/jobs.py"]
+    for name in files:
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(UNATTACHED_IN_A_TEST)
+    found = _codes_by_file(cli, tmp_path)
+    assert found == {name: {"BGT004"} for name in files[:-1]} | {
+        "app/jobs.py": {"BGT001", "BGT004"}
+    }
+    # Only tests/ is test code here; `test-code = []` makes none.
+    only_tests = _codes_by_file(cli, tmp_path, "--config", 'test-code = ["tests"]')
+    assert {n for n, codes in only_tests.items() if "BGT001" not in codes} == {
+        "tests/test_views.py",
+        "tests/helpers.py",
+    }
+    none = _codes_by_file(cli, tmp_path, "--config", "test-code = []")
+    assert all("BGT001" in codes for codes in none.values())
+    # per-file-ignores go on as before, over test code and the rest.
+    ignored = _codes_by_file(cli, tmp_path, "--extend-per-file-ignores", "jobs.py:BGT001")
+    assert ignored["app/jobs.py"] == {"BGT004"}
+
+
+def test_test_code_must_be_a_list_of_patterns(cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.bgtask-lint]\ntest-code = "tests"\n')
+    (tmp_path / "a.py").write_text("x = 1\n")
+    result = cli("check", ".", cwd=tmp_path)
+    assert result.returncode == 2 and "test-code" in result.stderr

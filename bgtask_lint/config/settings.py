@@ -26,8 +26,9 @@ from bgtask_lint.config import listing
 from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.formatting import formatter_line_length
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, OUTPUT_FORMATS, RuleOptions
+from bgtask_lint.config.patterns import DEFAULT_TEST_CODE, is_test_code, matches
 from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi, pinned_starlette
-from bgtask_lint.rules import DEFAULT_CODES, PREVIEW_CODES, RULE_CODES
+from bgtask_lint.rules import DEFAULT_CODES, PREVIEW_CODES, QUIET_IN_TEST_CODE, RULE_CODES
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
 
 SECTION = "bgtask-lint"
@@ -72,6 +73,7 @@ _LIST_KEYS = (
     "src",
     "fixable",
     "unfixable",
+    "test-code",
 )
 # Lists a configuration adds to those of the one it extends (ruff's `extend-*`).
 _EXTENDING_LISTS = ("extend_exclude", "extend_include", "extra_blocking_calls")
@@ -136,6 +138,7 @@ class Settings:
     # Files to check besides `*.py` / `*.pyi` (`"*.md"`: Markdown's code blocks).
     extend_include: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    test_code: tuple[str, ...] = DEFAULT_TEST_CODE
     extra_blocking_calls: tuple[str, ...] = ()
     target_fastapi: Optional[Version] = None
     target_starlette: Optional[Version] = None
@@ -174,6 +177,8 @@ class Settings:
 
     def enabled_codes(self, path: Union[str, Path, None] = None) -> frozenset[str]:
         codes = self._selected_codes
+        if path is not None and is_test_code(path, self.root, self.test_code):
+            codes -= QUIET_IN_TEST_CODE
         if path is not None and self.per_file_ignores:
             relative = self._relative(path)
             for pattern, ignored in self.per_file_ignores:
@@ -181,7 +186,7 @@ class Settings:
                 negated = pattern.startswith("!")
                 if negated:
                     pattern = pattern[1:]
-                matched = _matches(pattern, relative) or fnmatch.fnmatchcase(relative, pattern)
+                matched = matches(pattern, relative) or fnmatch.fnmatchcase(relative, pattern)
                 if matched != negated:
                     codes = SelectionLayer(ignore=ignored).apply(codes)
         return codes
@@ -326,15 +331,6 @@ class _PatternSet:
             or (self.name_globs is not None and self.name_globs.match(name) is not None)
             or (self.path_globs is not None and self.path_globs.match(relative) is not None)
         )
-
-
-def _matches(pattern: str, relative_path: str) -> bool:
-    """ruff-style matching: a pattern with a `/` is a glob over the path relative
-    to the config root; one without matches the file or directory name."""
-    pattern = pattern.rstrip("/")
-    if "/" in pattern:
-        return fnmatch.fnmatchcase(relative_path, pattern)
-    return fnmatch.fnmatchcase(relative_path.rsplit("/", 1)[-1], pattern)
 
 
 def check_selector(selector: str, where: str) -> None:

@@ -88,6 +88,14 @@ def _in_preview(code: str) -> bool:
 
 
 PREVIEW_CODES: frozenset[str] = frozenset(c for c in RULE_CODES if _in_preview(c))
+
+_QUIET_IN_TESTS_LINE = re.compile(r"^IN_TEST_CODE = False$", re.MULTILINE)
+# The rules a module turns off in test code by saying `IN_TEST_CODE = False`
+# on a line of its own (BGT001: a test builds `BackgroundTasks()` to call a
+# view function directly); see the `test-code` setting.
+QUIET_IN_TEST_CODE: frozenset[str] = frozenset(
+    c for c in RULE_CODES if _QUIET_IN_TESTS_LINE.search(_source(c))
+)
 # The rules a configuration that selects nothing runs; with preview on, the
 # preview rules join them.
 DEFAULT_CODES: tuple[str, ...] = tuple(

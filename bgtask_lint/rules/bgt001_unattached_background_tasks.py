@@ -39,6 +39,9 @@ MAX_FACTORY_DEPTH = 3
 
 # A file without these words cannot have a finding of this rule (the text screen).
 TRIGGERS = ("BackgroundTasks",)
+# Tests build `BackgroundTasks()` to call a view function directly, then run
+# or inspect it themselves: not reported in test code (the `test-code` setting).
+IN_TEST_CODE = False
 
 
 class UnattachedBackgroundTasks(Rule):
@@ -121,6 +124,13 @@ class UnattachedBackgroundTasks(Rule):
     when it starts with tasks (`BackgroundTasks([...])`), or when the statement
     cannot be moved without changing when it runs (for example inside a
     one-line `if`).
+
+    ## Options
+    - `test-code`: what is test code, where this rule is not reported (a
+      test builds `BackgroundTasks()` to call a view function directly, and
+      runs or inspects it itself). By default `tests/` directories,
+      `test_*.py`, `*_test.py` and `conftest.py`; `test-code = []` reports it
+      there too. Every other rule still runs in test code.
 
     ## References
     - [FastAPI: Background Tasks](https://fastapi.tiangolo.com/tutorial/background-tasks/)

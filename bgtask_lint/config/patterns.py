@@ -1,0 +1,59 @@
+"""Path patterns as the configuration spells them: ruff's matching (for
+`exclude`, `per-file-ignores`...), and what is test code (the `test-code`
+setting: a rule that says `IN_TEST_CODE = False` is not reported there)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional, Union
+
+
+def matches(pattern: str, relative_path: str) -> bool:
+    """ruff-style matching: a pattern with a `/` is a glob over the path relative
+    to the config root; one without matches the file or directory name."""
+    pattern = pattern.rstrip("/")
+    if "/" in pattern:
+        return fnmatch.fnmatchcase(relative_path, pattern)
+    return fnmatch.fnmatchcase(relative_path.rsplit("/", 1)[-1], pattern)
+
+
+# Test directories and the file names pytest collects, and its conftest.
+DEFAULT_TEST_CODE = ("tests", "test_*.py", "*_test.py", "conftest.py")
+
+
+def is_test_code(path: Union[str, Path], root: Path, patterns: tuple[str, ...]) -> bool:
+    """Whether `path` is test code: a pattern with a `/` matches its path
+    below the configuration's directory `root`, one without any part of that
+    path (for a file outside `root`, its name only: the directories above a
+    project say nothing of it). Asked for every file of a run: the answer
+    for a directory is kept."""
+    directory, name = os.path.split(os.path.abspath(path))
+    names = tuple(p for p in patterns if "/" not in p)
+    if _directory_is_test(name, names):  # the file's own name, as a part
+        return True
+    below = _below(directory, str(root))
+    if below is None:
+        return False
+    if _directory_is_test(below, names):
+        return True
+    relative = f"{below}/{name}" if below else name
+    return any(fnmatch.fnmatchcase(relative, p) for p in patterns if "/" in p)
+
+
+def _below(directory: str, root: str) -> Optional[str]:
+    """`directory` relative to `root` with `/` separators ("" for the root
+    itself), or None outside it."""
+    if directory == root:
+        return ""
+    prefix = root.rstrip(os.sep) + os.sep
+    if not directory.startswith(prefix):
+        return None
+    return directory[len(prefix) :].replace(os.sep, "/")
+
+
+@lru_cache(maxsize=4096)
+def _directory_is_test(relative: str, names: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(part, p) for part in relative.split("/") if part for p in names)
