@@ -99,10 +99,13 @@ class Watcher:
             from starlette import background, responses
         except ImportError:
             return
-        self._patch(background.BackgroundTask, "__init__", self._task_init)
+        made_task = _then(lambda task, args, kwargs: self._made_task(task, _func(args, kwargs)))
+        self._patch(background.BackgroundTask, "__init__", made_task)
         self._patch(background.BackgroundTask, "__call__", self._task_call)
-        self._patch(background.BackgroundTasks, "__init__", self._tasks_init)
-        self._patch(background.BackgroundTasks, "add_task", self._add_task)
+        made_tasks = _then(lambda tasks, args, kwargs: self._made_tasks(tasks))
+        self._patch(background.BackgroundTasks, "__init__", made_tasks)
+        added = _then(lambda tasks, args, kwargs: self._added(tasks))
+        self._patch(background.BackgroundTasks, "add_task", added)
         self._patch(background.BackgroundTasks, "__call__", self._tasks_call)
         self._patch_background_attribute(responses.Response)
         try:
@@ -155,18 +158,6 @@ class Watcher:
 
         self.undo.append(undo)
 
-    def _task_init(self, original: Callable[..., None]) -> Callable[..., None]:
-        watcher = self
-
-        # Positional-only: the task's own keywords (`task=`, `func=`) pass through.
-        @functools.wraps(original)
-        def __init__(task: Any, /, *args: Any, **kwargs: Any) -> None:
-            original(task, *args, **kwargs)
-            with quietly():
-                watcher._made_task(task, args[0] if args else kwargs.get("func"))
-
-        return __init__
-
     def _made_task(self, task: Any, func: Any) -> None:
         site, code = where()
         record = TaskRecord(name_of(func), site, code is self.test_code)
@@ -182,17 +173,6 @@ class Watcher:
                 "`add_task(f, ...)` instead",
             )
 
-    def _tasks_init(self, original: Callable[..., None]) -> Callable[..., None]:
-        watcher = self
-
-        @functools.wraps(original)  # the signature FastAPI reads stays the original's
-        def __init__(tasks: Any, /, *args: Any, **kwargs: Any) -> None:  # `tasks=` passes
-            original(tasks, *args, **kwargs)
-            with quietly():
-                watcher._made_tasks(tasks)
-
-        return __init__
-
     def _made_tasks(self, tasks: Any) -> None:
         site, code = where()
         injected, websocket = made_by_fastapi()
@@ -204,17 +184,6 @@ class Watcher:
             if record is not None:
                 record.parent = group
                 group.tasks.append(record)
-
-    def _add_task(self, original: Callable[..., None]) -> Callable[..., None]:
-        watcher = self
-
-        @functools.wraps(original)
-        def add_task(tasks: Any, /, *args: Any, **kwargs: Any) -> None:  # `tasks=` passes
-            original(tasks, *args, **kwargs)
-            with quietly():
-                watcher._added(tasks)
-
-        return add_task
 
     def _added(self, tasks: Any) -> None:
         group = record_of(tasks)
@@ -494,6 +463,31 @@ class Watcher:
                     f"this BackgroundTask (`{task.name}`) was never attached to a response "
                     "and never ran",
                 )
+
+
+def _then(
+    after: Callable[[Any, tuple[Any, ...], dict[str, Any]], None],
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """What _patch makes of a method: the original, then `after(obj, args,
+    kwargs)`, quietly. The object is positional-only, so its own keywords
+    (`task=`, `func=`, `tasks=`) pass through; `wraps` keeps the signature
+    FastAPI reads."""
+
+    def make(original: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(original)
+        def observed(obj: Any, /, *args: Any, **kwargs: Any) -> None:
+            original(obj, *args, **kwargs)
+            with quietly():
+                after(obj, args, kwargs)
+
+        return observed
+
+    return make
+
+
+def _func(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The callable a `BackgroundTask(func, ...)` was made with."""
+    return args[0] if args else kwargs.get("func")
 
 
 FOUND = pytest.StashKey[list]()
