@@ -587,12 +587,9 @@ class Project:
         from bgtask_lint.analysis.facts import function_of
 
         key = _key(path)
-        if (
-            not READ_IN_PART
-            or key in self._models
-            or key in self.overlay
-            or self._text(key) != text
-        ):
+        if not READ_IN_PART or key in self._models or key in self.overlay:
+            return self.model_for_text(path, text)
+        if self._text(key) != text:
             return self.model_for_text(path, text)
         names = set()
         for fact in self.facts_about(key):
