@@ -83,7 +83,8 @@ def test_target_fastapi_decides_the_severity(tmp_path, monkeypatch):
 
     assert severities() == {"warning"}
     assert severities("--target-fastapi", "0.110") == {"error"}
-    assert severities("--target-fastapi", "0.120") == {"warning"}
+    assert severities("--target-fastapi", "0.120") == set()  # safe there: not reported
+    assert severities("--target-fastapi", "0.120", "--config", "portability = true") == {"warning"}
     bad = run("--target-fastapi", "soon", "app.py")
     assert bad.exit_code == 2 and "--target-fastapi" in bad.output
 
@@ -106,6 +107,10 @@ def test_target_starlette_decides_the_middleware_form(tmp_path, monkeypatch):
     # One process here, as in `--watch`: what earlier runs read is forgotten.
     api.forget_what_was_read()
     assert found() == 3  # the project's own pin
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["starlette>=0.30"]\n')
+    api.forget_what_was_read()
+    assert found() == 0  # 0.38.3 is allowed, but so is every later release
+    assert found("--config", "portability = true") == 3
     bad = run("--target-starlette", "soon", "app.py")
     assert bad.exit_code == 2 and "--target-starlette" in bad.output
 

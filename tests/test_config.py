@@ -169,37 +169,71 @@ def test_target_fastapi_in_the_broken_range_is_an_error(cli, tmp_path):
     project(tmp_path, 'target-fastapi = "0.110"\n', {"app.py": SESSION_IN_TASK})
     [(code, severity, message)] = severities(cli, tmp_path)
     assert (code, severity) == ("BGT009", "error")
-    assert "this project uses 0.110" in message
+    assert "and this project is on FastAPI 0.110 (`target-fastapi`)" in message
 
 
-def test_target_fastapi_outside_the_broken_range_is_a_warning(cli, tmp_path):
+def test_target_fastapi_outside_the_broken_range_is_not_reported(cli, tmp_path):
     project(tmp_path, 'target-fastapi = "0.120.1"\n', {"app.py": SESSION_IN_TASK})
+    assert codes(cli, tmp_path, ".") == []
+    assert cli("check", ".", cwd=tmp_path).returncode == 0
+
+
+def test_portability_reports_what_the_version_makes_safe_as_warnings(cli, tmp_path):
+    config = 'target-fastapi = "0.120.1"\nportability = true\n'
+    project(tmp_path, config, {"app.py": SESSION_IN_TASK})
     [(_, severity, message)] = severities(cli, tmp_path)
     assert severity == "warning"
-    assert "fine on FastAPI 0.120.1, but FastAPI 0.106 to 0.117" in message
+    assert "fine on FastAPI 0.120.1 (`target-fastapi`), but FastAPI 0.106 to 0.117" in message
+    bad = project(tmp_path, "portability = 1\n", {})
+    result = cli("check", ".", cwd=bad)
+    assert result.returncode == 2 and "`portability`" in result.stderr
 
 
 def test_unknown_version_is_a_warning_naming_the_broken_versions(cli, tmp_path):
     project(tmp_path, "", {"app.py": SESSION_IN_TASK})
     [(_, severity, message)] = severities(cli, tmp_path)
     assert severity == "warning"
-    assert "set `target-fastapi` to know" in message
+    assert "set `target-fastapi` or pin fastapi to know" in message
 
 
-def test_the_projects_own_pin_is_read(cli, tmp_path):
+def test_the_projects_own_pin_is_read_and_named(cli, tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "shop"\ndependencies = ["fastapi[standard]==0.112.1", "httpx"]\n'
     )
     (tmp_path / "app.py").write_text(SESSION_IN_TASK)
     [(_, severity, message)] = severities(cli, tmp_path)
-    assert severity == "error" and "uses 0.112.1" in message
+    assert severity == "error"
+    assert "this project is on `fastapi==0.112.1` (pyproject.toml)" in message
 
 
-def test_a_requirements_file_pin_is_read(cli, tmp_path):
+def test_a_pin_that_allows_broken_and_safe_versions_is_a_warning(cli, tmp_path):
     (tmp_path / "requirements.txt").write_text("uvicorn\nfastapi>=0.108,<0.200  # web\n")
     (tmp_path / "app.py").write_text(SESSION_IN_TASK)
-    [(_, severity, _)] = severities(cli, tmp_path)
-    assert severity == "error"
+    [(_, severity, message)] = severities(cli, tmp_path)
+    assert severity == "warning"
+    assert "`fastapi>=0.108,<0.200` (requirements.txt) allows those versions" in message
+
+
+def test_each_service_is_judged_by_its_own_pin(cli, tmp_path):
+    """One run over a repository of two services, pinned in their docker
+    folders and a lock file: each file gets the pin nearest it."""
+    (tmp_path / ".git").mkdir()
+    files = {
+        "billing/app.py": SESSION_IN_TASK,
+        "billing/docker/requirements.txt": "fastapi==0.110.0\n",
+        "search/app.py": SESSION_IN_TASK,
+        "search/uv.lock": '[[package]]\nname = "fastapi"\nversion = "0.120.0"\n',
+        "search/requirements.txt": "fastapi>=0.100\n",
+    }
+    project(tmp_path, "", files)
+    [(code, severity, message)] = severities(cli, tmp_path)
+    assert (code, severity) == ("BGT009", "error")
+    assert "`fastapi==0.110.0` (billing/docker/requirements.txt)" in message
+    # The cache keys on the pin: a new pin is a new verdict.
+    (tmp_path / "search" / "uv.lock").write_text(
+        '[[package]]\nname = "fastapi"\nversion = "0.115.0"\n'
+    )
+    assert [c for c, _, _ in severities(cli, tmp_path)] == ["BGT009", "BGT009"]
 
 
 def test_bad_target_fastapi_exits_2(cli, tmp_path):

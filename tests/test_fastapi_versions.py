@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bgtask_lint.config.versions import parse_version, tears_down_before_response
+from bgtask_lint.config.versions import Pin, parse_version, tears_down_before_response
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "fastapi_versions.py"
 
@@ -40,11 +40,13 @@ def test_the_gates_say_what_each_release_does(version):
             pytest.skip(str(error))  # no package registry in reach
         raise
     assert found["fastapi"] == version
-    before = tears_down_before_response(parse_version(version))
+    release = parse_version(version)
+    assert release is not None
+    before = tears_down_before_response(Pin.exactly("fastapi", release, "the release"))
     # BGT008: a task added after `yield` runs only when teardown comes first.
     assert found["after-yield"] == ("yes" if before else "no")
     # BGT009: the dependency's value is still open in the task unless it does.
     assert found["open-in-task"] == ("no" if before else "yes")
     # `scope="function"` (0.121+) tears down first: the teardown's task runs.
-    has_scope = parse_version(version) >= (0, 121)
+    has_scope = release >= (0, 121)
     assert found["after-yield-function-scope"] == ("yes" if has_scope else "n/a")

@@ -8,6 +8,7 @@ from typing import Optional
 
 from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.formatting import DEFAULT_LINE_LENGTH
+from bgtask_lint.config.versions import Pin
 
 DEFAULT_MAX_CALL_DEPTH = 4
 
@@ -35,11 +36,13 @@ class RuleOptions:
 
     # Qualified names that block the event loop: the built-in list plus config.
     blocking_calls: frozenset[str] = BLOCKING_CALLS
-    # The FastAPI version the project runs on, when known: `target-fastapi`,
-    # else the project's own pin of fastapi.
-    target_fastapi: Optional[tuple[int, ...]] = None
-    # The Starlette version, the same way (`target-starlette`).
-    target_starlette: Optional[tuple[int, ...]] = None
+    # The FastAPI versions the file runs on, when known: `target-fastapi`,
+    # else the pin nearest the file (config/pins.py).
+    fastapi: Optional[Pin] = None
+    # The Starlette versions, the same way (`target-starlette`).
+    starlette: Optional[Pin] = None
+    # Report what those versions make safe, as warnings (`portability`).
+    portability: bool = False
     # How many calls deep BGT003 follows a task, across modules.
     max_call_depth: int = DEFAULT_MAX_CALL_DEPTH
     # The line length of the project's formatter: fixes wrap what they write to it.

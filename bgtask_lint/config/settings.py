@@ -27,7 +27,8 @@ from bgtask_lint.config.blocking import BLOCKING_CALLS
 from bgtask_lint.config.formatting import formatter_line_length
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, OUTPUT_FORMATS, RuleOptions
 from bgtask_lint.config.patterns import DEFAULT_TEST_CODE, is_test_code, matches
-from bgtask_lint.config.versions import Version, parse_version, pinned_fastapi, pinned_starlette
+from bgtask_lint.config.pins import pin_of
+from bgtask_lint.config.versions import Pin, Version, parse_version
 from bgtask_lint.rules import DEFAULT_CODES, PREVIEW_CODES, QUIET_IN_TEST_CODE, RULE_CODES
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE
 
@@ -91,6 +92,7 @@ _KNOWN_KEYS = (
     "max-file-size",
     "respect-gitignore",
     "preview",
+    "portability",
 )
 
 
@@ -149,6 +151,8 @@ class Settings:
     # Preview rules run (`preview = true`, `--preview`); without it a preview
     # rule runs only when selected by its exact code, as in ruff.
     preview: bool = False
+    # Report as warnings what the pinned versions make safe (to plan upgrades).
+    portability: bool = False
     # Larger files are reported as skipped, never parsed (memory stays bounded).
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     # Which findings' fixes may be applied or offered (`fixable`, `unfixable`),
@@ -163,17 +167,16 @@ class Settings:
     # The configuration file these settings were read from (None: defaults).
     source: Optional[Path] = None
 
-    def rule_options(self, project_root: Optional[Path] = None) -> RuleOptions:
-        """What rules read, for a file of the project at `project_root`: its
-        FastAPI pin is that project's own (a sub-project of a monorepo with
-        one configuration at the top pins its own), else the config root's."""
-        return _rule_options(
-            self.extra_blocking_calls,
-            self.target_fastapi,
-            self.target_starlette,
-            project_root or self.root,
-            self.max_call_depth,
-        )
+    def rule_options(
+        self, project_root: Optional[Path] = None, directory: Optional[str] = None
+    ) -> RuleOptions:
+        """What rules read, for a file in `directory` (absolute) of the project
+        at `project_root`: `target-fastapi`, else the pin nearest the file."""
+        root = project_root or self.root
+        fastapi = pin_of("fastapi", self.target_fastapi, root, directory)
+        starlette = pin_of("starlette", self.target_starlette, root, directory)
+        options = ((fastapi, starlette), self.portability, root, self.max_call_depth)
+        return _rule_options(self.extra_blocking_calls, *options)
 
     def enabled_codes(self, path: Union[str, Path, None] = None) -> frozenset[str]:
         codes = self._selected_codes
@@ -504,7 +507,7 @@ def table_fields(table: Any, where: str) -> tuple[SelectionLayer, dict[str, Any]
         lists["max_call_depth"] = depth
     if "max-file-size" in table:
         lists["max_file_size"] = parse_size(table["max-file-size"], f"`max-file-size` in {where}")
-    for key in ("respect-gitignore", "preview", "fix", "unsafe-fixes"):
+    for key in ("respect-gitignore", "preview", "portability", "fix", "unsafe-fixes"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"`{key}` in {where} must be true or false")
@@ -563,18 +566,19 @@ def forget_rule_options() -> None:
     _rule_options.cache_clear()
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def _rule_options(
     extra_blocking_calls: tuple[str, ...],
-    target_fastapi: Optional[Version],
-    target_starlette: Optional[Version],
+    pins: tuple[Optional[Pin], Optional[Pin]],  # FastAPI's and Starlette's
+    portability: bool,
     root: Path,
     max_call_depth: int,
 ) -> RuleOptions:
     return RuleOptions(
         blocking_calls=BLOCKING_CALLS.union(extra_blocking_calls),
-        target_fastapi=target_fastapi or pinned_fastapi(root),
-        target_starlette=target_starlette or pinned_starlette(root),
+        fastapi=pins[0],
+        starlette=pins[1],
+        portability=portability,
         max_call_depth=max_call_depth,
         line_length=formatter_line_length(root),
     )

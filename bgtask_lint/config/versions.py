@@ -1,6 +1,6 @@
-"""Which FastAPI and Starlette versions a project runs on: the
-`target-fastapi` / `target-starlette` settings, else the project's own pin in
-pyproject.toml or requirements files.
+"""Which FastAPI and Starlette versions a project runs on, as a range: the
+`target-fastapi` / `target-starlette` settings (one version), else the pin
+nearest the checked file (config/pins.py finds it).
 
 BGT009's severity and BGT008's finding depend on FastAPI's: 0.106 to 0.117
 tears a yield dependency down before the response is sent (closing its
@@ -9,48 +9,86 @@ teardown adds); every other version tears down after the tasks ran
 (bench/fastapi_versions.py measures it).
 BGT006's middleware form depends on Starlette's: 0.38.3 and 0.38.4 never run
 a background set on a middleware's `call_next` response.
+
+A pin is read as the range of versions it allows, not as one version:
+`fastapi>=0.100` allows 0.110 too, so it neither proves a pattern safe nor
+proves it broken.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Optional
 
-from bgtask_lint.config.listing import names_in
-
+# The one place that picks the TOML reader; the configuration imports it from here.
 if sys.version_info >= (3, 11):
-    import tomllib
+    import tomllib as tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python < 3.11
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]  # noqa: F401
 
 Version = tuple[int, ...]
 
 _VERSION = re.compile(r"^\d+(\.\d+){1,2}$")
-# `fastapi[standard] >= 0.110` / `starlette==0.38.4`: the package, then its specifier.
-_REQUIREMENT = re.compile(
-    r"^\s*(?P<package>[A-Za-z0-9_.-]+)\s*(\[[^\]]*\])?\s*(?P<spec>[^;#]*)", re.IGNORECASE
+# One clause of a specifier: `>=0.110`, `~=0.111.0`, poetry's `^0.109`, a
+# bare `0.104.1`, `==0.115.*`; a pre-release suffix (`0.115.0rc1`) is read as
+# its release.
+_CLAUSE = re.compile(
+    r"(?P<operator>===|==|~=|!=|<=|>=|<|>|\^|~)?\s*v?"
+    r"(?P<version>\d+(?:\.\d+)*)(?P<wildcard>\.\*)?(?:[a-z]+\d*)?",
+    re.IGNORECASE,
 )
-# The version a specifier lets the project run on at the least: the pin of
-# `==` / `~=` / poetry's `^`, or the lower bound of `>=`.
-_LOWEST = re.compile(r"(?:===?|~=|>=|\^|~)?\s*(?P<version>\d+(?:\.\d+){1,2})")
 
+_SHOWN = {"fastapi": "FastAPI", "starlette": "Starlette"}
 
 # FastAPI ran a yield dependency's teardown before the response (and its
 # background tasks) in these versions: inclusive, exclusive.
-TEARDOWN_BEFORE_RESPONSE: tuple[Version, Version] = ((0, 106), (0, 118))
+TEARDOWN_BEFORE_RESPONSE: tuple[Version, Version] = ((0, 106, 0), (0, 118, 0))
+# Starlette never ran a background set on a middleware's `call_next` response.
+LOST_IN_MIDDLEWARE: tuple[Version, Version] = ((0, 38, 3), (0, 38, 5))
 
 
-def tears_down_before_response(target: Optional[Version]) -> Optional[bool]:
-    """Whether FastAPI `target` tears a (default-scope) yield dependency down
-    before the response is sent; None when the version is unknown."""
-    if target is None:
+@dataclass(frozen=True)
+class Pin:
+    """The versions of a package a project allows, and where it says so."""
+
+    package: str
+    low: Version  # inclusive, three parts
+    high: Optional[Version]  # exclusive, three parts; None: no upper bound
+    written: str  # as the project wrote it: "fastapi==0.115.0", "0.115" for a setting
+    source: str  # "docker/api/requirements.txt", or "`target-fastapi`"
+
+    @classmethod
+    def exactly(cls, package: str, version: Version, source: str) -> Pin:
+        return cls(package, _three(version), _next(version), show_version(version), source)
+
+    def within(self, interval: tuple[Version, Version]) -> Optional[bool]:
+        """Whether every allowed version lies in `interval` (True), none does
+        (False), or some do (None)."""
+        low, high = interval
+        if (self.high is not None and self.high <= low) or self.low >= high:
+            return False
+        if self.low >= low and self.high is not None and self.high <= high:
+            return True
         return None
-    low, high = TEARDOWN_BEFORE_RESPONSE
-    return low <= target[:2] < high
+
+    @property
+    def exact(self) -> bool:
+        return self.high == _next(self.low)
+
+    def named(self) -> str:
+        """`fastapi==0.115.0` (docker/requirements.txt); FastAPI 0.115 (`target-fastapi`)."""
+        if self.source.startswith("`"):
+            return f"{_SHOWN.get(self.package, self.package)} {self.written} ({self.source})"
+        return f"`{self.written}` ({self.source})"
+
+
+def tears_down_before_response(pin: Optional[Pin]) -> Optional[bool]:
+    """Whether FastAPI tears a (default-scope) yield dependency down before
+    the response is sent on every version `pin` allows (True), on none
+    (False); None when unknown or when some do."""
+    return None if pin is None else pin.within(TEARDOWN_BEFORE_RESPONSE)
 
 
 def show_version(version: Version) -> str:
@@ -64,76 +102,74 @@ def parse_version(text: str) -> Optional[Version]:
     return tuple(int(part) for part in text.split("."))
 
 
-def lowest_allowed(specifier: str) -> Optional[Version]:
-    for clause in specifier.split(","):
-        clause = clause.strip()
-        if clause.startswith(("<", "!=")):
+def allowed(specifier: str) -> Optional[tuple[Version, Optional[Version]]]:
+    """The versions a specifier allows, as (low inclusive, high exclusive or
+    None); None when it names no version (`*`, a URL) or none satisfies it.
+    Clauses are joined by commas or spaces (all must hold) or by poetry's
+    `||` (either may: the range spans both)."""
+    ranges = [_intersection(part) for part in specifier.split("||")]
+    if not ranges or any(r is None for r in ranges):
+        return None
+    lows = [r[0] for r in ranges if r is not None]
+    highs = [r[1] for r in ranges if r is not None]
+    return min(lows), None if None in highs else max(h for h in highs if h is not None)
+
+
+def _intersection(specifier: str) -> Optional[tuple[Version, Optional[Version]]]:
+    low: Version = (0, 0, 0)
+    high: Optional[Version] = None
+    named = False
+    for match in _CLAUSE.finditer(specifier):
+        operator, version = match.group("operator") or "==", _parse(match.group("version"))
+        if operator == "!=":
             continue
-        match = _LOWEST.match(clause)
-        if match:
-            return parse_version(match.group("version"))
-    return None
+        named = True
+        if match.group("wildcard") and operator in ("==", "==="):
+            clause_low, clause_high = _three(version), _bump(version, len(version) - 1)
+        elif operator in ("==", "==="):
+            clause_low, clause_high = _three(version), _next(version)
+        elif operator == "~=":
+            clause_low, clause_high = _three(version), _bump(version, max(len(version) - 2, 0))
+        elif operator == "^":  # poetry: the leftmost non-zero part may not change
+            first = next((i for i, part in enumerate(version) if part), len(version) - 1)
+            clause_low, clause_high = _three(version), _bump(version, first)
+        elif operator == "~":  # poetry: the minor version may not change
+            clause_low, clause_high = _three(version), _bump(version, min(len(version) - 1, 1))
+        elif operator == ">=":
+            clause_low, clause_high = _three(version), None
+        elif operator == ">":
+            clause_low, clause_high = _next(version), None
+        elif operator == "<":
+            clause_low, clause_high = (0, 0, 0), _three(version)
+        else:  # "<="
+            clause_low, clause_high = (0, 0, 0), _next(version)
+        low = max(low, clause_low)
+        if clause_high is not None:
+            high = clause_high if high is None else min(high, clause_high)
+    if not named or (high is not None and low >= high):
+        return None
+    return low, high
 
 
-def pinned_fastapi(root: Path) -> Optional[Version]:
-    """The lowest FastAPI version the project at `root` allows, if it says."""
-    return pinned(root, "fastapi")
+def _parse(text: str) -> Version:
+    return tuple(int(part) for part in text.split("."))
 
 
-def pinned_starlette(root: Path) -> Optional[Version]:
-    """The lowest Starlette version the project at `root` allows, if it says."""
-    return pinned(root, "starlette")
+def _three(version: Version) -> Version:
+    return (*version, 0, 0, 0)[:3]
 
 
-@lru_cache(maxsize=128)
-def pinned(root: Path, package: str) -> Optional[Version]:
-    for requirement in _requirements(root):
-        match = _REQUIREMENT.match(requirement)
-        if match and match.group("package").lower().replace("_", "-") == package:
-            version = lowest_allowed(match.group("spec"))
-            if version:
-                return version
-    return None
+def _next(version: Version) -> Version:
+    """The first release after `version` (its next patch)."""
+    major, minor, patch = _three(version)
+    return major, minor, patch + 1
 
 
-def _requirements(root: Path) -> list[str]:
-    found: list[str] = []
-    names = names_in(root)
-    if "pyproject.toml" in names and os.path.isfile(root / "pyproject.toml"):
-        try:
-            text = (root / "pyproject.toml").read_text(encoding="utf-8")
-            document: dict[str, Any] = tomllib.loads(text)
-        except (OSError, UnicodeError, tomllib.TOMLDecodeError):
-            document = {}  # the configuration's own reading reports it
-        # Other tools' tables, read as hints: a value of another shape is
-        # theirs to reject, not a reason for a traceback here.
-        dependencies = _table(_table(document, "project"), "dependencies", list)
-        found.extend(d for d in dependencies if isinstance(d, str))
-        poetry = _table(_table(_table(document, "tool"), "poetry"), "dependencies")
-        for package in ("fastapi", "starlette"):
-            pin = poetry.get(package)
-            if isinstance(pin, dict):
-                pin = pin.get("version")
-            if isinstance(pin, str):
-                found.append(f"{package} {pin}")
-    for path in _requirement_files(root, names):
-        try:
-            found.extend(path.read_text(encoding="utf-8", errors="replace").splitlines())
-        except OSError:
-            continue
-    return found
-
-
-def _requirement_files(root: Path, names: frozenset[str]) -> list[Path]:
-    """`requirements*.txt` and `requirements/*.txt` at `root`, sorted."""
-    files = [root / n for n in names if n.startswith("requirements") and n.endswith(".txt")]
-    if "requirements" in names:
-        inner = root / "requirements"
-        files.extend(inner / n for n in names_in(inner) if n.endswith(".txt"))
-    return sorted(f for f in files if os.path.isfile(f))
-
-
-def _table(document: Any, key: str, kind: type = dict) -> Any:
-    """`document[key]` when both are of the expected kinds, else an empty one."""
-    value = document.get(key) if isinstance(document, dict) else None
-    return value if isinstance(value, kind) else kind()
+def _bump(version: Version, index: int) -> Version:
+    """`version` with part `index` raised by one and the parts after it zero."""
+    parts = list(_three(version))
+    index = min(index, 2)
+    parts[index] += 1
+    for later in range(index + 1, 3):
+        parts[later] = 0
+    return tuple(parts)

@@ -16,7 +16,7 @@ def format_settings(path: Path, settings: Settings, project_root: Optional[Path]
     the rules and fixes it enables, the file walk's patterns and the
     versions rules assume (`project_root`'s pins where the configuration
     names none)."""
-    options = settings.rule_options(project_root)
+    options = settings.rule_options(project_root, str(path.absolute().parent))
     fields: list[tuple[str, Any]] = [
         ("root", str(settings.root)),
         ("enabled", sorted(settings.enabled_codes(path))),
@@ -28,8 +28,9 @@ def format_settings(path: Path, settings: Settings, project_root: Optional[Path]
         ("respect-gitignore", settings.respect_gitignore),
         ("preview", settings.preview),
         ("src", list(settings.src)),
-        ("target-fastapi", _version(options.target_fastapi)),
-        ("target-starlette", _version(options.target_starlette)),
+        ("target-fastapi", _version(settings.target_fastapi)),
+        ("target-starlette", _version(settings.target_starlette)),
+        ("portability", settings.portability),
         ("max-call-depth", settings.max_call_depth),
         ("max-file-size", settings.max_file_size),
         ("extra-blocking-calls", list(settings.extra_blocking_calls)),
@@ -46,6 +47,8 @@ def format_settings(path: Path, settings: Settings, project_root: Optional[Path]
         "",
     ]
     lines.extend(_lines(fields))
+    for package, pin in (("FastAPI", options.fastapi), ("Starlette", options.starlette)):
+        lines.append(f"# {package} versions: {pin.named() if pin else 'unknown (no pin found)'}")
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,8 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, BackgroundAssignment, FunctionInfo, Model
 from bgtask_lint.analysis.walk import own_nodes, walk
-from bgtask_lint.config.versions import Version
+from bgtask_lint.config.options import RuleOptions
+from bgtask_lint.config.versions import LOST_IN_MIDDLEWARE
 from bgtask_lint.diagnostic import SAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -18,10 +19,6 @@ from bgtask_lint.rules.rewrite import (
     remove_item,
     statement_with_call,
 )
-
-# Starlette versions (inclusive, exclusive) that never run a background set on
-# the response of `call_next` in a `BaseHTTPMiddleware` (measured).
-LOST_IN_MIDDLEWARE = ((0, 38, 3), (0, 38, 5))
 
 # A file without `.background =` cannot have an overwrite (the text screen);
 # nor can one that only sets `self.background` (a Response subclass's
@@ -61,9 +58,11 @@ class BackgroundOverwritten(Rule):
     Not flagged: `BaseHTTPMiddleware.dispatch` (or an `@app.middleware("http")`
     function) setting it on the response of `call_next`: it always starts out
     as `None`, and from Starlette 0.38.5 it runs before the endpoint's own
-    tasks. Except on Starlette 0.38.3 and 0.38.4, where it never runs: set
-    `target-starlette` (or pin starlette in `pyproject.toml` /
-    `requirements*.txt`) and it is reported there. Also not flagged: code
+    tasks. Except on Starlette 0.38.3 and 0.38.4, where it never runs: when
+    `target-starlette` or the pin nearest the file (`pyproject.toml`,
+    `requirements*.txt`, a lock file) allows only those, it is reported as an
+    error; with `portability = true`, as a warning when the pin allows them
+    among others or no version is known. Also not flagged: code
     that chains the previous background (`BackgroundTasks([response.background,
     ...])`), and a Response subclass setting `self.background` in `__init__`.
 
@@ -131,9 +130,8 @@ class Audit(BaseHTTPMiddleware):
         model = context.model
         assignments = {a.node: a for a in model.background_assignments}
         functions = {a.function for a in model.background_assignments if a.function}
-        starlette = context.options.target_starlette
         for function in sorted(functions, key=model.functions.index):
-            yield from self._overwrites(model, function, assignments, starlette)
+            yield from self._overwrites(model, function, assignments, context.options)
         for assignment in model.background_assignments:
             owner, target = assignment.function, assignment.target.value
             if (
@@ -159,7 +157,7 @@ class Audit(BaseHTTPMiddleware):
         model: Model,
         function: FunctionInfo,
         assignments: dict[cst.Assign, BackgroundAssignment],
-        starlette: Optional[Version],
+        options: RuleOptions,
     ) -> Iterator[Violation]:
         origins: dict[str, _Origin] = {}
         for node in own_nodes(function.node):
@@ -185,17 +183,15 @@ class Audit(BaseHTTPMiddleware):
                 continue
             earlier = origins.get(name)
             if earlier is not None and earlier.kind == "call_next":
-                if (
-                    starlette is not None
-                    and LOST_IN_MIDDLEWARE[0] <= starlette < LOST_IN_MIDDLEWARE[1]
-                ):
-                    shown = ".".join(str(part) for part in starlette)
+                lost = _lost_in_middleware(options)
+                if lost is not None:
                     yield Violation(
                         node,
                         f"a background set on the response of `call_next` in a middleware "
-                        f"never runs on Starlette 0.38.3 and 0.38.4, and this project uses "
-                        f"{shown}: upgrade Starlette to 0.38.5 or later, or run the work "
-                        "in the endpoint's `BackgroundTasks`",
+                        f"never runs on Starlette 0.38.3 and 0.38.4{lost[1]}: upgrade "
+                        "Starlette to 0.38.5 or later, or run the work in the endpoint's "
+                        "`BackgroundTasks`",
+                        severity=lost[0],
                     )
                 origins[name] = _Origin("assigned", node, node)
                 continue
@@ -396,3 +392,16 @@ def _replacements(
             task, name, statement.leading_lines, model=model, anchor=statement
         )
     return edits
+
+
+def _lost_in_middleware(options: RuleOptions) -> Optional[tuple[str, str]]:
+    """(severity, which pin says so) when a middleware's background can be
+    lost on the Starlette versions the file runs on; None when it is not
+    reported (only `portability` reports the versions that may be)."""
+    pin = options.starlette
+    lost = None if pin is None else pin.within(LOST_IN_MIDDLEWARE)
+    if lost and pin is not None:
+        return "error", f", and this project is on {pin.named()}"
+    if lost is None and options.portability:
+        return "warning", f", which {pin.named()} allows" if pin else " (no version is known)"
+    return None

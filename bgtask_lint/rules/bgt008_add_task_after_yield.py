@@ -6,7 +6,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.model import FunctionInfo, Model
-from bgtask_lint.config.versions import Version, show_version, tears_down_before_response
+from bgtask_lint.config.versions import Pin, tears_down_before_response
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
 # A file without these words cannot have a finding of this rule (the text screen).
@@ -38,8 +38,9 @@ class AddTaskAfterYield(Rule):
     | 0.121.0 | 0.49.3 | never runs | runs |
     | 0.165.0 | 1.10.0 | never runs | runs |
 
-    So the rule reports nothing when `target-fastapi` (or the project's pin)
-    is 0.106 to 0.117, where teardown ran before the response was sent, and
+    So the rule reports nothing when every version `target-fastapi` or the
+    pin nearest the file allows is 0.106 to 0.117, where teardown ran before
+    the response was sent (with `portability = true`, a warning), and
     nothing for a dependency this module uses only as
     `Depends(dep, scope="function")`, which is torn down when the endpoint
     returns. With the version unknown it reports: the loss is what the
@@ -71,8 +72,9 @@ class AddTaskAfterYield(Rule):
     No fix: moving the call before `yield` changes what it sees.
 
     ## Options
-    - `target-fastapi`: the FastAPI version the project runs on (else its pin
-      in `pyproject.toml` or `requirements*.txt` is read).
+    - `target-fastapi`: the FastAPI version the project runs on (else the pin
+      nearest the file: `pyproject.toml`, `requirements*.txt`, a lock file).
+    - `portability`: report it as a warning where the versions make it safe.
 
     ## References
     - [FastAPI: Dependencies with yield](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/)
@@ -102,9 +104,11 @@ def dep(tasks: BackgroundTasks):
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
-        target = context.options.target_fastapi
-        if tears_down_before_response(target):
-            return  # teardown runs before the response: the task runs with the others
+        pin = context.options.fastapi
+        # Teardown runs before the response: the task runs with the others.
+        safe = tears_down_before_response(pin)
+        if safe and not context.options.portability:
+            return
         for function in model.functions:
             injected = set(model.injected_tasks(function))
             if not function.yields or not injected or _function_scoped_only(model, function):
@@ -123,7 +127,8 @@ def dep(tasks: BackgroundTasks):
                     site.node,
                     f"`add_task` after `yield` in dependency `{function.name}` runs "
                     "during teardown, after the response's tasks ran"
-                    f"{_on(target)}: this task never runs; add it before `yield`",
+                    f"{_on(pin)}: this task never runs; add it before `yield`",
+                    severity="warning" if safe else "error",
                 )
 
 
@@ -135,10 +140,15 @@ def _function_scoped_only(model: Model, function: FunctionInfo) -> bool:
     return bool(uses) and all(model.is_function_scoped(call) for call in uses)
 
 
-def _on(target: Optional[Version]) -> str:
-    if target is None:
+def _on(pin: Optional[Pin]) -> str:
+    if pin is None:
         return " (FastAPI before 0.106 and from 0.118)"
-    return f" (FastAPI {show_version(target)})"
+    safe = tears_down_before_response(pin)
+    if safe:
+        return f" on FastAPI before 0.106 and from 0.118, not on {pin.named()}"
+    if safe is None:
+        return f" on FastAPI before 0.106 and from 0.118, which {pin.named()} allows"
+    return f" on {pin.named()}"
 
 
 def _is_add_task_on(node: cst.CSTNode, names: set[str]) -> bool:

@@ -14,7 +14,8 @@ from bgtask_lint.analysis.origins import (
     is_closable,
 )
 from bgtask_lint.analysis.provenance import entry_label, entry_position, origins_of
-from bgtask_lint.config.versions import Version, show_version, tears_down_before_response
+from bgtask_lint.config.options import RuleOptions
+from bgtask_lint.config.versions import tears_down_before_response
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
 # A file without these words cannot have a finding of this rule (the text screen).
@@ -64,10 +65,17 @@ class RequestScopedResourceInTask(Rule):
     success response, so nobody sees it.
 
     ## Severity
-    An error when the project's FastAPI version is in a broken range (set
-    `target-fastapi`, or pin fastapi in `pyproject.toml` / `requirements*.txt`),
-    for `scope="function"`, and for `request.state`; a warning otherwise,
-    naming the versions that break.
+    The FastAPI versions a file runs on come from `target-fastapi`, else from
+    the pin nearest the file: `pyproject.toml`, `Pipfile`, `requirements*.txt`
+    at any depth, `uv.lock`, `poetry.lock`, `Pipfile.lock` (a lock file wins
+    at the same distance). The message names the pin it used.
+    - An error when every version the pin allows is in the broken range, for
+      `scope="function"`, and for `request.state`.
+    - A warning when the pin allows broken and safe versions
+      (`fastapi>=0.100`), or when no version is known.
+    - Not reported when every allowed version keeps the session open for the
+      tasks (`fastapi==0.120.0`), unless `portability = true`, which reports
+      it as a warning for a team planning an upgrade.
 
     ## Example
     ```python
@@ -93,7 +101,8 @@ class RequestScopedResourceInTask(Rule):
 
     ## Options
     - `target-fastapi`: the FastAPI version the project runs on, for example
-      `"0.115"`.
+      `"0.115"`; it wins over every pin.
+    - `portability`: report what the versions make safe, as warnings.
 
     ## References
     - [FastAPI: Dependencies with yield and background tasks](https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/)
@@ -133,7 +142,6 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
 
     def check(self, context: RuleContext) -> Iterator[Violation]:
         model = context.model
-        target = context.options.target_fastapi
         depth = context.options.max_call_depth
         for submission in model.task_submissions():
             function = submission.site.function
@@ -157,7 +165,10 @@ def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
                         entry = origin.route[1:].partition("`")[0]
                         related.append((*position, f"`{entry}` gets it from FastAPI"))
                 sources = {o.source for origin in origins for o in origin.flattened()}
-                severity, versions = _verdict(resource, target)
+                verdict = _verdict(resource, context.options)
+                if verdict is None:
+                    continue  # safe on the versions this file runs on
+                severity, versions = verdict
                 shown = model.module.code_for_node(expr)
                 advice = (
                     "pass its id and let the task load it in a session it opens"
@@ -234,19 +245,28 @@ def _describe(shown: str, origin: Origin, routes: list[str]) -> str:
     return f"`{shown}` (the uploaded file `{origin.name}`{where})"
 
 
-def _verdict(resource: Origin, target: Optional[Version]) -> tuple[str, str]:
-    """(severity, what breaks where) for `resource` on FastAPI `target`."""
+def _verdict(resource: Origin, options: RuleOptions) -> Optional[tuple[str, str]]:
+    """(severity, what breaks where) for `resource` on the FastAPI versions
+    the file runs on; None when those versions make it safe (and
+    `portability` does not ask for it)."""
     if resource.kind == LOADED:
-        severity, versions = _verdict(resource.parts[0], target)
-        return severity, versions.replace("closes it", "closes its session")
+        verdict = _verdict(resource.parts[0], options)
+        if verdict is None:
+            return None
+        return verdict[0], verdict[1].replace("closes it", "closes its session")
     if resource.kind == STATE:
         return "error", "the middleware closes it before the task runs, on every FastAPI version"
     if resource.function_scope:
         return "error", 'with `scope="function"` FastAPI (0.121 and later) closes it first'
     broken = "FastAPI 0.106 to 0.117 closes it before the task runs"
-    closes_first = tears_down_before_response(target)
-    if target is not None and closes_first:
-        return "error", f"{broken}, and this project uses {show_version(target)}"
-    if target is not None:
-        return "warning", f"fine on FastAPI {show_version(target)}, but {broken}"
-    return "warning", f"{broken} (set `target-fastapi` to know)"
+    pin = options.fastapi
+    closes_first = tears_down_before_response(pin)
+    if pin is None:
+        return "warning", f"{broken} (set `target-fastapi` or pin fastapi to know)"
+    if closes_first:
+        return "error", f"{broken}, and this project is on {pin.named()}"
+    if closes_first is None:
+        return "warning", f"{broken}, and {pin.named()} allows those versions"
+    if options.portability:
+        return "warning", f"fine on {pin.named()}, but {broken}"
+    return None

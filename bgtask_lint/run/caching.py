@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class RunCache:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        self._fingerprints: dict[tuple[int, frozenset[str], Path], str] = {}
+        self._fingerprints: dict[tuple[int, frozenset[str], Path, str], str] = {}
 
     def fingerprint(self, file: SourceFile) -> str:
         """The cache fingerprint of the configuration that applies to `file`;
@@ -30,10 +30,11 @@ class RunCache:
 
         codes = enabled_codes(file)
         project_root = file.in_project.root
-        key = (id(file.settings), codes, project_root)
+        directory = os.path.dirname(file.key)
+        key = (id(file.settings), codes, project_root, directory)
         if key not in self._fingerprints:
             settings = file.settings
-            options = settings.rule_options(project_root)  # with the project's own pin
+            options = settings.rule_options(project_root, directory)  # with the nearest pin
             self._fingerprints[key] = fingerprint(
                 codes, options, settings.src, settings.max_file_size, sorted(settings.fixable_codes)
             )

@@ -3,6 +3,7 @@ it, indexing what it says about other files, and checking (or fixing) it."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -155,7 +156,7 @@ def check_file(
     if project is not None and not project.is_checked(file.key):
         fix = None  # a file read to complete a chain is reported on, never fixed
     codes = settings.enabled_codes(file.name)
-    options = settings.rule_options(project.root if project is not None else None)
+    options = settings.rule_options(project.root if project else None, os.path.dirname(file.key))
     consulted = project.track_consulted() if project is not None else set()
     try:
         if fix is None:
@@ -232,7 +233,8 @@ def _check_markdown(result: RunResult, file: SourceFile, fix: Optional[FixMode])
     assert file.text is not None
     source, settings = file.text, file.settings
     codes = settings.enabled_codes(file.name)
-    options = settings.rule_options(file.project.root if file.project is not None else None)
+    root = file.project.root if file.project is not None else None
+    options = settings.rule_options(root, os.path.dirname(file.key))
     try:
         outcome = check_markdown(
             source,
