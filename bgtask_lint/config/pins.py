@@ -27,7 +27,6 @@ from typing import Any, Optional
 from bgtask_lint.config import listing
 from bgtask_lint.config.versions import Pin, Version, allowed, tomllib
 
-PACKAGES = ("fastapi", "starlette")
 LOCK_FILES = ("uv.lock", "poetry.lock", "Pipfile.lock")
 MANIFESTS = ("pyproject.toml", "Pipfile")
 # Directories no pin of the project is in: environments, caches, vendored
@@ -69,26 +68,26 @@ def nearest_pin(project_root: Path, directory: str, package: str) -> Optional[Pi
     in the repository or project at `project_root`; None when none pins it."""
     area = search_area(str(project_root))
     relative = os.path.relpath(directory, area)
-    parts = () if relative == "." or relative.startswith("..") else tuple(Path(relative).parts)
+    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    parts = () if relative == os.curdir or outside else tuple(Path(relative).parts)
     return _nearest(area, parts, package)
 
 
 @lru_cache(maxsize=1024)
 def _nearest(area: str, parts: tuple[str, ...], package: str) -> Optional[Pin]:
-    best: Optional[tuple[int, int, str, Pin]] = None
-    for file in _pin_files(area):
-        pin = _read(area, file.name, file.rank, package)
-        if pin is None:
-            continue
+    def closeness(file: _PinFile) -> tuple[int, int, str]:
         shared = 0
         for mine, theirs in zip(parts, file.parts):
             if mine != theirs:
                 break
             shared += 1
-        key = (len(parts) + len(file.parts) - 2 * shared, file.rank, file.name, pin)
-        if best is None or key[:3] < best[:3]:
-            best = key
-    return best[3] if best else None
+        return len(parts) + len(file.parts) - 2 * shared, file.rank, file.name
+
+    pinning = [f for f in _pin_files(area) if _read(area, f.name, f.rank, package)]
+    if not pinning:
+        return None
+    nearest = min(pinning, key=closeness)
+    return _read(area, nearest.name, nearest.rank, package)
 
 
 @lru_cache(maxsize=256)

@@ -73,10 +73,6 @@ class Pin:
             return True
         return None
 
-    @property
-    def exact(self) -> bool:
-        return self.high == _next(self.low)
-
     def named(self) -> str:
         """`fastapi==0.115.0` (docker/requirements.txt); FastAPI 0.115 (`target-fastapi`)."""
         if self.source.startswith("`"):
@@ -107,12 +103,15 @@ def allowed(specifier: str) -> Optional[tuple[Version, Optional[Version]]]:
     None); None when it names no version (`*`, a URL) or none satisfies it.
     Clauses are joined by commas or spaces (all must hold) or by poetry's
     `||` (either may: the range spans both)."""
-    ranges = [_intersection(part) for part in specifier.split("||")]
-    if not ranges or any(r is None for r in ranges):
-        return None
-    lows = [r[0] for r in ranges if r is not None]
-    highs = [r[1] for r in ranges if r is not None]
-    return min(lows), None if None in highs else max(h for h in highs if h is not None)
+    ranges = []
+    for part in specifier.split("||"):
+        versions = _intersection(part)
+        if versions is None:
+            return None
+        ranges.append(versions)
+    highs = [high for _, high in ranges]
+    top = None if None in highs else max(high for high in highs if high is not None)
+    return min(low for low, _ in ranges), top
 
 
 def _intersection(specifier: str) -> Optional[tuple[Version, Optional[Version]]]:

@@ -260,9 +260,9 @@ def _verdict(resource: Origin, options: RuleOptions) -> Optional[tuple[str, str]
         return "error", 'with `scope="function"` FastAPI (0.121 and later) closes it first'
     broken = "FastAPI 0.106 to 0.117 closes it before the task runs"
     pin = options.fastapi
-    closes_first = tears_down_before_response(pin)
     if pin is None:
         return "warning", f"{broken} (set `target-fastapi` or pin fastapi to know)"
+    closes_first = tears_down_before_response(pin)
     if closes_first:
         return "error", f"{broken}, and this project is on {pin.named()}"
     if closes_first is None:
