@@ -63,7 +63,10 @@ app = FastAPI()
 SessionLocal = sessionmaker()
 def get_db():
     db = SessionLocal()
-    yield db
+    try:
+        yield db
+    finally:
+        db.close()
 def get_settings():
     return {}
 """
@@ -85,10 +88,10 @@ def test_injected_values_by_type_and_dependency():
         (INJECTED, "UploadFile"),
     ]
     [db], [settings] = found[3], found[4]
-    assert (db.kind, db.name, db.yields) == (DEPENDENCY, "get_db", True)
+    assert (db.kind, db.name, db.tears_down) == (DEPENDENCY, "get_db", True)
     # What the dependency yields: a session from the session factory.
     assert [(p.kind, p.type) for p in db.parts] == [(INSTANCE, "sqlalchemy.orm.Session")]
-    assert (settings.kind, settings.yields, settings.parts) == (DEPENDENCY, False, ())
+    assert (settings.kind, settings.tears_down, settings.parts) == (DEPENDENCY, False, ())
 
 
 def test_aliases_partials_objects_and_returns():

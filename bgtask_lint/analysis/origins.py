@@ -164,7 +164,9 @@ class Origin:
     type: str = ""  # INJECTED: "BackgroundTasks", "Request"...; INSTANCE: the type
     name: str = ""  # the parameter, dependency or state attribute it is known by
     route: str = ""  # where FastAPI made it: "`create` (shop/api/routes.py)"
-    yields: bool = False  # DEPENDENCY: a dependency with `yield`
+    # DEPENDENCY: a yield dependency whose teardown can close what it gave
+    # (analysis/teardown.py): FastAPI runs that code when the request ends.
+    tears_down: bool = False
     function_scope: bool = False  # DEPENDENCY: `Depends(..., scope="function")`
     # BOUND: the arguments it binds; STATE: what is stored there; DEPENDENCY:
     # what it returns or yields; INSTANCE of a project class: its arguments.
@@ -184,7 +186,7 @@ class Origin:
             self.type,
             self.name,
             self.route,
-            self.yields,
+            self.tears_down,
             self.function_scope,
             [p.to_json() for p in self.parts],
             self.source,
@@ -192,13 +194,13 @@ class Origin:
 
     @classmethod
     def from_json(cls, raw: list) -> Origin:
-        kind, type_, name, route, yields, function_scope, parts, source = raw
+        kind, type_, name, route, tears_down, function_scope, parts, source = raw
         return cls(
             str(kind),
             str(type_),
             str(name),
             str(route),
-            bool(yields),
+            bool(tears_down),
             bool(function_scope),
             tuple(cls.from_json(p) for p in parts),
             str(source),

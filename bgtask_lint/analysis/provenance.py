@@ -13,12 +13,11 @@ bounded depth.
 
 Parameters are the other direction. A route's or a dependency's parameters
 are what FastAPI injects; for any other function, what its callers pass.
-`propagate` follows what a module's routes and dependencies inject into the
-functions they call (argument to parameter, through keywords, `*args` /
-`**kwargs`, `partial` and `run_in_threadpool`), across modules, and files it
-as facts in the project (or the model, without one); the check of the
-callee's own file reads them back. A whole-project run indexes every file
-first, so a handler sees what every route hands it.
+`propagate` follows what routes and dependencies inject into the functions
+they call (argument to parameter, keywords, `*args` / `**kwargs`, `partial`,
+`run_in_threadpool`), across modules, and files it as facts in the project
+(or the model); the check of the callee's file reads them back. A
+whole-project run indexes every file first, so a handler sees every route.
 """
 
 from __future__ import annotations
@@ -81,6 +80,7 @@ from bgtask_lint.analysis.prescreen import (
     stores_on_state,
 )
 from bgtask_lint.analysis.scopes import Binding
+from bgtask_lint.analysis.teardown import closes_on_teardown
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 
 
@@ -405,7 +405,7 @@ class _Tracer:
             "",
             ref.info.display_name,
             route,
-            bool(ref.info.yields),
+            closes_on_teardown(ref.info.node, ref.info.yields),
             function_scope,
             _unique(values),
             source,

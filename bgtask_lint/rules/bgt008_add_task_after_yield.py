@@ -6,6 +6,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.model import FunctionInfo, Model
+from bgtask_lint.analysis.teardown import runs_in_teardown
 from bgtask_lint.config.versions import Pin, tears_down_before_response
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation
 
@@ -113,14 +114,13 @@ def dep(tasks: BackgroundTasks):
             injected = set(model.injected_tasks(function))
             if not function.yields or not injected or _function_scoped_only(model, function):
                 continue
-            yields = function.yield_statements
             for site in function.calls:
                 # After a yield that can have run: later in the code and not on
                 # an exclusive branch (the `else` of the `if` that yields).
                 if site.in_lambda or not _is_add_task_on(site.node, injected):
                     continue
-                if site.statement is None or not any(
-                    model.scopes.can_run_after(y, site.statement) for y in yields
+                if site.statement is None or not runs_in_teardown(
+                    model.scopes, function, site.statement
                 ):
                     continue
                 yield Violation(

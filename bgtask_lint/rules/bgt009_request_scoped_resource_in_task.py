@@ -47,6 +47,11 @@ class RequestScopedResourceInTask(Rule):
     it stays bound to the session, and once the session is closed, reading
     an expired or lazy-loaded attribute raises `DetachedInstanceError`.
 
+    A yield dependency counts only when its teardown can close what it gave:
+    code after the `yield` that does more than log, or a `with` or `finally`
+    around it. One that yields a shared client and stops, or yields plain data
+    (`{"debug": True}`), closes nothing and is not reported.
+
     A plain value kept on `request.state` (an id, a string, a dict of data) is
     not a resource and is not reported. What a middleware stores is read from
     the checked files (so check the middleware's file with the routes).
@@ -121,6 +126,7 @@ app = FastAPI()
 def get_db():
     db = object()
     yield db
+    db.close()
 def work(db): ...
 @app.post("/")
 def create(tasks: BackgroundTasks, db=Depends(get_db)):
@@ -137,6 +143,17 @@ def work(settings): ...
 @app.post("/")
 def create(tasks: BackgroundTasks, settings=Depends(get_settings)):
     tasks.add_task(work, settings)
+""",
+        """
+from fastapi import BackgroundTasks, Depends, FastAPI
+app = FastAPI()
+CLIENT = object()
+def get_client():
+    yield CLIENT
+def work(client): ...
+@app.post("/")
+def create(tasks: BackgroundTasks, client=Depends(get_client)):
+    tasks.add_task(work, client)
 """,
     )
 
@@ -212,7 +229,7 @@ def _made_for(origins: tuple[Origin, ...], route: str) -> Iterator[Origin]:
 
 def _is_resource(origin: Origin) -> bool:
     if origin.kind == DEPENDENCY:
-        return origin.yields or origin.function_scope
+        return origin.tears_down or origin.function_scope
     if origin.kind == INJECTED:
         return origin.type == "UploadFile"
     if origin.kind == STATE:
