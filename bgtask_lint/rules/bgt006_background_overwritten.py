@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import HTTP, BackgroundAssignment, FunctionInfo, Model
+from bgtask_lint.analysis.model import HTTP, BackgroundAssignment, CallSite, FunctionInfo, Model
 from bgtask_lint.analysis.walk import own_nodes, walk
 from bgtask_lint.config.options import RuleOptions
 from bgtask_lint.config.versions import LOST_IN_MIDDLEWARE
@@ -64,7 +64,9 @@ class BackgroundOverwritten(Rule):
     error; with `portability = true`, as a warning when the pin allows them
     among others or no version is known. Also not flagged: code
     that chains the previous background (`BackgroundTasks([response.background,
-    ...])`), and a Response subclass setting `self.background` in `__init__`.
+    ...])`), code that merges it first (`tasks.add_task(response.background)`,
+    then `response.background = tasks`: a `BackgroundTask` is callable), and a
+    Response subclass setting `self.background` in `__init__`.
 
     ## Example
     ```python
@@ -271,10 +273,14 @@ def _keeps_previous(
     (`BackgroundTasks([response.background, ...])`), or a local holding it
     (`previous = response.background`) is read by the new value or after it
     (`BackgroundTask(previous.func, *previous.args, **previous.kwargs)`, or
-    `response.background.add_task(previous.func, ...)` on the next line)."""
+    `response.background.add_task(previous.func, ...)` on the next line), or
+    the previous background was added to another object first
+    (`tasks.add_task(response.background)`, then `response.background = tasks`)."""
     if _is_background_of(assignment.value, name, deep=True):
         return True
     order = model.scopes.order_of(assignment)
+    if any(_merges(site, name) and _before(model, site, order) for site in function.calls):
+        return True
     scope = model.scopes.scope_of(function.node)
     holders = {
         binding.name
@@ -287,6 +293,27 @@ def _keeps_previous(
         for holder in sorted(holders)
         for use in model.local_uses(function.node, holder)
     )
+
+
+# Calls that take the previous background in: `tasks.add_task(response.background)`
+# (a `BackgroundTask` is callable, so it runs as one of the tasks) or
+# `tasks.tasks.append(response.background)`.
+MERGES = frozenset({"add_task", "append", "extend", "insert"})
+
+
+def _merges(site: CallSite, name: str) -> bool:
+    """`site` hands `<name>.background` to a method that keeps it."""
+    func = site.node.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in MERGES
+        and any(_is_background_of(arg.value, name, deep=False) for arg in site.node.args)
+    )
+
+
+def _before(model: Model, site: CallSite, order: Optional[int]) -> bool:
+    at = model.scopes.order_of(site.statement) if site.statement is not None else None
+    return order is None or at is None or at < order
 
 
 def _is_background_of(value: cst.BaseExpression, name: str, *, deep: bool) -> bool:
