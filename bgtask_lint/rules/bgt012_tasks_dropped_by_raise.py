@@ -7,6 +7,7 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, FunctionInfo, Model, call_argument
 from bgtask_lint.analysis.project import handles_http_exceptions
+from bgtask_lint.analysis.teardown import runs_in_teardown
 from bgtask_lint.analysis.walk import walk
 from bgtask_lint.diagnostic import UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
@@ -48,7 +49,9 @@ class TasksDroppedByRaise(Rule):
     response instead (`return JSONResponse(..., status_code=404)`) runs them.
 
     A `raise` on only some paths after the `add_task` is not reported: it is
-    often the intended "only on success".
+    often the intended "only on success". Nor is an `add_task` in a
+    dependency's teardown (after its `yield`): that task is lost whatever
+    follows, and BGT008 reports it.
 
     ## Example
     ```python
@@ -129,6 +132,8 @@ def route(bt: BackgroundTasks, ok: bool):
                 continue
             if any(arm == "try" for _, arm in model.scopes.enclosing_branches(site.statement)):
                 continue  # a handler may catch the exception and return
+            if runs_in_teardown(model.scopes, function, site.statement):
+                continue  # queued in a teardown: BGT008's finding
             raised = _raise_on_every_path_after(function.node, site.statement)
             if raised is None or raised in reported:
                 continue
