@@ -113,6 +113,26 @@ def test_max_call_depth(cli, tmp_path):
     assert [code for _, _, code, _ in findings(cli, tmp_path, ".")] == ["BGT003"]
 
 
+def test_max_call_depth_holds_across_modules(cli, tmp_path):
+    """Awaits followed into other modules stop at `max-call-depth` as calls in
+    one module do (task -> middle -> bottom: `bottom` is 2 calls deep), and
+    go past the default depth (4) when it allows."""
+    modules = ["jobs", *(f"step{n}" for n in range(1, 6))]
+    (tmp_path / "app.py").write_text(
+        "from fastapi import BackgroundTasks\nfrom jobs import task\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(task)\n"
+    )
+    for n, (name, below) in enumerate(zip(modules, [*modules[1:], ""])):
+        function = "task" if n == 0 else f"f{n}"
+        body = f"    await f{n + 1}()\n" if below else "    time.sleep(1)\n"
+        head = f"from {below} import f{n + 1}\n" if below else "import time\n"
+        (tmp_path / f"{name}.py").write_text(f"{head}async def {function}():\n{body}")
+    for depth, reported in ((4, False), (5, True), (1, False)):
+        (tmp_path / "pyproject.toml").write_text(f"[tool.bgtask-lint]\nmax-call-depth = {depth}\n")
+        found = [(f, code) for f, _, code, _ in findings(cli, tmp_path, ".")]
+        assert found == ([("step5.py", "BGT003")] if reported else []), depth
+
+
 def test_module_names_and_resolution():
     project = Project(SHOP)
     routes = SHOP / "shop" / "api" / "routes.py"

@@ -636,10 +636,10 @@ class Project:
     def is_checked(self, path: str) -> bool:
         return _key(path) in self.checked
 
-    def index(self, model: Model) -> list[tuple[str, str]]:
-        """Record what `model` says about other files: the functions it submits
-        as background tasks, and the values its routes hand to the functions
-        they call (see provenance.propagate). Returns them as (file, fact)."""
+    def index(self, model: Model, max_depth: int) -> list[tuple[str, str]]:
+        """Record what `model` says about other files, `max_depth` calls deep:
+        the functions it submits as tasks, and the values its routes hand to
+        the functions they call (provenance.propagate). As (file, fact)."""
         from bgtask_lint.analysis.blocking import awaited_elsewhere
         from bgtask_lint.analysis.provenance import propagate
         from bgtask_lint.analysis.serverless import serverless_facts
@@ -651,10 +651,10 @@ class Project:
             ref = model.task_function(submission.callable_arg.value, submission.site.function)
             if ref is not None and ref.info.key is not None:
                 uses.append((_key(ref.model.path), ref.info.key))
-                uses.extend((_key(path), h.fact()) for path, h in awaited_elsewhere(ref))
+                uses.extend((_key(path), h.fact()) for path, h in awaited_elsewhere(ref, max_depth))
         uses.extend(serverless_facts(self, model))
         self.add_facts(uses, model.path)
-        uses.extend(propagate(model))
+        uses.extend(propagate(model, max_depth))
         return sorted(set(uses))
 
     def track_consulted(self) -> set[str]:

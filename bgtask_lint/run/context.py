@@ -98,10 +98,11 @@ def leading_files(
 
 
 def context_facts(
-    project: Project, path: str, reached_names: frozenset[str]
+    project: Project, path: str, reached_names: frozenset[str], max_depth: int
 ) -> Optional[tuple[list[tuple[str, str]], set[str]]]:
-    """What leading file `path` says about other files (Project.index), and
-    the files that was read from; None when it cannot be parsed."""
+    """What leading file `path` says about other files (Project.index, calls
+    `max_depth` deep), and the files that was read from; None when it cannot
+    be parsed."""
     # The facts hold while the files they were read from do: the module's
     # own and those its routes were followed into (a checked file's
     # signature tells which parameter gets a session).
@@ -114,7 +115,7 @@ def context_facts(
             if parts is not None
             else project.model_for_path(Path(path))
         )
-        facts = project.index(model) if model is not None else None
+        facts = project.index(model, max_depth) if model is not None else None
     project.consulted = None
     return (facts, consulted) if facts is not None else None
 

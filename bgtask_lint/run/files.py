@@ -120,7 +120,7 @@ def index_file(file: SourceFile) -> None:
     consulted = project.track_consulted()
     model = project.model_for_text(file.path, file.text)
     if model is not None:
-        file.uses = project.index(model)
+        file.uses = project.index(model, file.settings.max_call_depth)
     project.consulted = None
     file.deps.update((dep, project.stamps.get(dep)) for dep in consulted)
 
@@ -133,7 +133,8 @@ def context_facts_of(
     from bgtask_lint.run.context import context_facts
 
     project = file.in_project
-    found = context_facts(project, file.key, reached[str(project.root)])
+    depth = file.settings.max_call_depth
+    found = context_facts(project, file.key, reached[str(project.root)], depth)
     if found is None:
         return None
     facts, consulted = found

@@ -82,7 +82,8 @@ def _fixes_reach_other_files(run: Run, fixed: dict[str, str]) -> bool:
         if file.name not in fixed or file.project is None or is_markdown(file.key):
             continue
         model = file.project.model_for_text(file.path, fixed[file.name])
-        uses = file.project.index(model) if model is not None else []
+        depth = file.settings.max_call_depth
+        uses = file.project.index(model, depth) if model is not None else []
         if sorted(uses) != sorted(file.uses):
             return True
     return False
