@@ -61,7 +61,8 @@ def test_same_fields_and_types_as_ruff(ruff_items, our_items):
     assert any(item["fix"] is None for item in our_items)
     for item in our_items:
         expected = ruff_with_fix if item["fix"] else ruff_without_fix
-        assert shape(item) == shape(expected)
+        ours = {key: value for key, value in item.items() if key != "related"}
+        assert shape(ours) == shape(expected)
 
 
 def test_values(our_items):
@@ -104,3 +105,31 @@ def test_empty_run_is_an_empty_list(tmp_path):
     result = run_cli("check", "--output-format", "json", str(tmp_path))
     assert result.returncode == 0
     assert json.loads(result.stdout) == []
+
+
+def test_every_task_reaching_one_blocking_call_is_named(tmp_path):
+    """Two routes in two files queue two tasks that await one helper that
+    blocks: one finding, whose message names the first task, and whose
+    `related` (ours, beyond ruff's fields; SARIF's relatedLocations) names
+    both tasks and the files that queue them."""
+    (tmp_path / "tasks.py").write_text(
+        "import requests\n"
+        "async def fetch():\n    requests.get('http://x')\n"
+        "async def sync_orders():\n    await fetch()\n"
+        "async def sync_users():\n    await fetch()\n"
+    )
+    for name, task in (("orders", "sync_orders"), ("users", "sync_users")):
+        (tmp_path / f"{name}.py").write_text(
+            f"from fastapi import BackgroundTasks\nfrom tasks import {task}\n"
+            f"def {name}(bt: BackgroundTasks):\n    bt.add_task({task})\n"
+        )
+    result = run_cli("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path)
+    [item] = json.loads(result.stdout)
+    assert (item["code"], item["location"]["row"]) == ("BGT003", 3)
+    assert "`sync_orders`" in item["message"]
+    related = [(r["location"]["row"], r["message"]) for r in item["related"]]
+    assert related == [
+        (4, "`sync_orders` is queued as a task in orders.py"),
+        (6, "`sync_users` is queued as a task in users.py"),
+    ]
+    assert {r["filename"] for r in item["related"]} == {str((tmp_path / "tasks.py").resolve())}

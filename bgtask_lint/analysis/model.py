@@ -12,7 +12,6 @@ model_builder.py, cross-module resolution in project.py.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from bgtask_lint.analysis.names import (
     ImportTable,
 )
 from bgtask_lint.analysis.scopes import MODULE, Binding, Reference, Scope, Scopes
+from bgtask_lint.text.source import shown_path
 
 HTTP_ROUTE_METHODS = frozenset(
     {
@@ -289,14 +289,8 @@ class Model:
 
     @property
     def shown_path(self) -> str:
-        """How messages name this module's file: relative to the project root
-        (the same whatever the working directory, so cached messages stay
-        right), else as it was given."""
-        if self.project is not None:
-            relative = os.path.relpath(self.path, self.project.root)
-            if not relative.startswith(".."):
-                return relative.replace(os.sep, "/")
-        return self.path
+        """How messages name this module's file (text.source.shown_path)."""
+        return shown_path(self.path, self.project.root if self.project else None)
 
     # -- Python's layer, asked about this module's functions ---------------
     def local_bindings(self, scope_node: cst.CSTNode, name: str) -> list[Binding]:

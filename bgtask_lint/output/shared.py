@@ -72,6 +72,16 @@ def diagnostic_to_json(d: Diagnostic) -> dict:
         "message": d.message,
         "name": d.name,
         "noqa_row": d.noqa_row,
+        # Ours, beyond ruff's schema: the other places on the finding's chain
+        # (every route a value comes from, each task that reaches a call).
+        "related": [
+            {
+                "filename": r.filename,
+                "location": _location(r.location),
+                "message": r.message,
+            }
+            for r in d.related
+        ],
         "severity": d.severity,
         "url": d.url,
     }

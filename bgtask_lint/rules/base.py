@@ -57,15 +57,17 @@ class Violation:
 
 def one_per_node(violations: Iterable[Violation]) -> Iterator[Violation]:
     """Each node reported once, in first-seen order: the first violation's
-    message and fix, with the sources of all of them (several routes lead to
-    one place)."""
+    message and fix, with the sources and related places of all of them
+    (several routes lead to one place: each stays named)."""
     kept: dict[int, Violation] = {}
     for violation in violations:
         known = kept.get(id(violation.node))
         if known is None:
             kept[id(violation.node)] = violation
         else:
-            kept[id(violation.node)] = replace(known, sources=known.sources | violation.sources)
+            sources = known.sources | violation.sources
+            related = tuple(dict.fromkeys((*known.related, *violation.related)))
+            kept[id(violation.node)] = replace(known, sources=sources, related=related)
     yield from kept.values()
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
@@ -11,7 +12,7 @@ from bgtask_lint.analysis.blocking import (
     tasks_run_here,
     used_only_as_tasks,
 )
-from bgtask_lint.analysis.model import CallSite, FunctionInfo, Model
+from bgtask_lint.analysis.model import CallSite, FunctionInfo, FunctionRef, Model, TaskSubmission
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import (
@@ -23,6 +24,7 @@ from bgtask_lint.rules.base import (
     one_per_node,
 )
 from bgtask_lint.rules.rewrite import Edits, module_reference
+from bgtask_lint.text.source import shown_path
 
 # How many calls deep a blocking call is looked for below the task.
 
@@ -167,9 +169,10 @@ def route(queue):
         found: list[Violation] = []
         uses = tasks_run_here(model)
         only_tasks = used_only_as_tasks(model, uses)
-        for task, _, sources in uses:
+        for task, submission, sources in uses:
             if not task.info.is_async:
                 continue
+            queued = _queued(model, task, submission, sources)
             paths = list(
                 blocking_paths(task, context.blocking_calls, context.options.max_call_depth)
             )
@@ -191,7 +194,8 @@ def route(queue):
                 elif can_become_def and path.site.function is task.info:
                     fix = _def_fix(task.info)
                 message = _message(task.info.display_name, path.chain)
-                found.append(Violation(node, message, fix, sources=sources, related=_related(path)))
+                related = (*_related(path), *queued)
+                found.append(Violation(node, message, fix, sources=sources, related=related))
         # This module's async helpers that tasks of other modules await.
         max_depth = context.options.max_call_depth
         for helper, awaited, files in awaited_here(model):
@@ -201,10 +205,48 @@ def route(queue):
                 fix = _asyncio_sleep_fix(model, path.site) if path.is_sleep_statement else None
                 chain = (*awaited.chain[:-1], *path.chain)
                 message = _message(awaited.chain[0], chain)
+                queued = _at(
+                    model, helper.info.node.name, f"{_tasks_of(awaited.chain)}{_in(model, files)}"
+                )
+                related = (*_related(path), *queued)
                 found.append(
-                    Violation(path.site.node, message, fix, sources=files, related=_related(path))
+                    Violation(path.site.node, message, fix, sources=files, related=related)
                 )
         yield from one_per_node(found)
+
+
+def _queued(
+    model: Model, task: FunctionRef, submission: Optional[TaskSubmission], sources: frozenset[str]
+) -> tuple[tuple[str, int, int, str], ...]:
+    """Where the task is queued: the `add_task` of this module, or the task's
+    definition, naming the files that queue it. Several tasks or routes
+    reaching one blocking call each keep theirs (one_per_node merges them)."""
+    name = f"`{task.info.display_name}`"
+    if submission is not None:
+        function = submission.site.function
+        by = (
+            f"`{function.display_name}` queues {name} here"
+            if function
+            else f"{name} is queued here"
+        )
+        return _at(model, submission.site.node, by)
+    return _at(task.model, task.info.node.name, f"{name} is queued as a task{_in(model, sources)}")
+
+
+def _tasks_of(chain: tuple[str, ...]) -> str:
+    return f"awaited by task `{chain[0]}`" + (
+        f" through {', '.join(chain[1:-1])}" if chain[2:] else ""
+    )
+
+
+def _in(model: Model, files: frozenset[str]) -> str:
+    root = model.project.root if model.project else None
+    return f" in {', '.join(sorted(shown_path(f, root) for f in files))}" if files else ""
+
+
+def _at(model: Model, node: cst.CSTNode, what: str) -> tuple[tuple[str, int, int, str], ...]:
+    start = node_ranges(model.module, [node], model.parsed_text)[node].start
+    return ((model.path, start.line, start.column + 1, what),)
 
 
 def _related(path: BlockingPath) -> tuple[tuple[str, int, int, str], ...]:

@@ -21,6 +21,17 @@ class DecodeError(Exception):
     pass
 
 
+def shown_path(path: str, root: Optional[Path]) -> str:
+    """How messages name file `path`: relative to the project `root` (the
+    same whatever the working directory, so cached messages stay right),
+    else as it was given."""
+    if root is not None:
+        relative = os.path.relpath(path, root)
+        if not relative.startswith(".."):
+            return relative.replace(os.sep, "/")
+    return path
+
+
 def decode_source(data: bytes) -> DecodedSource:
     """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
     if not data.startswith(b"\xef\xbb\xbf") and b"coding" not in _first_two_lines(data):
