@@ -175,6 +175,53 @@ def test_bgt001_tasks_passed_to_a_helper_run_after_injection(tmp_path):
     assert after.RAN == [("ada", "welcome")]
 
 
+INLINE_AND_SEEDED = """
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    RAN = []
+
+
+    def welcome(tasks: BackgroundTasks, user: str):
+        tasks.add_task(RAN.append, ("welcome", user))
+
+
+    def seed(tasks: BackgroundTasks):
+        tasks.add_task(RAN.append, "seeded")
+
+
+    @app.post("/inline/{user}")
+    def inline(user: str):
+        welcome(BackgroundTasks(), user)
+        return {}
+
+
+    @app.post("/seed")
+    def seeded():
+        tasks = BackgroundTasks()
+        tasks.add_task(seed, tasks)
+        return {}
+"""
+
+
+def test_bgt001_inline_and_self_seeding_tasks_run_after_injection(tmp_path):
+    """`welcome(BackgroundTasks(), user)` and a task seeded with its own
+    object: both lost before the fix, both run after it (a task the running
+    tasks add still runs: Starlette's loop sees the list grow)."""
+    path = write_app(tmp_path, INLINE_AND_SEEDED)
+    before = load(path)
+    call(before, "POST", "/inline/ada")
+    call(before, "POST", "/seed")
+    assert before.RAN == []
+
+    fixed = fix(path)
+    assert "welcome(background_tasks, user)" in fixed
+    after = load(path)
+    call(after, "POST", "/inline/ada")
+    call(after, "POST", "/seed")
+    assert after.RAN == [("welcome", "ada"), "seeded"]
+
+
 CREATE_TASK_HANDED = """
     import asyncio
 

@@ -65,7 +65,9 @@ class UnattachedBackgroundTasks(Rule):
     caller attaches it; the call is flagged when the caller drops it too.
     Handing the object to a function that only calls `.add_task` on it (in
     this module or another of the project, a route function called directly
-    included) attaches it to nothing either, and is flagged.
+    included) attaches it to nothing either, and is flagged: also inline
+    (`schedule_welcome(BackgroundTasks(), email)`), and when the object is
+    handed only into its own `add_task` (`tasks.add_task(seed, tasks)`).
 
     The advice fits where the object is made. In FastAPI routes and their
     helpers: inject `BackgroundTasks`. In a Starlette app, which injects
@@ -100,6 +102,7 @@ class UnattachedBackgroundTasks(Rule):
       is reused). The tasks now run after the response, as the author meant.
     - `BackgroundTasks().add_task(f, x)` as a statement: called on the injected
       object.
+    - `helper(BackgroundTasks(), x)`: the route passes its injected object.
     - `background=BackgroundTasks().add_task(f, x)`: the call moves to a
       statement of its own just before the one that builds the response, and
       the argument (which was `None`) is dropped.
@@ -218,11 +221,22 @@ def _removable_local(site: CallSite) -> Optional[str]:
 
 def _dropped_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
     """`tasks = BackgroundTasks()` in a route, only ever `.add_task`-ed: delete
-    it and inject the parameter under the same name."""
+    it and inject the parameter under the same name. `helper(BackgroundTasks())`
+    in a route: pass the injected one."""
     local = _removable_local(site)
     route = site.function
-    if not _in_http_route(site) or local is None or route is None:
+    if not _in_http_route(site) or route is None:
         return None
+    if local is None:
+        if not isinstance(site.parent, cst.Arg):
+            return None
+
+        def rewrite_argument(module: cst.Module) -> Edits:
+            edits = Edits()
+            edits.replace[site.node] = cst.Name(inject_background_tasks(model, route, edits))
+            return edits
+
+        return FixPlan(SAFE, "Pass the route's injected `BackgroundTasks`", rewrite_argument)
 
     def rewrite(module: cst.Module) -> Edits:
         edits = Edits()
@@ -242,8 +256,9 @@ def _helper_fix(model: Model, site: CallSite) -> Optional[FixPlan]:
         return None
     add_task = model.site_of(site.grandparent)
     chained_statement = add_task is not None and isinstance(add_task.parent, cst.Expr)
+    passed = isinstance(site.parent, cst.Arg)  # `schedule(BackgroundTasks())`
     local = _removable_local(site)
-    if local is None and not chained_statement:
+    if local is None and not (chained_statement or passed):
         return None
     callers = [c for c in model.calls if model.local_function(c.node.func) is helper]
     if not callers or not all(_in_http_route(c) and c.function is not helper for c in callers):
@@ -324,6 +339,12 @@ def fate_of(model: Model, site: CallSite) -> str:
         return DROPPED
     if isinstance(parent, cst.Return):
         return RETURNED
+    if (
+        site.function is not None
+        and not site.in_lambda
+        and _passed_to_a_task_adder(model, site.function, parent, grandparent, 0)
+    ):
+        return DROPPED  # `schedule_welcome(BackgroundTasks(), email)`
     name = assigned_name(site)
     if name is not None and site.function is not None and not site.in_lambda:
         return _fate_of_local(model, site.function, name)
@@ -344,9 +365,26 @@ def _fate_of_local(model: Model, function: FunctionInfo, name: str) -> str:
                 return ESCAPES  # `tasks.tasks`, `await tasks()`, ...
         elif isinstance(parent, cst.Return):
             returned = True
+        elif _into_its_own_add_task(parent, grandparent, name):
+            continue  # `tasks.add_task(seed, tasks)`: the task gets it, nothing attaches it
         elif not _passed_to_a_task_adder(model, function, parent, grandparent, 0):
             return ESCAPES
     return RETURNED if returned else DROPPED
+
+
+def _into_its_own_add_task(
+    parent: Optional[cst.CSTNode], grandparent: Optional[cst.CSTNode], name: str
+) -> bool:
+    """The use is an argument of `<name>.add_task(...)`."""
+    if not (isinstance(parent, cst.Arg) and isinstance(grandparent, cst.Call)):
+        return False
+    func = grandparent.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "add_task"
+        and isinstance(func.value, cst.Name)
+        and func.value.value == name
+    )
 
 
 # How many calls deep a BackgroundTasks passed along is followed.
