@@ -133,6 +133,64 @@ def test_max_call_depth_holds_across_modules(cli, tmp_path):
         assert found == ([("step5.py", "BGT003")] if reported else []), depth
 
 
+FACTORY = """from fastapi import BackgroundTasks
+
+
+def make_tasks(user: str) -> BackgroundTasks:
+    tasks = BackgroundTasks()
+    tasks.add_task(print, "hello", user)
+    return tasks
+
+
+def attach(user: str) -> BackgroundTasks:
+    return make_tasks(user)
+"""
+FACTORY_CALLERS = """from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from factory import make_tasks
+
+app = FastAPI()
+
+
+@app.post("/dropped")
+def dropped(user: str):
+    tasks = make_tasks(user)
+    tasks.add_task(print, "bye")
+    return {}
+
+
+@app.post("/bare")
+def bare(user: str):
+    make_tasks(user)
+    return {}
+
+
+@app.post("/attached")
+def attached(user: str):
+    return JSONResponse({}, background=make_tasks(user))
+
+
+@app.post("/returned")
+def returned(user: str):
+    tasks = make_tasks(user)
+    return JSONResponse({}, background=tasks)
+"""
+
+
+def test_a_factory_of_another_module_dropped_by_its_caller(cli, tmp_path):
+    """A function that returns the `BackgroundTasks()` it made is judged at
+    each caller, in other modules too: dropped there, it is reported there;
+    attached, it is not."""
+    (tmp_path / "factory.py").write_text(FACTORY)
+    (tmp_path / "routes.py").write_text(FACTORY_CALLERS)
+    expected = [("routes.py", 11, "BGT001"), ("routes.py", 18, "BGT001")]
+    for checked in (".", "routes.py"):
+        found = findings(cli, tmp_path, checked)
+        assert [(f, row, code) for f, row, code, _ in found] == expected, checked
+    assert "returned by `make_tasks()`" in found[0][3]
+
+
 def test_module_names_and_resolution():
     project = Project(SHOP)
     routes = SHOP / "shop" / "api" / "routes.py"

@@ -37,8 +37,10 @@ ESCAPES = "escapes"  # attached, passed on, stored, awaited...: not our business
 MAX_FACTORY_DEPTH = 3
 
 
-# A file without these words cannot have a finding of this rule (the text screen).
-TRIGGERS = ("BackgroundTasks",)
+# A file without these words cannot have a finding of this rule (the text screen):
+# `.add_task(f, ...)` for a route that queues on what another module's factory
+# made (a callable first: rich's `progress.add_task("label")` is not ours).
+TRIGGERS = ("BackgroundTasks", r"\.add_task\(\s*[A-Za-z_][\w.]*\s*[,)]")
 # Tests build `BackgroundTasks()` to call a view function directly, then run
 # or inspect it themselves: not reported in test code (the `test-code` setting).
 IN_TEST_CODE = False
@@ -62,7 +64,8 @@ class UnattachedBackgroundTasks(Rule):
     `None`, so `background=BackgroundTasks().add_task(f)` attaches nothing.
 
     A helper that builds and returns a `BackgroundTasks()` is fine when its
-    caller attaches it; the call is flagged when the caller drops it too.
+    caller attaches it; the call is flagged when the caller drops it too, in
+    this module or another of the project (reported at the caller's call).
     Handing the object to a function that only calls `.add_task` on it (in
     this module or another of the project, a route function called directly
     included) attaches it to nothing either, and is flagged: also inline
@@ -185,6 +188,11 @@ async def test_view():
         for site in model.calls:
             if model.is_background_tasks_class(site.node.func):
                 yield from self._follow(model, site, "BackgroundTasks()", depth=0)
+            elif fate_of(model, site) in (DROPPED, CHAINED):
+                # A factory of another module: its own check trusts its callers.
+                factory = _factory_elsewhere(model, site)
+                if factory is not None:
+                    yield from self._follow(model, site, f"{factory.name}()", depth=1)
 
     def _follow(self, model: Model, site: CallSite, what: str, depth: int) -> Iterator[Violation]:
         fate = fate_of(model, site)
@@ -205,6 +213,20 @@ async def test_view():
                     and model.local_function(caller.node.func) is factory
                 ):
                     yield from self._follow(model, caller, f"{factory.name}()", depth + 1)
+
+
+def _factory_elsewhere(model: Model, site: CallSite) -> Optional[FunctionInfo]:
+    """The function of another module of the project that the call at `site`
+    runs, when it returns a `BackgroundTasks()` it made."""
+    project = model.project
+    if project is None or not isinstance(site.node.func, (cst.Name, cst.Attribute)):
+        return None
+    with project.only_modules_mentioning(("BackgroundTasks",)):
+        ref = model.resolve_function(site.node.func, site.function)
+    if ref is None or ref.model is model:
+        return None
+    made = (s for s in ref.info.calls if ref.model.is_background_tasks_class(s.node.func))
+    return ref.info if any(fate_of(ref.model, s) == RETURNED for s in made) else None
 
 
 def _in_http_route(site: CallSite) -> bool:
