@@ -78,7 +78,7 @@ def test_target_fastapi_decides_the_severity(tmp_path, monkeypatch):
     def severities(*args: str) -> set[str]:
         found = json.loads(run("--output-format", "json", *args, "app.py").output)
         return {
-            d["severity"] for d in found if d["code"] == "BGT009" and d["location"]["row"] == 72
+            d["severity"] for d in found if d["code"] == "BGT009" and d["location"]["row"] == 74
         }
 
     assert severities() == {"warning"}

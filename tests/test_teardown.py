@@ -43,6 +43,14 @@ CLOSES_NOTHING = {
     "nothing after": ("def d():", "    yield CLIENT"),
     "only logs": ("def d():", "    yield s", "    logger.info('done')", "    print('x')"),
     "bare return": ("def d():", "    yield s", "    return"),
+    "a finally that sets a flag": (
+        "def d():",
+        "    try:",
+        "        yield state",
+        "    finally:",
+        "        state['done'] = f'finished {state[0]}'",
+    ),
+    "sets a flag": ("def d():", "    yield state", "    state['done'] = True", "    n = 1"),
     "plain data": ("def d():", "    yield {'debug': True, 'n': -1}", "    s.close()"),
     "a nested yield": (
         "def d():",

@@ -2,9 +2,10 @@
 
 FastAPI runs the code after a dependency's `yield` when the request ends
 (before the response on 0.106 to 0.117, after the tasks elsewhere). Only
-that code, an enclosing `finally` or an enclosing `with` can close the value:
-a dependency that yields a singleton and stops, or yields plain data
-(`gives_plain_data`), closes nothing, and handing its value to a task is safe on every version.
+that code, an enclosing `finally` or an enclosing `with` can close the value,
+and only through a call: a dependency that yields a singleton and stops,
+yields plain data (`gives_plain_data`) or only sets values after `yield`
+closes nothing, and handing its value to a task is safe on every version.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def closes_on_teardown(function: cst.FunctionDef, yields: Sequence[cst.Yield]) -
 
 def tears_down(function: cst.FunctionDef) -> bool:
     """Some yield of `function` can be followed by code that closes something:
-    a `with` or a `try` with `finally` around it, or a statement after it (in
-    its block or an enclosing one) that does more than report or return."""
+    a `with` around it, or a call other than logging after it (in its block,
+    an enclosing one, or the `finally` of a `try` around it)."""
     return any(_after_yield(function.body.body, ()))
 
 
@@ -56,11 +57,11 @@ def _after_yield(block: Block, later: tuple[Block, ...]) -> Iterator[bool]:
         if isinstance(statement, cst.With) and _holds_yield(statement.body):
             yield True
             continue
-        if isinstance(statement, cst.Try) and statement.finalbody and _holds_yield(statement):
-            yield True
-            continue
+        after = (rest, *later)
+        if isinstance(statement, (cst.Try, cst.TryStar)) and statement.finalbody:
+            after = (_suite(statement.finalbody.body), *after)  # runs first
         for inner in _blocks_of(statement):
-            yield from _after_yield(inner, (rest, *later))
+            yield from _after_yield(inner, after)
 
 
 def _blocks_of(statement: cst.CSTNode) -> Iterator[Block]:
@@ -92,29 +93,15 @@ def _holds_yield(node: cst.CSTNode) -> bool:
 
 
 def _does_work(blocks: tuple[Block, ...]) -> bool:
-    return any(not _only_reports(statement) for block in blocks for statement in block)
-
-
-def _only_reports(statement: Union[cst.BaseStatement, cst.BaseSmallStatement]) -> bool:
-    """`pass`, a bare `return`, a string, `...` or a logging call."""
-    if isinstance(statement, cst.SimpleStatementLine):
-        return all(_only_reports(small) for small in statement.body)
-    if isinstance(statement, cst.Pass):
-        return True
-    if isinstance(statement, cst.Return):
-        return statement.value is None
-    if isinstance(statement, cst.Expr):
-        value = statement.value
-        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
-            return True
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if isinstance(value, cst.Call):
-            func = value.func
-            name = func.attr.value if isinstance(func, cst.Attribute) else None
-            if isinstance(func, cst.Name):
-                name = func.value
-            return name in REPORTING
+    """Some statement of `blocks` makes a call that can close: one that is
+    not a logging call (`db.close()`, `await conn.aclose()`, `release(db)`).
+    Without a call, code only sets values (`state["done"] = True`) or returns."""
+    finder = _CallFinder()
+    for block in blocks:
+        for statement in block:
+            statement.visit(finder)
+            if finder.found:
+                return True
     return False
 
 
@@ -141,6 +128,27 @@ def _is_constant(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(isinstance(e, cst.Element) and _is_constant(e.value) for e in node.elements)
     return False
+
+
+class _CallFinder(cst.CSTVisitor):
+    """A call other than a logging one, outside nested functions and lambdas."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Name):
+            name = func.value
+        self.found = self.found or name not in REPORTING
+        return not self.found
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
 
 
 class _YieldFinder(cst.CSTVisitor):

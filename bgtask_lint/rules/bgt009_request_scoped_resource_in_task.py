@@ -48,9 +48,10 @@ class RequestScopedResourceInTask(Rule):
     an expired or lazy-loaded attribute raises `DetachedInstanceError`.
 
     A yield dependency counts only when its teardown can close what it gave:
-    code after the `yield` that does more than log, or a `with` or `finally`
-    around it. One that yields a shared client and stops, or yields plain data
-    (`{"debug": True}`), closes nothing and is not reported.
+    a call after the `yield` other than logging (`db.close()`), or a `with`
+    or `finally` around it. One that yields a shared client and stops,
+    yields plain data (`{"debug": True}`), or only sets values after it
+    (`state["done"] = True`) closes nothing and is not reported.
 
     A plain value kept on `request.state` (an id, a string, a dict of data) is
     not a resource and is not reported. What a middleware stores is read from
