@@ -3,6 +3,7 @@ bench/real_apps.toml, and what changed since an earlier commit.
 
     python bench/real_apps.py                 # this checkout
     python bench/real_apps.py --against HEAD~3
+    python bench/real_apps.py --rounds 3      # and the time against ruff
 
 Each application of the list is cloned from the copy `fetch` brought (or its
 `source`) into `--work` at its audited commit, as a user has it: tests,
@@ -15,6 +16,11 @@ The audit's labels are data (`[[label]]` in the list): a finding is matched
 by file, code and row. Exit status 1 when a finding labelled right is lost
 or one labelled wrong comes back.
 
+With `--rounds N`, each checkout is also timed N times, alternating, cold
+(no cache) for bgtask-lint and for `ruff check --select ASYNC` (the
+nearest ruff rules) on the same files in the same run: medians per app, the
+ratio, and the sums.
+
 A benchmark, not a test: CI has neither the copies nor the network.
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +55,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "real_apps")
     parser.add_argument("--against", help="an earlier commit to compare with")
     parser.add_argument("--only", nargs="*", default=(), help="owner/name of the apps to run")
+    parser.add_argument("--rounds", type=int, default=0, help="time N cold runs against ruff")
     options = parser.parse_args()
     listing = tomllib.loads(options.list.read_text(encoding="utf-8"))
     labels = {
@@ -56,6 +64,7 @@ def main() -> int:
     }
     earlier = _package_of(options.against) if options.against else None
     totals: Counter[str] = Counter()
+    speed: list[tuple[float, float]] = []
     broken = 0
     print(f"{'application':42} {'files':>6} {'time':>7}  findings (right / wrong / new)")
     for app in listing["app"]:
@@ -77,6 +86,10 @@ def main() -> int:
             f"{repo:42} {files:>6} {took:>6.2f}s  {len(now)} ({codes or '-'}):"
             f" {verdicts['right']} / {verdicts['wrong']} / {verdicts['new']}"
         )
+        if options.rounds:
+            ours, ruff = _timed(checkout, options.rounds)
+            speed.append((ours, ruff))
+            print(f"  cold: bgtask-lint {ours:.2f}s, ruff {ruff:.2f}s, {ours / ruff:.2f}x")
         if earlier is not None:
             before = _findings(checkout, earlier)
             broken += _diff(repo, before, now, labels)
@@ -86,7 +99,27 @@ def main() -> int:
         f"audited findings: {totals['right']} right, {totals['wrong']} wrong ({share});"
         f" {totals['new']} not audited"
     )
+    if speed:
+        ours, ruff = (sum(times) for times in zip(*speed))
+        print(
+            f"cold, sums of medians: bgtask-lint {ours:.2f}s, ruff {ruff:.2f}s, {ours / ruff:.2f}x"
+        )
     return 1 if broken else 0
+
+
+def _timed(checkout: Path, rounds: int) -> tuple[float, float]:
+    """Median seconds of a cold bgtask-lint run and a ruff run of the checkout."""
+    ours = [sys.executable, "-m", "bgtask_lint", "check", "--no-cache", "--exit-zero", "-q", "."]
+    ruff = [str(Path(sys.executable).parent / "ruff"), "check", "--no-cache", "--select", "ASYNC"]
+    ruff += ["--exit-zero", "-q", "."]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for command, kept in ((ours, times[0]), (ruff, times[1])):
+            started = time.perf_counter()
+            subprocess.run(command, cwd=checkout, env=environment, capture_output=True)
+            kept.append(time.perf_counter() - started)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _checkout(app: dict, work: Path) -> Path | None:
