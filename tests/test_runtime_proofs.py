@@ -294,6 +294,57 @@ def test_bgt012_tasks_run_when_the_error_is_returned(tmp_path):
     assert after.RAN == [(3, "cancel requested")]
 
 
+WRAPPED_ENDPOINT = """
+    import functools
+
+    from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException
+
+    app = FastAPI()
+    router = APIRouter()
+    RAN = []
+
+
+    def audit(order, what):
+        RAN.append((order, what))
+
+
+    def logged(endpoint):
+        @functools.wraps(endpoint)
+        async def wrapper(*args, **kwargs):
+            return await endpoint(*args, **kwargs)
+
+        return wrapper
+
+
+    async def cancel(order: int, tasks: BackgroundTasks):
+        tasks.add_task(audit, order, "cancel requested")
+        raise HTTPException(status_code=409, detail="already shipped")
+
+
+    router.add_api_route("/orders/{order}/cancel", logged(cancel), methods=["POST"])
+    app.include_router(router)
+"""
+
+
+def test_bgt012_an_endpoint_registered_through_a_wraps_wrapper_is_a_route(tmp_path):
+    """`add_api_route(path, logged(cancel))`: FastAPI reads `cancel`'s
+    signature through `__wrapped__` and injects its BackgroundTasks, so the
+    raise drops the task as in a decorated route; the fix returns instead."""
+    path = write_app(tmp_path, WRAPPED_ENDPOINT)
+    before = load(path)
+    with TestClient(before.app) as client:
+        assert client.post("/orders/5/cancel").status_code == 409
+    assert before.RAN == []
+
+    fixed = fix(path, unsafe=True)
+    assert 'return JSONResponse({"detail": "already shipped"}, status_code=409)' in fixed
+    after = load(path)
+    with TestClient(after.app) as client:
+        response = client.post("/orders/5/cancel")
+    assert (response.status_code, response.json()) == (409, {"detail": "already shipped"})
+    assert after.RAN == [(5, "cancel requested")]
+
+
 SHARED_TASK_LIST = """
     from fastapi import BackgroundTasks, FastAPI
 

@@ -355,6 +355,8 @@ class _ModelBuilder:
                 return
             endpoint = call_argument(call, 1, "endpoint" if kind != STARLETTE else "route")
             target = model.local_function(endpoint.value) if endpoint else None
+            if target is None and endpoint is not None:
+                target = _wrapped_endpoint(model, endpoint.value)
             if kind and target is not None:
                 target.route_kind = kind
         elif qualname in ROUTE_CLASSES:
@@ -388,6 +390,31 @@ class _ModelBuilder:
                 target = self.model.local_function(handler)
                 if target is not None:
                     target.is_lifecycle = True
+
+
+def _wrapped_endpoint(model: Model, value: cst.BaseExpression) -> Optional[FunctionInfo]:
+    """The endpoint in `logged(endpoint)`, when `logged` is a function of this
+    module that returns a `functools.wraps(endpoint)` wrapper: FastAPI reads
+    the signature through `__wrapped__`, so the endpoint's parameters are
+    what it injects, and the endpoint is the route."""
+    if not isinstance(value, cst.Call) or not value.args or value.args[0].keyword:
+        return None
+    decorator = model.local_function(value.func)
+    endpoint = model.local_function(value.args[0].value)
+    if decorator is None or endpoint is None or not decorator.parameters():
+        return None
+    wrapped = decorator.parameters()[0].name.value
+    for inner in model.functions:
+        if inner.parent is decorator and any(
+            isinstance(d.decorator, cst.Call)
+            and model.qualified_name(d.decorator.func) == "functools.wraps"
+            and d.decorator.args
+            and isinstance(d.decorator.args[0].value, cst.Name)
+            and d.decorator.args[0].value.value == wrapped
+            for d in inner.node.decorators
+        ):
+            return endpoint
+    return None
 
 
 # How an app registers an endpoint by method: `app.add_api_route("/", f)`.
