@@ -5,6 +5,7 @@ Each case is a dependency's rows."""
 import libcst as cst
 import pytest
 
+from bgtask_lint.analysis.builder import build_model
 from bgtask_lint.analysis.teardown import closes_on_teardown
 
 CLOSES = {
@@ -71,16 +72,8 @@ CLOSES_NOTHING = {
 
 
 def closes(rows: tuple[str, ...]) -> bool:
-    function = cst.parse_module("\n".join(rows) + "\n").body[0]
-    assert isinstance(function, cst.FunctionDef)
-    yields: list[cst.Yield] = []
-
-    class Yields(cst.CSTVisitor):
-        def visit_Yield(self, node: cst.Yield) -> None:
-            yields.append(node)
-
-    function.visit(Yields())
-    return closes_on_teardown(function, yields)
+    model = build_model(cst.parse_module("\n".join(rows) + "\n"), "deps.py")
+    return closes_on_teardown(model.module_functions["d"])
 
 
 @pytest.mark.parametrize("source", CLOSES.values(), ids=CLOSES)

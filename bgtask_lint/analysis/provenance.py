@@ -405,7 +405,7 @@ class _Tracer:
             "",
             ref.info.display_name,
             route,
-            closes_on_teardown(ref.info.node, ref.info.yields),
+            closes_on_teardown(ref.info),
             function_scope,
             _unique(values),
             source,

@@ -11,12 +11,13 @@ closes nothing, and handing its value to a task is safe on every version.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Union
+from typing import Optional, Union
 
 import libcst as cst
 
 from bgtask_lint.analysis.model import FunctionInfo
 from bgtask_lint.analysis.scopes import Scopes
+from bgtask_lint.analysis.walk import nodes_in_scope
 
 # Calls after `yield` that only report: they close nothing.
 REPORTING = frozenset({"print", "debug", "info", "warning", "warn", "error", "exception", "log"})
@@ -30,9 +31,10 @@ def runs_in_teardown(scopes: Scopes, function: FunctionInfo, statement: cst.CSTN
     return any(scopes.can_run_after(y, statement) for y in function.yield_statements)
 
 
-def closes_on_teardown(function: cst.FunctionDef, yields: Sequence[cst.Yield]) -> bool:
+def closes_on_teardown(function: FunctionInfo) -> bool:
     """`function` is a yield dependency whose teardown can close what it gave."""
-    return bool(yields) and tears_down(function) and not gives_plain_data(yields)
+    yields = function.yields
+    return bool(yields) and tears_down(function.node) and not gives_plain_data(yields)
 
 
 def tears_down(function: cst.FunctionDef) -> bool:
@@ -87,22 +89,25 @@ def _suite(suite: cst.BaseSuite) -> Block:
 
 def _holds_yield(node: cst.CSTNode) -> bool:
     """A yield in `node`, outside nested functions, lambdas and classes."""
-    finder = _YieldFinder()
-    node.visit(finder)
-    return finder.found
+    return any(isinstance(n, cst.Yield) for n in nodes_in_scope(node))
 
 
 def _does_work(blocks: tuple[Block, ...]) -> bool:
     """Some statement of `blocks` makes a call that can close: one that is
     not a logging call (`db.close()`, `await conn.aclose()`, `release(db)`).
     Without a call, code only sets values (`state["done"] = True`) or returns."""
-    finder = _CallFinder()
-    for block in blocks:
-        for statement in block:
-            statement.visit(finder)
-            if finder.found:
-                return True
-    return False
+    return any(
+        isinstance(node, cst.Call) and _called_name(node.func) not in REPORTING
+        for block in blocks
+        for statement in block
+        for node in nodes_in_scope(statement)
+    )
+
+
+def _called_name(func: cst.BaseExpression) -> Optional[str]:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else None
 
 
 def gives_plain_data(yields: Sequence[cst.Yield]) -> bool:
@@ -128,42 +133,3 @@ def _is_constant(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(isinstance(e, cst.Element) and _is_constant(e.value) for e in node.elements)
     return False
-
-
-class _CallFinder(cst.CSTVisitor):
-    """A call other than a logging one, outside nested functions and lambdas."""
-
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_Call(self, node: cst.Call) -> bool:
-        func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else None
-        if isinstance(func, cst.Name):
-            name = func.value
-        self.found = self.found or name not in REPORTING
-        return not self.found
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-
-class _YieldFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False

@@ -124,8 +124,14 @@ def walk(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, bool]]:
 def own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
     """The nodes of a function's body in source order, without descending into
     nested functions, lambdas or classes (their code runs at another time)."""
+    return nodes_in_scope(function.body)
+
+
+def nodes_in_scope(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`root` and the nodes below it in source order, outside the functions,
+    lambdas and classes it holds."""
     nested = 0
-    for node, entering in walk(function.body):
+    for node, entering in walk(root):
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             nested += 1 if entering else -1
         elif entering and not nested:
