@@ -172,10 +172,12 @@ def route(queue):
         for task, submission, sources in uses:
             if not task.info.is_async:
                 continue
-            queued = _queued(model, task, submission, sources)
             paths = list(
                 blocking_paths(task, context.blocking_calls, context.options.max_call_depth)
             )
+            if not any(path.model is model for path in paths):
+                continue  # nothing reported here: no place to compute
+            queued = _queued(model, task, submission, sources)
             # A task whose sleeps get `await asyncio.sleep` must stay async.
             can_become_def = (
                 task.info in only_tasks
