@@ -33,16 +33,9 @@ import libcst as cst
 from bgtask_lint.analysis.facts import HandedValue
 from bgtask_lint.analysis.model import FunctionInfo, FunctionRef, Model, call_argument
 from bgtask_lint.analysis.names import (
-    ANNOTATED,
-    BACKGROUND_TASKS,
     DEPENDS,
     LOCAL_PREFIX,
-    OPTIONAL,
     PARTIAL,
-    REQUEST_CLASSES,
-    RESPONSE_CLASSES,
-    UNION,
-    UPLOAD_FILE,
 )
 from bgtask_lint.analysis.origins import (
     ANNOTATED_TYPES,
@@ -60,24 +53,25 @@ from bgtask_lint.analysis.origins import (
     METHOD_PRODUCTS,
     OFFLOADS,
     PRODUCTS,
-    QUERY_RESULTS,
-    QUERY_STEPS,
-    SESSION_LOADS,
-    SESSION_QUERIES,
-    SESSION_TYPES,
     STATE,
-    WEBSOCKET_CLASSES,
     Env,
     Origin,
     Origins,
-    held_types,
 )
-from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.analysis.prescreen import (
     assigns_an_object,
-    defines_alias,
-    defines_class,
     stores_on_state,
+)
+from bgtask_lint.analysis.resolution import (
+    class_called,
+    depends_of,
+    entry_label,
+    holds_session,
+    injected_kind,
+    is_bound,
+    loaded_through,
+    names_binding,
+    unwrap,
 )
 from bgtask_lint.analysis.scopes import Binding
 from bgtask_lint.analysis.teardown import closes_on_teardown
@@ -140,35 +134,6 @@ def _stored(
         ):
             yield Origin(CLOSED)
             return
-
-
-def entry_function(model: Model, origin: Origin) -> Optional[FunctionRef]:
-    """The route or dependency `origin` was made for, when it can be found."""
-    project = model.project
-    if not origin.source or not origin.route.startswith("`"):
-        return None
-    where = model if origin.source == model.path or project is None else None
-    where = where or (project.model_for_path(Path(origin.source)) if project else None)
-    key = origin.route[1:].partition("`")[0]
-    info = where.function_by_key(key) if where is not None else None
-    if where is None or info is None:
-        return None
-    return FunctionRef(where, info)
-
-
-def entry_position(model: Model, origin: Origin) -> Optional[tuple[str, int, int]]:
-    """Where the route or dependency `origin` was made for is defined: (file,
-    row, 1-based column) of its name, when it can be found."""
-    entry = entry_function(model, origin)
-    if entry is None:
-        return None
-    name = entry.info.node.name
-    start = node_ranges(entry.model.module, [name], entry.model.parsed_text)[name].start
-    return entry.model.path, start.line, start.column + 1
-
-
-def entry_label(model: Model, function: FunctionInfo) -> str:
-    return f"`{function.display_name}` ({model.shown_path})"
 
 
 class _Tracer:
@@ -292,11 +257,11 @@ class _Tracer:
                 isinstance(func, cst.Attribute)
                 and func.attr.value in ("add", "add_all")
                 and site.node.args
-                and _names_binding(model, site.node.args[0].value, binding)
+                and names_binding(model, site.node.args[0].value, binding)
                 and model.module.code_for_node(func.value) in committed
             ):
                 held = self.of(model, func.value, function, env, depth)
-                if _holds_session(held):
+                if holds_session(held):
                     yield Origin(LOADED, parts=held)
                     return
 
@@ -354,7 +319,7 @@ class _Tracer:
         if kind is not None:
             yield Origin(INJECTED, kind, name, route, source=model.path)
             return
-        found = _depends_of(model, param)
+        found = depends_of(model, param)
         if found is None:
             return
         where, call = found
@@ -479,10 +444,10 @@ class _Tracer:
         env: Optional[Env],
         depth: int,
     ) -> Iterator[Origin]:
-        session = _loaded_through(call)
+        session = loaded_through(call)
         if session is not None:
             held = self.of(model, session, function, env, depth)
-            if _holds_session(held):
+            if holds_session(held):
                 yield Origin(LOADED, parts=held)
                 return
         qualname = model.qualified_name(call.func)
@@ -511,7 +476,7 @@ class _Tracer:
             parts.extend(self.of(model, arg.value, function, env, depth))
         if self.cheap and (not parts or model.project is None):
             return  # an object or a result built from nothing worth following
-        cls = _class_called(model, call.func)
+        cls = class_called(model, call.func)
         if cls is not None:
             yield Origin(INSTANCE, cls, parts=_unique(parts))
             return
@@ -524,7 +489,7 @@ class _Tracer:
                 yield Origin(INSTANCE, "", parts=_unique(parts))
             return
         callee = ref.info
-        given = self.arguments(model, call.args, function, env, depth, callee, _is_bound(call))
+        given = self.arguments(model, call.args, function, env, depth, callee, is_bound(call))
         for returned in callee.returns:
             if returned.value is not None:
                 yield from self.of(ref.model, returned.value, callee, given, depth + 1)
@@ -577,145 +542,10 @@ class _Tracer:
         return {name: _unique(found) for name, found in given.items()}
 
     def _annotation(self, model: Model, annotation: cst.BaseExpression) -> Iterator[Origin]:
-        for inner in _unwrap(model, annotation):
+        for inner in unwrap(model, annotation):
             qualname = model.qualified_name(inner)
             if qualname in ANNOTATED_TYPES:
                 yield Origin(INSTANCE, ANNOTATED_TYPES[qualname])
-
-
-def _loaded_through(call: cst.Call) -> Optional[cst.BaseExpression]:
-    """The session a call loads ORM objects through: `db` in `db.get(User, 1)`,
-    `db.query(User).filter(...).first()`, `(await db.execute(s)).scalar_one()`."""
-    steps: list[str] = []
-    node: cst.BaseExpression = call
-    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        steps.append(node.func.attr.value)
-        node = node.func.value
-        if isinstance(node, cst.Await):
-            node = node.expression
-    steps.reverse()
-    if len(steps) == 1 and steps[0] in SESSION_LOADS:
-        return node
-    if (
-        len(steps) >= 2
-        and steps[0] in SESSION_QUERIES
-        and steps[-1] in QUERY_RESULTS
-        and all(step in QUERY_STEPS for step in steps[1:-1])
-    ):
-        return node
-    return None
-
-
-def _holds_session(origins: Iterable[Origin]) -> bool:
-    return any(held in SESSION_TYPES for held in held_types(origins))
-
-
-def _names_binding(model: Model, expr: cst.BaseExpression, binding: Binding) -> bool:
-    """`expr` is the name bound by `binding`, or a list or tuple holding it."""
-    if isinstance(expr, (cst.List, cst.Tuple)):
-        return any(_names_binding(model, e.value, binding) for e in expr.elements)
-    return isinstance(expr, cst.Name) and any(
-        found is binding for found in model.scopes.bindings_of(expr)
-    )
-
-
-def injected_kind(model: Model, annotation: cst.BaseExpression) -> Optional[str]:
-    for inner in _unwrap(model, annotation):
-        qualname = model.qualified_name(inner)
-        if qualname in BACKGROUND_TASKS:
-            return "BackgroundTasks"
-        if qualname in REQUEST_CLASSES:
-            return "Request"
-        if qualname in WEBSOCKET_CLASSES:
-            return "WebSocket"
-        if qualname in UPLOAD_FILE:
-            return "UploadFile"
-        if qualname in RESPONSE_CLASSES:
-            return "Response"
-    return None
-
-
-def _unwrap(model: Model, annotation: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The types an annotation names: `Annotated[T, ...]`, `Optional[T]`,
-    `Union[...]`, `T | None`, `list[T]` unwrapped."""
-    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
-        yield from _unwrap(model, annotation.left)
-        yield from _unwrap(model, annotation.right)
-    elif isinstance(annotation, cst.Subscript):
-        origin = model.qualified_name(annotation.value)
-        args = [e.slice.value for e in annotation.slice if isinstance(e.slice, cst.Index)]
-        if origin in ANNOTATED and args:
-            yield from _unwrap(model, args[0])
-        elif origin in OPTIONAL or origin in UNION or origin in ("builtins.list", "typing.List"):
-            for arg in args:
-                yield from _unwrap(model, arg)
-    else:
-        yield annotation
-
-
-def _depends_of(model: Model, param: cst.Param) -> Optional[tuple[Model, cst.Call]]:
-    """The `Depends(...)` behind a parameter, with the model it is written in:
-    the default, `Annotated[T, Depends(...)]`, or a type alias of this module
-    or imported from another module of the project."""
-    call = model.depends_call(param)
-    if call is not None:
-        return model, call
-    annotation = param.annotation.annotation if param.annotation is not None else None
-    if not isinstance(annotation, cst.Name) or model.project is None:
-        return None
-    binding = model.imports.bindings.get(annotation.value)
-    absolute = model.absolute(binding.qualname) if binding is not None else None
-    if absolute is None or "." not in absolute:
-        return None
-    module_name, _, alias = absolute.rpartition(".")
-    path = model.project.path_for_module(module_name, model.path)
-    # Parsed only when it makes the name an Annotated alias: an annotation
-    # names a class far more often.
-    text = model.project.text_of(path) if path is not None else None
-    if path is None or text is None or not defines_alias(text, alias):
-        return None
-    other = model.project.outline_model(path, alias)
-    if other is None or alias not in other.type_aliases:
-        return None
-    stand_in = cst.Param(cst.Name(param.name.value), cst.Annotation(cst.Name(alias)))
-    call = other.depends_call(stand_in)
-    return (other, call) if call is not None else None
-
-
-def _class_called(model: Model, func: cst.BaseExpression) -> Optional[str]:
-    """`module.Class` when `func` names a class of the project (told from the
-    defining module's text: no parse)."""
-    qualname = model.qualified_name(func)
-    if qualname is None:
-        return None
-    if qualname.startswith(LOCAL_PREFIX):
-        name = qualname[len(LOCAL_PREFIX) :]
-        if name in model.classes:
-            return f"{model.module_name or model.shown_path}.{name}"
-        return None
-    absolute = model.absolute(qualname)
-    project = model.project
-    if absolute is None or project is None or "." not in absolute:
-        return None
-    module_name, _, cls = absolute.rpartition(".")
-    if not cls[:1].isupper():
-        return None
-    path = project.path_for_module(module_name, model.path)
-    text = project.text_of(path) if path is not None else None
-    if text is None:
-        return None
-    if defines_class(text, cls):
-        return absolute
-    # A re-export (`from .services import Service` in a package): parse it.
-    target = model.class_named(func)
-    return f"{target[0].module_name or target[0].shown_path}.{target[1]}" if target else None
-
-
-def _is_bound(call: cst.Call) -> bool:
-    """`obj.method(...)` / `self.method(...)`: the callee's first parameter is
-    the object (a class called through its name, `Class.method(x)`, is not
-    told apart: rare in code that submits tasks)."""
-    return isinstance(call.func, cst.Attribute)
 
 
 def _unique(origins: Iterable[Origin]) -> Origins:
@@ -834,10 +664,6 @@ def _facts_for(model: Model, function: FunctionInfo, param: str) -> Iterator[Ori
 
 
 __all__ = [
-    "entry_function",
-    "entry_label",
-    "entry_position",
-    "injected_kind",
     "origins_of",
     "propagate",
     "stored_on_state",

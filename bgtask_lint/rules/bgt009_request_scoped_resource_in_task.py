@@ -13,7 +13,8 @@ from bgtask_lint.analysis.origins import (
     Origin,
     is_closable,
 )
-from bgtask_lint.analysis.provenance import entry_label, entry_position, origins_of
+from bgtask_lint.analysis.provenance import origins_of
+from bgtask_lint.analysis.resolution import entry_label, entry_position
 from bgtask_lint.config.options import RuleOptions
 from bgtask_lint.config.versions import tears_down_before_response
 from bgtask_lint.rules.base import FIX_NEVER, Rule, RuleContext, Violation

@@ -16,7 +16,8 @@ from bgtask_lint.analysis.model import (
 )
 from bgtask_lint.analysis.names import DEPENDS, PARTIAL
 from bgtask_lint.analysis.origins import INJECTED
-from bgtask_lint.analysis.provenance import entry_function, injected_kind, origins_of
+from bgtask_lint.analysis.provenance import origins_of
+from bgtask_lint.analysis.resolution import entry_function, injected_kind
 from bgtask_lint.diagnostic import UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import Edits
