@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import libcst as cst
+import pytest
 from conftest import FIXTURES, expectations
 
 from bgtask_lint.analysis.builder import build_model
@@ -437,3 +438,18 @@ def test_a_chain_is_reported_the_same_whichever_file_on_it_is_checked(cli):
             assert finding in findings(cli, STORES, path), path
     [awaited] = [message for f, _, _, message in whole if f == "stores/search.py"]
     assert "refresh_index → reindex_store → time.sleep" in awaited
+
+
+PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
+def test_each_project_reports_what_its_comments_expect(cli, project):
+    """Every test package, checked whole, reports what its `# expect:`
+    comments say and nothing else; checked alone, the file a finding is in
+    reports it too."""
+    whole = findings(cli, project, ".")
+    assert {(f, row, code) for f, row, code, _ in whole} == expected_in(project)
+    for where in sorted({f for f, _, _, _ in whole}):
+        alone = findings(cli, project, where)
+        assert [f for f in whole if f[0] == where] == [f for f in alone if f[0] == where], where

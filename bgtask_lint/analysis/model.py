@@ -695,7 +695,7 @@ class Model:
         """What a submission hands to the task: its arguments, the arguments
         bound by `partial(f, ...)`, the object behind a bound method
         (`svc.run`), and a callable built elsewhere (a partial a handler
-        returned)."""
+        returned, one picked from a tuple, a closure)."""
         for arg in submission.site.node.args:
             if arg is submission.callable_arg:
                 value = arg.value
@@ -703,8 +703,8 @@ class Model:
                     yield from (a.value for a in value.args[1:])
                 elif isinstance(value, cst.Attribute):
                     yield value.value
-                elif isinstance(value, (cst.Name, cst.Call)):
-                    yield value
+                elif isinstance(value, (cst.Name, cst.Call, cst.Subscript, cst.Lambda)):
+                    yield value  # a callable built elsewhere, or a closure
                 continue
             yield arg.value
 

@@ -19,6 +19,9 @@ INSTANCE = "instance"  # an object of a known type (`type`), from a call or an a
 BOUND = "partial"  # `functools.partial(f, ...)` (`parts`: what it binds)
 CLOSED = "closed"  # stored on `request.state.<name>` by code that closes it later
 LOADED = "loaded"  # an ORM object loaded or committed through a session (`parts`: the session)
+# An element of a tuple or list at `name` ("0", "1"...; "" after a starred
+# element), holding that element's origins in `parts`: unpacking picks it.
+ITEM = "item"
 
 WEBSOCKET_CLASSES = frozenset(
     {"fastapi.WebSocket", "fastapi.websockets.WebSocket", "starlette.websockets.WebSocket"}
@@ -168,7 +171,8 @@ class Origin:
     # (analysis/teardown.py): FastAPI runs that code when the request ends.
     tears_down: bool = False
     function_scope: bool = False  # DEPENDENCY: `Depends(..., scope="function")`
-    # BOUND: the arguments it binds; STATE: what is stored there; DEPENDENCY:
+    # BOUND: the arguments it binds (a closure: what it reads from the
+    # enclosing function); ITEM: the element; STATE: what is stored there; DEPENDENCY:
     # what it returns or yields; INSTANCE of a project class: its arguments.
     parts: tuple[Origin, ...] = field(default=())
     # The file of the route or dependency FastAPI made it for.

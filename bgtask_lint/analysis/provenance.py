@@ -46,6 +46,7 @@ from bgtask_lint.analysis.origins import (
     HANDS_TO_TASKS,
     INJECTED,
     INSTANCE,
+    ITEM,
     LAZY,
     LOADED,
     MADE_BY_METHODS,
@@ -65,10 +66,12 @@ from bgtask_lint.analysis.prescreen import (
 from bgtask_lint.analysis.resolution import (
     class_called,
     depends_of,
+    element_of,
     entry_label,
+    free_names,
     holds_session,
     injected_kind,
-    is_bound,
+    literal_index,
     loaded_through,
     names_binding,
     unwrap,
@@ -203,6 +206,47 @@ class _Tracer:
             yield from self.of(model, expr.right, function, env, depth)
         elif isinstance(expr, cst.NamedExpr):
             yield from self.of(model, expr.value, function, env, depth)
+        elif isinstance(expr, (cst.Tuple, cst.List)):
+            yield from self._items(model, expr, function, env, depth)
+        elif isinstance(expr, cst.Subscript):
+            index = literal_index(expr)
+            if index is not None:
+                held = self.of(model, expr.value, function, env, depth)
+                yield from element_of(held, (index,))
+        elif isinstance(expr, cst.Lambda) and function is not None:
+            yield from self._closure(model, expr, function, env, depth)
+
+    def _items(
+        self,
+        model: Model,
+        expr: cst.Tuple | cst.List,
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        """`(partial(job, db), name)`: an ITEM per element worth following."""
+        fixed = True
+        for index, element in enumerate(expr.elements):
+            fixed = fixed and not isinstance(element, cst.StarredElement)
+            held = self.of(model, element.value, function, env, depth)
+            if held:
+                yield Origin(ITEM, name=str(index) if fixed else "", parts=held)
+
+    def _closure(
+        self,
+        model: Model,
+        node: cst.FunctionDef | cst.Lambda,
+        function: FunctionInfo,
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        """A function or lambda defined in `function` reads the enclosing
+        function's names when it runs, as a partial binding them would."""
+        read: list[Origin] = []
+        for name in free_names(model.scopes, node, function.node):
+            read.extend(self._name(model, name, function, env, depth))
+        if read:
+            yield Origin(BOUND, parts=_unique(read))
 
     # -- names -----------------------------------------------------------
     def _name(
@@ -218,12 +262,27 @@ class _Tracer:
             if binding.kind == "parameter" and isinstance(binding.node, cst.Param):
                 if owner is None:
                     continue
-                if env is not None and owner is function and binding.name in env:
-                    yield from env[binding.name]
+                if env is not None and owner is function:
+                    # Followed from a known call: what it gave, never what
+                    # other callers give (only the annotation says more).
+                    yield from env.get(binding.name, ())
+                    annotation = binding.node.annotation
+                    if binding.name not in env and annotation is not None:
+                        yield from self._annotation(model, annotation.annotation)
                 else:
                     yield from self.parameter(model, owner, binding.node, depth)
                 continue
             inner_env = env if owner is function else None
+            if binding.unpacked is not None:
+                value, position = binding.unpacked
+                held = self.of(model, value, owner, inner_env, depth)
+                yield from element_of(held, position)
+            if (
+                binding.kind == "function"
+                and isinstance(binding.node, cst.FunctionDef)
+                and owner is not None
+            ):
+                yield from self._closure(model, binding.node, owner, inner_env, depth)
             if binding.annotation is not None:
                 yield from self._annotation(model, binding.annotation)
             if binding.kind in ("assignment", "with") and binding.value is not None:
@@ -460,39 +519,56 @@ class _Tracer:
         if qualname in FACTORIES:
             yield Origin(INSTANCE, FACTORIES[qualname])
             return
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in MADE_BY_METHODS:
-            for origin in self.of(model, call.func.value, function, env, depth):
-                product = METHOD_PRODUCTS.get((origin.type, call.func.attr.value))
-                if origin.kind == INSTANCE and product:
-                    yield Origin(INSTANCE, product)
-        elif isinstance(call.func, cst.Name):
-            for origin in self.of(model, call.func, function, env, depth):
-                if origin.kind == INSTANCE and origin.type in PRODUCTS:
-                    yield Origin(INSTANCE, PRODUCTS[origin.type])
+        yield from self._product(model, call.func, function, env, depth)
         if depth >= self.max_depth:
             return
+        func, args = call.func, call.args
+        if qualname in OFFLOADS and args:
+            # `await run_in_threadpool(make_job, db)`: what `make_job(db)` returns.
+            func, args = args[0].value, args[1:]
         parts = []
-        for arg in call.args:
+        for arg in args:
             parts.extend(self.of(model, arg.value, function, env, depth))
         if self.cheap and (not parts or model.project is None):
             return  # an object or a result built from nothing worth following
-        cls = class_called(model, call.func)
+        cls = class_called(model, func)
         if cls is not None:
             yield Origin(INSTANCE, cls, parts=_unique(parts))
             return
         # A function's value is followed where it can be a partial or reach a
         # task; parsing every module a value passes through costs too much.
         with _parsing(model, True):
-            ref = model.resolve_function(call.func, function)
+            ref = model.resolve_function(func, function)
         if ref is None:
             if self.built_from:
                 yield Origin(INSTANCE, "", parts=_unique(parts))
             return
         callee = ref.info
-        given = self.arguments(model, call.args, function, env, depth, callee, is_bound(call))
+        bound = isinstance(func, cst.Attribute)
+        given = self.arguments(model, args, function, env, depth, callee, bound)
         for returned in callee.returns:
             if returned.value is not None:
                 yield from self.of(ref.model, returned.value, callee, given, depth + 1)
+
+    def _product(
+        self,
+        model: Model,
+        func: cst.BaseExpression,
+        function: Optional[FunctionInfo],
+        env: Optional[Env],
+        depth: int,
+    ) -> Iterator[Origin]:
+        """What calling an object of a known type makes: `SessionLocal()`,
+        `engine.connect()`."""
+        if isinstance(func, cst.Attribute) and func.attr.value in MADE_BY_METHODS:
+            for origin in self.of(model, func.value, function, env, depth):
+                product = METHOD_PRODUCTS.get((origin.type, func.attr.value))
+                if origin.kind == INSTANCE and product:
+                    yield Origin(INSTANCE, product)
+        elif isinstance(func, cst.Name):
+            for origin in self.of(model, func, function, env, depth):
+                if origin.kind == INSTANCE and origin.type in PRODUCTS:
+                    yield Origin(INSTANCE, PRODUCTS[origin.type])
 
     def arguments(
         self,

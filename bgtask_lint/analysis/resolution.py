@@ -26,6 +26,7 @@ from bgtask_lint.analysis.names import (
     UPLOAD_FILE,
 )
 from bgtask_lint.analysis.origins import (
+    ITEM,
     QUERY_RESULTS,
     QUERY_STEPS,
     SESSION_LOADS,
@@ -37,7 +38,8 @@ from bgtask_lint.analysis.origins import (
 )
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.analysis.prescreen import defines_alias, defines_class
-from bgtask_lint.analysis.scopes import Binding
+from bgtask_lint.analysis.scopes import Binding, Scopes
+from bgtask_lint.analysis.walk import walk
 
 
 def loaded_through(call: cst.Call) -> Optional[cst.BaseExpression]:
@@ -168,11 +170,37 @@ def class_called(model: Model, func: cst.BaseExpression) -> Optional[str]:
     return f"{target[0].module_name or target[0].shown_path}.{target[1]}" if target else None
 
 
-def is_bound(call: cst.Call) -> bool:
-    """`obj.method(...)` / `self.method(...)`: the callee's first parameter is
-    the object (a class called through its name, `Class.method(x)`, is not
-    told apart: rare in code that submits tasks)."""
-    return isinstance(call.func, cst.Attribute)
+def literal_index(expr: cst.Subscript) -> Optional[int]:
+    """`pair[0]`: the non-negative integer a subscript names, else None."""
+    if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+        return None
+    index = expr.slice[0].slice.value
+    return int(index.value) if isinstance(index, cst.Integer) and index.value.isdigit() else None
+
+
+def element_of(origins: Iterable[Origin], position: tuple[int, ...]) -> Iterator[Origin]:
+    """What sits at `position` of the tuples and lists among `origins`."""
+    for origin in origins:
+        if origin.kind == ITEM and origin.name == str(position[0]):
+            if len(position) == 1:
+                yield from origin.parts
+            else:
+                yield from element_of(origin.parts, position[1:])
+
+
+def free_names(
+    scopes: Scopes, node: cst.FunctionDef | cst.Lambda, enclosing: cst.FunctionDef
+) -> Iterator[cst.Name]:
+    """The loads in `node` (a nested function or lambda) of names bound in
+    the function `enclosing` defines them in: what a closure reads."""
+    outer = scopes.scope_of(enclosing)
+    body = node.body
+    for child, entering in walk(body):
+        if entering and isinstance(child, cst.Name):
+            for binding in scopes.bindings_of(child):
+                if binding.scope is outer:
+                    yield child
+                    break
 
 
 def entry_function(model: Model, origin: Origin) -> Optional[FunctionRef]:

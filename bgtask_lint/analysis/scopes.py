@@ -29,6 +29,8 @@ from typing import Callable, Optional
 
 import libcst as cst
 
+from bgtask_lint.analysis.targets import pattern_names, positions_in, target_names
+
 MODULE, CLASS, FUNCTION, LAMBDA, COMPREHENSION = (
     "module",
     "class",
@@ -63,6 +65,8 @@ class Binding:
     value: Optional[cst.BaseExpression] = None
     # The annotation of `name: T` / `name: T = value`.
     annotation: Optional[cst.BaseExpression] = None
+    # `a, (b, c) = value`: the value, and where in it the name is ((1, 0) for `b`).
+    unpacked: Optional[tuple[cst.BaseExpression, tuple[int, ...]]] = None
 
     def __repr__(self) -> str:
         return f"<Binding {self.kind} {self.name!r} in {self.scope.kind} @{self.order}>"
@@ -309,49 +313,6 @@ def _on_every_path_to(binding: BranchPath, reference: BranchPath) -> bool:
     return binding == reference[: len(binding)]
 
 
-def target_names(target: cst.BaseExpression) -> Iterator[cst.Name]:
-    """The names an assignment target binds: `a`, `a, (b, *c)`, `[a, b]`;
-    attributes and subscripts bind no name."""
-    if isinstance(target, cst.Name):
-        yield target
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from target_names(target.value)
-
-
-def pattern_names(pattern: cst.CSTNode) -> Iterator[cst.Name]:
-    """The names a `match` pattern captures."""
-    if isinstance(pattern, cst.MatchAs):
-        if pattern.name is not None:
-            yield pattern.name
-        if pattern.pattern is not None:
-            yield from pattern_names(pattern.pattern)
-    elif isinstance(pattern, cst.MatchStar):
-        if pattern.name is not None:
-            yield pattern.name
-    elif isinstance(pattern, cst.MatchOr):
-        for alternative in pattern.patterns:
-            yield from pattern_names(alternative.pattern)
-    elif isinstance(pattern, (cst.MatchList, cst.MatchTuple)):
-        for item in pattern.patterns:
-            if isinstance(item, cst.MatchSequenceElement):
-                yield from pattern_names(item.value)
-            else:
-                yield from pattern_names(item)
-    elif isinstance(pattern, cst.MatchMapping):
-        for entry in pattern.elements:
-            yield from pattern_names(entry.pattern)
-        if pattern.rest is not None:
-            yield pattern.rest
-    elif isinstance(pattern, cst.MatchClass):
-        for positional in pattern.patterns:
-            yield from pattern_names(positional.value)
-        for keyword in pattern.kwds:
-            yield from pattern_names(keyword.pattern)
-
-
 class ScopeBuilder:
     """Fills a Scopes as the model's walk goes by: `enter(node, parent)` and
     `leave(node)` for every node, `finish()` at the end (moves `global` /
@@ -527,6 +488,8 @@ class ScopeBuilder:
                 self._bind(name, "assignment")
                 if name is target.target:
                     self.scope.bindings[name.value][-1].value = node.value
+            for name, position in positions_in(target.target):
+                self.scope.bindings[name.value][-1].unpacked = (node.value, position)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if isinstance(node.target, cst.Name):

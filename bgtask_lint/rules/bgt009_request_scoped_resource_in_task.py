@@ -8,6 +8,7 @@ from bgtask_lint.analysis.origins import (
     DEPENDENCY,
     INJECTED,
     INSTANCE,
+    ITEM,
     LOADED,
     STATE,
     Origin,
@@ -35,7 +36,10 @@ class RequestScopedResourceInTask(Rule):
     The resource is followed however it travels: into a handler method in
     another module that queues the task (also through `run_in_threadpool` and
     `*args` / `**kwargs`), back out of a helper that returns a `partial`
-    holding it, through a dependency that returns `request.state.db`, an
+    holding it (also inside a tuple the route unpacks, `job, name =
+    job_for(db)`, or indexes, and through `run_in_threadpool(job_for, db)` /
+    `asyncio.to_thread`), into a nested function or lambda that reads it
+    when the task runs, through a dependency that returns `request.state.db`, an
     `Annotated[Session, Depends(get_db)]` alias defined in another module, and
     the dependency attributes of a class-based view. The message names where
     it came from. It is reported where it is handed to the task, whichever of
@@ -217,7 +221,7 @@ def _request_scoped(origins: tuple[Origin, ...], route: str) -> Iterator[tuple[O
         elif origin.kind == LOADED:
             for resource, at in _request_scoped(origin.parts, made_for):
                 yield Origin(LOADED, parts=(resource,)), at
-        elif origin.kind in (BOUND, INSTANCE, DEPENDENCY):
+        elif origin.kind in (BOUND, INSTANCE, DEPENDENCY, ITEM):
             yield from _request_scoped(origin.parts, made_for)
 
 
