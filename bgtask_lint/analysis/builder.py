@@ -17,7 +17,6 @@ from bgtask_lint.analysis.model import (
     FunctionInfo,
     ImportStatement,
     Model,
-    call_argument,
 )
 from bgtask_lint.analysis.names import (
     APP_CLASSES,
@@ -28,6 +27,7 @@ from bgtask_lint.analysis.names import (
     dotted_name,
 )
 from bgtask_lint.analysis.scopes import ScopeBuilder
+from bgtask_lint.analysis.syntax import call_argument
 from bgtask_lint.analysis.walk import child_nodes
 
 

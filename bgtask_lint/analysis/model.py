@@ -34,6 +34,12 @@ from bgtask_lint.analysis.names import (
     ImportTable,
 )
 from bgtask_lint.analysis.scopes import MODULE, Binding, Reference, Scope, Scopes
+from bgtask_lint.analysis.syntax import (
+    call_argument,
+    is_none,
+    parse_string_annotation,
+    union_members,
+)
 from bgtask_lint.text.source import shown_path
 
 HTTP_ROUTE_METHODS = frozenset(
@@ -380,12 +386,25 @@ class Model:
 
     def resolve_alias(self, parts: list[str], depth: int) -> Optional[Target]:
         """What `Handler` (or `Handler.method`) stands for after `Handler =
-        orders.OrderHandler` at module level (see ImportTable.alias_of)."""
+        orders.OrderHandler` at module level (see ImportTable.alias_of), and
+        `notifier.send` after `notifier = Notifier(...)`: the method of the
+        module-level instance's class."""
+        if depth >= MAX_ALIASES:
+            return None
+        rest = parts[1:]
         alias = self.imports.alias_of(parts[0])
-        if alias is None or depth >= MAX_ALIASES:
+        maker = self.imports.made_by(parts[0]) if alias is None and len(rest) == 1 else None
+        if maker is not None:
+            made = self._resolve(maker, depth + 1)
+            method = (
+                made.model.methods.get((made.name, rest[0])) if isinstance(made, ClassRef) else None
+            )
+            return (
+                FunctionRef(made.model, method) if isinstance(made, ClassRef) and method else None
+            )
+        if alias is None:
             return None
         target = self._resolve(alias, depth + 1)
-        rest = parts[1:]
         if not rest:
             return target
         if isinstance(target, ClassRef) and len(rest) == 1:
@@ -450,12 +469,12 @@ class Model:
     ) -> AnnotationInfo:
         if isinstance(expr, cst.SimpleString):
             # FastAPI evaluates string annotations, so "BackgroundTask" counts.
-            inner = _parse_string_annotation(expr)
+            inner = parse_string_annotation(expr)
             if inner is None:
                 return AnnotationInfo(None)
             return self._classify_type(inner, optional=optional, annotated=annotated)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
-            members = _union_members(expr)
+            members = union_members(expr)
             return self._classify_union(members, optional=optional, annotated=annotated)
         if isinstance(expr, cst.Subscript):
             origin = self.qualified_name(expr.value)
@@ -485,7 +504,7 @@ class Model:
     def _classify_union(
         self, members: list[cst.BaseExpression], *, optional: bool, annotated: bool
     ) -> AnnotationInfo:
-        non_none = [m for m in members if not _is_none(m)]
+        non_none = [m for m in members if not is_none(m)]
         optional = optional or len(non_none) < len(members)
         if len(non_none) != 1:
             return AnnotationInfo(None)
@@ -753,35 +772,6 @@ def bound_parameter(callee: FunctionInfo, call: cst.Call, arg: cst.Arg) -> Optio
     return positional[index].name.value if index < len(positional) else None
 
 
-def call_argument(call: cst.Call, position: int, keyword: str) -> Optional[cst.Arg]:
-    """The argument given at `position` or as `keyword=`, if any."""
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg
-    return positional[position] if position < len(positional) else None
-
-
-def _parse_string_annotation(node: cst.SimpleString) -> Optional[cst.BaseExpression]:
-    text = node.evaluated_value
-    if not isinstance(text, str):
-        return None
-    try:
-        return cst.parse_expression(text.strip())
-    except cst.ParserSyntaxError:
-        return None
-
-
-def _union_members(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
-        return [*_union_members(expr.left), *_union_members(expr.right)]
-    return [expr]
-
-
-def _is_none(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "None"
-
-
 __all__ = [
     "HTTP",
     "WEBSOCKET",
@@ -794,5 +784,4 @@ __all__ = [
     "TaskSubmission",
     "assigned_name",
     "bound_parameter",
-    "call_argument",
 ]

@@ -136,17 +136,26 @@ class ImportTable:
         """What module-level `name` is another name for: the value of its one
         assignment, when that is a name or an attribute (`Handler =
         orders.OrderHandler`); None for anything else."""
+        value = self._assigned(name)
+        return value if isinstance(value, (cst.Name, cst.Attribute)) else None
+
+    def made_by(self, name: str) -> Optional[cst.BaseExpression]:
+        """What made module-level `name`, when its one assignment is a call
+        (`notifier = Notifier(url)` gives `Notifier`): the instance's class,
+        if that names one."""
+        value = self._assigned(name)
+        return value.func if isinstance(value, cst.Call) else None
+
+    def _assigned(self, name: str) -> Optional[cst.BaseExpression]:
         binding = self.bindings.get(name)
         if binding is None or name in self.rebound:
             return None
         node = binding.node
         if isinstance(node, cst.Assign) and len(node.targets) == 1:
-            value: Optional[cst.BaseExpression] = node.value
-        elif isinstance(node, cst.AnnAssign):
-            value = node.value
-        else:
-            return None
-        return value if isinstance(value, (cst.Name, cst.Attribute)) else None
+            return node.value
+        if isinstance(node, cst.AnnAssign):
+            return node.value
+        return None
 
     def add_import(
         self, node: cst.Import, *, module_level: bool, type_checking: bool, position: int = 0

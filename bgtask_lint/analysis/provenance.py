@@ -4,12 +4,11 @@ In mature applications the value a task misuses is rarely made where the task
 is submitted: a route's session goes into a handler method in another module,
 which queues `add_task(self.wrapper, db)`; a dependency returns what a
 middleware keeps on `request.state`; a service holds the client it was built
-with. `origins_of` follows an expression back through local aliases,
-unpacking-free assignments, `with ... as`, attributes of `self` (assigned in a
-method or in the class body), `functools.partial`, calls (into the returned
-value, with the call's arguments bound to the parameters), constructors and
-factories of known types, module globals and imports of the project, to a
-bounded depth.
+with. `origins_of` follows an expression back through assignments and
+unpacking, tuples, `with ... as`, `self` attributes, `partial`, closures,
+calls (into the returned value, the call's arguments bound to the
+parameters; `run_in_threadpool` too), constructors and factories of known
+types, module globals and imports of the project, to a bounded depth.
 
 Parameters are the other direction. A route's or a dependency's parameters
 are what FastAPI injects; for any other function, what its callers pass.
@@ -31,7 +30,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.facts import HandedValue
-from bgtask_lint.analysis.model import FunctionInfo, FunctionRef, Model, call_argument
+from bgtask_lint.analysis.model import FunctionInfo, FunctionRef, Model
 from bgtask_lint.analysis.names import (
     DEPENDS,
     LOCAL_PREFIX,
@@ -77,6 +76,7 @@ from bgtask_lint.analysis.resolution import (
     unwrap,
 )
 from bgtask_lint.analysis.scopes import Binding
+from bgtask_lint.analysis.syntax import call_argument
 from bgtask_lint.analysis.teardown import closes_on_teardown
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH
 

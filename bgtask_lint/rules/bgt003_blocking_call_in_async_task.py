@@ -40,8 +40,11 @@ class BlockingCallInAsyncTask(Rule):
     Flags blocking calls — `time.sleep`, `requests`, sync database drivers,
     `open`, `smtplib`, `subprocess` — made by an `async def` function that runs
     as a background task (passed to `add_task`, `BackgroundTask(...)` or
-    `BackgroundTasks([...])`), directly or through helpers defined in the same
-    module.
+    `BackgroundTasks([...])`), directly or through the helpers it calls and
+    the async helpers it awaits, in any module of the project. A task or
+    helper can be a method of a module-level instance (`notifier =
+    Notifier(url)` in another module, then `add_task(notifier.send, ...)` or
+    `await notifier.send(...)`).
 
     ## Why is this bad?
     Starlette awaits an `async def` task on the event loop, after the response

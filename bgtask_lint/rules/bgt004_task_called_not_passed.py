@@ -5,8 +5,9 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import FunctionInfo, Model, TaskSubmission, call_argument
+from bgtask_lint.analysis.model import FunctionInfo, Model, TaskSubmission
 from bgtask_lint.analysis.names import PARTIAL
+from bgtask_lint.analysis.syntax import call_argument
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import Edits

@@ -7,6 +7,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.model import HTTP, BackgroundAssignment, CallSite, FunctionInfo, Model
+from bgtask_lint.analysis.syntax import is_none
 from bgtask_lint.analysis.walk import own_nodes, walk
 from bgtask_lint.config.options import RuleOptions
 from bgtask_lint.config.versions import LOST_IN_MIDDLEWARE
@@ -180,7 +181,7 @@ class Audit(BaseHTTPMiddleware):
             ):
                 continue
             name = target.value.value
-            if _is_none(node.value):
+            if is_none(node.value):
                 origins.pop(name, None)
                 continue
             earlier = origins.get(name)
@@ -238,7 +239,7 @@ def _origin_of(
         return _Origin("call_next")
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "background":
-            return None if _is_none(arg.value) else _Origin("constructor", arg)
+            return None if is_none(arg.value) else _Origin("constructor", arg)
     enclosing = function.parent
     if (
         enclosing is not None
@@ -260,10 +261,6 @@ def _is_call_next(function: FunctionInfo, call: cst.Call) -> bool:
     if func.value not in names:
         return False
     return func.value == "call_next" or (function.name == "dispatch" and names[-1:] == [func.value])
-
-
-def _is_none(value: cst.BaseExpression) -> bool:
-    return isinstance(value, cst.Name) and value.value == "None"
 
 
 def _keeps_previous(
@@ -339,7 +336,7 @@ def _only_when_none(model: Model, assignment: cst.Assign, name: str) -> bool:
             isinstance(test, cst.Comparison)
             and len(test.comparisons) == 1
             and isinstance(test.comparisons[0].operator, cst.Is)
-            and _is_none(test.comparisons[0].comparator)
+            and is_none(test.comparisons[0].comparator)
             and _is_background_of(test.left, name, deep=False)
         ):
             return True

@@ -5,8 +5,9 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import HTTP, FunctionInfo, Model, call_argument
+from bgtask_lint.analysis.model import HTTP, FunctionInfo, Model
 from bgtask_lint.analysis.project import handles_http_exceptions
+from bgtask_lint.analysis.syntax import call_argument
 from bgtask_lint.analysis.teardown import runs_in_teardown
 from bgtask_lint.analysis.walk import walk
 from bgtask_lint.diagnostic import UNSAFE
