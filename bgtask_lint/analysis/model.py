@@ -35,8 +35,10 @@ from bgtask_lint.analysis.names import (
 )
 from bgtask_lint.analysis.scopes import MODULE, Binding, Reference, Scope, Scopes
 from bgtask_lint.analysis.syntax import (
+    assigned_name,
     call_argument,
     is_none,
+    is_property,
     parse_string_annotation,
     union_members,
 )
@@ -426,12 +428,16 @@ class Model:
             and cls
         ):
             built_by = self.self_attributes.get((cls, expr.attr.value))
+            getter = self.methods.get((cls, expr.attr.value))
+            if built_by is None and getter is not None and is_property(getter.node):
+                made = [r.value for r in getter.returns if isinstance(r.value, cst.Call)]
+                built_by = made[0].func if made else None  # `return Client()`
             return self.class_named(built_by) if built_by is not None else None
         if isinstance(expr, cst.Call):  # `Service().method`
             return self.class_named(expr.func)
         if isinstance(expr, cst.Name) and scope is not None:
             for site in scope.calls:
-                if assigned_name(site) == expr.value:  # `service = Service(...)`
+                if assigned_name(site.parent) == expr.value:  # `service = Service(...)`
                     return self.class_named(site.node.func)
         return self.class_named(expr)
 
@@ -525,7 +531,7 @@ class Model:
                     names.add(param.name.value)
             for site in scope.calls:
                 if self.is_background_tasks_class(site.node.func):
-                    target = assigned_name(site)
+                    target = assigned_name(site.parent)
                     if target:
                         names.add(target)
             scope = scope.parent
@@ -744,17 +750,6 @@ class Model:
         )
 
 
-def assigned_name(site: CallSite) -> Optional[str]:
-    """`t` when the call is the whole right-hand side of `t = <call>`."""
-    parent = site.parent
-    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
-        target = parent.targets[0].target
-        return target.value if isinstance(target, cst.Name) else None
-    if isinstance(parent, cst.AnnAssign) and isinstance(parent.target, cst.Name):
-        return parent.target.value
-    return None
-
-
 def bound_parameter(callee: FunctionInfo, call: cst.Call, arg: cst.Arg) -> Optional[str]:
     """The parameter of `callee` that argument `arg` of `call` binds (None for
     `*args` / `**kwargs` unpacking, or an argument nothing takes)."""
@@ -782,6 +777,5 @@ __all__ = [
     "ImportStatement",
     "Model",
     "TaskSubmission",
-    "assigned_name",
     "bound_parameter",
 ]

@@ -58,6 +58,7 @@ from bgtask_lint.analysis.origins import (
     Origin,
     Origins,
 )
+from bgtask_lint.analysis.orm import holds_session, loaded_through, sessions_committing
 from bgtask_lint.analysis.prescreen import (
     assigns_an_object,
     stores_on_state,
@@ -68,11 +69,8 @@ from bgtask_lint.analysis.resolution import (
     element_of,
     entry_label,
     free_names,
-    holds_session,
     injected_kind,
     literal_index,
-    loaded_through,
-    names_binding,
     unwrap,
 )
 from bgtask_lint.analysis.scopes import Binding
@@ -293,36 +291,15 @@ class _Tracer:
                 yield from self._imported(model, binding.name, depth)
 
     def _committed(
-        self,
-        model: Model,
-        binding: Binding,
-        function: FunctionInfo,
-        env: Optional[Env],
-        depth: int,
+        self, model: Model, binding: Binding, function: FunctionInfo, env: Optional[Env], depth: int
     ) -> Iterator[Origin]:
-        """An object the function adds to a session and commits (`db.add(user)`
-        then `db.commit()`): the commit expires it, and it stays bound to
-        the session."""
-        committed = {
-            model.module.code_for_node(func.value)
-            for func in (site.node.func for site in function.calls)
-            if isinstance(func, cst.Attribute) and func.attr.value == "commit"
-        }
-        if not committed:
-            return
-        for site in function.calls:
-            func = site.node.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in ("add", "add_all")
-                and site.node.args
-                and names_binding(model, site.node.args[0].value, binding)
-                and model.module.code_for_node(func.value) in committed
-            ):
-                held = self.of(model, func.value, function, env, depth)
-                if holds_session(held):
-                    yield Origin(LOADED, parts=held)
-                    return
+        """An object the function adds to a session and commits: the commit
+        expires it, and it stays bound to the session (see orm.py)."""
+        for session in sessions_committing(model, binding, function):
+            held = self.of(model, session, function, env, depth)
+            if holds_session(held):
+                yield Origin(LOADED, parts=held)
+                return
 
     def _imported(self, model: Model, name: str, depth: int) -> Iterator[Origin]:
         """The value of a module global imported from another project module."""
@@ -472,13 +449,25 @@ class _Tracer:
         if isinstance(owner, cst.Name) and owner.value == "self" and cls is not None:
             yield from self._self_attribute(model, cls, attr, depth)
 
-    def _self_attribute(self, model: Model, cls: str, attr: str, depth: int) -> Iterator[Origin]:
-        """`self.<attr>`: what the class body or its methods assign to it."""
-        for assigned, method in model.attribute_values.get((cls, attr), []):
+    def _self_attribute(
+        self, model: Model, cls: str, attr: str, depth: int, view: str = ""
+    ) -> Iterator[Origin]:
+        """`self.<attr>`: what the class body or its methods assign to it,
+        else what a base class (of any project module) does; `view` names the
+        class whose instance it is."""
+        view = view or f"`{cls}` ({model.shown_path})"
+        assigned_here = model.attribute_values.get((cls, attr), [])
+        for assigned, method in assigned_here:
             yield from self.of(model, assigned, method, None, depth + 1)
         classdef = model.classes.get(cls)
         scope = model.scopes.scope_of(classdef) if classdef is not None else None
-        for binding in scope.bindings.get(attr, []) if scope is not None else []:
+        bindings = scope.bindings.get(attr, []) if scope is not None else []
+        if classdef is not None and not assigned_here and not bindings and depth < self.max_depth:
+            for base in classdef.bases:
+                found = model.class_named(base.value)
+                if found is not None:
+                    yield from self._self_attribute(*found, attr, depth + 1, view)
+        for binding in bindings:
             value = binding.value
             if isinstance(value, cst.Call) and model.qualified_name(value.func) in DEPENDS:
                 # A class-based view: FastAPI fills class attributes that are
@@ -488,7 +477,7 @@ class _Tracer:
                     cst.Annotation(binding.annotation) if binding.annotation else None,
                     default=value,
                 )
-                yield from self.injected(model, f"`{cls}` ({model.shown_path})", param, depth)
+                yield from self.injected(model, view, param, depth)
                 continue
             if binding.annotation is not None:
                 yield from self._annotation(model, binding.annotation)

@@ -1,9 +1,10 @@
 """Resolution: what a name, an annotation or a call stands for, without
 following values (that is provenance.py's): the FastAPI parameter kind an
 annotation asks for, the `Depends(...)` behind a parameter (through
-`Annotated` aliases of other modules), the project class a call builds, the
-session an ORM query loads through. Text screens of other modules come from
-prescreen.py, so a module is parsed only when it can answer.
+`Annotated` aliases of other modules), the project class a call builds,
+the route or dependency an origin was made for. Text screens of other
+modules come from prescreen.py, so a module is parsed only when it can
+answer.
 """
 
 from __future__ import annotations
@@ -27,55 +28,13 @@ from bgtask_lint.analysis.names import (
 )
 from bgtask_lint.analysis.origins import (
     ITEM,
-    QUERY_RESULTS,
-    QUERY_STEPS,
-    SESSION_LOADS,
-    SESSION_QUERIES,
-    SESSION_TYPES,
     WEBSOCKET_CLASSES,
     Origin,
-    held_types,
 )
 from bgtask_lint.analysis.positions import node_ranges
 from bgtask_lint.analysis.prescreen import defines_alias, defines_class
-from bgtask_lint.analysis.scopes import Binding, Scopes
+from bgtask_lint.analysis.scopes import Scopes
 from bgtask_lint.analysis.walk import walk
-
-
-def loaded_through(call: cst.Call) -> Optional[cst.BaseExpression]:
-    """The session a call loads ORM objects through: `db` in `db.get(User, 1)`,
-    `db.query(User).filter(...).first()`, `(await db.execute(s)).scalar_one()`."""
-    steps: list[str] = []
-    node: cst.BaseExpression = call
-    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        steps.append(node.func.attr.value)
-        node = node.func.value
-        if isinstance(node, cst.Await):
-            node = node.expression
-    steps.reverse()
-    if len(steps) == 1 and steps[0] in SESSION_LOADS:
-        return node
-    if (
-        len(steps) >= 2
-        and steps[0] in SESSION_QUERIES
-        and steps[-1] in QUERY_RESULTS
-        and all(step in QUERY_STEPS for step in steps[1:-1])
-    ):
-        return node
-    return None
-
-
-def holds_session(origins: Iterable[Origin]) -> bool:
-    return any(held in SESSION_TYPES for held in held_types(origins))
-
-
-def names_binding(model: Model, expr: cst.BaseExpression, binding: Binding) -> bool:
-    """`expr` is the name bound by `binding`, or a list or tuple holding it."""
-    if isinstance(expr, (cst.List, cst.Tuple)):
-        return any(names_binding(model, e.value, binding) for e in expr.elements)
-    return isinstance(expr, cst.Name) and any(
-        found is binding for found in model.scopes.bindings_of(expr)
-    )
 
 
 def injected_kind(model: Model, annotation: cst.BaseExpression) -> Optional[str]:

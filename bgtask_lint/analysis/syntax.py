@@ -36,3 +36,24 @@ def union_members(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
 
 def is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def is_property(function: cst.FunctionDef) -> bool:
+    """Decorated `@property` or `@functools.cached_property`."""
+    return any(
+        (d.decorator.value if isinstance(d.decorator, cst.Name) else "")
+        in ("property", "cached_property")
+        or (isinstance(d.decorator, cst.Attribute) and d.decorator.attr.value == "cached_property")
+        for d in function.decorators
+    )
+
+
+def assigned_name(statement: Optional[cst.CSTNode]) -> Optional[str]:
+    """`t` when `statement`, the parent of a call, is `t = <call>` (or
+    `t: T = <call>`) with the call its whole right-hand side."""
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0].target
+        return target.value if isinstance(target, cst.Name) else None
+    if isinstance(statement, cst.AnnAssign) and isinstance(statement.target, cst.Name):
+        return statement.target.value
+    return None

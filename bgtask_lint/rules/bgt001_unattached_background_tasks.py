@@ -11,9 +11,9 @@ from bgtask_lint.analysis.model import (
     CallSite,
     FunctionInfo,
     Model,
-    assigned_name,
     bound_parameter,
 )
+from bgtask_lint.analysis.syntax import assigned_name
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -235,7 +235,7 @@ def _in_http_route(site: CallSite) -> bool:
 
 def _removable_local(site: CallSite) -> Optional[str]:
     """The name of `name = BackgroundTasks()` when that line can simply go."""
-    local = assigned_name(site)
+    local = assigned_name(site.parent)
     if local is None or site.node.args or lone_statement(site.statement) is None:
         return None  # `BackgroundTasks([...])` starts with tasks of its own
     return local
@@ -367,7 +367,7 @@ def fate_of(model: Model, site: CallSite) -> str:
         and _passed_to_a_task_adder(model, site.function, parent, grandparent, 0)
     ):
         return DROPPED  # `schedule_welcome(BackgroundTasks(), email)`
-    name = assigned_name(site)
+    name = assigned_name(site.parent)
     if name is not None and site.function is not None and not site.in_lambda:
         return _fate_of_local(model, site.function, name)
     return ESCAPES
@@ -486,7 +486,8 @@ def _dropped_message(model: Model, site: CallSite, what: str) -> str:
         subject = f"`BackgroundTasks()` created in `{function.name}`"
     else:
         subject = "`BackgroundTasks()` created here"
-    name = (assigned_name(site) if what == "BackgroundTasks()" else None) or "background_tasks"
+    assigned = assigned_name(site.parent) if what == "BackgroundTasks()" else None
+    name = assigned or "background_tasks"
     where = _context(model, function)
     if where == OUTSIDE_REQUESTS:
         return (

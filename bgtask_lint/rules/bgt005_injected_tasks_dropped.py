@@ -5,7 +5,8 @@ from typing import Optional
 
 import libcst as cst
 
-from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model, assigned_name
+from bgtask_lint.analysis.model import HTTP, CallSite, FunctionInfo, Model
+from bgtask_lint.analysis.syntax import assigned_name
 from bgtask_lint.diagnostic import SAFE, UNSAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
@@ -248,7 +249,7 @@ def _local_background_tasks(model: Model, route: FunctionInfo, local: str) -> Op
         for site in route.calls
         if model.is_background_tasks_call(site.node)
         and not site.node.args
-        and assigned_name(site) == local
+        and assigned_name(site.parent) == local
     ]
     return found[0] if len(found) == 1 else None
 
