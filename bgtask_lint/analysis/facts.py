@@ -12,10 +12,11 @@ written by `fact()` and read back by `of()`, here only.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from bgtask_lint.analysis.origins import Origin
+from bgtask_lint.analysis.origins import INJECTED, Origin
 
 FACT_PREFIX = "@"
 # The kind of fact that says what a parameter of a function is handed; its
@@ -80,6 +81,17 @@ class HandedValue:
             return cls(key, param, Origin.from_json(decoded[2]))
         except (ValueError, TypeError):
             return None
+
+
+def given_injected(facts: Iterable[str], kind: str) -> set[tuple[str, str]]:
+    """(function key, parameter) that `facts` say a route hands what FastAPI
+    injects as `kind` (`"BackgroundTasks"`)."""
+    found = set()
+    for fact in facts:
+        handed = HandedValue.of(fact) if f'"{kind}"' in fact else None
+        if handed is not None and handed.origin.kind == INJECTED and handed.origin.type == kind:
+            found.add((handed.key, handed.param))
+    return found
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Optional, Protocol, Union
 
 import libcst as cst
 
+from bgtask_lint.analysis.facts import given_injected
 from bgtask_lint.analysis.names import (
     ANNOTATED,
     BACKGROUND_TASK,
@@ -676,7 +677,7 @@ class Model:
         for function in self.functions:
             if function.route_kind:
                 self.uses_injected_tasks(function)
-        for submission in self.task_submissions():
+        for submission in self.declared_submissions():
             if submission.callable_arg is None:
                 continue
             task = self.task_function(submission.callable_arg.value, submission.site.function)
@@ -686,11 +687,40 @@ class Model:
                 task.model.resolve_function(site.node.func, site.function)
 
     def task_submissions(self) -> list[TaskSubmission]:
-        """Every place a callable is handed over to run as a background task.
+        """Every place a callable is handed over to run as a background task:
+        the declared ones, and `tasks.add_task(...)` on an unannotated
+        parameter that the project's routes hand their injected
+        BackgroundTasks (read when asked: the facts grow while files are
+        indexed, and indexing uses only the declared ones)."""
+        facts = self.project.facts_about(self.path) if self.project else set()
+        typed = given_injected(facts, "BackgroundTasks") if facts else set()
+        if not typed:
+            return self.declared_submissions()
+        extra = []
+        for site in self.calls:
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "add_task":
+                holder = self._parameter_of(func.value)
+                if holder is not None and holder in typed:
+                    extra.append(
+                        TaskSubmission(site, call_argument(site.node, 0, "func"), func.value)
+                    )
+        return [*self.declared_submissions(), *extra]
 
-        `add_task` counts only on a known BackgroundTasks (an annotated
-        parameter, a local `BackgroundTasks()`): many libraries have an
-        `add_task` method of their own."""
+    def _parameter_of(self, expr: cst.BaseExpression) -> Optional[tuple[str, str]]:
+        """(function key, name) when `expr` is an unannotated parameter."""
+        bindings = self.scopes.bindings_of(expr) if isinstance(expr, cst.Name) else []
+        param = bindings[0].node if len(bindings) == 1 else None
+        owner = self.function_of(bindings[0].scope.node) if bindings else None
+        if not isinstance(param, cst.Param) or param.annotation or owner is None or not owner.key:
+            return None
+        return owner.key, param.name.value
+
+    def declared_submissions(self) -> list[TaskSubmission]:
+        """The submissions this module alone tells: `add_task` counts only on
+        a known BackgroundTasks (an annotated parameter, a local
+        `BackgroundTasks()`): many libraries have an `add_task` method of
+        their own."""
         if self._submissions is None:
             self._submissions = []
             for site in self.calls:

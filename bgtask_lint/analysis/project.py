@@ -645,7 +645,7 @@ class Project:
         from bgtask_lint.analysis.serverless import serverless_facts
 
         uses = []
-        for submission in model.task_submissions():
+        for submission in model.declared_submissions():  # the same whatever was indexed first
             if submission.callable_arg is None:
                 continue
             ref = model.task_function(submission.callable_arg.value, submission.site.function)

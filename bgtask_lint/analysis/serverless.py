@@ -48,7 +48,7 @@ def queues_tasks(model: Model, function: FunctionInfo) -> bool:
     a response with `background=`."""
     if model.uses_injected_tasks(function):
         return True
-    if any(s.site.function is function for s in model.task_submissions()):
+    if any(s.site.function is function for s in model.declared_submissions()):
         return True
     return any(
         site.function is function

@@ -45,10 +45,12 @@ class TaskCalledNotPassed(Rule):
     lambda runs in the thread pool and only creates the coroutine.
 
     The receiver is checked first: many libraries have an `add_task` method of
-    their own, so only a `BackgroundTasks` (an injected parameter or a
-    `BackgroundTasks()` object) is considered. A call that builds a callable
-    is fine: `functools.partial(...)`, a function annotated `-> Callable` or
-    one that returns a nested function or lambda. Calls of functions bgtask-lint
+    their own, so only a `BackgroundTasks` (an injected parameter, a
+    `BackgroundTasks()` object, or an unannotated parameter of a helper that
+    the project's routes hand their injected `BackgroundTasks`) is
+    considered. A call that builds a callable is fine: `functools.partial(...)`,
+    a function annotated `-> Callable` or one that returns a nested function,
+    a lambda or a function of the project. Calls of functions bgtask-lint
     cannot find (another package, a method of an object of unknown type) are
     not flagged, since they may be such factories (langflow's
     `add_task(graph.end_all_traces_in_context())` is one), unless they are
@@ -237,7 +239,7 @@ def _returns_a_value(function: FunctionInfo) -> bool:
 
 def _returns_a_callable(model: Model, function: FunctionInfo) -> bool:
     """A factory: annotated to return a callable, or returns a nested function,
-    a lambda or a partial."""
+    a lambda, a partial or a function of the project."""
     returns = function.node.returns
     if returns is not None:
         annotation = returns.annotation
@@ -256,6 +258,8 @@ def _returns_a_callable(model: Model, function: FunctionInfo) -> bool:
             return True
         if isinstance(value, cst.Name) and value.value in nested:
             return True
+        if isinstance(value, (cst.Name, cst.Attribute)) and model.resolve_function(value, function):
+            return True  # `return send_reminder`: a function of the project
         if isinstance(value, cst.Call) and call_argument(value, 0, "func") is not None:
             func = value.func
             if isinstance(func, (cst.Name, cst.Attribute)) and _display(func).endswith("partial"):
