@@ -179,7 +179,7 @@ LONG_MODULES = {
     "analysis/model.py": 811,
     "analysis/project.py": 791,
     "analysis/provenance.py": 735,
-    "analysis/scopes.py": 693,
+    "analysis/scopes.py": 656,
     "cli.py": 691,
     "config/settings.py": 677,
     "rules/rewrite.py": 845,
