@@ -242,7 +242,7 @@ class _Tracer:
         function's names when it runs, as a partial binding them would."""
         read: list[Origin] = []
         for name in free_names(model.scopes, node, function.node):
-            read.extend(self._name(model, name, function, env, depth))
+            read.extend(self.of(model, name, function, env, depth))  # `of` ends recursion
         if read:
             yield Origin(BOUND, parts=_unique(read))
 
