@@ -30,6 +30,7 @@ from bgtask_lint.analysis.names import (
     MISSPELLED_FASTAPI_TASK,
     OPTIONAL,
     PARTIAL,
+    PROPERTIES,
     RESPONSE_CLASSES,
     UNION,
     ImportTable,
@@ -39,7 +40,6 @@ from bgtask_lint.analysis.syntax import (
     assigned_name,
     call_argument,
     is_none,
-    is_property,
     parse_string_annotation,
     union_members,
 )
@@ -392,20 +392,11 @@ class Model:
         orders.OrderHandler` at module level (see ImportTable.alias_of), and
         `notifier.send` after `notifier = Notifier(...)`: the method of the
         module-level instance's class."""
-        if depth >= MAX_ALIASES:
-            return None
         rest = parts[1:]
         alias = self.imports.alias_of(parts[0])
-        maker = self.imports.made_by(parts[0]) if alias is None and len(rest) == 1 else None
-        if maker is not None:
-            made = self._resolve(maker, depth + 1)
-            method = (
-                made.model.methods.get((made.name, rest[0])) if isinstance(made, ClassRef) else None
-            )
-            return (
-                FunctionRef(made.model, method) if isinstance(made, ClassRef) and method else None
-            )
-        if alias is None:
+        if alias is None and len(rest) == 1:  # an instance: only its class's methods count
+            alias = self.imports.made_by(parts[0])
+        if alias is None or depth >= MAX_ALIASES:
             return None
         target = self._resolve(alias, depth + 1)
         if not rest:
@@ -428,11 +419,8 @@ class Model:
             and expr.value.value == "self"
             and cls
         ):
-            built_by = self.self_attributes.get((cls, expr.attr.value))
-            getter = self.methods.get((cls, expr.attr.value))
-            if built_by is None and getter is not None and is_property(getter.node):
-                made = [r.value for r in getter.returns if isinstance(r.value, cst.Call)]
-                built_by = made[0].func if made else None  # `return Client()`
+            attr = expr.attr.value
+            built_by = self.self_attributes.get((cls, attr)) or self._made_by_property(cls, attr)
             return self.class_named(built_by) if built_by is not None else None
         if isinstance(expr, cst.Call):  # `Service().method`
             return self.class_named(expr.func)
@@ -441,6 +429,17 @@ class Model:
                 if assigned_name(site.parent) == expr.value:  # `service = Service(...)`
                     return self.class_named(site.node.func)
         return self.class_named(expr)
+
+    def _made_by_property(self, cls: str, attr: str) -> Optional[cst.BaseExpression]:
+        """`Client` when `attr` is a property of `cls` that returns `Client()`."""
+        getter = self.methods.get((cls, attr))
+        decorators = (
+            [self.qualified_name(d.decorator) for d in getter.node.decorators] if getter else []
+        )
+        if getter is None or PROPERTIES.isdisjoint(decorators):
+            return None
+        made = [r.value.func for r in getter.returns if isinstance(r.value, cst.Call)]
+        return made[0] if made else None
 
     def class_named(self, expr: cst.BaseExpression) -> Optional[tuple[Model, str]]:
         """The project class `expr` names (`Service`, `services.Service`), with

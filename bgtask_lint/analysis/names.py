@@ -76,6 +76,7 @@ OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 UNION = frozenset({"typing.Union", "typing_extensions.Union"})
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 PARTIAL = frozenset({"functools.partial"})
+PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 
 _BUILTINS = frozenset(dir(builtins))
 

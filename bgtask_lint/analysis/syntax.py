@@ -38,16 +38,6 @@ def is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
-def is_property(function: cst.FunctionDef) -> bool:
-    """Decorated `@property` or `@functools.cached_property`."""
-    return any(
-        (d.decorator.value if isinstance(d.decorator, cst.Name) else "")
-        in ("property", "cached_property")
-        or (isinstance(d.decorator, cst.Attribute) and d.decorator.attr.value == "cached_property")
-        for d in function.decorators
-    )
-
-
 def assigned_name(statement: Optional[cst.CSTNode]) -> Optional[str]:
     """`t` when `statement`, the parent of a call, is `t = <call>` (or
     `t: T = <call>`) with the call its whole right-hand side."""
