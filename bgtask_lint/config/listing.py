@@ -17,32 +17,53 @@ import os
 from collections.abc import Iterable
 from typing import Union
 
-_NAMES: dict[str, frozenset[str]] = {}
+# A directory's entry names, and which of them are directories (as
+# `os.scandir` tells, without a `stat` of its own).
+_LISTED: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def entries_of(directory: Union[str, os.PathLike[str]]) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the entries of `directory`, and of those that are
+    directories; both empty when it cannot be listed."""
+    key = os.fspath(directory)
+    listed = _LISTED.get(key)
+    if listed is None:
+        names, directories = set(), set()
+        try:
+            with os.scandir(key) as found:
+                for entry in found:
+                    names.add(entry.name)
+                    if _is_dir(entry):
+                        directories.add(entry.name)
+        except OSError:
+            pass
+        listed = _LISTED[key] = (frozenset(names), frozenset(directories))
+    return listed
 
 
 def names_in(directory: Union[str, os.PathLike[str]]) -> frozenset[str]:
     """The names of the entries of `directory`; empty when it cannot be listed."""
-    key = os.fspath(directory)
-    names = _NAMES.get(key)
-    if names is None:
-        try:
-            names = frozenset(os.listdir(key))
-        except OSError:
-            names = frozenset()
-        _NAMES[key] = names
-    return names
+    return entries_of(directory)[0]
 
 
 def has(directory: Union[str, os.PathLike[str]], name: str) -> bool:
     """Whether `directory` lists an entry `name` (of any kind)."""
-    return name in names_in(directory)
+    return name in entries_of(directory)[0]
 
 
-def remember(directory: str, names: Iterable[str]) -> None:
-    """What the walk found listing `directory` (an absolute path)."""
-    _NAMES[directory] = frozenset(names)
+def remember(directory: str, names: Iterable[str], directories: Iterable[str]) -> None:
+    """What the walk found listing `directory` (an absolute path): its
+    entries' names, and which are directories."""
+    _LISTED[directory] = (frozenset(names), frozenset(directories))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def forget() -> None:
     """See api.forget_what_was_read."""
-    _NAMES.clear()
+    _LISTED.clear()

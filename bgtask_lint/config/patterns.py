@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Optional, Union
 
@@ -30,8 +30,11 @@ def is_test_code(path: Union[str, Path], root: Path, patterns: tuple[str, ...]) 
     path (for a file outside `root`, its name only: the directories above a
     project say nothing of it). Asked for every file of a run: the answer
     for a directory is kept."""
-    directory, name = os.path.split(os.path.abspath(path))
-    names = tuple(p for p in patterns if "/" not in p)
+    path = os.fspath(path)
+    if not os.path.isabs(path):  # a walked or checked file's key is absolute already
+        path = os.path.abspath(path)
+    directory, name = os.path.split(path)
+    names, globs = _kinds(patterns)
     if _directory_is_test(name, names):  # the file's own name, as a part
         return True
     below = _below(directory, str(root))
@@ -39,8 +42,17 @@ def is_test_code(path: Union[str, Path], root: Path, patterns: tuple[str, ...]) 
         return False
     if _directory_is_test(below, names):
         return True
+    if not globs:
+        return False
     relative = f"{below}/{name}" if below else name
-    return any(fnmatch.fnmatchcase(relative, p) for p in patterns if "/" in p)
+    return any(fnmatch.fnmatchcase(relative, p) for p in globs)
+
+
+@lru_cache(maxsize=64)
+def _kinds(patterns: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The patterns that match any part of a path, and those (with a `/`)
+    that match the path below the root."""
+    return tuple(p for p in patterns if "/" not in p), tuple(p for p in patterns if "/" in p)
 
 
 def _below(directory: str, root: str) -> Optional[str]:
@@ -54,6 +66,8 @@ def _below(directory: str, root: str) -> Optional[str]:
     return directory[len(prefix) :].replace(os.sep, "/")
 
 
-@lru_cache(maxsize=4096)
+# Unbounded: asked once per directory and file name of a run, which a
+# large tree has tens of thousands of; a bounded cache thrashed.
+@cache
 def _directory_is_test(relative: str, names: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(part, p) for part in relative.split("/") if part for p in names)

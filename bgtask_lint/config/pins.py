@@ -20,7 +20,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -38,11 +38,6 @@ _SKIPPED = frozenset(
 # `fastapi[standard] >= 0.110` / `starlette==0.38.4`: the package, then its specifier.
 _REQUIREMENT = re.compile(
     r"^\s*(?P<package>[A-Za-z0-9_.-]+)\s*(\[[^\]]*\])?\s*(?P<spec>[^;#\\]*)", re.IGNORECASE
-)
-# uv.lock and poetry.lock: `[[package]]`, `name = "fastapi"`, `version = "0.115.6"`.
-_LOCKED = re.compile(
-    r'^\[\[package\]\]\s*\nname = "(?P<package>[^"]+)"\s*\nversion = "(?P<version>[^"]+)"',
-    re.MULTILINE,
 )
 
 
@@ -66,16 +61,33 @@ def pin_of(
 def nearest_pin(project_root: Path, directory: str, package: str) -> Optional[Pin]:
     """The pin of `package` nearest `directory` (a checked file's, absolute)
     in the repository or project at `project_root`; None when none pins it."""
-    area = search_area(str(project_root))
-    relative = os.path.relpath(directory, area)
-    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
-    parts = () if relative == os.curdir or outside else tuple(Path(relative).parts)
-    return _nearest(area, parts, package)
+    key = (project_root, directory, package)
+    if key not in _OF_DIRECTORY:
+        area = search_area(str(project_root))
+        relative = os.path.relpath(directory, area)
+        outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+        parts = () if relative == os.curdir or outside else tuple(Path(relative).parts)
+        _OF_DIRECTORY[key] = _nearest(area, parts, package)
+    return _OF_DIRECTORY[key]
 
 
-@lru_cache(maxsize=1024)
+# The answers of nearest_pin, asked once per directory of checked files.
+_OF_DIRECTORY: dict[tuple[Path, str, str], Optional[Pin]] = {}
+# The pin of each directory asked about, by (area, its parts, package): a
+# run asks once per directory of checked files, thousands in a large tree.
+_NEAREST: dict[tuple[str, tuple[str, ...], str], Optional[Pin]] = {}
+
+
 def _nearest(area: str, parts: tuple[str, ...], package: str) -> Optional[Pin]:
-    def closeness(file: _PinFile) -> tuple[int, int, str]:
+    key = (area, parts, package)
+    if key not in _NEAREST:
+        _NEAREST[key] = _nearest_of(_pinning(area, package), parts)
+    return _NEAREST[key]
+
+
+def _nearest_of(pinning: tuple[tuple[_PinFile, Pin], ...], parts: tuple[str, ...]) -> Optional[Pin]:
+    def closeness(found: tuple[_PinFile, Pin]) -> tuple[int, int, str]:
+        file = found[0]
         shared = 0
         for mine, theirs in zip(parts, file.parts):
             if mine != theirs:
@@ -83,11 +95,14 @@ def _nearest(area: str, parts: tuple[str, ...], package: str) -> Optional[Pin]:
             shared += 1
         return len(parts) + len(file.parts) - 2 * shared, file.rank, file.name
 
-    pinning = [f for f in _pin_files(area) if _read(area, f.name, f.rank, package)]
-    if not pinning:
-        return None
-    nearest = min(pinning, key=closeness)
-    return _read(area, nearest.name, nearest.rank, package)
+    return min(pinning, key=closeness)[1] if pinning else None
+
+
+@lru_cache(maxsize=64)
+def _pinning(area: str, package: str) -> tuple[tuple[_PinFile, Pin], ...]:
+    """The files under `area` that pin `package`, with their pins."""
+    found = ((f, _read(area, f.name, f.rank, package)) for f in _pin_files(area))
+    return tuple((f, pin) for f, pin in found if pin is not None)
 
 
 @lru_cache(maxsize=256)
@@ -112,28 +127,22 @@ def _pin_files(area: str) -> tuple[_PinFile, ...]:
     entered: set[tuple[int, int]] = set()
     while stack:
         directory, parts = stack.pop()
+        names, directories = listing.entries_of(directory)  # the walk's, when it was there
         try:
-            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
             identity = os.stat(directory)
         except OSError:
             continue
         if (identity.st_dev, identity.st_ino) in entered:
             continue  # a symbolic link back up the tree
         entered.add((identity.st_dev, identity.st_ino))
-        names = {entry.name for entry in entries}
         if "pyvenv.cfg" in names and parts:
             continue  # a virtual environment
         below = []
-        for entry in entries:
-            name = entry.name
+        for name in sorted(names):
             path = "/".join((*parts, name))
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                continue
-            if is_dir:
+            if name in directories:
                 if not name.startswith(".") and name not in _SKIPPED:
-                    below.append((entry.path, (*parts, name)))
+                    below.append((os.path.join(directory, name), (*parts, name)))
             elif name in LOCK_FILES:
                 found.append(_PinFile(parts, path, 0))
             elif _is_requirements(name, parts):
@@ -154,23 +163,45 @@ def _is_requirements(name: str, parts: tuple[str, ...]) -> bool:
 def _read(area: str, name: str, rank: int, package: str) -> Optional[Pin]:
     """The pin of `package` in the file `name` under `area`; None when the
     file does not pin it or cannot be read."""
-    path = os.path.join(area, name)
-    try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            text = stream.read()
-    except OSError:
-        return None
+    text = _text(os.path.join(area, name))
+    if text is None or _word_of(package) not in text.lower():
+        return None  # most files name neither package: no parse
     basename = name.rsplit("/", 1)[-1]
     if basename == "Pipfile.lock":
         return _from_pipfile_lock(text, package, name)
     if basename in LOCK_FILES:
-        for match in _LOCKED.finditer(text):
-            if _normal(match.group("package")) == package:
-                return _pin(package, "==" + match.group("version"), name)
-        return None
+        match = _locked(package).search(text)
+        return _pin(package, "==" + match.group("version"), name) if match else None
     if rank == 1:
         return _from_requirements(text.splitlines(), package, name)
     return _from_manifest(text, package, name, basename)
+
+
+def _word_of(package: str) -> str:
+    """A part of the name every spelling of `package` holds (`a_b`, `A-B`)."""
+    return max(re.split(r"[-_.]", package.lower()), key=len)
+
+
+@lru_cache(maxsize=16)
+def _text(path: str) -> Optional[str]:
+    """A pin file's text, read once for both packages."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return stream.read()
+    except OSError:
+        return None
+
+
+@cache
+def _locked(package: str) -> re.Pattern[str]:
+    """uv.lock's and poetry.lock's entry of `package` (`name = "fastapi"`,
+    then `version = "0.115.6"`, as each `[[package]]` starts; both tools
+    write names normalized, in lower case). The pattern
+    starts with the name, so that the search skips through a lock file
+    thousands of entries long instead of matching each entry."""
+    return re.compile(
+        r'\nname = "' + re.escape(package) + r'"[ \t]*\r?\nversion = "(?P<version>[^"]+)"'
+    )
 
 
 def _from_requirements(lines: list[str], package: str, source: str) -> Optional[Pin]:
@@ -184,9 +215,8 @@ def _from_requirements(lines: list[str], package: str, source: str) -> Optional[
 
 
 def _from_manifest(text: str, package: str, source: str, basename: str) -> Optional[Pin]:
-    try:
-        document: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    document = _document(text)
+    if document is None:
         return None  # the configuration's own reading reports a broken pyproject
     if basename == "Pipfile":
         tables = [_table(document, "packages"), _table(document, "dev-packages")]
@@ -205,6 +235,15 @@ def _from_manifest(text: str, package: str, source: str, basename: str) -> Optio
     tables = [_table(poetry, "dependencies"), _table(poetry, "dev-dependencies")]
     tables += [_table(g, "dependencies") for g in _table(poetry, "group").values()]
     return _from_tables(tables, package, source)
+
+
+@lru_cache(maxsize=16)
+def _document(text: str) -> Optional[dict[str, Any]]:
+    """A manifest's TOML, parsed once for both packages."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
 
 
 def _from_tables(tables: list[Any], package: str, source: str) -> Optional[Pin]:
@@ -258,5 +297,7 @@ def _table(document: Any, key: str, kind: type = dict) -> Any:
 
 def forget() -> None:
     """See api.forget_what_was_read."""
-    for cached in (_nearest, search_area, _pin_files, _read):
+    _NEAREST.clear()
+    _OF_DIRECTORY.clear()
+    for cached in (_pinning, search_area, _pin_files, _read, _text, _document):
         cached.cache_clear()

@@ -19,7 +19,9 @@ class SettingsFor(Protocol):
     def __call__(self, path: Union[str, Path], *, is_dir: Optional[bool] = None) -> Settings: ...
 
 
-@dataclass(frozen=True)
+# Not frozen: one is made per file of the tree, and a frozen dataclass's
+# `__init__` costs several times a plain one's.
+@dataclass
 class Found:
     """A file to check, or a path that could not be walked (`error` set).
     Walked files come as strings: a Path per file costs more than the walk."""
@@ -114,7 +116,7 @@ def _is_within(link: str) -> bool:
     return parent == target or parent.startswith(target.rstrip(os.sep) + os.sep)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Descend(Found):
     """Not a file: the walk is to go into this directory next."""
 
@@ -135,11 +137,12 @@ def _directory(
 ) -> Iterator[Found]:
     """One directory's files, and _Descend for each subdirectory, in name order."""
     try:
-        entries = sorted(os.scandir(absolute), key=lambda entry: entry.name)
+        with os.scandir(absolute) as found:
+            entries = sorted((entry.name, _is_dir(entry), entry) for entry in found)
     except OSError as error:
         yield Found(Path(shown), error.strerror or str(error))
         return
-    listing.remember(absolute, (entry.name for entry in entries))
+    listing.remember(absolute, (name for name, _, _ in entries), {n for n, d, _ in entries if d})
     settings = settings_for(absolute, is_dir=True)
     if within is not None and within[0] is settings:
         base = within[1]
@@ -149,19 +152,17 @@ def _directory(
         here = gitignore.load(absolute)
         if here is not None and (not ignores or ignores[-1].base != absolute):
             ignores = (*ignores, here)
-    for entry in entries:
-        relative = f"{base}/{entry.name}" if base else entry.name
-        if settings.is_excluded_name(entry.name, relative):
+    # `os.path.join` per entry cost more than the rest of the loop.
+    prefix = shown if shown.endswith(os.sep) else shown + os.sep
+    for name, is_dir, entry in entries:
+        relative = f"{base}/{name}" if base else name
+        if not is_dir and not settings.is_included_name(name, relative):
+            continue  # not a file we check: no need to ask the patterns about it
+        if settings.is_excluded_name(name, relative):
             continue
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            is_dir = False
-        if not is_dir and not settings.is_included_name(entry.name, relative):
-            continue  # not a file we check: no need to ask .gitignore about it
         if ignores and gitignore.is_ignored(entry.path, is_dir, ignores):
             continue
-        child = os.path.join(shown, entry.name)
+        child = prefix + name
         if is_dir:
             yield _Descend(
                 child,
@@ -172,3 +173,10 @@ def _directory(
         elif child not in seen:
             seen.add(child)
             yield Found(child, absolute=entry.path)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

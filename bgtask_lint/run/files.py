@@ -57,7 +57,10 @@ class SourceFile:
 
 
 def enabled_codes(file: SourceFile) -> frozenset[str]:
-    return file.settings.enabled_codes(file.name)
+    settings = file.settings
+    # The test-code patterns read the absolute path, which the key is (and
+    # abspath per file of a tree costs); per-file-ignores read it as given.
+    return settings.enabled_codes(file.name if settings.per_file_ignores else file.key)
 
 
 # Files per request when workers read them (a request per file would cost
@@ -156,7 +159,7 @@ def check_file(
     filename, source, settings, project = file.name, file.text, file.settings, file.project
     if project is not None and not project.is_checked(file.key):
         fix = None  # a file read to complete a chain is reported on, never fixed
-    codes = settings.enabled_codes(file.name)
+    codes = enabled_codes(file)
     options = settings.rule_options(project.root if project else None, os.path.dirname(file.key))
     consulted = project.track_consulted() if project is not None else set()
     try:
@@ -233,7 +236,7 @@ def _check_markdown(result: RunResult, file: SourceFile, fix: Optional[FixMode])
 
     assert file.text is not None
     source, settings = file.text, file.settings
-    codes = settings.enabled_codes(file.name)
+    codes = enabled_codes(file)
     root = file.project.root if file.project is not None else None
     options = settings.rule_options(root, os.path.dirname(file.key))
     try:
