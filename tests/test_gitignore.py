@@ -147,3 +147,54 @@ def test_verdicts_agree_with_git_itself(tmp_path):
             == 0
         )
         assert ours == git, relative
+
+
+def test_plain_paths_and_endings_agree_with_git_itself(tmp_path):
+    """The rules answered without an expression (plain names, anchored
+    plain paths, `*` and `*.ending`), mixed with negations, against
+    `git check-ignore`."""
+    from bgtask_lint.run import gitignore
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(
+        "*.tmp\n!keep.tmp\n/out/report.py\nlib/generated.py\n*~\n*.tar.gz\nnotes\n"
+    )
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".gitignore").write_text("*\n!*.py\n")
+    paths = [
+        "a.tmp",
+        "x/b.tmp",
+        "keep.tmp",
+        "x/keep.tmp",
+        "out/report.py",
+        "x/out/report.py",
+        "lib/generated.py",
+        "x/lib/generated.py",
+        "generated.py",
+        "edit.py~",
+        "dist.tar.gz",
+        "dist.gz",
+        "notes",
+        "x/notes",
+        "sub/a.py",
+        "sub/a.txt",
+        "tmp",
+    ]
+    directories = {"x/notes"}
+    for relative in paths:
+        target = tmp_path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if relative in directories:
+            target.mkdir(exist_ok=True)
+        else:
+            target.write_text("")
+    for relative in paths:
+        is_dir = relative in directories
+        ours = gitignore.is_ignored(
+            str(tmp_path / relative), is_dir, gitignore.inherited(str((tmp_path / relative).parent))
+        )
+        git = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", relative + ("/" if is_dir else "")],
+            cwd=tmp_path,
+        )
+        assert ours == (git.returncode == 0), relative

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Optional
 
 from bgtask_lint.config import listing
@@ -21,12 +21,16 @@ from bgtask_lint.config import listing
 
 @dataclass(frozen=True)
 class _Rule:
-    regex: re.Pattern
+    pattern: str  # the expression the path below the .gitignore must match, for a glob
     negate: bool
     directory_only: bool
-    # A pattern that is a plain name (`__pycache__`, `.venv`): it matches an
-    # entry by its last component, which a set lookup answers.
+    # What most rules are, answered without an expression: a plain name
+    # (`__pycache__`, `.venv`) matches an entry by its last component, a
+    # plain path (`/build`, `docs/_build`) the whole path below the
+    # .gitignore, and `*.log` any name with that ending.
     name: Optional[str] = None
+    path: Optional[str] = None
+    suffix: Optional[str] = None
 
 
 class IgnoreFile:
@@ -37,16 +41,21 @@ class IgnoreFile:
         self.rules = rules
         self._prefix = base.rstrip(os.sep) + os.sep
         # For each kind of entry (file, directory), every rule that can apply
-        # to it as one set of plain names and one expression: most paths match
-        # no rule, and these say so at once. The rules' order, which decides
-        # between `!` and the others, is read only for paths that match.
+        # to it as sets of plain names and paths, a tuple of endings and one
+        # expression for the rest: most paths match no rule, and these say
+        # so at once. The rules' order, which decides between `!` and the
+        # others, is read only for paths that match.
         self._names: dict[bool, frozenset[str]] = {}
-        self._globs: dict[bool, re.Pattern] = {}
+        self._paths: dict[bool, frozenset[str]] = {}
+        self._suffixes: dict[bool, tuple[str, ...]] = {}
+        self._globs: dict[bool, Optional[re.Pattern]] = {}
         for is_dir in (False, True):
             applicable = [r for r in rules if is_dir or not r.directory_only]
             self._names[is_dir] = frozenset(r.name for r in applicable if r.name is not None)
-            globs = [f"(?:{r.regex.pattern})" for r in applicable if r.name is None]
-            self._globs[is_dir] = re.compile("|".join(globs) or "(?!)")
+            self._paths[is_dir] = frozenset(r.path for r in applicable if r.path is not None)
+            self._suffixes[is_dir] = tuple(r.suffix for r in applicable if r.suffix is not None)
+            globs = [f"(?:{r.pattern})" for r in applicable if _is_glob(r)]
+            self._globs[is_dir] = _regex("|".join(globs)) if globs else None  # often the same
 
     def verdict(self, path: str, is_dir: bool) -> Optional[bool]:
         """True (ignored), False (re-included by `!`) or None (no rule matches)."""
@@ -56,12 +65,32 @@ class IgnoreFile:
         if os.sep != "/":
             relative = relative.replace(os.sep, "/")
         name = relative.rpartition("/")[2]
-        if name not in self._names[is_dir] and self._globs[is_dir].match(relative) is None:
+        globs = self._globs[is_dir]
+        if not (
+            name in self._names[is_dir]
+            or relative in self._paths[is_dir]
+            or name.endswith(self._suffixes[is_dir])
+            or (globs is not None and globs.match(relative))
+        ):
             return None
         for rule in reversed(self.rules):  # the last matching pattern wins
-            if (is_dir or not rule.directory_only) and rule.regex.match(relative):
+            if (is_dir or not rule.directory_only) and _matches(rule, relative, name):
                 return not rule.negate
         return None
+
+
+def _is_glob(rule: _Rule) -> bool:
+    return rule.name is None and rule.path is None and rule.suffix is None
+
+
+def _matches(rule: _Rule, relative: str, name: str) -> bool:
+    if rule.name is not None:
+        return name == rule.name
+    if rule.path is not None:
+        return relative == rule.path
+    if rule.suffix is not None:
+        return name.endswith(rule.suffix)
+    return _regex(rule.pattern).match(relative) is not None
 
 
 def is_ignored(path: str, is_dir: bool, files: tuple[IgnoreFile, ...]) -> bool:
@@ -127,10 +156,29 @@ def _compile(line: str) -> Optional[_Rule]:
         return None
     anchored = "/" in line
     line = line.lstrip("/")
-    body = _translate(line)
-    prefix = "" if anchored else "(?:.*/)?"
-    plain = not anchored and not any(c in line for c in "*?[\\")
-    return _Rule(re.compile(f"^{prefix}{body}$"), negate, directory_only, line if plain else None)
+    plain = not any(c in line for c in "*?[\\")
+    ending = line[1:]
+    suffix = not anchored and line.startswith("*") and not any(c in ending for c in "*?[\\")
+    pattern = ""  # a plain name or path, or an ending, needs no expression
+    if not (plain or suffix):
+        pattern = f"^{'' if anchored else '(?:.*/)?'}{_translate(line)}$"
+    return _Rule(
+        pattern,
+        negate,
+        directory_only,
+        name=line if plain and not anchored else None,
+        path=line if plain and anchored else None,
+        suffix=ending if suffix else None,
+    )
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern:
+    """A rule's own expression, compiled only for a path that one of its
+    file's rules matches (to tell which): most rules never need it, and
+    compiling each was a tenth of a warm run on a tree with 88 .gitignore
+    files."""
+    return re.compile(pattern)
 
 
 def _translate(pattern: str) -> str:
