@@ -132,3 +132,36 @@ def test_a_warm_run_does_not_import_libcst(tmp_path):
         [sys.executable, "-c", probe], cwd=shop, capture_output=True, text=True, env=env
     )
     assert "libcst imported: False" in result.stderr, result.stderr
+
+
+def test_a_module_that_appears_later_is_followed(tmp_path):
+    """A missing module is remembered by the directory it would appear in:
+    creating it there, or a package above it, makes the route's check run
+    again."""
+    app = tmp_path / "app"
+    (app / "api").mkdir(parents=True)
+    (app / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (app / "api" / "__init__.py").write_text("")
+    (app / "api" / "routes.py").write_text(
+        "from fastapi import BackgroundTasks, FastAPI\n"
+        "from api.jobs.mail import send\n"
+        "from api.report import build\n"
+        "app = FastAPI()\n"
+        "@app.post('/')\n"
+        "async def route(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(send)\n"
+        "    tasks.add_task(build)\n"
+    )
+    assert findings(app, ".") == []
+    blocking = "import time\nasync def {}():\n    time.sleep(1)\n"
+    (app / "api" / "report.py").write_text(blocking.format("build"))
+    assert [code for _, _, code, _ in findings(app, ".")] == ["BGT003"]
+    (app / "api" / "jobs").mkdir()
+    (app / "api" / "jobs" / "__init__.py").write_text("")
+    (app / "api" / "jobs" / "mail.py").write_text(blocking.format("send"))
+    assert [code for _, _, code, _ in findings(app, ".")] == ["BGT003", "BGT003"]
+    cache = json.loads(next((app / ".bgtask_lint_cache").glob("v*.json")).read_text())
+    route = cache[str((app / "api" / "routes.py").resolve())]
+    # Probes of paths that do not exist are kept as the directories' times.
+    listed = [dep for dep in route["deps"] if dep.startswith("\0")]
+    assert listed and all(os.path.exists(dep) for dep in route["deps"] if dep not in listed)

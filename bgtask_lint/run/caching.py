@@ -13,6 +13,7 @@ from bgtask_lint.analysis.project import Project
 from bgtask_lint.run.files import SourceFile, enabled_codes
 
 if TYPE_CHECKING:
+    from bgtask_lint.config.options import RuleOptions
     from bgtask_lint.diagnostic import Diagnostic
     from bgtask_lint.run.cache import Cache, Entry
     from bgtask_lint.text.source import Stamp
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
 class RunCache:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        self._fingerprints: dict[tuple[int, frozenset[str], Path, str], str] = {}
+        self._fingerprints: dict[tuple[int, frozenset[str], Path, int], str] = {}
+        self._options: dict[tuple[int, Path, str], RuleOptions] = {}
+        self._unscreened: dict[tuple[frozenset[str], int], str] = {}
 
     def fingerprint(self, file: SourceFile) -> str:
         """The cache fingerprint of the configuration that applies to `file`;
@@ -29,20 +32,51 @@ class RunCache:
         from bgtask_lint.run.cache import fingerprint
 
         codes = enabled_codes(file)
+        settings = file.settings
         project_root = file.in_project.root
-        directory = os.path.dirname(file.key)
-        key = (id(file.settings), codes, project_root, directory)
+        # With the nearest pin: the same object for the same options (they
+        # are made once), so a tree of thousands of directories on one pin
+        # hashes its configuration once.
+        where = (id(settings), project_root, os.path.dirname(file.key))
+        options = self._options.get(where)
+        if options is None:
+            options = self._options[where] = settings.rule_options(*where[1:])
+        key = (id(settings), codes, project_root, id(options))
         if key not in self._fingerprints:
-            settings = file.settings
-            options = settings.rule_options(project_root, directory)  # with the nearest pin
             self._fingerprints[key] = fingerprint(
                 codes, options, settings.src, settings.max_file_size, sorted(settings.fixable_codes)
             )
         return self._fingerprints[key]
 
+    def unscreened_fingerprint(self, file: SourceFile) -> str:
+        """The fingerprint of an entry that says a file's text passed no
+        rule's screen and nothing else: only the screen (the codes) and the
+        reading (the size limit) made it, so the rule options (and the pin,
+        which takes a search per directory) are not part of it. Most files
+        of a tree have such an entry."""
+        from bgtask_lint.run.cache import fingerprint
+
+        codes = enabled_codes(file)
+        key = (codes, file.settings.max_file_size)
+        if key not in self._unscreened:
+            self._unscreened[key] = fingerprint(codes, None, "unscreened", *key[1:])
+        return self._unscreened[key]
+
+    def fingerprint_of(self, file: SourceFile, entry: Entry) -> str:
+        """The fingerprint `entry` of `file` must have to be valid."""
+        from bgtask_lint.run.cache import says_nothing
+
+        if says_nothing(entry):
+            return self.unscreened_fingerprint(file)
+        return self.fingerprint(file)
+
     def checked_entry(self, file: SourceFile) -> Optional[Entry]:
         """The valid entry of a checked file, with its findings."""
-        return self.cache.lookup(file.key, self.fingerprint(file), file.in_project.is_checked)
+        entry = self.cache.entry(file.key)
+        if entry is None:
+            return None
+        fingerprint = self.fingerprint_of(file, entry)
+        return self.cache.lookup(file.key, fingerprint, file.in_project.is_checked)
 
     def facts_entry(self, file: SourceFile) -> Optional[Entry]:
         """The valid entry of a file not checked: what it says about others,
@@ -92,13 +126,14 @@ class RunCache:
                 continue
             entry = Entry(
                 stamp=file.stamp,  # of the bytes checked: a later save is seen
-                fingerprint=self.fingerprint(file),
+                fingerprint="",
                 matters=file.matters,
                 uses=file.uses,
                 deps=self._deps(file, {}),
                 tasks_here=file.in_project.facts_here(file.key),
                 diagnostics=by_file.get(file.key, []),
             )
+            entry.fingerprint = self.fingerprint_of(file, entry)
             self.cache.store(file.key, entry)
         for file in chain_ends:
             if file.stamp is None:
