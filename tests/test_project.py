@@ -453,3 +453,40 @@ def test_each_project_reports_what_its_comments_expect(cli, project):
     for where in sorted({f for f, _, _, _ in whole}):
         alone = findings(cli, project, where)
         assert [f for f in whole if f[0] == where] == [f for f in alone if f[0] == where], where
+
+
+AWAITS_THE_TASK = "from app.tasks import job\nclass Runner:\n    async def go(self):\n"
+AWAITS_ITS_OWN = "async def job():\n    pass\nclass Runner:\n    async def go(self):\n"
+
+
+@pytest.mark.parametrize(
+    ("caller", "fix"),
+    [
+        # A method of a class in another module awaits the task: making it
+        # a `def` would break that `await`, so no fix is offered.
+        (AWAITS_THE_TASK + "        await job()\n", None),
+        # That module awaits a `job` of its own: the fix is offered (unsafe,
+        # as code outside the project may call the task).
+        (AWAITS_ITS_OWN + "        await job()\n", "unsafe"),
+    ],
+)
+def test_a_task_awaited_in_another_module_gets_no_fix(cli, tmp_path, caller, fix):
+    """The fix makes the task a `def`, which breaks any `await` of it.
+    Whether another module calls it is read off that module's statements
+    that call something of the name, and what they use, among unrelated
+    code."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "tasks.py").write_text("import requests\nasync def job():\n    requests.get('/')\n")
+    (package / "routes.py").write_text(
+        "from fastapi import BackgroundTasks\nfrom app.tasks import job\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(job)\n"
+    )
+    unrelated = "".join(f"def helper_{n}(x):\n    return x + {n}\n" for n in range(200))
+    (package / "runner.py").write_text(unrelated + caller + unrelated.replace("helper", "more"))
+    result = cli("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path)
+    (finding,) = json.loads(result.stdout)
+    applicability = finding["fix"]["applicability"] if finding["fix"] else None
+    assert (finding["code"], applicability) == ("BGT003", fix)

@@ -142,6 +142,21 @@ class Outline:
                     pending.extend(self.parts[index].uses - seen)
         return frozenset(kept)
 
+    def matching(self, pattern: re.Pattern[str]) -> frozenset[int]:
+        """The parts whose text `pattern` finds something in (`name(`: a
+        call of it), with what they lead to: what a question about those
+        spots needs of the module."""
+        rows = {
+            self.text.count("\n", 0, found.start()) + 1 for found in pattern.finditer(self.text)
+        }
+        spots = {
+            i
+            for i, part in enumerate(self.parts)
+            if any(part.first <= r <= part.last for r in rows)
+        }
+        uses = set().union(*(self.parts[index].uses for index in spots))
+        return self.leads_to(tuple(sorted(uses))) | spots
+
     def reaching(self, seeds: set[int], names: frozenset[str] = frozenset()) -> frozenset[int]:
         """The parts a call from outside could go through to reach `seeds`
         or the bindings `names`: the seeds, the parts whose code uses a name

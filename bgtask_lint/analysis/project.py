@@ -38,10 +38,8 @@ READ_IN_PART = True
 
 def _key(path: Union[str, Path]) -> str:
     """How the project names a file: its absolute path as a string, symlinks
-    not resolved (a `stat` per path component, and a Path object, saved
-    thousands of times per run). Remembered for absolute strings, which a
-    run asks about again and again (a relative one depends on the working
-    directory)."""
+    not resolved (a `stat` per component, and a Path, saved thousands of
+    times a run); remembered for absolute strings, asked again and again."""
     if type(path) is str and path.startswith(os.sep):
         key = _KEYS.get(path)
         if key is None:
@@ -513,10 +511,9 @@ class Project:
         return known
 
     def called_elsewhere(self, model: Model, name: str) -> bool:
-        """Whether another module of the project calls the module-level
-        function `name` of `model`: a coroutine function called there may be
-        awaited, so it cannot become a `def`. Only modules whose text has
-        `name(` are parsed; one that cannot be parsed counts as calling it."""
+        """Whether another module calls the module-level function `name` of
+        `model` (there it may be awaited, so it cannot become a `def`): read
+        off its statements that have `name(`; a module not parsed counts."""
         here = _key(model.path)
         call = re.compile(rf"\b{re.escape(name)}\s*\(")
         for other in sorted({*self.checked, *self.context_files} - {here}):
@@ -525,7 +522,9 @@ class Project:
             text = self.text_of(other)
             if text is None or name not in text or not call.search(text):
                 continue
-            found = self.model_for_path(Path(other))
+            outline = self.outline(Path(other))  # none: model_keeping parses all of it
+            kept = outline.matching(call) if outline is not None else frozenset()
+            found = self.model_keeping(Path(other), kept)
             if found is None:
                 return True
             for site in found.calls:
