@@ -490,3 +490,26 @@ def test_a_task_awaited_in_another_module_gets_no_fix(cli, tmp_path, caller, fix
     (finding,) = json.loads(result.stdout)
     applicability = finding["fix"]["applicability"] if finding["fix"] else None
     assert (finding["code"], applicability) == ("BGT003", fix)
+
+
+def test_of_two_tasks_only_the_one_awaited_elsewhere_loses_its_fix(cli, tmp_path):
+    """The modules of a project are read once for all the tasks of a module."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    blocking = "async def {}():\n    requests.get('/')\n"
+    (package / "tasks.py").write_text(
+        "import requests\n" + blocking.format("job") + blocking.format("report")
+    )
+    (package / "routes.py").write_text(
+        "from fastapi import BackgroundTasks\nfrom app.tasks import job, report\n"
+        "def route(bt: BackgroundTasks):\n    bt.add_task(job)\n    bt.add_task(report)\n"
+    )
+    (package / "runner.py").write_text(AWAITS_THE_TASK + "        await job()\n")
+    result = cli("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path)
+    fixes = {
+        item["message"].split("`")[1]: item["fix"] and item["fix"]["applicability"]
+        for item in json.loads(result.stdout)
+    }
+    assert fixes == {"job": None, "report": "unsafe"}

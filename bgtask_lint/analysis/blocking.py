@@ -236,11 +236,14 @@ def used_only_as_tasks(model: Model, uses: list[TaskUse]) -> set[FunctionInfo]:
             # The callable itself, or what a `partial(...)` wraps.
             names = [arg.value for arg in handed.args] if isinstance(handed, cst.Call) else [handed]
             nodes.update(id(name) for name in names if isinstance(name, cst.Name))
-    project = model.project
-    return {
+    only_here = {
         info
         for info, nodes in handed_over.items()
         if info.is_module_level
         and all(id(use.node) in nodes for use in model.local_uses(model.module, info.name))
-        and not (project is not None and project.called_elsewhere(model, info.name))
     }
+    project = model.project
+    if project is None or not only_here:
+        return only_here
+    elsewhere = project.called_elsewhere(model, frozenset(info.name for info in only_here))
+    return {info for info in only_here if info.name not in elsewhere}

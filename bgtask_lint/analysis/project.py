@@ -510,30 +510,29 @@ class Project:
             known = self._mention[key, words] = _mentions(text, words)
         return known
 
-    def called_elsewhere(self, model: Model, name: str) -> bool:
-        """Whether another module calls the module-level function `name` of
-        `model` (there it may be awaited, so it cannot become a `def`): read
-        off its statements that have `name(`; a module not parsed counts."""
-        here = _key(model.path)
-        call = re.compile(rf"\b{re.escape(name)}\s*\(")
+    def called_elsewhere(self, model: Model, names: frozenset[str]) -> frozenset[str]:
+        """The module-level functions `names` of `model` another module calls
+        (there they may be awaited, so they cannot become `def`s): read off its
+        statements that call such a name; a module not parsed calls them all."""
+        here, called = _key(model.path), set[str]()
         for other in sorted({*self.checked, *self.context_files} - {here}):
-            if not other.endswith((".py", ".pyi")):
-                continue
-            text = self.text_of(other)
-            if text is None or name not in text or not call.search(text):
+            text = self.text_of(other) if other.endswith((".py", ".pyi")) else None
+            wanted = sorted(n for n in names - called if text is not None and n in text)
+            if called == names:
+                break
+            call = re.compile(rf"\b(?:{'|'.join(map(re.escape, wanted))})\s*\(")
+            if not wanted or not call.search(text or ""):
                 continue
             outline = self.outline(Path(other))  # none: model_keeping parses all of it
             kept = outline.matching(call) if outline is not None else frozenset()
             found = self.model_keeping(Path(other), kept)
             if found is None:
-                return True
+                return names
             for site in found.calls:
                 ref = found.resolve_function(site.node.func, site.function)
-                if ref is None or not ref.info.is_module_level or ref.info.name != name:
-                    continue
-                if _key(ref.model.path) == here:
-                    return True
-        return False
+                if ref is not None and ref.info.is_module_level and _key(ref.model.path) == here:
+                    called.add(ref.info.name)
+        return names & called
 
     def mentioned_elsewhere(self, model: Model, name: str) -> bool:
         """Whether another module of the project may use the module-level
