@@ -81,13 +81,16 @@ _NEAREST: dict[tuple[str, tuple[str, ...], str], Optional[Pin]] = {}
 def _nearest(area: str, parts: tuple[str, ...], package: str) -> Optional[Pin]:
     key = (area, parts, package)
     if key not in _NEAREST:
-        _NEAREST[key] = _nearest_of(_pinning(area, package), parts)
+        _NEAREST[key] = _nearest_of(area, parts, package)
     return _NEAREST[key]
 
 
-def _nearest_of(pinning: tuple[tuple[_PinFile, Pin], ...], parts: tuple[str, ...]) -> Optional[Pin]:
-    def closeness(found: tuple[_PinFile, Pin]) -> tuple[int, int, str]:
-        file = found[0]
+def _nearest_of(area: str, parts: tuple[str, ...], package: str) -> Optional[Pin]:
+    """The pin of the nearest file that pins `package`, reading the files
+    nearest first: the others (a repository's other lock files, megabytes
+    each) are not read."""
+
+    def closeness(file: _PinFile) -> tuple[int, int, str]:
         shared = 0
         for mine, theirs in zip(parts, file.parts):
             if mine != theirs:
@@ -95,14 +98,11 @@ def _nearest_of(pinning: tuple[tuple[_PinFile, Pin], ...], parts: tuple[str, ...
             shared += 1
         return len(parts) + len(file.parts) - 2 * shared, file.rank, file.name
 
-    return min(pinning, key=closeness)[1] if pinning else None
-
-
-@lru_cache(maxsize=64)
-def _pinning(area: str, package: str) -> tuple[tuple[_PinFile, Pin], ...]:
-    """The files under `area` that pin `package`, with their pins."""
-    found = ((f, _read(area, f.name, f.rank, package)) for f in _pin_files(area))
-    return tuple((f, pin) for f, pin in found if pin is not None)
+    for file in sorted(_pin_files(area), key=closeness):
+        pin = _read(area, file.name, file.rank, package)
+        if pin is not None:
+            return pin
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -299,5 +299,5 @@ def forget() -> None:
     """See api.forget_what_was_read."""
     _NEAREST.clear()
     _OF_DIRECTORY.clear()
-    for cached in (_pinning, search_area, _pin_files, _read, _text, _document):
+    for cached in (search_area, _pin_files, _read, _text, _document):
         cached.cache_clear()
