@@ -33,19 +33,25 @@ def is_test_code(path: Union[str, Path], root: Path, patterns: tuple[str, ...]) 
     path = os.fspath(path)
     if not os.path.isabs(path):  # a walked or checked file's key is absolute already
         path = os.path.abspath(path)
-    directory, name = os.path.split(path)
+    directory, _, name = path.rpartition(os.sep)
     names, globs = _kinds(patterns)
     if _directory_is_test(name, names):  # the file's own name, as a part
         return True
-    below = _below(directory, str(root))
-    if below is None:
-        return False
-    if _directory_is_test(below, names):
-        return True
-    if not globs:
-        return False
+    below, is_test = _directory_verdict(directory or os.sep, str(root), names)
+    if below is None or is_test or not globs:
+        return is_test
     relative = f"{below}/{name}" if below else name
     return any(fnmatch.fnmatchcase(relative, p) for p in globs)
+
+
+@cache
+def _directory_verdict(
+    directory: str, root: str, names: tuple[str, ...]
+) -> tuple[Optional[str], bool]:
+    """`directory` below `root` (None outside it), and whether a part of it
+    is a test directory: the same for every file in it."""
+    below = _below(directory, root)
+    return below, below is not None and _directory_is_test(below, names)
 
 
 @lru_cache(maxsize=64)
