@@ -465,6 +465,8 @@ AWAITS_ITS_OWN = "async def job():\n    pass\nclass Runner:\n    async def go(se
         # A method of a class in another module awaits the task: making it
         # a `def` would break that `await`, so no fix is offered.
         (AWAITS_THE_TASK + "        await job()\n", None),
+        # ... or through its module.
+        ("from app import tasks\n" + AWAITS_ITS_OWN + "        await tasks.job()\n", None),
         # That module awaits a `job` of its own: the fix is offered (unsafe,
         # as code outside the project may call the task).
         (AWAITS_ITS_OWN + "        await job()\n", "unsafe"),

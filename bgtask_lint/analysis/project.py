@@ -511,27 +511,29 @@ class Project:
         return known
 
     def called_elsewhere(self, model: Model, names: frozenset[str]) -> frozenset[str]:
-        """The module-level functions `names` of `model` another module calls
-        (there they may be awaited, so they cannot become `def`s): read off its
-        statements that call such a name; a module not parsed calls them all."""
+        """The module-level functions `names` of `model` other modules call
+        (they may await them: no `def`), read off the statements calling one."""
         here, called = _key(model.path), set[str]()
         for other in sorted({*self.checked, *self.context_files} - {here}):
             text = self.text_of(other) if other.endswith((".py", ".pyi")) else None
-            wanted = sorted(n for n in names - called if text is not None and n in text)
-            if called == names:
-                break
-            call = re.compile(rf"\b(?:{'|'.join(map(re.escape, wanted))})\s*\(")
+            wanted = {n for n in names - called if text is not None and n in text}
+            call = re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(wanted)))})\s*\(")
             if not wanted or not call.search(text or ""):
                 continue
             outline = self.outline(Path(other))  # none: model_keeping parses all of it
             kept = outline.matching(call) if outline is not None else frozenset()
             found = self.model_keeping(Path(other), kept)
             if found is None:
-                return names
-            for site in found.calls:
+                return names  # a module that cannot be parsed may call them all
+            for site in found.calls:  # of a name wanted (`f(...)`, `mod.f(...)`): resolved
+                callee = getattr(site.node.func, "attr", site.node.func)
+                if getattr(callee, "value", None) not in wanted:
+                    continue
                 ref = found.resolve_function(site.node.func, site.function)
                 if ref is not None and ref.info.is_module_level and _key(ref.model.path) == here:
                     called.add(ref.info.name)
+            if called == names:
+                break
         return names & called
 
     def mentioned_elsewhere(self, model: Model, name: str) -> bool:
