@@ -182,9 +182,10 @@ def _word_of(package: str) -> str:
     return max(re.split(r"[-_.]", package.lower()), key=len)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _text(path: str) -> Optional[str]:
-    """A pin file's text, read once for both packages."""
+    """A pin file's text, read once for both packages (a few kept: a lock
+    file can be megabytes)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as stream:
             return stream.read()
@@ -237,7 +238,7 @@ def _from_manifest(text: str, package: str, source: str, basename: str) -> Optio
     return _from_tables(tables, package, source)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _document(text: str) -> Optional[dict[str, Any]]:
     """A manifest's TOML, parsed once for both packages."""
     try:

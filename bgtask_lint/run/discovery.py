@@ -153,7 +153,7 @@ def _directory(
         if here is not None and (not ignores or ignores[-1].base != absolute):
             ignores = (*ignores, here)
     # `os.path.join` per entry cost more than the rest of the loop.
-    prefix = shown if shown.endswith(os.sep) else shown + os.sep
+    prefix = shown if shown.endswith((os.sep, os.altsep or os.sep)) else shown + os.sep
     for name, is_dir, entry in entries:
         relative = f"{base}/{name}" if base else name
         if not is_dir and not settings.is_included_name(name, relative):
