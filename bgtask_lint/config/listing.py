@@ -33,7 +33,7 @@ def entries_of(directory: Union[str, os.PathLike[str]]) -> tuple[frozenset[str],
             with os.scandir(key) as found:
                 for entry in found:
                     names.add(entry.name)
-                    if _is_dir(entry):
+                    if is_directory(entry):
                         directories.add(entry.name)
         except OSError:
             pass
@@ -57,7 +57,8 @@ def remember(directory: str, names: Iterable[str], directories: Iterable[str]) -
     _LISTED[directory] = (frozenset(names), frozenset(directories))
 
 
-def _is_dir(entry: os.DirEntry[str]) -> bool:
+def is_directory(entry: os.DirEntry[str]) -> bool:
+    """`entry.is_dir()`, False when it cannot be told."""
     try:
         return entry.is_dir()
     except OSError:

@@ -73,19 +73,9 @@ def nearest_pin(project_root: Path, directory: str, package: str) -> Optional[Pi
 
 # The answers of nearest_pin, asked once per directory of checked files.
 _OF_DIRECTORY: dict[tuple[Path, str, str], Optional[Pin]] = {}
-# The pin of each directory asked about, by (area, its parts, package): a
-# run asks once per directory of checked files, thousands in a large tree.
-_NEAREST: dict[tuple[str, tuple[str, ...], str], Optional[Pin]] = {}
 
 
 def _nearest(area: str, parts: tuple[str, ...], package: str) -> Optional[Pin]:
-    key = (area, parts, package)
-    if key not in _NEAREST:
-        _NEAREST[key] = _nearest_of(area, parts, package)
-    return _NEAREST[key]
-
-
-def _nearest_of(area: str, parts: tuple[str, ...], package: str) -> Optional[Pin]:
     """The pin of the nearest file that pins `package`, reading the files
     nearest first: the others (a repository's other lock files, megabytes
     each) are not read."""
@@ -298,7 +288,6 @@ def _table(document: Any, key: str, kind: type = dict) -> Any:
 
 def forget() -> None:
     """See api.forget_what_was_read."""
-    _NEAREST.clear()
     _OF_DIRECTORY.clear()
     for cached in (search_area, _pin_files, _read, _text, _document):
         cached.cache_clear()

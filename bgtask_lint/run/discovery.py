@@ -138,7 +138,7 @@ def _directory(
     """One directory's files, and _Descend for each subdirectory, in name order."""
     try:
         with os.scandir(absolute) as found:
-            entries = sorted((entry.name, _is_dir(entry), entry) for entry in found)
+            entries = sorted((e.name, listing.is_directory(e), e) for e in found)
     except OSError as error:
         yield Found(Path(shown), error.strerror or str(error))
         return
@@ -173,10 +173,3 @@ def _directory(
         elif child not in seen:
             seen.add(child)
             yield Found(child, absolute=entry.path)
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
