@@ -84,7 +84,6 @@ def test_plain_names_and_globs_keep_the_last_match_winning(tmp_path):
 
 def test_verdicts_agree_with_git_itself(tmp_path):
     """The matcher against `git check-ignore` on the same tree."""
-    from bgtask_lint.run import gitignore
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".gitignore").write_text(
@@ -127,33 +126,13 @@ def test_verdicts_agree_with_git_itself(tmp_path):
         ".venv",
         "pkg/.venv",
     }
-    for relative in paths:
-        target = tmp_path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if relative in directories:
-            target.mkdir(exist_ok=True)
-        else:
-            target.write_text("")
-    for relative in paths:
-        is_dir = relative in directories
-        absolute = str(tmp_path / relative)
-        ours = gitignore.is_ignored(
-            absolute, is_dir, gitignore.inherited(str((tmp_path / relative).parent))
-        )
-        git = (
-            subprocess.run(
-                ["git", "check-ignore", "-q", relative + ("/" if is_dir else "")], cwd=tmp_path
-            ).returncode
-            == 0
-        )
-        assert ours == git, relative
+    assert_agrees_with_git(tmp_path, paths, directories)
 
 
 def test_plain_paths_and_endings_agree_with_git_itself(tmp_path):
     """The rules answered without an expression (plain names, anchored
     plain paths, `*` and `*.ending`), mixed with negations, against
     `git check-ignore`."""
-    from bgtask_lint.run import gitignore
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".gitignore").write_text(
@@ -181,8 +160,16 @@ def test_plain_paths_and_endings_agree_with_git_itself(tmp_path):
         "tmp",
     ]
     directories = {"x/notes"}
+    assert_agrees_with_git(tmp_path, paths, directories, "--no-index")
+
+
+def assert_agrees_with_git(root, paths, directories, *options):
+    """Make `paths` under the work tree `root` (those in `directories` as
+    directories), then ask the matcher and `git check-ignore` about each."""
+    from bgtask_lint.run import gitignore
+
     for relative in paths:
-        target = tmp_path / relative
+        target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if relative in directories:
             target.mkdir(exist_ok=True)
@@ -191,10 +178,9 @@ def test_plain_paths_and_endings_agree_with_git_itself(tmp_path):
     for relative in paths:
         is_dir = relative in directories
         ours = gitignore.is_ignored(
-            str(tmp_path / relative), is_dir, gitignore.inherited(str((tmp_path / relative).parent))
+            str(root / relative), is_dir, gitignore.inherited(str((root / relative).parent))
         )
         git = subprocess.run(
-            ["git", "check-ignore", "-q", "--no-index", relative + ("/" if is_dir else "")],
-            cwd=tmp_path,
+            ["git", "check-ignore", "-q", *options, relative + ("/" if is_dir else "")], cwd=root
         )
         assert ours == (git.returncode == 0), relative

@@ -477,18 +477,9 @@ def test_a_task_awaited_in_another_module_gets_no_fix(cli, tmp_path, caller, fix
     Whether another module calls it is read off that module's statements
     that call something of the name, and what they use, among unrelated
     code."""
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-    package = tmp_path / "app"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "tasks.py").write_text("import requests\nasync def job():\n    requests.get('/')\n")
-    (package / "routes.py").write_text(
-        "from fastapi import BackgroundTasks\nfrom app.tasks import job\n"
-        "def route(bt: BackgroundTasks):\n    bt.add_task(job)\n"
-    )
     unrelated = "".join(f"def helper_{n}(x):\n    return x + {n}\n" for n in range(200))
-    (package / "runner.py").write_text(unrelated + caller + unrelated.replace("helper", "more"))
-    result = cli("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path)
+    runner = unrelated + caller + unrelated.replace("helper", "more")
+    result = check_task_project(cli, tmp_path, ("job",), runner)
     (finding,) = json.loads(result.stdout)
     applicability = finding["fix"]["applicability"] if finding["fix"] else None
     assert (finding["code"], applicability) == ("BGT003", fix)
@@ -496,22 +487,29 @@ def test_a_task_awaited_in_another_module_gets_no_fix(cli, tmp_path, caller, fix
 
 def test_of_two_tasks_only_the_one_awaited_elsewhere_loses_its_fix(cli, tmp_path):
     """The modules of a project are read once for all the tasks of a module."""
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-    package = tmp_path / "app"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    blocking = "async def {}():\n    requests.get('/')\n"
-    (package / "tasks.py").write_text(
-        "import requests\n" + blocking.format("job") + blocking.format("report")
+    result = check_task_project(
+        cli, tmp_path, ("job", "report"), AWAITS_THE_TASK + "        await job()\n"
     )
-    (package / "routes.py").write_text(
-        "from fastapi import BackgroundTasks\nfrom app.tasks import job, report\n"
-        "def route(bt: BackgroundTasks):\n    bt.add_task(job)\n    bt.add_task(report)\n"
-    )
-    (package / "runner.py").write_text(AWAITS_THE_TASK + "        await job()\n")
-    result = cli("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path)
     fixes = {
         item["message"].split("`")[1]: item["fix"] and item["fix"]["applicability"]
         for item in json.loads(result.stdout)
     }
     assert fixes == {"job": None, "report": "unsafe"}
+
+
+def check_task_project(cli, tmp_path, tasks, runner):
+    """Check a package `app` whose route queues the blocking async `tasks`
+    of app/tasks.py, beside app/runner.py holding `runner`."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    blocking = "".join(f"async def {name}():\n    requests.get('/')\n" for name in tasks)
+    (package / "tasks.py").write_text("import requests\n" + blocking)
+    (package / "routes.py").write_text(
+        f"from fastapi import BackgroundTasks\nfrom app.tasks import {', '.join(tasks)}\n"
+        "def route(bt: BackgroundTasks):\n"
+        + "".join(f"    bt.add_task({name})\n" for name in tasks)
+    )
+    (package / "runner.py").write_text(runner)
+    return cli("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path)
