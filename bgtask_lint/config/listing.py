@@ -15,11 +15,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Union
+from typing import Optional, Protocol, Union
 
 # A directory's entry names, and which of them are directories (as
 # `os.scandir` tells, without a `stat` of its own).
 _LISTED: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+class Memo(Protocol):
+    """Listings kept between runs (run/walk_memo.py), by directory time."""
+
+    def listing(
+        self, directory: str, mtime_ns: int
+    ) -> Optional[tuple[list[str], frozenset[str]]]: ...
+
+    def store_listing(
+        self, directory: str, mtime_ns: int, names: list[str], directories: frozenset[str]
+    ) -> None: ...
+
+
+# The memo of a run with a cache: a directory as it was is not listed again.
+_MEMO: Optional[Memo] = None
+
+
+def recall_from(memo: Optional[Memo]) -> None:
+    """Take the listings of directories that did not change from `memo`
+    (None: list every directory), and keep new ones there."""
+    global _MEMO
+    _MEMO = memo
 
 
 def entries_of(directory: Union[str, os.PathLike[str]]) -> tuple[frozenset[str], frozenset[str]]:
@@ -28,17 +51,46 @@ def entries_of(directory: Union[str, os.PathLike[str]]) -> tuple[frozenset[str],
     key = os.fspath(directory)
     listed = _LISTED.get(key)
     if listed is None:
-        names, directories = set(), set()
-        try:
-            with os.scandir(key) as found:
-                for entry in found:
-                    names.add(entry.name)
-                    if is_directory(entry):
-                        directories.add(entry.name)
-        except OSError:
-            pass
-        listed = _LISTED[key] = (frozenset(names), frozenset(directories))
+        listed = _LISTED[key] = _memorized(key) or _list(key)
     return listed
+
+
+def _memorized(directory: str) -> Optional[tuple[frozenset[str], frozenset[str]]]:
+    if _MEMO is None:
+        return None
+    try:
+        mtime = os.stat(directory).st_mtime_ns
+    except OSError:
+        return None
+    kept = _MEMO.listing(directory, mtime)
+    if kept is not None:
+        return frozenset(kept[0]), kept[1]
+    names, directories, linked = [], set(), False
+    try:
+        with os.scandir(directory) as found:
+            for entry in found:
+                names.append(entry.name)
+                if is_directory(entry):
+                    directories.add(entry.name)
+                linked = linked or is_link(entry)
+    except OSError:
+        return None
+    if not linked:
+        _MEMO.store_listing(directory, mtime, sorted(names), frozenset(directories))
+    return frozenset(names), frozenset(directories)
+
+
+def _list(directory: str) -> tuple[frozenset[str], frozenset[str]]:
+    names, directories = set(), set()
+    try:
+        with os.scandir(directory) as found:
+            for entry in found:
+                names.add(entry.name)
+                if is_directory(entry):
+                    directories.add(entry.name)
+    except OSError:
+        pass
+    return frozenset(names), frozenset(directories)
 
 
 def names_in(directory: Union[str, os.PathLike[str]]) -> frozenset[str]:
@@ -65,6 +117,15 @@ def is_directory(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+def is_link(entry: os.DirEntry[str]) -> bool:
+    """`entry.is_symlink()`, True when it cannot be told."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True
+
+
 def forget() -> None:
     """See api.forget_what_was_read."""
     _LISTED.clear()
+    recall_from(None)

@@ -178,13 +178,17 @@ class Cache:
             pass  # a cache that cannot be written only costs the next run time
 
     def _make_directory(self) -> None:
-        directory = self.path.parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            if not (directory / ".gitignore").exists():
-                (directory / ".gitignore").write_text("*\n")
-        except OSError:
-            pass  # save says so by writing nothing
+        make_directory(self.path.parent)
+
+
+def make_directory(directory: Path) -> None:
+    """The cache directory, made with a .gitignore that ignores it all."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if not (directory / ".gitignore").exists():
+            (directory / ".gitignore").write_text("*\n")
+    except OSError:
+        pass  # save says so by writing nothing
 
 
 def fingerprint(codes: frozenset[str], options: Optional[Any], *context: Any) -> str:

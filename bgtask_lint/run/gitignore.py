@@ -34,12 +34,16 @@ class _Rule:
 
 
 class IgnoreFile:
-    """The rules of one .gitignore, relative to the directory it is in."""
+    """The rules of one .gitignore (at a repository root, with
+    .git/info/exclude), relative to the directory it is in. They are read
+    when first asked about: a walk that finds its directories as the last
+    run did asks nothing, and needs only the files' stamps (`stamp`)."""
 
-    def __init__(self, base: str, rules: tuple[_Rule, ...]) -> None:
+    def __init__(self, base: str, sources: tuple[str, ...]) -> None:
         self.base = base
-        self.rules = rules
+        self.sources = sources  # the files the rules are read from, in order
         self._prefix = base.rstrip(os.sep) + os.sep
+        self._rules: Optional[tuple[_Rule, ...]] = None
         # For each kind of entry (file, directory), every rule that can apply
         # to it as sets of plain names and paths, a tuple of endings and one
         # expression for the rest: most paths match no rule, and these say
@@ -49,6 +53,36 @@ class IgnoreFile:
         self._paths: dict[bool, frozenset[str]] = {}
         self._suffixes: dict[bool, tuple[str, ...]] = {}
         self._globs: dict[bool, Optional[re.Pattern]] = {}
+
+    @property
+    def stamp(self) -> tuple[tuple[int, int], ...]:
+        """The size and modification time of each source: what the rules
+        are as long as these stay."""
+        stamps = []
+        for source in self.sources:
+            try:
+                status = os.stat(source)
+            except OSError:
+                stamps.append((-1, -1))
+            else:
+                stamps.append((status.st_size, status.st_mtime_ns))
+        return tuple(stamps)
+
+    @property
+    def rules(self) -> tuple[_Rule, ...]:
+        if self._rules is None:
+            self._rules = self._read()
+        return self._rules
+
+    def _read(self) -> tuple[_Rule, ...]:
+        lines: list[str] = []
+        for source in self.sources:
+            try:
+                with open(source, encoding="utf-8", errors="replace") as f:
+                    lines.extend(f.read().splitlines())
+            except OSError:
+                continue
+        rules = tuple(rule for rule in map(_compile, lines) if rule is not None)
         for is_dir in (False, True):
             applicable = [r for r in rules if is_dir or not r.directory_only]
             self._names[is_dir] = frozenset(r.name for r in applicable if r.name is not None)
@@ -56,11 +90,13 @@ class IgnoreFile:
             self._suffixes[is_dir] = tuple(r.suffix for r in applicable if r.suffix is not None)
             globs = [f"(?:{r.pattern})" for r in applicable if _is_glob(r)]
             self._globs[is_dir] = _regex("|".join(globs)) if globs else None  # often the same
+        return rules
 
     def verdict(self, path: str, is_dir: bool) -> Optional[bool]:
         """True (ignored), False (re-included by `!`) or None (no rule matches)."""
         if not path.startswith(self._prefix):
             return None
+        rules = self.rules
         relative = path[len(self._prefix) :]
         if os.sep != "/":
             relative = relative.replace(os.sep, "/")
@@ -73,7 +109,7 @@ class IgnoreFile:
             or (globs is not None and globs.match(relative))
         ):
             return None
-        for rule in reversed(self.rules):  # the last matching pattern wins
+        for rule in reversed(rules):  # the last matching pattern wins
             if (is_dir or not rule.directory_only) and _matches(rule, relative, name):
                 return not rule.negate
         return None
@@ -105,19 +141,15 @@ def is_ignored(path: str, is_dir: bool, files: tuple[IgnoreFile, ...]) -> bool:
 @lru_cache(maxsize=4096)
 def load(directory: str) -> Optional[IgnoreFile]:
     """The .gitignore of `directory` (and, at a repository root, its
-    .git/info/exclude), or None."""
-    lines: list[str] = []
+    .git/info/exclude), or None when it has neither."""
     names = listing.names_in(directory)
-    for name in (".gitignore", os.path.join(".git", "info", "exclude")):
-        if name.split(os.sep)[0] not in names:
-            continue  # no file to open (opening it would say so, one call later)
-        try:
-            with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as f:
-                lines.extend(f.read().splitlines())
-        except OSError:
-            continue
-    rules = tuple(rule for rule in map(_compile, lines) if rule is not None)
-    return IgnoreFile(directory, rules) if rules else None
+    sources = tuple(
+        os.path.join(directory, name)
+        for name in (".gitignore", os.path.join(".git", "info", "exclude"))
+        if name.split(os.sep)[0] in names  # else no file to open
+        and (name == ".gitignore" or os.path.isfile(os.path.join(directory, name)))
+    )
+    return IgnoreFile(directory, sources) if sources else None
 
 
 @lru_cache(maxsize=1024)

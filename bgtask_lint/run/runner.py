@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from bgtask_lint.analysis.project import Project, find_project_root
+from bgtask_lint.config import listing
 from bgtask_lint.config.settings import SettingsResolver
 from bgtask_lint.diagnostic import file_error
 from bgtask_lint.run import parallel
@@ -36,6 +37,7 @@ from bgtask_lint.run.files import (
     index_file,
     read_and_screen,
 )
+from bgtask_lint.run.walk_memo import WalkMemo
 from bgtask_lint.run.workers import (
     CheckRequest,
     GetReady,
@@ -74,6 +76,8 @@ class Run:
         self.workers = workers
         # Fixes always start from the text.
         self.cache = RunCache(cache) if cache is not None and fix is None else None
+        # What the walk found in each directory, kept beside the cache.
+        self.memo = WalkMemo(cache.path.parent) if cache is not None and fix is None else None
         self.files: list[SourceFile] = []
         self.projects: dict[Path, Project] = {}
         # The paths asked for (absolute): a project they do not cover whole is
@@ -475,6 +479,9 @@ class Run:
         """Cache what was computed this run (with its dependencies)."""
         if self.cache is not None:
             self.cache.store(self.files, self.chain_ends, self.result.diagnostics)
+        if self.memo is not None:
+            self.memo.save()  # with what was listed after the walk (pins, context)
+            listing.recall_from(None)
 
 
 # How many times cheaper than a checked file of its size a file read for
@@ -502,8 +509,13 @@ def discover_into(
 ) -> None:
     from bgtask_lint.run.discovery import discover
 
+    listing.recall_from(run.memo)
     found_files = discover(
-        list(paths), run.resolver, force_exclude=force_exclude, respect_gitignore=respect_gitignore
+        list(paths),
+        run.resolver,
+        force_exclude=force_exclude,
+        respect_gitignore=respect_gitignore,
+        memo=run.memo,
     )
     run.requested.extend(os.path.abspath(path) for path in paths)
     for found in found_files:
