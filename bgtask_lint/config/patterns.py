@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Optional, Union
@@ -35,7 +36,7 @@ def is_test_code(path: Union[str, Path], root: Path, patterns: tuple[str, ...]) 
         path = os.path.abspath(path)
     directory, _, name = path.rpartition(os.sep)
     names, globs = _kinds(patterns)
-    if _directory_is_test(name, names):  # the file's own name, as a part
+    if names and _part_pattern(names).match(name):  # the file's own name, as a part
         return True
     below, is_test = _directory_verdict(directory or os.sep, str(root), names)
     if below is None or is_test or not globs:
@@ -72,8 +73,15 @@ def _below(directory: str, root: str) -> Optional[str]:
     return directory[len(prefix) :].replace(os.sep, "/")
 
 
-# Unbounded: asked once per directory and file name of a run, which a
-# large tree has tens of thousands of; a bounded cache thrashed.
-@cache
 def _directory_is_test(relative: str, names: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(part, p) for part in relative.split("/") if part for p in names)
+    if not names:
+        return False
+    pattern = _part_pattern(names)
+    return any(pattern.match(part) for part in relative.split("/") if part)
+
+
+@lru_cache(maxsize=64)
+def _part_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression for `fnmatchcase(part, name)` over all of `names`: a
+    run asks it of every file's name."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(name)})" for name in names))

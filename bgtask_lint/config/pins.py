@@ -127,26 +127,27 @@ def _pin_files(area: str) -> tuple[_PinFile, ...]:
         entered.add((identity.st_dev, identity.st_ino))
         if "pyvenv.cfg" in names and parts:
             continue  # a virtual environment
-        below = []
-        for name in sorted(names):
-            path = "/".join((*parts, name))
-            if name in directories:
-                if not name.startswith(".") and name not in _SKIPPED:
-                    below.append((os.path.join(directory, name), (*parts, name)))
-            elif name in LOCK_FILES:
-                found.append(_PinFile(parts, path, 0))
-            elif _is_requirements(name, parts):
-                found.append(_PinFile(parts, path, 1))
+        # Only the names of pin files are spelled out: a tree has hundreds
+        # of thousands of others.
+        in_requirements = bool(parts) and parts[-1] == "requirements"
+        for name in names:
+            if name in LOCK_FILES:
+                rank = 0
+            elif name.endswith(".txt") and (in_requirements or name.startswith("requirements")):
+                rank = 1
             elif name in MANIFESTS:
-                found.append(_PinFile(parts, path, 2))
+                rank = 2
+            else:
+                continue
+            if name not in directories:
+                found.append(_PinFile(parts, "/".join((*parts, name)), rank))
+        below = [
+            (os.path.join(directory, name), (*parts, name))
+            for name in sorted(directories)
+            if not name.startswith(".") and name not in _SKIPPED
+        ]
         stack.extend(reversed(below))
-    return tuple(found)
-
-
-def _is_requirements(name: str, parts: tuple[str, ...]) -> bool:
-    if not name.endswith(".txt"):
-        return False
-    return name.startswith("requirements") or (bool(parts) and parts[-1] == "requirements")
+    return tuple(sorted(found, key=lambda file: file.name))
 
 
 @lru_cache(maxsize=1024)
