@@ -165,3 +165,28 @@ def test_a_module_that_appears_later_is_followed(tmp_path):
     # Probes of paths that do not exist are kept as the directories' times.
     listed = [dep for dep in route["deps"] if dep.startswith("\0")]
     assert listed and all(os.path.exists(dep) for dep in route["deps"] if dep not in listed)
+
+
+def test_a_chain_end_checked_again_does_not_keep_stale_stamps(tmp_path):
+    """A chain end's entry keeps what it said about other files while what
+    that was read from stands. Once a directory it was read from changed,
+    the entry stored again must not carry that directory's old time: the
+    entry would never be valid again, and every run would check it anew."""
+    from bgtask_lint.analysis.project import Project
+    from bgtask_lint.config.settings import Settings
+    from bgtask_lint.run.cache import LISTING, LISTING_KEY, Cache, Entry, stamp
+    from bgtask_lint.run.caching import RunCache
+    from bgtask_lint.run.files import SourceFile
+
+    end = tmp_path / "service.py"
+    end.write_text("def work(db):\n    db.query()\n")
+    project = Project(tmp_path, [tmp_path], 10**6)
+    file = SourceFile(str(end), str(end), Settings(root=tmp_path), project, stamp=stamp(str(end)))
+    cache = Cache(tmp_path / "cache")
+    old_time = {LISTING_KEY + str(tmp_path): (LISTING, 1, False)}  # it has changed since
+    fingerprint = RunCache(cache).fingerprint(file)
+    said = [(str(tmp_path / "routes.py"), "fact")]
+    cache.store(str(end), Entry(file.stamp, fingerprint, False, said, old_time, [], checked=False))
+    RunCache(cache).store([], [file], [])
+    again = Cache(tmp_path / "cache")
+    assert again.lookup(str(end), fingerprint, project.is_checked, for_facts=True) is not None

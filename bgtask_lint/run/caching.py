@@ -139,7 +139,10 @@ class RunCache:
             if file.stamp is None:
                 continue
             project = file.in_project
-            known = self.cache.entry(file.key)
+            # What it says about other files is kept while what that was read
+            # from is as it was (its own deps then stay): stale stamps carried
+            # over would make the entry stored here never valid again.
+            known = self.facts_entry(file)
             kept = known if known is not None and not known.checked else None
             entry = Entry(
                 stamp=file.stamp,
