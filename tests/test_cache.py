@@ -190,3 +190,27 @@ def test_a_chain_end_checked_again_does_not_keep_stale_stamps(tmp_path):
     RunCache(cache).store([], [file], [])
     again = Cache(tmp_path / "cache")
     assert again.lookup(str(end), fingerprint, project.is_checked, for_facts=True) is not None
+
+
+def test_a_warm_run_on_a_few_files_reads_no_unchanged_file_for_its_imports(tmp_path, monkeypatch):
+    """Which files of the project import the checked ones is kept in the
+    cache by each file's stamp: pre-commit's run on the changed files does
+    not read the whole project again to tell, but sees an edited import."""
+    from bgtask_lint.run import context
+
+    shop = shop_copy(tmp_path)
+    first = findings(shop, "shop/api/routes.py")
+    read: list[str] = []
+    real = context.imported_modules
+
+    def imported_modules(text, *module):
+        read.append(text)
+        return real(text, *module)
+
+    monkeypatch.setattr(context, "imported_modules", imported_modules)
+    assert findings(shop, "shop/api/routes.py") == first
+    assert read == []
+    helpers = shop / "shop" / "helpers.py"
+    helpers.write_text(helpers.read_text() + "\nimport shop.api.routes\n")
+    findings(shop, "shop/api/routes.py")
+    assert len(read) == 1 and "import shop.api.routes" in read[0]

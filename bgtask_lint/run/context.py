@@ -18,15 +18,19 @@ there in turn. A file whose imports all lead elsewhere is not parsed at all.
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
+from bgtask_lint import __version__
 from bgtask_lint.analysis import project as reading  # READ_IN_PART, read when asked
 from bgtask_lint.analysis.imports import absolute_module, imported_modules
-from bgtask_lint.run.cache import stamp
+from bgtask_lint.run.cache import make_directory, stamp
 from bgtask_lint.text.source import Stamp
 
 if TYPE_CHECKING:
@@ -295,16 +299,70 @@ def _below(module: str, package: str) -> bool:
     return module == package or module.startswith(f"{package}.")
 
 
-# A long-lived process (the language server) keeps what each file imports
-# between runs, by the file's size and modification time, as ruff's cache
-# does: an edit in the editor then reads no file it did not change. A
-# command-line run reads each file once anyway, and keeps nothing.
+# What each file imports, kept between runs by the file's size and
+# modification time, as ruff's cache does: a long-lived process (the
+# language server) keeps it in memory, so that an edit in the editor reads
+# no file it did not change; a run with a cache keeps it there, so that a
+# pre-commit run on a few files does not read the whole project to find
+# which files import them.
 _remembered: Optional[dict[str, tuple[Stamp, tuple[Optional[str], bool], set[str]]]] = None
+_IMPORTS_FILE = f"imports-v{__version__}.json"
 
 
 def remember_between_runs(on: bool = True) -> None:
     global _remembered
     _remembered = {} if on else None
+
+
+@contextmanager
+def imports_kept_in(cache_directory: Optional[Path]) -> Iterator[None]:
+    """What files import, read from the cache in `cache_directory` and
+    written back with what this run read (None: no cache, nothing kept).
+    The language server's own memory, when on, is used instead."""
+    global _remembered
+    if cache_directory is None or _remembered is not None:
+        yield
+        return
+    path = cache_directory / _IMPORTS_FILE
+    _remembered = _read_imports(path)
+    before = dict(_remembered)
+    try:
+        yield
+    finally:
+        kept, _remembered = _remembered, None
+        if kept != before:
+            _write_imports(path, kept)
+
+
+def _read_imports(path: Path) -> dict[str, tuple[Stamp, tuple[Optional[str], bool], set[str]]]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # missing or unreadable: read the files again
+    kept = {}
+    try:
+        for file, (size, mtime, module, is_package, names) in raw.items():
+            module = None if module is None else str(module)
+            kept[str(file)] = ((int(size), int(mtime)), (module, bool(is_package)), set(names))
+    except (AttributeError, TypeError, ValueError):
+        return {}  # of another shape
+    return kept
+
+
+def _write_imports(
+    path: Path, kept: dict[str, tuple[Stamp, tuple[Optional[str], bool], set[str]]]
+) -> None:
+    data = {
+        file: [*now, *module, sorted(names)] for file, (now, module, names) in sorted(kept.items())
+    }
+    make_directory(path.parent)
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".imports-")
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # not kept: the next run reads the files again
 
 
 def _imported_modules(project: Project, path: str) -> set[str]:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from bgtask_lint.analysis.project import Project, find_project_root
 from bgtask_lint.config import listing
@@ -184,7 +184,14 @@ class Run:
         paths asked for do not cover the whole project, and that some rule
         could use: those to index this run (the others' facts are taken from
         the cache here)."""
-        from bgtask_lint.run.context import covers, leading_files
+        from bgtask_lint.run.context import covers, imports_kept_in
+
+        cache_directory = self.memo.path.parent if self.memo is not None else None
+        with imports_kept_in(cache_directory):
+            return self._leading_files(covers)
+
+    def _leading_files(self, covers: Callable[[Sequence[str], Path], bool]) -> list[SourceFile]:
+        from bgtask_lint.run.context import leading_files
 
         todo = []
         for project in self.projects.values():
