@@ -115,7 +115,9 @@ def test_no_cache_writes_nothing(tmp_path):
     assert not (shop / ".bgtask_lint_cache").exists()
 
 
-def test_a_warm_run_does_not_import_libcst(tmp_path):
+def test_a_warm_run_does_not_import_libcst_nor_multiprocessing(tmp_path):
+    """Nothing is parsed and no worker is started: importing either was a
+    good part of a warm run."""
     shop = shop_copy(tmp_path)
     findings(shop, ".")
     probe = (
@@ -126,12 +128,14 @@ def test_a_warm_run_does_not_import_libcst(tmp_path):
         "except SystemExit:\n"
         "    pass\n"
         "print('libcst imported:', 'libcst' in sys.modules, file=sys.stderr)\n"
+        "print('multiprocessing imported:', 'multiprocessing' in sys.modules, file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "BGTASK_LINT_NO_CACHE"}
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=shop, capture_output=True, text=True, env=env
     )
     assert "libcst imported: False" in result.stderr, result.stderr
+    assert "multiprocessing imported: False" in result.stderr, result.stderr
 
 
 def test_a_module_that_appears_later_is_followed(tmp_path):

@@ -16,15 +16,16 @@ that needs another module to follow a task parses it itself.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 Item = TypeVar("Item")
 
@@ -50,8 +51,11 @@ def forks_cheaply() -> bool:
 
 def may_start_workers() -> bool:
     """Whether this process may start processes: not one of a
-    multiprocessing pool's (flake8's -j workers are), which may have none."""
-    return not multiprocessing.current_process().daemon
+    multiprocessing pool's (flake8's -j workers are), which may have none.
+    Such a process has imported multiprocessing; a run that starts no
+    worker does not import it (a tenth of a warm pre-commit run)."""
+    imported = sys.modules.get("multiprocessing")
+    return imported is None or not imported.current_process().daemon
 
 
 def worker_count(files: Sequence[Any], requested: Optional[int]) -> int:
@@ -121,6 +125,8 @@ class Pool:
     def __init__(self, workers: int, state: Callable[[int], Any]) -> None:
         """`state(parent_pid)` makes a worker's state, whose `handle(request)`
         answers each request."""
+        import multiprocessing
+
         context = multiprocessing.get_context("fork" if FORKS else "spawn")
         self.connections: list[Connection] = []
         self.processes: list[Any] = []  # multiprocessing's Process of the context
@@ -202,7 +208,7 @@ class Pool:
         # when it says it is ready: the largest left, to the first one ready.
         while busy or (self._starting and any(queues)):
             listening = sorted(set(busy) | self._starting)
-            ready = {id(c) for c in wait([self.connections[w] for w in listening])}
+            ready = {id(c) for c in _wait([self.connections[w] for w in listening])}
             for worker in [w for w in listening if id(self.connections[w]) in ready]:
                 kind, value = self.connections[worker].recv()
                 if kind == "error":
@@ -313,3 +319,9 @@ def _die_with(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _wait(connections: list[Connection]) -> list[Any]:
+    from multiprocessing.connection import wait
+
+    return wait(connections)
