@@ -266,11 +266,12 @@ def forget_what_was_read() -> None:
     A long-lived caller (`check --watch`) calls it before each run, so an
     edited configuration counts."""
     from bgtask_lint.analysis import project
-    from bgtask_lint.config import formatting, listing, pins, settings
+    from bgtask_lint.config import documents, formatting, listing, pins, settings
     from bgtask_lint.output import shared
     from bgtask_lint.run import gitignore
 
     pins.forget()
+    documents.forget()
     listing.forget()
     settings.forget_rule_options()
     formatting.formatter_line_length.cache_clear()

@@ -405,3 +405,37 @@ def test_test_code_must_be_a_list_of_patterns(cli, tmp_path):
     (tmp_path / "a.py").write_text("x = 1\n")
     result = cli("check", ".", cwd=tmp_path)
     assert result.returncode == 2 and "test-code" in result.stderr
+
+
+def test_a_pyproject_is_parsed_once_for_settings_pins_and_line_length(tmp_path, monkeypatch):
+    """The settings, the FastAPI pin and the formatter's line length all
+    come from one pyproject.toml: TOML is parsed in Python, so it is parsed
+    once."""
+    from conftest import run_cli
+
+    from bgtask_lint.config import documents
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\ndependencies = ["fastapi==0.110.0"]\n\n'
+        "[tool.ruff]\nline-length = 100\n\n"
+        '[tool.bgtask-lint]\nextend-select = ["BGT"]\n'
+    )
+    (tmp_path / "app.py").write_text(
+        "from fastapi import BackgroundTasks\ndef f():\n    BackgroundTasks().add_task(print)\n"
+    )
+    parsed: list[str] = []
+    real_load, real_loads = documents.tomllib.load, documents.tomllib.loads
+
+    def load(handle):
+        parsed.append(handle.name)
+        return real_load(handle)
+
+    def loads(text):
+        parsed.append(text)
+        return real_loads(text)
+
+    monkeypatch.setattr(documents.tomllib, "load", load)
+    monkeypatch.setattr(documents.tomllib, "loads", loads)
+    result = run_cli("check", "--show-settings", "app.py", cwd=tmp_path)
+    assert "line-length = 100" in result.stdout and "fastapi==0.110.0" in result.stdout
+    assert parsed == [str(tmp_path / "pyproject.toml")]

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bgtask_lint.config.documents import toml_document
 from bgtask_lint.config.listing import names_in
 from bgtask_lint.config.versions import tomllib
 
@@ -43,7 +44,7 @@ def _read(path: Path) -> dict[str, Any]:
     if not os.path.isfile(path):
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return toml_document(os.fspath(path))
     except (OSError, UnicodeError, tomllib.TOMLDecodeError):
         return {}  # the formatter's own reading reports it
 

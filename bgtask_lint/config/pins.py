@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bgtask_lint.config import listing
+from bgtask_lint.config.documents import toml_document
 from bgtask_lint.config.versions import Pin, Version, allowed, tomllib
 
 LOCK_FILES = ("uv.lock", "poetry.lock", "Pipfile.lock")
@@ -165,7 +166,7 @@ def _read(area: str, name: str, rank: int, package: str) -> Optional[Pin]:
         return _pin(package, "==" + match.group("version"), name) if match else None
     if rank == 1:
         return _from_requirements(text.splitlines(), package, name)
-    return _from_manifest(text, package, name, basename)
+    return _from_manifest(os.path.join(area, name), package, name, basename)
 
 
 def _word_of(package: str) -> str:
@@ -206,8 +207,8 @@ def _from_requirements(lines: list[str], package: str, source: str) -> Optional[
     return None
 
 
-def _from_manifest(text: str, package: str, source: str, basename: str) -> Optional[Pin]:
-    document = _document(text)
+def _from_manifest(path: str, package: str, source: str, basename: str) -> Optional[Pin]:
+    document = _document(path)
     if document is None:
         return None  # the configuration's own reading reports a broken pyproject
     if basename == "Pipfile":
@@ -229,12 +230,12 @@ def _from_manifest(text: str, package: str, source: str, basename: str) -> Optio
     return _from_tables(tables, package, source)
 
 
-@lru_cache(maxsize=4)
-def _document(text: str) -> Optional[dict[str, Any]]:
-    """A manifest's TOML, parsed once for both packages."""
+def _document(path: str) -> Optional[dict[str, Any]]:
+    """A manifest's TOML (parsed once in a run, for both packages and the
+    settings)."""
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        return toml_document(path)
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError):
         return None
 
 
@@ -290,5 +291,5 @@ def _table(document: Any, key: str, kind: type = dict) -> Any:
 def forget() -> None:
     """See api.forget_what_was_read."""
     _OF_DIRECTORY.clear()
-    for cached in (search_area, _pin_files, _read, _text, _document):
+    for cached in (search_area, _pin_files, _read, _text):
         cached.cache_clear()

@@ -24,6 +24,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 
 from bgtask_lint.config import listing
 from bgtask_lint.config.blocking import BLOCKING_CALLS
+from bgtask_lint.config.documents import toml_document
 from bgtask_lint.config.formatting import formatter_line_length
 from bgtask_lint.config.options import DEFAULT_MAX_CALL_DEPTH, OUTPUT_FORMATS, RuleOptions
 from bgtask_lint.config.patterns import DEFAULT_TEST_CODE, is_test_code, matches
@@ -454,8 +455,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file as a dict; ConfigError (one line) when it cannot be read or
     is not valid UTF-8 TOML."""
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        return toml_document(os.fspath(path))
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
