@@ -101,3 +101,31 @@ def test_bgt006_screen(text, screened_in):
     from bgtask_lint.rules import screen
 
     assert screen(frozenset({"BGT006"}))(text) is screened_in
+
+
+@pytest.mark.parametrize(
+    "text, screened_in",
+    [
+        ("def f(tasks: BackgroundTasks): ...\n", True),
+        # Named only in a comment: a 705 KB module of Skyvern, and FastAPI's
+        # routing.py, were parsed for one each.
+        ("x = 1\n            # (BackgroundTaskExecutor), the run is made\n", False),
+        ("# tasks.add_task(send, 1)\n", False),
+        ("#response.background = task\n", False),
+        # A `#` after a quote may be in a string: the line is taken for code.
+        ('url = "/#"; tasks = BackgroundTasks()\n', True),
+        ('x = "a"  # BackgroundTasks\n', True),
+    ],
+)
+def test_triggers_count_in_code_only(text, screened_in):
+    from bgtask_lint.rules import DEFAULT_CODES, screen
+
+    assert screen(frozenset(DEFAULT_CODES))(text) is screened_in
+
+
+def test_an_unused_noqa_is_found_in_comments():
+    """BGT100's trigger is a code in a `noqa` comment: it counts there."""
+    from bgtask_lint.rules import screen
+
+    assert screen(frozenset({"BGT100"}))("x = 1  # noqa: BGT001\n")
+    assert not screen(frozenset({"BGT001"}))("x = 1  # noqa: BGT001\n")

@@ -15,7 +15,7 @@ import ast
 import importlib
 import pkgutil
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -103,31 +103,73 @@ DEFAULT_CODES: tuple[str, ...] = tuple(
 )
 
 
+_IN_COMMENTS_LINE = re.compile(r"^TRIGGERS_IN_COMMENTS = True$", re.MULTILINE)
+
+
+def triggers_in_comments(code: str) -> bool:
+    """Whether rule `code`'s triggers count in comments: its module says
+    `TRIGGERS_IN_COMMENTS = True` on a line of its own (BGT100 reads `noqa`
+    comments). Other rules read code only, so a file that names a trigger
+    only in a comment (`# see BackgroundTaskExecutor`) is not parsed."""
+    return _IN_COMMENTS_LINE.search(_source(code)) is not None
+
+
 class Screen:
     """Whether a text can have a finding of some rules: any of their triggers
-    matches. Substring tests first (they run at memory speed, a regular
-    expression does not): each trigger's literal start, then the expression."""
+    matches, in code (or, for a rule that says so, in a comment too).
+    Substring tests first (they run at memory speed, a regular expression
+    does not): each trigger's literal start, then the expression, then
+    whether a match is in a comment."""
 
-    def __init__(self, patterns: Collection[str]) -> None:
-        plain = {p for p in patterns if _literal_start(p) == p}
-        # A plain word inside another plain word adds nothing: `BackgroundTask`
-        # finds every file `BackgroundTasks` would.
-        kept = {p for p in patterns if not any(q != p and q in p for q in plain)}
-        self.checks = [
-            (_literal_start(p), None if p in plain else re.compile(p)) for p in sorted(kept)
-        ]
+    def __init__(self, patterns: Collection[tuple[str, bool]]) -> None:
+        """`patterns`: each trigger, and whether it counts in comments."""
+        anywhere = {p for p, in_comments in patterns if in_comments}
+        in_code = {p for p, _ in patterns} - anywhere
+        checks = []
+        for kept, in_comments in ((anywhere, True), (in_code, False)):
+            plain = {p for p in kept if _literal_start(p) == p}
+            # A plain word inside another plain word adds nothing: `BackgroundTask`
+            # finds every file `BackgroundTasks` would.
+            kept = {p for p in kept if not any(q != p and q in p for q in plain)}
+            expressions = {p: None if p in plain else re.compile(p) for p in kept}
+            checks += [(_literal_start(p), expressions[p], in_comments) for p in sorted(kept)]
+        self.checks = checks
 
     def __call__(self, text: str) -> bool:
-        for literal, expression in self.checks:
-            if literal in text and (expression is None or expression.search(text) is not None):
+        for literal, expression, in_comments in self.checks:
+            if literal not in text:
+                continue
+            if expression is None:
+                starts = _occurrences(text, literal)
+            else:
+                starts = (match.start() for match in expression.finditer(text))
+            if any(in_comments or not _in_comment(text, start) for start in starts):
                 return True
         return False
+
+
+def _occurrences(text: str, literal: str) -> Iterator[int]:
+    start = text.find(literal)
+    while start >= 0:
+        yield start
+        start = text.find(literal, start + 1)
+
+
+def _in_comment(text: str, start: int) -> bool:
+    """Whether `start` is past a `#` with no quote before it on its line:
+    in a comment, for sure (a `#` inside a string has a quote before it,
+    and one after a string's end is not told apart: that is taken for code)."""
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    hash_at = line.find("#")
+    return hash_at >= 0 and "'" not in line[:hash_at] and '"' not in line[:hash_at]
 
 
 @lru_cache(maxsize=64)
 def screen(codes: frozenset[str]) -> Screen:
     """The text screen of the rules `codes`: a file it rejects is never parsed."""
-    return Screen([pattern for code in codes for pattern in triggers(code)])
+    return Screen(
+        [(pattern, triggers_in_comments(code)) for code in codes for pattern in triggers(code)]
+    )
 
 
 def _literal_start(pattern: str) -> str:

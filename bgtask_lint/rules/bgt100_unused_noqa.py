@@ -11,6 +11,8 @@ from bgtask_lint.text.noqa import directives, unused_codes, without_codes
 ENABLED_BY_DEFAULT = False
 
 TRIGGERS = (r"BGT\d",)
+# Found where `noqa` codes are: in comments.
+TRIGGERS_IN_COMMENTS = True
 
 
 class UnusedNoqa(Rule):
