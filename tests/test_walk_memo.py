@@ -120,3 +120,29 @@ def test_a_warm_run_lists_no_directory_that_is_as_it_was(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "scandir", scandir)
     assert reported(tmp_path) == first
     assert [path for path in listed if path.startswith(str(tmp_path))] == [str(tmp_path)]
+
+
+def test_a_warm_run_on_one_file_lists_no_directory_of_its_project(tmp_path, monkeypatch):
+    """Pre-commit names the changed files: the rest of the project is walked
+    for the files that import them, from the memo too."""
+    make_tree(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+
+    def one_file():
+        result = run_cli("check", "--output-format", "json", "app.py", cwd=tmp_path, cache=True)
+        assert result.returncode == 1, result.stderr
+        return result.stdout
+
+    one_file()
+    settle_tree(tmp_path)
+    first = one_file()
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        listed.append(os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert one_file() == first
+    assert [path for path in listed if path.startswith(str(tmp_path))] == [str(tmp_path)]

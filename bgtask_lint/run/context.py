@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from bgtask_lint.analysis.outline import Outline
     from bgtask_lint.analysis.project import Project
     from bgtask_lint.config.settings import SettingsResolver
+    from bgtask_lint.run.walk_memo import WalkMemo
 
 
 def covers(requested: Sequence[str], root: Path) -> bool:
@@ -46,16 +47,16 @@ def covers(requested: Sequence[str], root: Path) -> bool:
 
 
 def leading_files(
-    project: Project, resolver: SettingsResolver, max_depth: int
+    project: Project, resolver: SettingsResolver, max_depth: int, memo: Optional[WalkMemo] = None
 ) -> tuple[list[str], frozenset[str]]:
     """The files of `project` that lead into its checked files, sorted, and
     the names of the modules reached (the checked ones and those files, as
     _names_of spells them). Sets `project.context_files`: every file of the
-    project the run does not check."""
+    project the run does not check. `memo`: the walk's of earlier runs."""
     from bgtask_lint.run.discovery import discover
 
     others: list[str] = []
-    for found in discover([project.root], resolver, for_context=True):
+    for found in discover([project.root], resolver, for_context=True, memo=memo):
         key = os.path.abspath(found.path)
         if found.error is None and key not in project.checked:
             others.append(key)

@@ -201,7 +201,8 @@ class Run:
             if not depths or covers(self.requested, project.root):
                 continue
             depth = max(depths)
-            leading, self._reached[str(project.root)] = leading_files(project, self.resolver, depth)
+            leading, reached = leading_files(project, self.resolver, depth, self.memo)
+            self._reached[str(project.root)] = reached
             for path in leading:
                 text = project.text_of(path)
                 if text is None or not self._matters(path, text):
