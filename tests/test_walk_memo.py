@@ -49,6 +49,19 @@ def memo_of(root):
     return json.loads(memo.read_text())
 
 
+def listings(monkeypatch):
+    """The directories listed from now on (every `os.scandir`)."""
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        listed.append(os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return listed
+
+
 def test_a_file_added_to_a_kept_directory_is_found(tmp_path):
     make_tree(tmp_path)
     settle_tree(tmp_path)
@@ -110,14 +123,7 @@ def test_a_warm_run_lists_no_directory_that_is_as_it_was(tmp_path, monkeypatch):
     reported(tmp_path)
     settle_tree(tmp_path)
     first = reported(tmp_path)
-    listed: list[str] = []
-    real_scandir = os.scandir
-
-    def scandir(path="."):
-        listed.append(os.fspath(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    listed = listings(monkeypatch)
     assert reported(tmp_path) == first
     assert [path for path in listed if path.startswith(str(tmp_path))] == [str(tmp_path)]
 
@@ -136,13 +142,6 @@ def test_a_warm_run_on_one_file_lists_no_directory_of_its_project(tmp_path, monk
     one_file()
     settle_tree(tmp_path)
     first = one_file()
-    listed: list[str] = []
-    real_scandir = os.scandir
-
-    def scandir(path="."):
-        listed.append(os.fspath(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    listed = listings(monkeypatch)
     assert one_file() == first
     assert [path for path in listed if path.startswith(str(tmp_path))] == [str(tmp_path)]

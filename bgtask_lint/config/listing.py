@@ -51,46 +51,41 @@ def entries_of(directory: Union[str, os.PathLike[str]]) -> tuple[frozenset[str],
     key = os.fspath(directory)
     listed = _LISTED.get(key)
     if listed is None:
-        listed = _LISTED[key] = _memorized(key) or _list(key)
+        listed = _LISTED[key] = _listed(key)
     return listed
 
 
-def _memorized(directory: str) -> Optional[tuple[frozenset[str], frozenset[str]]]:
-    if _MEMO is None:
-        return None
+def _listed(directory: str) -> tuple[frozenset[str], frozenset[str]]:
+    mtime = None
+    if _MEMO is not None:
+        try:
+            mtime = os.stat(directory).st_mtime_ns
+        except OSError:
+            return frozenset(), frozenset()
+        kept = _MEMO.listing(directory, mtime)
+        if kept is not None:
+            return frozenset(kept[0]), kept[1]
     try:
-        mtime = os.stat(directory).st_mtime_ns
+        names, directories, linked = scan(directory)
     except OSError:
-        return None
-    kept = _MEMO.listing(directory, mtime)
-    if kept is not None:
-        return frozenset(kept[0]), kept[1]
+        return frozenset(), frozenset()
+    if _MEMO is not None and mtime is not None and not linked:
+        _MEMO.store_listing(directory, mtime, names, directories)
+    return frozenset(names), directories
+
+
+def scan(directory: str) -> tuple[list[str], frozenset[str], bool]:
+    """A directory's entry names, sorted; those that are directories; and
+    whether any entry is a symbolic link. Raises OSError."""
     names, directories, linked = [], set(), False
-    try:
-        with os.scandir(directory) as found:
-            for entry in found:
-                names.append(entry.name)
-                if is_directory(entry):
-                    directories.add(entry.name)
-                linked = linked or is_link(entry)
-    except OSError:
-        return None
-    if not linked:
-        _MEMO.store_listing(directory, mtime, sorted(names), frozenset(directories))
-    return frozenset(names), frozenset(directories)
-
-
-def _list(directory: str) -> tuple[frozenset[str], frozenset[str]]:
-    names, directories = set(), set()
-    try:
-        with os.scandir(directory) as found:
-            for entry in found:
-                names.add(entry.name)
-                if is_directory(entry):
-                    directories.add(entry.name)
-    except OSError:
-        pass
-    return frozenset(names), frozenset(directories)
+    with os.scandir(directory) as found:
+        for entry in found:
+            names.append(entry.name)
+            if is_directory(entry):
+                directories.add(entry.name)
+            linked = linked or is_link(entry)
+    names.sort()
+    return names, frozenset(directories), linked
 
 
 def names_in(directory: Union[str, os.PathLike[str]]) -> frozenset[str]:

@@ -138,7 +138,7 @@ class _Walk:
             names, directories = listed
         else:
             try:
-                names, directories, linked = _list(absolute)
+                names, directories, linked = listing.scan(absolute)
             except OSError as error:
                 yield Found(Path(shown), error.strerror or str(error))
                 return
@@ -175,20 +175,6 @@ class _Walk:
             elif child not in self.seen:
                 self.seen.add(child)
                 yield Found(child, absolute=inside + name)
-
-
-def _list(absolute: str) -> tuple[list[str], frozenset[str], bool]:
-    """A directory's entry names, sorted; those that are directories; and
-    whether any entry is a symbolic link. Raises OSError."""
-    names, directories, linked = [], set(), False
-    with os.scandir(absolute) as found:
-        for entry in found:
-            names.append(entry.name)
-            if listing.is_directory(entry):
-                directories.add(entry.name)
-            linked = linked or listing.is_link(entry)
-    names.sort()
-    return names, frozenset(directories), linked
 
 
 def _kept(
