@@ -224,7 +224,7 @@ def settings_for(
 
 def describe_settings(path: Union[str, Path], overrides: Optional[Overrides] = None) -> str:
     """`--show-settings`: the settings `path` is checked with, as TOML."""
-    from bgtask_lint.analysis.project import find_project_root
+    from bgtask_lint.config.roots import find_project_root
     from bgtask_lint.output.settings_report import format_settings
 
     settings = settings_for(path, overrides)
@@ -266,7 +266,7 @@ def forget_what_was_read() -> None:
     A long-lived caller (`check --watch`) calls it before each run, so an
     edited configuration counts."""
     from bgtask_lint.analysis import project
-    from bgtask_lint.config import documents, formatting, listing, pins, settings
+    from bgtask_lint.config import documents, formatting, listing, pins, roots, settings
     from bgtask_lint.output import shared
     from bgtask_lint.run import gitignore
 
@@ -277,5 +277,6 @@ def forget_what_was_read() -> None:
     formatting.formatter_line_length.cache_clear()
     gitignore.load.cache_clear()
     gitignore.repository_root.cache_clear()
-    project.forget_roots()
+    project.forget_keys()
+    roots.forget()
     shared.forget_file_lines()

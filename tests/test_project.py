@@ -12,7 +12,8 @@ import pytest
 from conftest import FIXTURES, expectations
 
 from bgtask_lint.analysis.builder import build_model
-from bgtask_lint.analysis.project import Project, find_project_root
+from bgtask_lint.analysis.project import Project
+from bgtask_lint.config.roots import find_project_root
 
 SHOP = FIXTURES / "projects" / "shop"
 SRCAPP = FIXTURES / "projects" / "srcapp"

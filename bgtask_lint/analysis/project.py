@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from bgtask_lint.analysis.model import Model, Target
     from bgtask_lint.analysis.outline import Outline
 
-PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # How many `from .x import y` re-exports are followed to find a definition.
 MAX_REEXPORTS = 8
 # Whether a module that is not checked may be read in part: an outline that
@@ -51,62 +49,9 @@ def _key(path: Union[str, Path]) -> str:
 _KEYS: dict[str, str] = {}
 
 
-def find_project_root(path: Union[str, Path], *, is_dir: Optional[bool] = None) -> Path:
-    """The nearest directory at or above `path` with a pyproject.toml,
-    setup.cfg, setup.py or .git; else, as ruff does, the working directory
-    when the path is below it, or the path's own directory."""
-    absolute = path if isinstance(path, str) and os.path.isabs(path) else os.path.abspath(path)
-    if is_dir is None:
-        is_dir = os.path.isdir(absolute)
-    directory = absolute if is_dir else os.path.dirname(absolute)
-    return _root_path(_marked_ancestor(directory) or _unmarked_root(directory))
-
-
-def _unmarked_root(directory: str) -> str:
-    cwd = os.getcwd()
-    inside = directory == cwd or directory.startswith(cwd.rstrip(os.sep) + os.sep)
-    return cwd if inside else directory
-
-
-@lru_cache(maxsize=4096)
-def _root_path(directory: str) -> Path:
-    return Path(directory)
-
-
-_MARKED: dict[str, Optional[str]] = {}
-
-
-def forget_roots() -> None:
+def forget_keys() -> None:
     """See api.forget_what_was_read."""
-    _MARKED.clear()
     _KEYS.clear()
-
-
-def _marked_ancestor(directory: str) -> Optional[str]:
-    """The nearest directory at or above `directory` with a project marker.
-    Cached per directory (a run over thousands of files asks each ancestor
-    once); a loop, since a tree can be deeper than Python's stack."""
-    walked = []
-    found: Optional[str] = None
-    while True:
-        if directory in _MARKED:
-            found = _MARKED[directory]
-            break
-        walked.append(directory)
-        names = listing.names_in(directory)
-        if any(
-            marker in names and os.path.exists(os.path.join(directory, marker))
-            for marker in PROJECT_MARKERS
-        ):
-            found = directory
-            break
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for seen in walked:
-        _MARKED[seen] = found
-    return found
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")

@@ -31,7 +31,8 @@ def queued_tasks(
     """The submissions in module `path` (content `text`) whose task is a
     function of another file of its project; `texts` stand for files' contents."""
     from bgtask_lint.analysis.positions import node_ranges
-    from bgtask_lint.analysis.project import Project, find_project_root
+    from bgtask_lint.analysis.project import Project
+    from bgtask_lint.config.roots import find_project_root
 
     project = Project(find_project_root(path, is_dir=False), source_roots)
     project.overlay = {os.path.abspath(p): (t, "utf-8") for p, t in texts.items()}

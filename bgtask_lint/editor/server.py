@@ -79,7 +79,7 @@ class Server(LanguageServer):
     def schedule(self, path: str, delay: float) -> None:
         """Check `path` and the open documents of its project after `delay`
         seconds, unless another change comes first."""
-        from bgtask_lint.analysis.project import find_project_root
+        from bgtask_lint.config.roots import find_project_root
 
         key = str(find_project_root(path, is_dir=False))
         earlier = self.pending.pop(key, None)

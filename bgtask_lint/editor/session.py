@@ -132,7 +132,7 @@ class Session:
         """The open documents of `path`'s project, `path` first: the ones a
         change to `path` can change the findings of (a route module reaches
         its task module, and the reverse)."""
-        from bgtask_lint.analysis.project import find_project_root
+        from bgtask_lint.config.roots import find_project_root
 
         root = find_project_root(path, is_dir=False)
         others = sorted(
@@ -175,7 +175,7 @@ class Session:
             else:
                 elsewhere.append(d)
         if elsewhere:
-            from bgtask_lint.analysis.project import find_project_root
+            from bgtask_lint.config.roots import find_project_root
             from bgtask_lint.editor.entries import mirrored, queued_tasks
 
             roots = [settings.root / src for src in settings.src]

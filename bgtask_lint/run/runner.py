@@ -21,8 +21,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from bgtask_lint.analysis.project import Project, find_project_root
+from bgtask_lint.analysis.project import Project
 from bgtask_lint.config import listing
+from bgtask_lint.config.roots import find_project_root
 from bgtask_lint.config.settings import SettingsResolver
 from bgtask_lint.diagnostic import file_error
 from bgtask_lint.run import parallel
