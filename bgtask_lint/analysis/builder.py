@@ -8,10 +8,8 @@ import libcst as cst
 
 from bgtask_lint.analysis.model import (
     HTTP,
-    HTTP_ROUTE_METHODS,
     STARLETTE,
     WEBSOCKET,
-    WEBSOCKET_ROUTE_METHODS,
     BackgroundAssignment,
     CallSite,
     FunctionInfo,
@@ -22,8 +20,10 @@ from bgtask_lint.analysis.names import (
     APP_CLASSES,
     DEPENDS,
     HTTP_ENDPOINT_CLASSES,
+    HTTP_ROUTE_METHODS,
     ROUTE_CLASSES,
     STARLETTE_APP_CLASSES,
+    WEBSOCKET_ROUTE_METHODS,
     dotted_name,
 )
 from bgtask_lint.analysis.scopes import ScopeBuilder

@@ -45,21 +45,6 @@ from bgtask_lint.analysis.syntax import (
 )
 from bgtask_lint.text.source import shown_path
 
-HTTP_ROUTE_METHODS = frozenset(
-    {
-        "get",
-        "post",
-        "put",
-        "patch",
-        "delete",
-        "head",
-        "options",
-        "trace",
-        "api_route",
-        "route",
-    }
-)
-WEBSOCKET_ROUTE_METHODS = frozenset({"websocket"})
 # How many names for another name are followed (`A = B`, `B = mod.C`...),
 # across modules too: enough for real code, and an end to `A = B; B = A`.
 MAX_ALIASES = 8
@@ -430,15 +415,18 @@ class Model:
                     return self.class_named(site.node.func)
         return self.class_named(expr)
 
+    def property_getter(self, cls: str, attr: str) -> Optional[FunctionInfo]:
+        """The method that computes `self.<attr>` when it is a property of `cls`."""
+        getter = self.methods.get((cls, attr))
+        decorators = getter.node.decorators if getter else ()
+        is_property = any(self.qualified_name(d.decorator) in PROPERTIES for d in decorators)
+        return getter if is_property else None
+
     def _made_by_property(self, cls: str, attr: str) -> Optional[cst.BaseExpression]:
         """`Client` when `attr` is a property of `cls` that returns `Client()`."""
-        getter = self.methods.get((cls, attr))
-        decorators = (
-            [self.qualified_name(d.decorator) for d in getter.node.decorators] if getter else []
-        )
-        if getter is None or PROPERTIES.isdisjoint(decorators):
-            return None
-        made = [r.value.func for r in getter.returns if isinstance(r.value, cst.Call)]
+        getter = self.property_getter(cls, attr)
+        returned = [r.value for r in getter.returns] if getter else []
+        made = [value.func for value in returned if isinstance(value, cst.Call)]
         return made[0] if made else None
 
     def class_named(self, expr: cst.BaseExpression) -> Optional[tuple[Model, str]]:

@@ -77,6 +77,22 @@ UNION = frozenset({"typing.Union", "typing_extensions.Union"})
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 PARTIAL = frozenset({"functools.partial"})
 PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
+# The router and app methods that register an endpoint (`@router.post(...)`).
+HTTP_ROUTE_METHODS = frozenset(
+    {
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "trace",
+        "api_route",
+        "route",
+    }
+)
+WEBSOCKET_ROUTE_METHODS = frozenset({"websocket"})
 
 _BUILTINS = frozenset(dir(builtins))
 
@@ -122,6 +138,9 @@ class ImportTable:
         # / `except ImportError: X = None`): which binding holds depends on
         # the run, so neither is followed as an alias.
         self.rebound: set[str] = set()
+        # The modules of `from <module> import *` at module level, as written
+        # (`.base_controllers`): a package's `__init__` re-exporting its parts.
+        self.star_modules: list[str] = []
 
     def bind(self, name: str, binding: ImportBinding, *, module_level: bool) -> None:
         # An import inside a function only fills a gap: it must not hide the
@@ -177,6 +196,8 @@ class ImportTable:
         self, node: cst.ImportFrom, *, module_level: bool, type_checking: bool, position: int = 0
     ) -> None:
         if isinstance(node.names, cst.ImportStar):
+            if module_level:
+                self.star_modules.append(import_from_module(node))
             return
         module = import_from_module(node)
         separator = "" if module.endswith(".") else "."

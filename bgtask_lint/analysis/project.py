@@ -733,4 +733,12 @@ class Project:
             target = model.absolute(binding.qualname)
             if target:
                 return self.resolve(".".join([target, *rest[1:]]), depth + 1, model.path)
+        # `from .base import *`: a public name the module does not bind may be
+        # one of the starred module's (the last star import binds it).
+        starred = model.imports.star_modules if binding is None and depth < MAX_REEXPORTS else []
+        for module in reversed(starred if not head.startswith("_") else []):
+            target = model.absolute(module)
+            found = target and self.resolve(".".join([target, *rest]), depth + 1, model.path)
+            if found:
+                return found
         return None

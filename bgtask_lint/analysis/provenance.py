@@ -30,7 +30,7 @@ from typing import Optional
 import libcst as cst
 
 from bgtask_lint.analysis.facts import HandedValue
-from bgtask_lint.analysis.model import FunctionInfo, FunctionRef, Model
+from bgtask_lint.analysis.model import MAX_ALIASES, FunctionInfo, FunctionRef, Model
 from bgtask_lint.analysis.names import (
     DEPENDS,
     LOCAL_PREFIX,
@@ -450,11 +450,12 @@ class _Tracer:
             yield from self._self_attribute(model, cls, attr, depth)
 
     def _self_attribute(
-        self, model: Model, cls: str, attr: str, depth: int, view: str = ""
+        self, model: Model, cls: str, attr: str, depth: int, view: str = "", bases: int = 0
     ) -> Iterator[Origin]:
         """`self.<attr>`: what the class body or its methods assign to it,
         else what a base class (of any project module) does; `view` names the
-        class whose instance it is."""
+        class whose instance it is. A step up to a base is no call: it costs
+        no depth (`bases` counts them; controllers sit four below a session)."""
         view = view or f"`{cls}` ({model.shown_path})"
         assigned_here = model.attribute_values.get((cls, attr), [])
         for assigned, method in assigned_here:
@@ -462,11 +463,15 @@ class _Tracer:
         classdef = model.classes.get(cls)
         scope = model.scopes.scope_of(classdef) if classdef is not None else None
         bindings = scope.bindings.get(attr, []) if scope is not None else []
-        if classdef is not None and not assigned_here and not bindings and depth < self.max_depth:
+        if classdef is not None and not assigned_here and not bindings and bases < MAX_ALIASES:
             for base in classdef.bases:
                 found = model.class_named(base.value)
                 if found is not None:
-                    yield from self._self_attribute(*found, attr, depth + 1, view)
+                    yield from self._self_attribute(*found, attr, depth, view, bases + 1)
+        getter = model.property_getter(cls, attr)
+        for returned in getter.returns if getter is not None else ():
+            if returned.value is not None:  # `self.repos`: what the property returns
+                yield from self.of(model, returned.value, getter, None, depth + 1)
         for binding in bindings:
             value = binding.value
             if isinstance(value, cst.Call) and model.qualified_name(value.func) in DEPENDS:
@@ -667,14 +672,9 @@ def propagate(model: Model, max_depth: int = DEFAULT_MAX_CALL_DEPTH) -> list[tup
             given = {name: found for name, found in given.items() if found}
             if not given:
                 continue
+            path, key = ref.model.path, ref.info.key
             for name, found in sorted(given.items()):
-                for origin in found:
-                    facts.append(
-                        (
-                            ref.model.path,
-                            HandedValue(ref.info.key, name, origin).fact(),
-                        )
-                    )
+                facts.extend((path, HandedValue(key, name, origin).fact()) for origin in found)
             mark = (id(ref.info), tuple(sorted(given.items())))
             if depth + 1 < max_depth and mark not in seen:
                 seen.add(mark)

@@ -41,7 +41,9 @@ class RequestScopedResourceInTask(Rule):
     `asyncio.to_thread`), into a nested function or lambda that reads it
     when the task runs, through a dependency that returns `request.state.db`, an
     `Annotated[Session, Depends(get_db)]` alias defined in another module, and
-    the dependency attributes of a class-based view. The message names where
+    the dependency attributes of a class-based view (declared on a base class
+    however far up, in any module, or computed from them by a `@property`:
+    `Scraper(self.repos).scrape`). The message names where
     it came from. It is reported where it is handed to the task, whichever of
     the files on the way is checked (the route's, the handler's): see "One
     finding, one place" in the README.
