@@ -12,9 +12,12 @@ checkout and, with `--against`, once by the package of that commit (taken
 with `git archive`, run with the same interpreter). For each app it prints
 the findings by code, how many the audit calls right and wrong and how many
 it has not seen; then the findings one commit has and the other has not.
-The audit's labels are data (`[[label]]` in the list): a finding is matched
-by file, code and row. Exit status 1 when a finding labelled right is lost
-or one labelled wrong comes back.
+The audit's labels are data (`[[label]]` in the list), matched by file,
+row and code: a bug (`right`: a finding belongs there), a false alarm
+(`wrong`), or a background-task site audited as correct (`correct`, no
+code, rows `row` to `last`: any finding there is wrong). It prints the labelled bugs each app's
+findings miss, and the recall and precision of the whole list. Exit status
+1 when a finding labelled right is lost or a wrong one comes back.
 
 With `--rounds N`, each checkout is also timed N times, alternating, cold
 (no cache) for bgtask-lint and for `ruff check --select ASYNC` (the
@@ -47,6 +50,9 @@ ROOT = HERE.parent
 MIRRORS = Path("/work/.mirror")
 
 Finding = tuple[str, int, str, str]  # file (relative), row, code, message
+# The code of a label for a site audited as correct: no finding belongs on
+# any of its rows.
+ANY = "*"
 
 
 def main() -> int:
@@ -59,8 +65,9 @@ def main() -> int:
     options = parser.parse_args()
     listing = tomllib.loads(options.list.read_text(encoding="utf-8"))
     labels = {
-        (label["repo"], label["path"], label["row"], label["code"]): label["verdict"]
+        (label["repo"], label["path"], row, label.get("code", ANY)): label["verdict"]
         for label in listing.get("label", [])
+        for row in range(label["row"], label.get("last", label["row"]) + 1)
     }
     earlier = _package_of(options.against) if options.against else None
     totals: Counter[str] = Counter()
@@ -78,14 +85,20 @@ def main() -> int:
         started = time.perf_counter()
         now = _findings(checkout, str(ROOT))
         took = time.perf_counter() - started
-        verdicts = Counter(labels.get((repo, f, row, code), "new") for f, row, code, _ in now)
+        verdicts = Counter(_verdict(labels, repo, finding) for finding in now)
         totals.update(verdicts)
+        bugs = [key for key, verdict in labels.items() if key[0] == repo and verdict == "right"]
+        found = {(repo, *finding[:3]) for finding in now}
+        missed = sorted(bug for bug in bugs if bug not in found)
+        totals.update(bugs=len(bugs), missed=len(missed))
         codes = ", ".join(f"{c} {n}" for c, n in sorted(Counter(f[2] for f in now).items()))
         files = sum(1 for _ in checkout.rglob("*.py"))
         print(
             f"{repo:42} {files:>6} {took:>6.2f}s  {len(now)} ({codes or '-'}):"
             f" {verdicts['right']} / {verdicts['wrong']} / {verdicts['new']}"
         )
+        for _, path, row, code in missed:
+            print(f"  missed {path}:{row} {code}")
         if options.rounds:
             ours, ruff = _timed(checkout, options.rounds)
             speed.append((ours, ruff))
@@ -99,6 +112,9 @@ def main() -> int:
         f"audited findings: {totals['right']} right, {totals['wrong']} wrong ({share});"
         f" {totals['new']} not audited"
     )
+    caught = totals["bugs"] - totals["missed"]
+    recall = f"{caught / totals['bugs']:.0%}" if totals["bugs"] else "none labelled"
+    print(f"labelled bugs: {caught} of {totals['bugs']} found ({recall})")
     if speed:
         ours, ruff = (sum(times) for times in zip(*speed))
         print(
@@ -187,6 +203,16 @@ def _findings(checkout: Path, package_root: str) -> list[Finding]:
     return sorted(found)
 
 
+def _verdict(labels: dict, repo: str, finding: Finding) -> str:
+    """The audit's word on a finding: its own label, else "wrong" on a site
+    audited as correct, else "new"."""
+    path, row, code, _ = finding
+    exact = labels.get((repo, path, row, code))
+    if exact is not None:
+        return exact
+    return "wrong" if labels.get((repo, path, row, ANY)) == "correct" else "new"
+
+
 def _diff(repo: str, before: list[Finding], now: list[Finding], labels: dict) -> int:
     """Print what one side finds and the other does not; count the changes
     the audit calls regressions."""
@@ -194,11 +220,11 @@ def _diff(repo: str, before: list[Finding], now: list[Finding], labels: dict) ->
     new = {f[:3]: f for f in now}
     regressions = 0
     for key in sorted(old.keys() - new.keys()):
-        verdict = labels.get((repo, *key), "not audited")
+        verdict = _verdict(labels, repo, old[key]).replace("new", "not audited")
         regressions += verdict == "right"
         print(f"  - lost  {key[0]}:{key[1]} {key[2]} ({verdict}): {old[key][3][:120]}")
     for key in sorted(new.keys() - old.keys()):
-        verdict = labels.get((repo, *key), "not audited")
+        verdict = _verdict(labels, repo, new[key]).replace("new", "not audited")
         regressions += verdict == "wrong"
         print(f"  + found {key[0]}:{key[1]} {key[2]} ({verdict}): {new[key][3][:120]}")
     return regressions
