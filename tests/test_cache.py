@@ -218,3 +218,15 @@ def test_a_warm_run_on_a_few_files_reads_no_unchanged_file_for_its_imports(tmp_p
     helpers.write_text(helpers.read_text() + "\nimport shop.api.routes\n")
     findings(shop, "shop/api/routes.py")
     assert len(read) == 1 and "import shop.api.routes" in read[0]
+
+
+def test_a_file_that_extends_sys_path_is_remembered_as_such(tmp_path):
+    """What the imports kept in the cache say of a file includes whether it
+    puts directories on sys.path itself: a pre-commit run on the module it
+    reaches that way, edited since, still finds the route that queues it."""
+    research = tmp_path / "research"
+    shutil.copytree(FIXTURES / "projects" / "research", research)
+    utils = research / "backend" / "utils.py"
+    [(_, row, code, _)] = findings(research, "backend/utils.py")
+    utils.write_text(utils.read_text() + "# edited\n")
+    assert [(r, c) for _, r, c, _ in findings(research, "backend/utils.py")] == [(row, code)]

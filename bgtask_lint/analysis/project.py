@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
 from bgtask_lint.analysis.facts import AwaitedHelper, is_task_key
+from bgtask_lint.analysis.search_path import added_to_search_path
 from bgtask_lint.config import listing
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
 
@@ -102,10 +103,10 @@ class Project:
         self.stamps[str(src)] = DIRECTORY if has_src else MISSING
         roots.append(self.root)
         self.source_roots = list(dict.fromkeys(roots))
-        # Per directory, its package root (see package_root), and the import
-        # root of the files in it (see import_root).
+        # Per directory, its package root (see package_root); per file, the
+        # other roots of its imports (see import_roots).
         self._import_roots: dict[str, str] = {}
-        self._import_root_of: dict[str, Optional[str]] = {}
+        self._import_roots_of: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         # Texts that stand for files' contents (see runner.Run.overlay).
         self.overlay: dict[str, tuple[str, str]] = {}
         # Per module name, every path looked at to find it, the found one last:
@@ -156,17 +157,32 @@ class Project:
         ] = {}
 
     # -- modules and files -----------------------------------------------
-    def import_root(self, path: Optional[str]) -> Optional[str]:
-        """Where Python finds the package holding file `path` when run from
-        there (as mypy and pyright crawl): the nearest directory above it
-        without an `__init__.py`, when that is below the project root and not
-        a source root already. `crm/crm/database.py` imports `crm.database`."""
+    def import_roots(self, path: Optional[str]) -> tuple[str, ...]:
+        """Where Python finds the modules file `path` imports, besides the
+        source roots: the root of its package when run from there (as mypy and
+        pyright crawl), the nearest directory above it without an
+        `__init__.py`, when that is below the project root and not a source
+        root already (`crm/crm/database.py` imports `crm.database`); and the
+        project's directories the file puts on `sys.path` itself."""
+        return self._roots_of(path)[0]
+
+    def search_path_added_by(self, path: str) -> tuple[str, ...]:
+        """The project's directories file `path` puts on `sys.path` itself."""
+        return self._roots_of(path)[1]
+
+    def _roots_of(self, path: Optional[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if path is None:
-            return None
-        directory = os.path.dirname(_key(path))
-        if directory not in self._import_root_of:  # asked for every name a file resolves
-            self._import_root_of[directory] = self._import_root(directory)
-        return self._import_root_of[directory]
+            return (), ()
+        key = _key(path)
+        if key not in self._import_roots_of:  # asked for every name a file resolves
+            root = self._import_root(os.path.dirname(key))
+            inside = str(self.root) + os.sep
+            added = tuple(
+                d for d in added_to_search_path(self._text(key), key) if d.startswith(inside)
+            )
+            roots = tuple(dict.fromkeys([*([root] if root else []), *added]))
+            self._import_roots_of[key] = (roots, added)
+        return self._import_roots_of[key]
 
     def _import_root(self, directory: str) -> Optional[str]:
         if not os.path.isfile(os.path.join(directory, "__init__.py")):
@@ -223,9 +239,9 @@ class Project:
 
     def path_for_module(self, name: str, near: Optional[str] = None) -> Optional[Path]:
         """The file of module `name`, imported from file `near` (whose own
-        import root is searched after the project's source roots)."""
-        extra = self.import_root(near)
-        key = f"{extra}\0{name}" if extra else name
+        import roots are searched after the project's source roots)."""
+        extra = self.import_roots(near)
+        key = "\0".join([*extra, name])
         if key not in self._paths:
             self._paths[key] = self._find_module(name, key, extra)
         if self.consulted is not None:
@@ -233,10 +249,10 @@ class Project:
             self.consulted.add(self._src)  # a new src/ shadows the root
         return self._paths[key]
 
-    def _find_module(self, name: str, key: str, extra: Optional[str]) -> Optional[Path]:
+    def _find_module(self, name: str, key: str, extra: tuple[str, ...]) -> Optional[Path]:
         parts = name.split(".")
         probes = self._probes[key] = []
-        roots = [*self.source_roots, Path(extra)] if extra else self.source_roots
+        roots = [*self.source_roots, *map(Path, extra)]
         for root in roots:
             base = root.joinpath(*parts)
             for candidate in (

@@ -70,7 +70,7 @@ def leading_files(
 
     def imports_of(path: str) -> set[str]:
         if path not in imports:
-            imports[path] = _qualified(project, path, _imported_modules(project, path))
+            imports[path] = _qualified(project, path, *_imported_modules(project, path))
         return imports[path]
 
     reached = set(project.checked)
@@ -283,7 +283,7 @@ class _Leads:
         return absolute_module(base, *_module_of(self.project, path))
 
     def _qualified(self, path: str, module: str) -> set[str]:
-        return _qualified(self.project, path, {module})
+        return _qualified(self.project, path, {module}, extends=True)
 
     def _reached(self, path: str, module: str) -> bool:
         return not self.reached_names.isdisjoint(self._qualified(path, module))
@@ -306,7 +306,10 @@ def _below(module: str, package: str) -> bool:
 # no file it did not change; a run with a cache keeps it there, so that a
 # pre-commit run on a few files does not read the whole project to find
 # which files import them.
-_remembered: Optional[dict[str, tuple[Stamp, tuple[Optional[str], bool], set[str]]]] = None
+# Per file: its stamp, its module, the modules it imports, and whether it
+# puts directories on `sys.path` itself.
+_Imports = tuple[Stamp, tuple[Optional[str], bool], set[str], bool]
+_remembered: Optional[dict[str, _Imports]] = None
 _IMPORTS_FILE = f"imports-v{__version__}.json"
 
 
@@ -335,26 +338,26 @@ def imports_kept_in(cache_directory: Optional[Path]) -> Iterator[None]:
             _write_imports(path, kept)
 
 
-def _read_imports(path: Path) -> dict[str, tuple[Stamp, tuple[Optional[str], bool], set[str]]]:
+def _read_imports(path: Path) -> dict[str, _Imports]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}  # missing or unreadable: read the files again
     kept = {}
     try:
-        for file, (size, mtime, module, is_package, names) in raw.items():
+        for file, (size, mtime, module, is_package, names, extends) in raw.items():
             module = None if module is None else str(module)
-            kept[str(file)] = ((int(size), int(mtime)), (module, bool(is_package)), set(names))
+            now = (int(size), int(mtime))
+            kept[str(file)] = (now, (module, bool(is_package)), set(names), bool(extends))
     except (AttributeError, TypeError, ValueError):
         return {}  # of another shape
     return kept
 
 
-def _write_imports(
-    path: Path, kept: dict[str, tuple[Stamp, tuple[Optional[str], bool], set[str]]]
-) -> None:
+def _write_imports(path: Path, kept: dict[str, _Imports]) -> None:
     data = {
-        file: [*now, *module, sorted(names)] for file, (now, module, names) in sorted(kept.items())
+        file: [*now, *module, sorted(names), extends]
+        for file, (now, module, names, extends) in sorted(kept.items())
     }
     make_directory(path.parent)
     try:
@@ -366,21 +369,23 @@ def _write_imports(
         pass  # not kept: the next run reads the files again
 
 
-def _imported_modules(project: Project, path: str) -> set[str]:
+def _imported_modules(project: Project, path: str) -> tuple[set[str], bool]:
     """The absolute module names `path`'s import lines name (see
-    imports.imported_modules)."""
+    imports.imported_modules), and whether it puts directories on
+    `sys.path` (then its imports are resolved: see _qualified)."""
     module = _module_of(project, path)
     remembered = _remembered if path not in project.overlay else None
     if remembered is not None:
         now = stamp(path)
         known = remembered.get(path)
         if known is not None and known[0] == now and known[1] == module:
-            return known[2]
+            return known[2], known[3]
     text = project.text_of(path)
     found = imported_modules(text, *module) if text else set()
+    extends = bool(project.search_path_added_by(path))
     if remembered is not None:
-        remembered[path] = (now, module, found)
-    return found
+        remembered[path] = (now, module, found, extends)
+    return found, extends
 
 
 def _in_package(project: Project, path: str) -> tuple[str, tuple[str, ...], bool]:
@@ -418,8 +423,17 @@ def _names_of(project: Project, path: str) -> set[str]:
     return names
 
 
-def _qualified(project: Project, path: str, names: set[str]) -> set[str]:
+def _qualified(project: Project, path: str, names: set[str], extends: bool) -> set[str]:
     """`names` as `_names_of` spells them: top-level ones tied to the import
-    root of the importing file."""
+    root of the importing file. A file that puts directories on `sys.path`
+    itself (rare; `extends`: it may, read its text to know) may import any
+    module below them by a name no other file uses: its names are resolved
+    to their files and named as those are."""
     root = project.package_root(os.path.dirname(path))
-    return {name if "." in name else f"{root}\0{name}" for name in names}
+    found = {name if "." in name else f"{root}\0{name}" for name in names}
+    if extends and project.search_path_added_by(path):
+        for name in sorted(names):
+            target = project.path_for_module(name, path)
+            if target is not None:
+                found |= _names_of(project, str(target))
+    return found
