@@ -2,8 +2,8 @@
 
 In an `async def` background task they block the event loop, and with it every
 other request the process is serving (DESIGN §1, g1). The list follows ruff's
-ASYNC2xx rules plus the sync database drivers and mail clients seen in real
-FastAPI bugs; projects add their own with `extra-blocking-calls`.
+ASYNC2xx rules plus the sync database drivers, mail clients and PDF renderers
+seen in real FastAPI bugs; projects add their own with `extra-blocking-calls`.
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ BLOCKING_CALLS = frozenset(
         "shutil.copytree",
         "shutil.rmtree",
         "shutil.move",
+        # PDF renderers, seconds of work each (gpt-researcher's report task).
+        "md2pdf.core.md2pdf",
+        "pdfkit.from_url",
+        "pdfkit.from_file",
+        "pdfkit.from_string",
     }
 )
 

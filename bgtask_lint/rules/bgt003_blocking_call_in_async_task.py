@@ -38,7 +38,8 @@ class BlockingCallInAsyncTask(Rule):
     """
     ## What it does
     Flags blocking calls — `time.sleep`, `requests`, sync database drivers,
-    `open`, `smtplib`, `subprocess` — made by an `async def` function that runs
+    `open`, `smtplib`, `subprocess`, PDF renderers (`md2pdf`, `pdfkit`) —
+    made by an `async def` function that runs
     as a background task (passed to `add_task`, `BackgroundTask(...)` or
     `BackgroundTasks([...])`), directly or through the helpers it calls and
     the async helpers it awaits, in any module of the project. A task or
