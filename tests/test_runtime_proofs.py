@@ -971,6 +971,58 @@ def test_bgt006_every_task_runs_after_fix(tmp_path, url, ran_before, ran_after):
     assert ran_after == after.RAN
 
 
+REBUILT_BY_ROUTE_CLASS = """
+    import time
+
+    from fastapi import APIRouter, BackgroundTasks, FastAPI, Request, Response
+    from fastapi.responses import JSONResponse
+    from fastapi.routing import APIRoute
+
+    RAN = []
+
+
+    class TimedRoute(APIRoute):
+        def get_route_handler(self):
+            original = super().get_route_handler()
+
+            async def handler(request: Request) -> Response:
+                started = time.time()
+                response = await original(request)
+                took = time.time() - started
+                return JSONResponse({"took": took}, status_code=response.status_code)
+
+            return handler
+
+
+    router = APIRouter(route_class=TimedRoute)
+
+
+    @router.post("/orders")
+    def create(tasks: BackgroundTasks):
+        tasks.add_task(RAN.append, "receipt")
+        return {"ok": True}
+
+
+    app = FastAPI()
+    app.include_router(router)
+"""
+
+
+def test_bgt006_a_route_class_handler_keeps_the_routes_tasks_after_fix(tmp_path):
+    """A route class whose handler builds a new response from the one the
+    route returned drops the injected tasks; passing the background on runs
+    them."""
+    path = write_app(tmp_path, REBUILT_BY_ROUTE_CLASS)
+    before = load(path)
+    assert "took" in call(before, "POST", "/orders").json()
+    assert before.RAN == []
+
+    assert "background=response.background" in fix(path)
+    after = load(path)
+    assert "took" in call(after, "POST", "/orders").json()
+    assert after.RAN == ["receipt"]
+
+
 BODY_READ_BY_TASK = """
     from fastapi import BackgroundTasks, FastAPI, Request
 

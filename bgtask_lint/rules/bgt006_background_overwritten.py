@@ -15,7 +15,10 @@ from bgtask_lint.diagnostic import SAFE
 from bgtask_lint.rules.base import FIX_SOMETIMES, FixPlan, Rule, RuleContext, Violation
 from bgtask_lint.rules.rewrite import (
     Edits,
+    append_item,
+    fit_call,
     inject_background_tasks,
+    line_column,
     lone_statement,
     remove_item,
     statement_with_call,
@@ -25,7 +28,7 @@ from bgtask_lint.rules.rewrite import (
 # nor can one that only sets `self.background` (a Response subclass's
 # `__init__`, or any class with such an attribute: `self` never holds a
 # response built in the same function).
-TRIGGERS = (r"\.background(?<!\bself\.background)\s*=(?!=)",)
+TRIGGERS = (r"\.background(?<!\bself\.background)\s*=(?!=)", "get_route_handler")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,10 @@ class BackgroundOverwritten(Rule):
     ## What it does
     Flags an assignment to `response.background` that throws away a background
     the response already had, and `.background` set on the `response: Response`
-    parameter FastAPI injects into a route.
+    parameter FastAPI injects into a route. In the handler of an
+    `APIRoute.get_route_handler` override (`original =
+    super().get_route_handler()`), also a new response made from the one the
+    route returned (its status, body or headers) without its background.
 
     ## Why is this bad?
     A response has one `background`. Assigning it again replaces the earlier
@@ -50,7 +56,9 @@ class BackgroundOverwritten(Rule):
     `JSONResponse(..., background=BackgroundTask(f))` followed by
     `response.background = BackgroundTask(g)`, only `g` runs. A decorator or
     route wrapper that sets the background of the response the endpoint
-    returned does the same to the endpoint's tasks.
+    returned does the same to the endpoint's tasks; so does a route class
+    whose handler returns `JSONResponse(..., status_code=response.status_code)`
+    in place of the route's response, for every route of its routers.
 
     On the injected `response: Response` parameter, FastAPI copies only headers,
     cookies and the status code to the real response: a background set there is
@@ -91,7 +99,10 @@ class BackgroundOverwritten(Rule):
     Safe in an HTTP route when every background involved is an inline
     `BackgroundTask(f, ...)`: each becomes `background_tasks.add_task(f, ...)` on
     the injected object (added if needed), so all of them run. No fix in
-    decorators and wrappers, where no injected object is in reach.
+    decorators and wrappers, where no injected object is in reach. Safe for a
+    route class's new response of fastapi's or starlette's own classes:
+    `background=response.background` is passed on (a subclass of your own
+    may not take it: no fix).
 
     ## Options
     - `target-starlette`: the Starlette version the project runs on, for
@@ -135,6 +146,9 @@ class Audit(BaseHTTPMiddleware):
         functions = {a.function for a in model.background_assignments if a.function}
         for function in sorted(functions, key=model.functions.index):
             yield from self._overwrites(model, function, assignments, context.options)
+        for function in model.functions:
+            if function.parent is not None and function.parent.name == "get_route_handler":
+                yield from _rebuilt(model, function)
         for assignment in model.background_assignments:
             owner, target = assignment.function, assignment.target.value
             if (
@@ -226,12 +240,86 @@ def _overwrite_message(name: str, earlier: _Origin) -> str:
     )
 
 
+def _rebuilt(model: Model, function: FunctionInfo) -> Iterator[Violation]:
+    """A route handler of an `APIRoute.get_route_handler` override that returns
+    a new response made from the one the route's own handler returned (its
+    status, body or headers) without that response's background."""
+    endpoint_responses: set[str] = set()
+    for node in own_nodes(function.node):
+        assigned = _assigned(node)
+        if assigned is not None:
+            target, value = assigned
+            if isinstance(target, cst.Name) and value is not None:
+                origin = _origin_of(model, function, value)
+                if origin is not None and origin.kind == "endpoint":
+                    endpoint_responses.add(target.value)
+                else:
+                    endpoint_responses.discard(target.value)
+            continue
+        call = node.value if isinstance(node, cst.Return) else None
+        if not isinstance(call, cst.Call) or not model.is_response_class(call.func):
+            continue
+        positional = [arg for arg in call.args if arg.keyword is None]
+        if len(positional) >= 5 or any(  # `background` is the fifth parameter
+            arg.keyword is not None and arg.keyword.value == "background" for arg in call.args
+        ):
+            continue
+        read = sorted(
+            {n.value for n, entering in walk(call) if entering and isinstance(n, cst.Name)}
+            & endpoint_responses
+        )
+        if read:
+            yield Violation(
+                call,
+                f"this new response is made from the one the route returned (`{read[0]}`) "
+                "but not its background: the route's tasks, injected ones included, never "
+                f"run; pass it on: `background={read[0]}.background`",
+                _pass_background_fix(model, node, call, read[0]),
+            )
+
+
+def _assigned(
+    node: cst.CSTNode,
+) -> Optional[tuple[cst.BaseExpression, Optional[cst.BaseExpression]]]:
+    """(target, value) of `target = value` and `target: T = value`."""
+    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+        return node.targets[0].target, node.value
+    if isinstance(node, cst.AnnAssign):
+        return node.target, node.value
+    return None
+
+
+def _pass_background_fix(
+    model: Model, statement: cst.CSTNode, call: cst.Call, name: str
+) -> Optional[FixPlan]:
+    """`return JSONResponse(...)` → `return JSONResponse(..., background=<name>.background)`:
+    only for fastapi's and starlette's own classes (a subclass may not take it)."""
+    qualname = model.qualified_name(call.func) or ""
+    if not qualname.startswith(("fastapi.", "starlette.")) or any(a.star for a in call.args):
+        return None
+    no_space = cst.SimpleWhitespace("")
+    background = cst.Arg(
+        keyword=cst.Name("background"),
+        value=cst.Attribute(value=cst.Name(name), attr=cst.Name("background")),
+        equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space),
+    )
+
+    def rewrite(module: cst.Module) -> Edits:
+        edits = Edits()
+        passed = call.with_changes(args=append_item(list(call.args), background))
+        edits.replace[call] = fit_call(model, passed, line_column(model, statement), "return ")
+        return edits
+
+    return FixPlan(SAFE, "Pass the route's background on to the new response", rewrite)
+
+
 def _origin_of(
     model: Model, function: FunctionInfo, value: cst.BaseExpression
 ) -> Optional[_Origin]:
     """Whether `name = value` gives `name` a background: a response built with
     `background=`, or the result of the endpoint a wrapper wraps (a parameter
-    of the enclosing decorator, called in the wrapper)."""
+    of the enclosing decorator, called in the wrapper; in a `get_route_handler`
+    override, the local holding `super().get_route_handler()`)."""
     call = value.expression if isinstance(value, cst.Await) else value
     if not isinstance(call, cst.Call):
         return None
@@ -241,13 +329,29 @@ def _origin_of(
         if arg.keyword is not None and arg.keyword.value == "background":
             return None if is_none(arg.value) else _Origin("constructor", arg)
     enclosing = function.parent
-    if (
-        enclosing is not None
-        and isinstance(call.func, cst.Name)
-        and call.func.value in {p.name.value for p in enclosing.parameters()}
-    ):
-        return _Origin("endpoint")
+    if enclosing is not None and isinstance(call.func, cst.Name):
+        if call.func.value in {p.name.value for p in enclosing.parameters()}:
+            return _Origin("endpoint")
+        if enclosing.name == "get_route_handler" and _holds_route_handler(
+            model, enclosing, call.func.value
+        ):
+            return _Origin("endpoint")
     return None
+
+
+def _holds_route_handler(model: Model, function: FunctionInfo, name: str) -> bool:
+    """`name = super().get_route_handler()` in `function`: the route's own
+    handler, which calls the endpoint and builds its response."""
+    scope = model.scopes.scope_of(function.node)
+    for binding in scope.bindings.get(name, []) if scope is not None else []:
+        value = binding.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value == "get_route_handler"
+        ):
+            return True
+    return False
 
 
 def _is_call_next(function: FunctionInfo, call: cst.Call) -> bool:
