@@ -231,3 +231,17 @@ def test_a_file_that_extends_sys_path_is_remembered_as_such(tmp_path):
     utils.write_text(utils.read_text() + "# edited\n")
     assert [(r, c) for _, r, c, _ in findings(research, "backend/utils.py")] == cold
     assert len(cold) == 3
+
+
+def test_a_wrapper_that_stops_keeping_the_signature_ends_the_route(tmp_path):
+    """An endpoint registered through another module's functools.wraps
+    wrapper is a route; once that wrapper no longer keeps the signature,
+    FastAPI injects nothing into it, and the cached finding goes."""
+    reports = tmp_path / "reports"
+    shutil.copytree(FIXTURES / "projects" / "reports", reports)
+    registered = "reports/registered.py"
+    assert [code for _, _, code, _ in findings(reports, registered)] == ["BGT009"]
+    wrappers = reports / "reports" / "wrappers.py"
+    text = wrappers.read_text()
+    wrappers.write_text(text.replace("@functools.wraps(endpoint)", "# kept nothing"))
+    assert findings(reports, registered) == []

@@ -356,7 +356,7 @@ class _ModelBuilder:
             endpoint = call_argument(call, 1, "endpoint" if kind != STARLETTE else "route")
             target = model.local_function(endpoint.value) if endpoint else None
             if target is None and endpoint is not None:
-                target = _wrapped_endpoint(model, endpoint.value)
+                target = _wrapped_endpoint(model, endpoint.value, kind)
             if kind and target is not None:
                 target.route_kind = kind
         elif qualname in ROUTE_CLASSES:
@@ -392,29 +392,58 @@ class _ModelBuilder:
                     target.is_lifecycle = True
 
 
-def _wrapped_endpoint(model: Model, value: cst.BaseExpression) -> Optional[FunctionInfo]:
+def _wrapped_endpoint(
+    model: Model, value: cst.BaseExpression, kind: Optional[str]
+) -> Optional[FunctionInfo]:
     """The endpoint in `logged(endpoint)`, when `logged` is a function of this
     module that returns a `functools.wraps(endpoint)` wrapper: FastAPI reads
     the signature through `__wrapped__`, so the endpoint's parameters are
-    what it injects, and the endpoint is the route."""
+    what it injects, and the endpoint is the route. When `logged` comes from
+    another module, the project settles it (settle_wrapped_routes)."""
     if not isinstance(value, cst.Call) or not value.args or value.args[0].keyword:
         return None
-    decorator = model.local_function(value.func)
     endpoint = model.local_function(value.args[0].value)
-    if decorator is None or endpoint is None or not decorator.parameters():
+    if endpoint is None:
         return None
+    decorator = model.local_function(value.func)
+    if decorator is None:
+        if kind is not None and model.qualified_name(value.func) is not None:
+            model.wrapped_elsewhere.append((endpoint, kind, value.func))
+        return None
+    return endpoint if returns_wraps_wrapper(model, decorator) else None
+
+
+def returns_wraps_wrapper(model: Model, decorator: FunctionInfo) -> bool:
+    """Whether `decorator` (of `model`) defines a `functools.wraps(<its first
+    parameter>)` wrapper."""
+    if not decorator.parameters():
+        return False
     wrapped = decorator.parameters()[0].name.value
-    for inner in model.functions:
-        if inner.parent is decorator and any(
+    return any(
+        inner.parent is decorator
+        and any(
             isinstance(d.decorator, cst.Call)
             and model.qualified_name(d.decorator.func) == "functools.wraps"
             and d.decorator.args
             and isinstance(d.decorator.args[0].value, cst.Name)
             and d.decorator.args[0].value.value == wrapped
             for d in inner.node.decorators
+        )
+        for inner in model.functions
+    )
+
+
+def settle_wrapped_routes(model: Model) -> None:
+    """Make routes of the endpoints registered through a wraps wrapper of
+    another module (see _wrapped_endpoint), once the model has its project."""
+    for endpoint, kind, wrapper in model.wrapped_elsewhere:
+        ref = model.resolve_function(wrapper)
+        if (
+            ref is not None
+            and endpoint.route_kind is None
+            and returns_wraps_wrapper(ref.model, ref.info)
         ):
-            return endpoint
-    return None
+            endpoint.route_kind = kind
 
 
 # How an app registers an endpoint by method: `app.add_api_route("/", f)`.

@@ -259,6 +259,9 @@ class Model:
         self.app_names: set[str] = set()
         # Starlette() / Router() objects: their routes are STARLETTE endpoints.
         self.starlette_app_names: set[str] = set()
+        # `add_api_route("/", logged(endpoint))` with `logged` from another
+        # module: (endpoint, route kind, `logged`), settled by the project.
+        self.wrapped_elsewhere: list[tuple[FunctionInfo, str, cst.BaseExpression]] = []
         # The formatter's line length, which fixes wrap what they write to (set
         # by the engine from the configuration).
         self.line_length = 88

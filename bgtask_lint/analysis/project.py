@@ -579,7 +579,7 @@ class Project:
         # parses, and libcst alone takes a quarter of a second to import.
         import libcst as cst
 
-        from bgtask_lint.analysis.builder import build_model
+        from bgtask_lint.analysis.builder import build_model, settle_wrapped_routes
         from bgtask_lint.analysis.parsing import CannotParse
         from bgtask_lint.analysis.statements import parse_source
 
@@ -591,6 +591,8 @@ class Project:
         model.parsed_text, model.column_shifts = parsed, shifts
         model.project = self
         model.module_name, model.is_package = self.module_name(Path(path))
+        if model.wrapped_elsewhere:
+            settle_wrapped_routes(model)
         return model
 
     # -- the checked files and the tasks they submit ---------------------
