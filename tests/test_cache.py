@@ -240,8 +240,14 @@ def test_a_wrapper_that_stops_keeping_the_signature_ends_the_route(tmp_path):
     reports = tmp_path / "reports"
     shutil.copytree(FIXTURES / "projects" / "reports", reports)
     registered = "reports/registered.py"
-    assert [code for _, _, code, _ in findings(reports, registered)] == ["BGT009"]
+
+    def found_there():
+        return [
+            code for name, _, code, _ in findings(reports, registered) if name.endswith(registered)
+        ]
+
+    assert found_there() == ["BGT009"]
     wrappers = reports / "reports" / "wrappers.py"
     text = wrappers.read_text()
     wrappers.write_text(text.replace("@functools.wraps(endpoint)", "# kept nothing"))
-    assert findings(reports, registered) == []
+    assert found_there() == []
