@@ -289,11 +289,12 @@ class _Leads:
         return not self.reached_names.isdisjoint(self._qualified(path, module))
 
     def _below_reached(self, path: str, module: str) -> bool:
-        return any(
-            _below(reached, name)
-            for name in self._qualified(path, module)
-            for reached in self.reached_names
-        )
+        """Whether a reached module is `module` or below it. A top-level name
+        is spelled with its import root (see _qualified), but the dotted
+        names below it are not: `import server.api.tasks` binds `server`,
+        and reached `server.api.tasks` is below it as written."""
+        names = {*self._qualified(path, module), module}
+        return any(_below(reached, name) for name in names for reached in self.reached_names)
 
 
 def _below(module: str, package: str) -> bool:
