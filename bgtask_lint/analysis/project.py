@@ -137,9 +137,9 @@ class Project:
         # Per file, the model whose routes have been followed into the
         # functions they call, and the facts that gave (provenance.propagate).
         self.propagated: dict[str, tuple[Model, list[tuple[str, str]]]] = {}
-        # While set, a module is parsed only if its text has one of these words
-        # (see only_modules_mentioning).
-        self._parse_filter: Optional[tuple[str, ...]] = None
+        # While set, a module is parsed only if its text has one of these words,
+        # and whether a service handing values on passes (only_modules_mentioning).
+        self._parse_filter: Optional[tuple[tuple[str, ...], bool]] = None
         self._mention: dict[tuple[str, tuple[str, ...]], bool] = {}
         # hands_on's answers, with the files each read.
         self._handing: dict[tuple[str, tuple[str, ...]], tuple[bool, list[str]]] = {}
@@ -152,7 +152,7 @@ class Project:
         self._imported: dict[tuple[Optional[str], str], tuple[Model, list[str]]] = {}
         # _outline_model's answers, with the files each read.
         self._outline_answers: dict[
-            tuple[str, tuple[str, ...], tuple[str, ...], Optional[tuple[str, ...]]],
+            tuple[str, tuple[str, ...], tuple[str, ...], Optional[tuple[tuple[str, ...], bool]]],
             tuple[Optional[Model], list[str]],
         ] = {}
 
@@ -273,7 +273,7 @@ class Project:
         """The model of a project file, parsed on first use; None when the file
         cannot be read or parsed (the file's own check reports that)."""
         key = _key(path)
-        words = self._parse_filter
+        words = self._parse_filter[0] if self._parse_filter else ()
         if key not in self._models and words and not self._module_mentions(key, words):
             if self.consulted is not None:
                 self.consulted.add(key)
@@ -331,12 +331,12 @@ class Project:
         self, path: Path, keep: tuple[str, ...], also: tuple[str, ...]
     ) -> Optional[Model]:
         key = _key(path)
-        words = self._parse_filter
+        words, services = self._parse_filter or ((), True)
         if (
             words
             and not self._module_mentions(key, words)
             and not self._forwards(path, keep)
-            and not self.hands_on(key, keep)
+            and not (services and self.hands_on(key, keep))
         ):
             return None
         found = self.outline(path)
@@ -527,11 +527,15 @@ class Project:
         return self._handles_http_exceptions
 
     @contextmanager
-    def only_modules_mentioning(self, words: tuple[str, ...]) -> Iterator[None]:
+    def only_modules_mentioning(
+        self, words: tuple[str, ...], *, services: bool = True
+    ) -> Iterator[None]:
         """Within this block, a module not parsed yet is parsed only when its
         text has one of `words` (else it resolves to nothing): following values
-        into every module a route calls would parse half the project."""
-        previous, self._parse_filter = self._parse_filter, words
+        into every module a route calls would parse half the project. With
+        `services`, also a service layer that hands what it is asked about on
+        to code that queues tasks (see hands_on): for following values."""
+        previous, self._parse_filter = self._parse_filter, (words, services)
         try:
             yield
         finally:

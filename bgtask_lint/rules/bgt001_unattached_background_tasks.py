@@ -188,10 +188,13 @@ async def test_view():
         for site in model.calls:
             if model.is_background_tasks_class(site.node.func):
                 yield from self._follow(model, site, "BackgroundTasks()", depth=0)
-            elif fate_of(model, site) in (DROPPED, CHAINED):
+            else:
                 # A factory of another module: its own check trusts its callers.
+                # Asked before the object's fate, which may resolve the call
+                # it is passed to (any module), where this reads only modules
+                # that mention BackgroundTasks.
                 factory = _factory_elsewhere(model, site)
-                if factory is not None:
+                if factory is not None and fate_of(model, site) in (DROPPED, CHAINED):
                     yield from self._follow(model, site, f"{factory.name}()", depth=1)
 
     def _follow(self, model: Model, site: CallSite, what: str, depth: int) -> Iterator[Violation]:
@@ -215,13 +218,19 @@ async def test_view():
                     yield from self._follow(model, caller, f"{factory.name}()", depth + 1)
 
 
+# What the text of a module that makes a BackgroundTasks has: the call, or
+# the class imported under another name. A route module that only annotates
+# a parameter with it is not read for a factory.
+MAKES_BACKGROUND_TASKS = ("BackgroundTasks(", "BackgroundTasks as ")
+
+
 def _factory_elsewhere(model: Model, site: CallSite) -> Optional[FunctionInfo]:
     """The function of another module of the project that the call at `site`
     runs, when it returns a `BackgroundTasks()` it made."""
     project = model.project
     if project is None or not isinstance(site.node.func, (cst.Name, cst.Attribute)):
         return None
-    with project.only_modules_mentioning(("BackgroundTasks",)):
+    with project.only_modules_mentioning(MAKES_BACKGROUND_TASKS, services=False):
         ref = model.resolve_function(site.node.func, site.function)
     if ref is None or ref.model is model:
         return None
