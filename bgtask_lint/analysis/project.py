@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from bgtask_lint.analysis.facts import AwaitedHelper, is_task_key
+from bgtask_lint.analysis.facts import AwaitedHelper, given_injected, is_task_key
 from bgtask_lint.analysis.search_path import added_to_search_path
 from bgtask_lint.config import listing
 from bgtask_lint.text.source import DEFAULT_MAX_FILE_SIZE, DIRECTORY, MISSING, Stamp, read_source
@@ -674,12 +674,14 @@ class Project:
 
     def runs_tasks(self, path: str) -> bool:
         """Whether code of file `path` runs as part of a task other files
-        submit: a function submitted, or an async one such a task awaits. Its
+        submit (a function submitted, or an async one such a task awaits), or
+        queues tasks on the request's BackgroundTasks that a route hands it
+        (`def queue(q): q.add_task(...)`, no annotation to say so). Its
         findings are then worked out whatever words its text has."""
+        facts = self.facts_about(path)
         return any(
-            is_task_key(fact) or AwaitedHelper.of(fact) is not None
-            for fact in self.facts_about(path)
-        )
+            is_task_key(fact) or AwaitedHelper.of(fact) is not None for fact in facts
+        ) or bool(given_injected(facts, "BackgroundTasks"))
 
     def facts_here(self, path: str) -> list[str]:
         """What other files said about file `path`, and who, sorted (for the
