@@ -178,18 +178,20 @@ class Audit(BaseHTTPMiddleware):
     ) -> Iterator[Violation]:
         origins: dict[str, _Origin] = {}
         for node in own_nodes(function.node):
-            if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+            assigned = _assigned(node)
+            if assigned is None:
                 continue
-            target = node.targets[0].target
+            target, value = assigned
             if isinstance(target, cst.Name):
-                origin = _origin_of(model, function, node.value)
+                origin = _origin_of(model, function, value) if value is not None else None
                 if origin is None:
                     origins.pop(target.value, None)
                 else:
                     origins[target.value] = replace(origin, statement=node)
                 continue
             if not (
-                isinstance(target, cst.Attribute)
+                isinstance(node, cst.Assign)
+                and isinstance(target, cst.Attribute)
                 and target.attr.value == "background"
                 and isinstance(target.value, cst.Name)
             ):
@@ -259,10 +261,7 @@ def _rebuilt(model: Model, function: FunctionInfo) -> Iterator[Violation]:
         call = node.value if isinstance(node, cst.Return) else None
         if not isinstance(call, cst.Call) or not model.is_response_class(call.func):
             continue
-        positional = [arg for arg in call.args if arg.keyword is None]
-        if len(positional) >= 5 or any(  # `background` is the fifth parameter
-            arg.keyword is not None and arg.keyword.value == "background" for arg in call.args
-        ):
+        if _may_pass_background(model, call):
             continue
         read = sorted(
             {n.value for n, entering in walk(call) if entering and isinstance(n, cst.Name)}
@@ -276,6 +275,20 @@ def _rebuilt(model: Model, function: FunctionInfo) -> Iterator[Violation]:
                 f"run; pass it on: `background={read[0]}.background`",
                 _pass_background_fix(model, node, call, read[0]),
             )
+
+
+def _may_pass_background(model: Model, call: cst.Call) -> bool:
+    """Whether the response built by `call` may get a background: by keyword,
+    in `**options`, or by position (the fifth parameter of Starlette's
+    responses, the fourth of `RedirectResponse`)."""
+    if any(arg.star == "**" for arg in call.args):
+        return True
+    if any(arg.keyword is not None and arg.keyword.value == "background" for arg in call.args):
+        return True
+    name = (model.qualified_name(call.func) or "").rpartition(".")[2]
+    position = 3 if name == "RedirectResponse" else 4
+    positional = [arg for arg in call.args if arg.keyword is None]
+    return len(positional) > position or any(arg.star == "*" for arg in positional)
 
 
 def _assigned(
@@ -295,7 +308,7 @@ def _pass_background_fix(
     """`return JSONResponse(...)` → `return JSONResponse(..., background=<name>.background)`:
     only for fastapi's and starlette's own classes (a subclass may not take it)."""
     qualname = model.qualified_name(call.func) or ""
-    if not qualname.startswith(("fastapi.", "starlette.")) or any(a.star for a in call.args):
+    if not qualname.startswith(("fastapi.", "starlette.")):
         return None
     no_space = cst.SimpleWhitespace("")
     background = cst.Arg(
