@@ -759,10 +759,13 @@ class Project:
                 return self.resolve(".".join([target, *rest[1:]]), depth + 1, model.path)
         # `from .base import *`: a public name the module does not bind may be
         # one of the starred module's (the last star import binds it).
-        starred = model.imports.star_modules if binding is None and depth < MAX_REEXPORTS else []
-        for module in reversed(starred if not head.startswith("_") else []):
+        if binding is not None or depth >= MAX_REEXPORTS or head.startswith("_"):
+            return None
+        for module in reversed(model.imports.star_modules):
             target = model.absolute(module)
-            found = target and self.resolve(".".join([target, *rest]), depth + 1, model.path)
-            if found:
+            found = (
+                self.resolve(".".join([target, *rest]), depth + 1, model.path) if target else None
+            )
+            if found is not None:
                 return found
         return None

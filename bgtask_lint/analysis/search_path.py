@@ -90,8 +90,10 @@ def _evaluate(node: ast.expr, path: str, names: dict[str, Optional[str]]) -> Opt
             and index.value >= 0
         ):
             inner = _evaluate(base.value, path, names)
-            for _ in range(index.value + 1 if inner is not None else 0):
-                inner = os.path.dirname(inner) if inner is not None else None
+            if inner is None:
+                return None
+            for _ in range(index.value + 1):  # `parents[0]` is the parent
+                inner = os.path.dirname(inner)
             return inner
         return None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):  # `ROOT / "src"`
